@@ -1,0 +1,271 @@
+package io.tailops.operator.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The operator's settings, read from the same environment variables as the official operator (v1.94.2) plus this
+ * operator's own ({@code OPERATOR_HTTP_PORT}, {@code OPERATOR_LEADER_ELECTION}, {@code OPERATOR_FUNNEL_NAMESPACES},
+ * …). Parsing is strict where the official operator would crash and lenient where it is lenient; every error names
+ * the variable and the accepted values.
+ */
+public record OperatorConfig(
+    String namespace,
+    LogMode logging,
+    LogFormat logFormat,
+    String proxyImage,
+    String proxyPriorityClassName,
+    List<String> proxyTags,
+    String proxyFirewallMode,
+    String proxyDefaultClass,
+    boolean defaultLoadBalancer,
+    String loginServer,
+    String ingressClassName,
+    Path clientIdFile,
+    Path clientSecretFile,
+    String operatorHostname,
+    String operatorSecret,
+    List<String> operatorInitialTags,
+    int httpPort,
+    boolean leaderElection,
+    String leaseName,
+    List<String> funnelNamespaces,
+    ControlPlaneKind controlPlane,
+    Path headscaleApiKeyFile,
+    OrphanPolicy orphanDevicePolicy,
+    Duration orphanGracePeriod,
+    Duration deviceSweepInterval,
+    Duration reauthMinInterval,
+    boolean selfDevice,
+    boolean selfHealing,
+    String podName,
+    List<String> warnings) {
+
+  public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
+  public static final String DEFAULT_INGRESS_CLASS = "tailscale";
+  public static final String SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+  /** {@code OPERATOR_LOGGING}: info and debug log JSON, dev logs plain text at debug level (as upstream). */
+  public enum LogMode {
+    INFO, DEBUG, DEV
+  }
+
+  /** {@code OPERATOR_LOG_FORMAT}: overrides the format implied by {@code OPERATOR_LOGGING}. */
+  public enum LogFormat {
+    JSON, PLAIN
+  }
+
+  /** {@code OPERATOR_CONTROL_PLANE}: which control-plane API the operator talks to. */
+  public enum ControlPlaneKind {
+    TAILSCALE, HEADSCALE
+  }
+
+  /** {@code OPERATOR_ORPHAN_DEVICES}: what the periodic sweep does with orphaned proxy devices. */
+  public enum OrphanPolicy {
+    REPORT, DELETE
+  }
+
+  /** Whether the given namespace may expose resources through Funnel. */
+  public boolean funnelAllowedIn(String ns) {
+    return funnelNamespaces.isEmpty() || funnelNamespaces.contains("*") || funnelNamespaces.contains(ns);
+  }
+
+  /** Reads the settings from the process environment. */
+  public static OperatorConfig fromEnvironment() {
+    return fromEnv(System.getenv());
+  }
+
+  /**
+   * Reads the settings from {@code env}. Throws {@link ConfigException} listing every malformed variable (one per
+   * line) so that a user sees all problems at once.
+   */
+  public static OperatorConfig fromEnv(Map<String, String> env) {
+    Reader r = new Reader(env);
+    String namespace = r.string("OPERATOR_NAMESPACE", null);
+    if (namespace == null) {
+      namespace = readServiceAccountNamespace();
+      if (namespace == null) {
+        r.errors.add("OPERATOR_NAMESPACE is not set and " + SERVICE_ACCOUNT_NAMESPACE_FILE
+            + " cannot be read: set OPERATOR_NAMESPACE to the namespace the operator runs in (for example tailscale)");
+        namespace = "tailscale";
+      }
+    }
+    LogMode logging = r.enumValue("OPERATOR_LOGGING", LogMode.class, LogMode.INFO);
+    LogFormat logFormat = r.enumValue("OPERATOR_LOG_FORMAT", LogFormat.class,
+        logging == LogMode.DEV ? LogFormat.PLAIN : LogFormat.JSON);
+    String firewallMode = r.string("PROXY_FIREWALL_MODE", "");
+    String loginServer = r.string("OPERATOR_LOGIN_SERVER", "");
+    if (loginServer.endsWith("/")) {
+      loginServer = loginServer.substring(0, loginServer.length() - 1);
+    }
+    if (!loginServer.isEmpty() && !loginServer.startsWith("http://") && !loginServer.startsWith("https://")) {
+      r.errors.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is not a URL: use http://host:port or https://host");
+    }
+    String clientIdFile = r.string("CLIENT_ID_FILE", "");
+    String clientSecretFile = r.string("CLIENT_SECRET_FILE", "");
+    ControlPlaneKind controlPlane = r.enumValue("OPERATOR_CONTROL_PLANE", ControlPlaneKind.class,
+        ControlPlaneKind.TAILSCALE);
+    String headscaleKeyFile = r.string("HEADSCALE_API_KEY_FILE", "");
+    if (controlPlane == ControlPlaneKind.HEADSCALE) {
+      if (loginServer.isEmpty()) {
+        r.errors.add("OPERATOR_CONTROL_PLANE=headscale needs OPERATOR_LOGIN_SERVER (the headscale server URL)");
+      }
+      if (headscaleKeyFile.isEmpty()) {
+        r.errors.add("OPERATOR_CONTROL_PLANE=headscale needs HEADSCALE_API_KEY_FILE (a file holding a headscale API key)");
+      }
+    } else if (!r.string("CLIENT_ID", "").isEmpty() && clientIdFile.isEmpty()) {
+      r.errors.add("CLIENT_ID is set (workload identity federation), which this operator does not support yet: "
+          + "mount an OAuth client ID and secret and set CLIENT_ID_FILE and CLIENT_SECRET_FILE instead");
+    } else if (clientIdFile.isEmpty() || clientSecretFile.isEmpty()) {
+      r.errors.add("CLIENT_ID_FILE and CLIENT_SECRET_FILE must be set: paths of files holding the OAuth client ID "
+          + "and secret (the Helm chart mounts the operator-oauth Secret at /oauth/client_id and /oauth/client_secret)");
+    }
+    String apiServerProxy = r.string("APISERVER_PROXY", "");
+    if (!apiServerProxy.isEmpty() && !apiServerProxy.equals("false")) {
+      if (apiServerProxy.equals("true") || apiServerProxy.equals("noauth")) {
+        r.warnings.add("APISERVER_PROXY=" + apiServerProxy
+            + " is not supported by this operator; the API server proxy stays off");
+      } else {
+        r.errors.add("APISERVER_PROXY=" + apiServerProxy + " is not valid: use true, noauth or false");
+      }
+    }
+    int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
+
+    OperatorConfig cfg = new OperatorConfig(
+        namespace,
+        logging,
+        logFormat,
+        r.string("PROXY_IMAGE", DEFAULT_PROXY_IMAGE),
+        r.string("PROXY_PRIORITY_CLASS_NAME", ""),
+        r.list("PROXY_TAGS", List.of("tag:k8s")),
+        firewallMode,
+        r.string("PROXY_DEFAULT_CLASS", ""),
+        r.bool("OPERATOR_DEFAULT_LOAD_BALANCER", false),
+        loginServer,
+        r.string("OPERATOR_INGRESS_CLASS_NAME", DEFAULT_INGRESS_CLASS),
+        clientIdFile.isEmpty() ? null : Path.of(clientIdFile),
+        clientSecretFile.isEmpty() ? null : Path.of(clientSecretFile),
+        r.string("OPERATOR_HOSTNAME", "tailscale-operator"),
+        r.string("OPERATOR_SECRET", "operator"),
+        r.list("OPERATOR_INITIAL_TAGS", List.of("tag:k8s-operator")),
+        httpPort,
+        r.bool("OPERATOR_LEADER_ELECTION", true),
+        r.string("OPERATOR_LEASE_NAME", "tailscale-operator"),
+        r.list("OPERATOR_FUNNEL_NAMESPACES", List.of()),
+        controlPlane,
+        headscaleKeyFile.isEmpty() ? null : Path.of(headscaleKeyFile),
+        r.enumValue("OPERATOR_ORPHAN_DEVICES", OrphanPolicy.class, OrphanPolicy.REPORT),
+        r.duration("OPERATOR_ORPHAN_GRACE_PERIOD", Duration.ofHours(24)),
+        r.duration("OPERATOR_DEVICE_SWEEP_INTERVAL", Duration.ofMinutes(10)),
+        r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
+        r.bool("OPERATOR_SELF_DEVICE", false),
+        r.bool("OPERATOR_SELF_HEALING", true),
+        r.string("POD_NAME", ""),
+        List.copyOf(r.warnings));
+    if (!r.errors.isEmpty()) {
+      throw new ConfigException(String.join("\n", r.errors));
+    }
+    return cfg;
+  }
+
+  private static String readServiceAccountNamespace() {
+    try {
+      Path p = Path.of(SERVICE_ACCOUNT_NAMESPACE_FILE);
+      return Files.isReadable(p) ? Files.readString(p).trim() : null;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /** Reads typed values, collecting one error line per malformed variable. */
+  private static final class Reader {
+    private final Map<String, String> env;
+    private final List<String> errors = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
+
+    Reader(Map<String, String> env) {
+      this.env = env;
+    }
+
+    /** An unset or empty variable counts as unset, as upstream. */
+    String string(String name, String def) {
+      String v = env.get(name);
+      return v == null || v.isEmpty() ? def : v;
+    }
+
+    /** Only the exact string {@code true} is true, as upstream (opt.Bool); other values other than false are errors. */
+    boolean bool(String name, boolean def) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      if (v.equals("true")) {
+        return true;
+      }
+      if (v.equals("false")) {
+        return false;
+      }
+      errors.add(name + "=" + v + " is not valid: use true or false");
+      return def;
+    }
+
+    List<String> list(String name, List<String> def) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      return Arrays.stream(v.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    int intValue(String name, int def, int min, int max) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      try {
+        int i = Integer.parseInt(v.trim());
+        if (i < min || i > max) {
+          throw new NumberFormatException();
+        }
+        return i;
+      } catch (NumberFormatException e) {
+        errors.add(name + "=" + v + " is not valid: use a whole number from " + min + " to " + max);
+        return def;
+      }
+    }
+
+    Duration duration(String name, Duration def) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      Optional<Duration> d = Durations.parse(v);
+      if (d.isEmpty()) {
+        errors.add(name + "=" + v + " is not valid: use a duration such as 30s, 10m, 24h or 7d");
+        return def;
+      }
+      return d.get();
+    }
+
+    <E extends Enum<E>> E enumValue(String name, Class<E> type, E def) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(v.trim())) {
+          return e;
+        }
+      }
+      List<String> accepted = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList();
+      errors.add(name + "=" + v + " is not valid: use one of " + String.join(", ", accepted));
+      return def;
+    }
+  }
+}

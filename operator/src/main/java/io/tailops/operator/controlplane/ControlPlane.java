@@ -1,0 +1,50 @@
+package io.tailops.operator.controlplane;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the operator needs from a tailnet's control plane: mint auth keys for proxies, look up, list and delete
+ * devices, and read the tailnet policy. Implemented for the Tailscale API v2 and for headscale.
+ *
+ * <p>Every method either returns or throws {@link ControlPlaneException}; implementations retry transient failures
+ * (429, 5xx, transport errors) themselves with bounded backoff before giving up. No method ever puts a secret (client
+ * secret, access token, auth key) into an exception message or a log line.
+ */
+public interface ControlPlane {
+
+  /** Mints a new auth key. The returned key's secret is shown only once; callers store it, never log it. */
+  AuthKey createAuthKey(AuthKeyRequest request) throws ControlPlaneException;
+
+  /** Revokes an auth key that was minted but never used. Unknown keys are not an error. */
+  void deleteAuthKey(String keyId) throws ControlPlaneException;
+
+  /** Looks a device up by its stable node ID (what containerboot stores as {@code device_id}); empty when unknown. */
+  Optional<Device> getDevice(String deviceId) throws ControlPlaneException;
+
+  /** Lists every device of the tailnet the credentials belong to. */
+  List<Device> listDevices() throws ControlPlaneException;
+
+  /**
+   * Deletes a device by its stable node ID.
+   *
+   * @return {@code true} if the device existed and was deleted, {@code false} if it was already gone (404)
+   */
+  boolean deleteDevice(String deviceId) throws ControlPlaneException;
+
+  /** Reads the tailnet policy file; needs the {@code policy_file:read} scope. */
+  TailnetPolicy readPolicy() throws ControlPlaneException;
+
+  /** Verifies that a token can be obtained with the current credentials (a cheap authenticated call). */
+  void checkCredentials() throws ControlPlaneException;
+
+  /** What this control plane can do; features it lacks are reported to users instead of failing silently. */
+  Capabilities capabilities();
+
+  /** Features that differ between control planes. */
+  record Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead) {
+    public static Capabilities tailscale() {
+      return new Capabilities("Tailscale", true, true, true);
+    }
+  }
+}
