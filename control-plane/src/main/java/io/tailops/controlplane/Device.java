@@ -1,4 +1,4 @@
-package io.tailops.operator.controlplane;
+package io.tailops.controlplane;
 
 import java.time.Instant;
 import java.util.List;

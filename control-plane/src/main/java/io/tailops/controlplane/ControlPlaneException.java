@@ -1,4 +1,4 @@
-package io.tailops.operator.controlplane;
+package io.tailops.controlplane;
 
 /**
  * A control-plane call that failed. Keeps the HTTP status and the server's message (never a secret) and classifies
