@@ -1,0 +1,36 @@
+package io.tailops.operator.k8s;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.tailops.api.v1alpha1.ProxyClass;
+import io.tailops.operator.status.Conditions;
+import java.util.Objects;
+import java.util.Optional;
+
+/** ProxyClass readiness as the official operator defines it (§4.2): Ready=True for the current generation. */
+public final class ProxyClasses {
+  private ProxyClasses() {
+  }
+
+  public static boolean isReady(ProxyClass pc) {
+    Optional<Condition> c = ready(pc);
+    return c.isPresent() && "True".equals(c.get().getStatus())
+        && Objects.equals(c.get().getObservedGeneration(), pc.getMetadata().getGeneration());
+  }
+
+  /** A short explanation to append to messages ("" when nothing useful is known). */
+  public static String whyNotReady(ProxyClass pc) {
+    Optional<Condition> c = ready(pc);
+    if (c.isEmpty()) {
+      return " (the operator has not validated it yet)";
+    }
+    if ("False".equals(c.get().getStatus())) {
+      return " (" + c.get().getMessage() + ")";
+    }
+    return "";
+  }
+
+  private static Optional<Condition> ready(ProxyClass pc) {
+    return pc.getStatus() == null ? Optional.empty()
+        : Conditions.find(pc.getStatus().getConditions(), TailscaleKeys.CONDITION_PROXY_CLASS_READY);
+  }
+}

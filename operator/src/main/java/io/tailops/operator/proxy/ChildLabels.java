@@ -1,0 +1,48 @@
+package io.tailops.operator.proxy;
+
+import static io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED;
+import static io.tailops.operator.k8s.TailscaleKeys.LABEL_PARENT_NAME;
+import static io.tailops.operator.k8s.TailscaleKeys.LABEL_PARENT_NAMESPACE;
+import static io.tailops.operator.k8s.TailscaleKeys.LABEL_PARENT_TYPE;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The labels every object created for a parent carries. Owner references cannot cross namespaces, so the operator
+ * tracks its objects by these labels, exactly as the official operator does.
+ */
+public final class ChildLabels {
+  private ChildLabels() {
+  }
+
+  public static Map<String, String> of(ParentRef parent) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put(LABEL_MANAGED, "true");
+    labels.put(LABEL_PARENT_NAME, parent.name());
+    labels.put(LABEL_PARENT_NAMESPACE, parent.namespace());
+    labels.put(LABEL_PARENT_TYPE, parent.type());
+    return labels;
+  }
+
+  /** The parent named by an object's child labels, if it has them and is of {@code type}. */
+  public static Optional<ParentRef> parentOf(Map<String, String> labels, String type) {
+    if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))) {
+      return Optional.empty();
+    }
+    String name = labels.get(LABEL_PARENT_NAME);
+    String ns = labels.get(LABEL_PARENT_NAMESPACE);
+    if (name == null || ns == null) {
+      return Optional.empty();
+    }
+    return Optional.of(new ParentRef(type, ns, name, null));
+  }
+
+  /** Whether the labels belong to a proxy of the given parent (namespace, name and type; UID is not a label). */
+  public static boolean belongsTo(Map<String, String> labels, ParentRef parent) {
+    return parentOf(labels, parent.type())
+        .filter(p -> p.namespace().equals(parent.namespace()) && p.name().equals(parent.name()))
+        .isPresent();
+  }
+}

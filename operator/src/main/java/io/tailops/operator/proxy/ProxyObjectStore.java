@@ -1,0 +1,29 @@
+package io.tailops.operator.proxy;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Read access to the proxy objects in the operator namespace (from informer caches, so reading costs no API call),
+ * and notifications of the operator's own writes so that the next reconcile sees them even before the watch event
+ * arrives.
+ */
+public interface ProxyObjectStore {
+  List<StatefulSet> statefulSets(ParentRef parent);
+
+  List<Secret> secrets(ParentRef parent);
+
+  List<Service> headlessServices(ParentRef parent);
+
+  Optional<Secret> secret(String name);
+
+  /** The operator created {@code obj}. */
+  void created(HasMetadata obj);
+
+  /** The operator updated {@code previous} to {@code updated}. */
+  void updated(HasMetadata updated, HasMetadata previous);
+}

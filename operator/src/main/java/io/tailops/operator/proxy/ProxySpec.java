@@ -1,0 +1,46 @@
+package io.tailops.operator.proxy;
+
+import io.tailops.api.v1alpha1.ProxyClass;
+import java.util.List;
+
+/**
+ * Everything the operator decided about one proxy, independent of Kubernetes API calls: built from the parent
+ * (Service or Ingress), its annotations, its ProxyClass and the operator's settings, and turned into objects by
+ * {@link ProxyStatefulSet}, {@link ProxyConfigSecret} and {@link ProxyHeadlessService}.
+ *
+ * @param parent the Service or Ingress
+ * @param hostname the tailnet hostname to request
+ * @param tags ACL tags for the auth key
+ * @param target where traffic goes
+ * @param proxyClass the ready ProxyClass that applies, or null
+ * @param ephemeral whether to mint an ephemeral key
+ * @param forwardClusterTraffic the experimental forward-cluster-traffic Ingress mode (kernel mode L7)
+ * @param funnel whether the proxy serves through Funnel (only informational here; the serve config carries it)
+ */
+public record ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target,
+    ProxyClass proxyClass, boolean ephemeral, boolean forwardClusterTraffic, boolean funnel) {
+
+  public ProxySpec {
+    tags = List.copyOf(tags);
+  }
+
+  /** Userspace networking: L7 Ingress proxies, unless cluster traffic is forwarded through them. */
+  public boolean userspace() {
+    return target instanceof ProxyTarget.Serve && !forwardClusterTraffic;
+  }
+
+  /** Value of {@code TS_INTERNAL_APP}. */
+  public String internalApp() {
+    return target instanceof ProxyTarget.Serve ? "k8s-operator-ingress-resource" : "k8s-operator-ingress-proxy";
+  }
+
+  /** Whether this is an Ingress-style (serve config) proxy. */
+  public boolean isIngressProxy() {
+    return target instanceof ProxyTarget.Serve;
+  }
+
+  /** Name of the ProxyClass in use, or null. */
+  public String proxyClassName() {
+    return proxyClass == null ? null : proxyClass.getMetadata().getName();
+  }
+}

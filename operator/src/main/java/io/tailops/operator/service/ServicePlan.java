@@ -1,0 +1,34 @@
+package io.tailops.operator.service;
+
+import io.tailops.operator.proxy.ParentRef;
+import io.tailops.operator.proxy.ProxyTarget;
+import java.util.List;
+
+/** What the operator should do with one Service, decided by {@link ServicePlanner} without any API call. */
+public sealed interface ServicePlan {
+
+  /** The Service does not ask for a proxy (any proxy it had is cleaned up). */
+  record NotExposed(String why) implements ServicePlan {
+  }
+
+  /**
+   * The Service asks for a proxy but cannot get one as it is.
+   *
+   * @param reason condition reason
+   * @param message condition message (says what to fix)
+   * @param eventReason reason of the Warning event
+   */
+  record Invalid(String reason, String message, String eventReason) implements ServicePlan {
+  }
+
+  /**
+   * The Service gets a proxy.
+   *
+   * @param proxyClassName the ProxyClass it names (label, annotation or default), or null
+   * @param loadBalancer whether the operator fulfils {@code status.loadBalancer}
+   * @param hostnameFromAnnotation whether the hostname was given explicitly
+   */
+  record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
+      boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation) implements ServicePlan {
+  }
+}

@@ -1,0 +1,128 @@
+package io.tailops.operator.service;
+
+import static io.tailops.operator.k8s.TailscaleKeys.EPHEMERAL;
+import static io.tailops.operator.k8s.TailscaleKeys.EXPOSE;
+import static io.tailops.operator.k8s.TailscaleKeys.HOSTNAME;
+import static io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED;
+import static io.tailops.operator.k8s.TailscaleKeys.PROXY_GROUP;
+import static io.tailops.operator.k8s.TailscaleKeys.TAGS;
+import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_FQDN;
+import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP;
+import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP_DEPRECATED;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.tailops.operator.k8s.ProxyClassRef;
+import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.ParentRef;
+import io.tailops.operator.proxy.ProxyTarget;
+import io.tailops.operator.proxy.Validation;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decides whether a Service gets a proxy and with which parameters (official behaviour §2.2, §2.4, §3.5, §5.1):
+ * qualification, validation with the official messages, hostname, tags, target and ProxyClass name. Pure: no API
+ * calls, so every rule is unit-tested.
+ */
+public final class ServicePlanner {
+  public static final String REASON_INVALID = "ProxyInvalid";
+  static final Set<String> FIREWALL_MODES = Set.of("auto", "iptables", "nftables");
+
+  private final boolean defaultLoadBalancer;
+  private final List<String> defaultTags;
+  private final String defaultProxyClass;
+  private final String firewallMode;
+
+  public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
+      String firewallMode) {
+    this.defaultLoadBalancer = defaultLoadBalancer;
+    this.defaultTags = List.copyOf(defaultTags);
+    this.defaultProxyClass = defaultProxyClass;
+    this.firewallMode = firewallMode;
+  }
+
+  public ServicePlan plan(Service svc) {
+    Map<String, String> ann = annotations(svc);
+    Map<String, String> labels = svc.getMetadata().getLabels() == null ? Map.of() : svc.getMetadata().getLabels();
+    if ("true".equals(labels.get(LABEL_MANAGED))) {
+      return new ServicePlan.NotExposed("the Service is a proxy's own headless Service");
+    }
+    if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
+      return new ServicePlan.NotExposed("the Service names a ProxyGroup (tailscale.com/proxy-group), which this "
+          + "operator does not serve");
+    }
+    String type = svc.getSpec().getType() == null ? "ClusterIP" : svc.getSpec().getType();
+    String expose = ann.get(EXPOSE);
+    boolean exposeAnnotation = "true".equals(expose);
+    boolean loadBalancer = isTailscaleLoadBalancer(svc);
+    boolean egress = !ann.getOrDefault(TAILNET_IP, "").isEmpty() || !ann.getOrDefault(TAILNET_IP_DEPRECATED, "")
+        .isEmpty() || !ann.getOrDefault(TAILNET_FQDN, "").isEmpty();
+    String clusterIp = svc.getSpec().getClusterIP() == null ? "" : svc.getSpec().getClusterIP();
+    boolean viaClusterIp = !clusterIp.isEmpty() && (loadBalancer || exposeAnnotation);
+    boolean viaDnsName = exposeAnnotation && "ExternalName".equals(type)
+        && svc.getSpec().getExternalName() != null && !svc.getSpec().getExternalName().isEmpty();
+    if (!viaClusterIp && !viaDnsName) {
+      if (egress) {
+        return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: egress Services ("
+            + TAILNET_IP + ", " + TAILNET_FQDN + ") are not supported by this operator yet; remove the annotation "
+            + "or run the official operator for egress", "INVALIDSERVICE");
+      }
+      if (expose != null && !exposeAnnotation) {
+        return new ServicePlan.NotExposed(EXPOSE + "=\"" + expose + "\" is not exactly \"true\", so the Service "
+            + "is not exposed");
+      }
+      return new ServicePlan.NotExposed("no " + EXPOSE + "=\"true\" annotation and not a LoadBalancer of class "
+          + TailscaleKeys.LOAD_BALANCER_CLASS);
+    }
+    if (!firewallMode.isEmpty() && !FIREWALL_MODES.contains(firewallMode)) {
+      return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid config: invalid "
+          + "proxy firewall mode " + firewallMode + ", valid modes are iptables, nftables or unset", "INVALIDCONFIG");
+    }
+    List<String> violations = new ArrayList<>();
+    if ("None".equals(clusterIp)) {
+      violations.add("headless Services are not supported.");
+    }
+    if (!ann.getOrDefault(TAILNET_FQDN, "").isEmpty() && !ann.getOrDefault(TAILNET_IP, "").isEmpty()) {
+      violations.add("only one of annotations " + TAILNET_IP + " and " + TAILNET_FQDN + " can be set");
+    }
+    boolean hostnameGiven = ann.containsKey(HOSTNAME);
+    String hostname = hostnameGiven ? ann.get(HOSTNAME)
+        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
+    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
+        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
+        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
+            + " annotation to override: " + err));
+    if (ann.containsKey(TAGS)) {
+      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
+    }
+    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
+      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
+          + ", use \"true\" or \"false\"");
+    }
+    if (!violations.isEmpty()) {
+      return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
+          + String.join(", ", violations), "INVALIDSERVICE");
+    }
+    List<String> tags = ann.containsKey(TAGS) ? Validation.splitTags(ann.get(TAGS)) : defaultTags;
+    ProxyTarget target = viaClusterIp ? new ProxyTarget.ClusterIp(clusterIp)
+        : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
+    return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
+        ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
+        "true".equals(ann.get(EPHEMERAL)), hostnameGiven);
+  }
+
+  /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */
+  public boolean isTailscaleLoadBalancer(Service svc) {
+    if (!"LoadBalancer".equals(svc.getSpec().getType())) {
+      return false;
+    }
+    String cls = svc.getSpec().getLoadBalancerClass();
+    return TailscaleKeys.LOAD_BALANCER_CLASS.equals(cls) || cls == null && defaultLoadBalancer;
+  }
+
+  private static Map<String, String> annotations(Service svc) {
+    return svc.getMetadata().getAnnotations() == null ? Map.of() : svc.getMetadata().getAnnotations();
+  }
+}

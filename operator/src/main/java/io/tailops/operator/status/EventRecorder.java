@@ -1,0 +1,108 @@
+package io.tailops.operator.status;
+
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records Kubernetes Events (core/v1) on the objects users look at. Repeats of the same event on the same object
+ * within {@link #DEDUP_WINDOW} only bump the count, as kubectl's recorder does. Failures to record are logged and
+ * never fail a reconcile. Messages must never contain secrets.
+ */
+public class EventRecorder {
+  public static final String COMPONENT = "tailscale-operator";
+  static final Duration DEDUP_WINDOW = Duration.ofMinutes(10);
+  private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
+  private static final int MAX_TRACKED = 4096;
+
+  private final KubernetesClient client;
+  private final Clock clock;
+  private final String instance;
+  private final AtomicLong sequence = new AtomicLong();
+  private final Map<String, Recent> recent = new LinkedHashMap<>(256, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Recent> eldest) {
+      return size() > MAX_TRACKED;
+    }
+  };
+
+  private record Recent(String eventName, String namespace, int count, Instant last) {
+  }
+
+  public EventRecorder(KubernetesClient client, Clock clock, String instance) {
+    this.client = client;
+    this.clock = clock;
+    this.instance = instance == null || instance.isEmpty() ? COMPONENT : instance;
+  }
+
+  public void normal(HasMetadata obj, String reason, String message) {
+    record(obj, "Normal", reason, message);
+  }
+
+  public void warning(HasMetadata obj, String reason, String message) {
+    record(obj, "Warning", reason, message);
+  }
+
+  public void record(HasMetadata obj, String type, String reason, String message) {
+    if (obj == null || obj.getMetadata() == null) {
+      return;
+    }
+    String ns = obj.getMetadata().getNamespace() == null ? "default" : obj.getMetadata().getNamespace();
+    String key = obj.getMetadata().getUid() + "|" + type + "|" + reason + "|" + message;
+    Instant now = clock.instant();
+    String ts = DateTimeFormatter.ISO_INSTANT.format(now.truncatedTo(ChronoUnit.SECONDS));
+    try {
+      Recent r;
+      synchronized (recent) {
+        r = recent.get(key);
+      }
+      if (r != null && Duration.between(r.last(), now).compareTo(DEDUP_WINDOW) < 0) {
+        int count = r.count() + 1;
+        client.v1().events().inNamespace(r.namespace()).withName(r.eventName())
+            .edit(e -> new EventBuilder(e).withCount(count).withLastTimestamp(ts).build());
+        synchronized (recent) {
+          recent.put(key, new Recent(r.eventName(), r.namespace(), count, now));
+        }
+        return;
+      }
+      String name = obj.getMetadata().getName() + "." + Long.toHexString(now.toEpochMilli() * 1000
+          + sequence.incrementAndGet() % 1000);
+      client.v1().events().inNamespace(ns).resource(new EventBuilder()
+          .withNewMetadata().withName(name).withNamespace(ns).endMetadata()
+          .withInvolvedObject(new ObjectReferenceBuilder()
+              .withApiVersion(obj.getApiVersion())
+              .withKind(obj.getKind())
+              .withNamespace(obj.getMetadata().getNamespace())
+              .withName(obj.getMetadata().getName())
+              .withUid(obj.getMetadata().getUid())
+              .withResourceVersion(obj.getMetadata().getResourceVersion())
+              .build())
+          .withType(type)
+          .withReason(reason)
+          .withMessage(message)
+          .withCount(1)
+          .withFirstTimestamp(ts)
+          .withLastTimestamp(ts)
+          .withReportingComponent(COMPONENT)
+          .withReportingInstance(instance)
+          .withNewSource().withComponent(COMPONENT).endSource()
+          .build()).create();
+      synchronized (recent) {
+        recent.put(key, new Recent(name, ns, 1, now));
+      }
+    } catch (Exception e) {
+      LOG.warn("could not record event {} on {}/{}: {}", reason, ns, obj.getMetadata().getName(), e.getMessage());
+    }
+  }
+}
