@@ -1,0 +1,128 @@
+package io.tailops.operator.runtime;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.operator.config.OperatorConfig;
+import io.tailops.operator.k8s.HostnameClaims;
+import io.tailops.operator.service.ServiceReconciler;
+import io.tailops.operator.status.EventRecorder;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running operator: JOSDK controllers for Services (and later Ingresses and ProxyClasses), the HTTP endpoints,
+ * leader election. Used by {@code main} and, in-process, by the integration tests and the local environment.
+ */
+public final class OperatorRuntime implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(OperatorRuntime.class);
+
+  private final OperatorContext ctx;
+  private final Operator operator;
+  private final HttpEndpoints http;
+  private final ObservedControlPlane controlPlane;
+
+  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
+      ObservedControlPlane controlPlane) {
+    this.ctx = ctx;
+    this.operator = operator;
+    this.http = http;
+    this.controlPlane = controlPlane;
+  }
+
+  /**
+   * Builds and starts the operator.
+   *
+   * @param httpPort port of the health/metrics endpoints; 0 picks a free port, -1 disables them
+   */
+  public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
+      Clock clock, int httpPort) throws IOException {
+    OperatorHealth health = new OperatorHealth(clock);
+    OperatorMetrics metrics = new OperatorMetrics();
+    ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
+    String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
+        .substring(0, 8) : config.podName();
+    OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
+        clock, new HostnameClaims(), metrics, health);
+    HttpEndpoints http = null;
+    if (httpPort >= 0) {
+      http = new HttpEndpoints("0.0.0.0", httpPort);
+    }
+    Operator operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withCloseClientOnStop(false)
+          .withConcurrentReconciliationThreads(8)
+          .withUseSSAToPatchPrimaryResource(false)
+          .withSSABasedCreateUpdateMatchForDependentResources(false)
+          .withStopOnInformerErrorDuringStartup(false)
+          .withCacheSyncTimeout(Duration.ofMinutes(2))
+          .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
+          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(metrics.registry())
+              .notCollectingMetricsPerResource().build());
+      if (config.leaderElection()) {
+        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
+            identity));
+      }
+    });
+    operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
+        .watchingAllNamespaces()
+        .withGenerationAware(false)
+        .withTriggerReconcilerOnAllEvents(true)
+        .withReconciliationMaxInterval(Duration.ofHours(10)));
+    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
+    if (http != null) {
+      rt.routes();
+      http.start();
+    }
+    for (String w : config.warnings()) {
+      LOG.warn(w);
+    }
+    operator.start();
+    health.started(true);
+    LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
+        controlPlane.capabilities().name(), config.proxyImage());
+    return rt;
+  }
+
+  private void routes() {
+    http.route("/healthz", () -> HttpEndpoints.Response.text(200, "ok\n"));
+    http.route("/readyz", () -> {
+      boolean ok = ctx.health().isStarted() && operator.getRuntimeInfo().isStarted();
+      return ok ? HttpEndpoints.Response.text(200, "ok\n")
+          : HttpEndpoints.Response.text(503, "starting\n");
+    });
+    http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
+        ctx.metrics().scrape()));
+  }
+
+  public OperatorContext context() {
+    return ctx;
+  }
+
+  public ObservedControlPlane controlPlane() {
+    return controlPlane;
+  }
+
+  /** Port of the HTTP endpoints, or -1 when disabled. */
+  public int httpPort() {
+    return http == null ? -1 : http.port();
+  }
+
+  @Override
+  public void close() {
+    try {
+      operator.stop();
+    } catch (RuntimeException e) {
+      LOG.warn("error while stopping: {}", e.toString());
+    }
+    if (http != null) {
+      http.close();
+    }
+  }
+}
