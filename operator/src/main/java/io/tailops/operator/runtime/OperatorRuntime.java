@@ -7,6 +7,8 @@ import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.HostnameClaims;
+import io.tailops.operator.k8s.ProxyClassUsers;
+import io.tailops.operator.proxyclass.ProxyClassReconciler;
 import io.tailops.operator.service.ServiceReconciler;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
@@ -49,7 +51,7 @@ public final class OperatorRuntime implements AutoCloseable {
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
-        clock, new HostnameClaims(), metrics, health);
+        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health);
     HttpEndpoints http = null;
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
@@ -75,6 +77,8 @@ public final class OperatorRuntime implements AutoCloseable {
         .withGenerationAware(false)
         .withTriggerReconcilerOnAllEvents(true)
         .withReconciliationMaxInterval(Duration.ofHours(10)));
+    operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
+        .withGenerationAware(true));
     OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
     if (http != null) {
       rt.routes();

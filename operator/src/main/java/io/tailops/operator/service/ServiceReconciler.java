@@ -106,6 +106,8 @@ public class ServiceReconciler implements Reconciler<Service> {
         .map(s -> new HostnameClaims.Claim("Service", s.getMetadata().getNamespace(), s.getMetadata().getName(),
             s.getMetadata().getUid(), created(s.getMetadata().getCreationTimestamp())))
         .toList());
+    ctx.proxyClassUsers().register("Service", name -> services.byIndex(INDEX_PROXY_CLASS, name).stream()
+        .map(s -> "Service " + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName()).toList());
     proxyClasses = new InformerEventSource<>(InformerEventSourceConfiguration.from(ProxyClass.class, Service.class)
         .withName("service-proxyclasses")
         .withSecondaryToPrimaryMapper(pc -> services.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
