@@ -23,7 +23,6 @@ import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.Finalizers;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.InformerProxyObjectStore;
-import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.ProxyClasses;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
@@ -99,8 +98,9 @@ public class ServiceReconciler implements Reconciler<Service> {
           ? List.of(e.hostname().toLowerCase(Locale.ROOT)) : List.of();
     });
     services.addIndexer(INDEX_PROXY_CLASS, svc -> {
-      String name = ProxyClassRef.nameFor(svc, ctx.config().proxyDefaultClass());
-      return name == null ? List.of() : List.of(name);
+      ServicePlan p = planner.plan(svc);
+      return p instanceof ServicePlan.Expose e && e.proxyClassName() != null ? List.of(e.proxyClassName())
+          : List.of();
     });
     ctx.hostnames().register("Service", hostname -> services.byIndex(INDEX_HOSTNAME, hostname).stream()
         .map(s -> new HostnameClaims.Claim("Service", s.getMetadata().getNamespace(), s.getMetadata().getName(),
