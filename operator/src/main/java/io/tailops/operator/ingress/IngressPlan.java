@@ -1,21 +1,11 @@
 package io.tailops.operator.ingress;
 
 import io.tailops.operator.proxy.ParentRef;
+import io.tailops.operator.status.Problem;
 import java.util.List;
 
 /** What the operator should do with one Ingress, decided by {@link IngressPlanner} without API writes. */
 public sealed interface IngressPlan {
-
-  /** A problem to tell the user about with an Event on the Ingress. */
-  record Problem(String type, String reason, String message) {
-    public static Problem warning(String reason, String message) {
-      return new Problem("Warning", reason, message);
-    }
-
-    public static Problem normal(String reason, String message) {
-      return new Problem("Normal", reason, message);
-    }
-  }
 
   /** The Ingress is not for this operator (any proxy it had is cleaned up). */
   record NotOurs(String why) implements IngressPlan {

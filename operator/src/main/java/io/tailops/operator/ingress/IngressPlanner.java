@@ -18,6 +18,7 @@ import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.Validation;
+import io.tailops.operator.status.Problem;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,23 +66,23 @@ public final class IngressPlanner {
           + ingressClassName + " (or the Ingress names a ProxyGroup)");
     }
     Map<String, String> ann = annotations(ing);
-    List<IngressPlan.Problem> problems = new ArrayList<>();
+    List<Problem> problems = new ArrayList<>();
     String tlsHost = tlsHost(ing);
     String hostname = hostname(ing);
     Optional<String> hostnameError = Validation.dnsLabelError(hostname);
     if (hostnameError.isPresent()) {
-      return new IngressPlan.Unservable(List.of(IngressPlan.Problem.warning("InvalidHostname",
+      return new IngressPlan.Unservable(List.of(Problem.warning("InvalidHostname",
           "invalid Tailscale hostname " + Validation.quote(hostname) + " (from spec.tls[0].hosts[0]): "
               + hostnameError.get())));
     }
     List<String> tagErrors = ann.containsKey(TAGS) ? Validation.tagViolations(ann.get(TAGS)) : List.of();
     if (!tagErrors.isEmpty()) {
-      return new IngressPlan.Unservable(List.of(IngressPlan.Problem.warning("InvalidTags", String.join(", ",
+      return new IngressPlan.Unservable(List.of(Problem.warning("InvalidTags", String.join(", ",
           tagErrors))));
     }
     boolean plainHttp = "true".equals(ann.get(INGRESS_HTTP));
     if (!plainHttp && !httpsAvailable) {
-      return new IngressPlan.Unservable(List.of(IngressPlan.Problem.warning("HTTPSNotAvailable",
+      return new IngressPlan.Unservable(List.of(Problem.warning("HTTPSNotAvailable",
           "the control plane cannot issue HTTPS certificates (headscale), so an HTTPS Ingress would never work; "
               + "annotate the Ingress with " + INGRESS_HTTP + ": \"true\" to serve it over plain HTTP on port 80 "
               + "(still encrypted by WireGuard on the tailnet)")));
@@ -89,11 +90,11 @@ public final class IngressPlanner {
     boolean funnelRequested = "true".equals(ann.get(FUNNEL));
     boolean funnel = funnelRequested;
     if (funnelRequested && plainHttp) {
-      problems.add(IngressPlan.Problem.warning("FunnelNotAvailable", "Funnel needs HTTPS and is not available with "
+      problems.add(Problem.warning("FunnelNotAvailable", "Funnel needs HTTPS and is not available with "
           + INGRESS_HTTP + ": \"true\"; the Ingress is served on the tailnet only"));
       funnel = false;
     } else if (funnelRequested && !funnelAllowedIn.test(ing.getMetadata().getNamespace())) {
-      problems.add(IngressPlan.Problem.warning("FunnelNotAllowed", "Funnel is not allowed in namespace "
+      problems.add(Problem.warning("FunnelNotAllowed", "Funnel is not allowed in namespace "
           + ing.getMetadata().getNamespace() + " by the operator's funnel policy (OPERATOR_FUNNEL_NAMESPACES); "
           + "the Ingress is served on the tailnet only, not on the public internet"));
       funnel = false;
@@ -109,17 +110,17 @@ public final class IngressPlanner {
     List<IngressRule> rules = ing.getSpec().getRules() == null ? List.of() : ing.getSpec().getRules();
     for (IngressRule rule : rules) {
       if (rule.getHost() != null && !rule.getHost().isEmpty() && !rule.getHost().equals(tlsHost)) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "rule with host "
+        problems.add(Problem.warning("InvalidIngressBackend", "rule with host "
             + Validation.quote(rule.getHost()) + " ignored, unsupported"));
         continue;
       }
       if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "rule without http paths ignored"));
+        problems.add(Problem.warning("InvalidIngressBackend", "rule without http paths ignored"));
         continue;
       }
       for (HTTPIngressPath p : rule.getHttp().getPaths()) {
         if ("Exact".equals(p.getPathType())) {
-          problems.add(IngressPlan.Problem.warning("UnsupportedPathTypeExact", "Exact path type strict matching is "
+          problems.add(Problem.warning("UnsupportedPathTypeExact", "Exact path type strict matching is "
               + "currently not supported and requests will be routed as for Prefix path type. This behaviour might "
               + "change in the future."));
         }
@@ -127,7 +128,7 @@ public final class IngressPlanner {
       }
     }
     if (handlers.isEmpty()) {
-      problems.add(IngressPlan.Problem.warning("NoValidBackends", "no valid backends"));
+      problems.add(Problem.warning("NoValidBackends", "no valid backends"));
       return new IngressPlan.Unservable(dedupe(problems));
     }
     backendUrls.addAll(handlers.values());
@@ -176,7 +177,7 @@ public final class IngressPlanner {
     return null;
   }
 
-  private static List<IngressPlan.Problem> dedupe(List<IngressPlan.Problem> problems) {
+  private static List<Problem> dedupe(List<Problem> problems) {
     return problems.stream().distinct().toList();
   }
 
@@ -186,34 +187,34 @@ public final class IngressPlanner {
 
   /** Resolves backends to {@code <scheme><clusterIP>:<port><path>}, recording a problem for each bad one. */
   private record BackendResolver(Ingress ing, BiFunction<String, String, Optional<Service>> services,
-      List<IngressPlan.Problem> problems) {
+      List<Problem> problems) {
 
     void add(IngressBackend b, String rawPath, Map<String, String> handlers) {
       String path = rawPath;
       if (path == null || path.isEmpty()) {
         path = "/";
-        problems.add(IngressPlan.Problem.normal("PathUndefined",
+        problems.add(Problem.normal("PathUndefined",
             "configured backend is missing a path, defaulting to '/'"));
       }
       if (b == null) {
         return;
       }
       if (b.getService() == null) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
+        problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
             + " is missing service"));
         return;
       }
       String name = b.getService().getName();
       Optional<Service> svc = services.apply(ing.getMetadata().getNamespace(), name);
       if (svc.isEmpty()) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "failed to get service "
+        problems.add(Problem.warning("InvalidIngressBackend", "failed to get service "
             + Validation.quote(name) + " for path " + Validation.quote(path) + ": services " + Validation.quote(name)
             + " not found"));
         return;
       }
       String clusterIp = svc.get().getSpec().getClusterIP();
       if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
+        problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
             + " has invalid ClusterIP"));
         return;
       }
@@ -230,7 +231,7 @@ public final class IngressPlanner {
         port = b.getService().getPort().getNumber();
       }
       if (port == 0) {
-        problems.add(IngressPlan.Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
+        problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
             + " has invalid port"));
         return;
       }

@@ -6,6 +6,8 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
+import io.tailops.operator.ingress.IngressReconciler;
+import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
@@ -45,6 +47,12 @@ public final class OperatorRuntime implements AutoCloseable {
    */
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort) throws IOException {
+    return start(config, client, controlPlane, clock, httpPort, RedirectProbe.standard());
+  }
+
+  /** As {@link #start(OperatorConfig, KubernetesClient, ControlPlane, Clock, int)} with a custom redirect probe. */
+  public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
+      Clock clock, int httpPort, RedirectProbe redirectProbe) throws IOException {
     OperatorHealth health = new OperatorHealth(clock);
     OperatorMetrics metrics = new OperatorMetrics();
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
@@ -73,6 +81,11 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
+        .watchingAllNamespaces()
+        .withGenerationAware(false)
+        .withTriggerReconcilerOnAllEvents(true)
+        .withReconciliationMaxInterval(Duration.ofHours(10)));
+    operator.register(new IngressReconciler(ctx, redirectProbe), c -> c.withName(IngressReconciler.NAME)
         .watchingAllNamespaces()
         .withGenerationAware(false)
         .withTriggerReconcilerOnAllEvents(true)

@@ -1,0 +1,63 @@
+package io.tailops.operator.ingress;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * Detects the seed guide's "HTTP redirect gotcha": the Tailscale proxy talks plain HTTP to the backend, so a backend
+ * that redirects every HTTP request to HTTPS makes browsers loop. Sends one GET with a short timeout, following no
+ * redirects, and reports a redirect to an {@code https://} URL.
+ */
+public class RedirectProbe {
+  private final HttpClient http;
+  private final Duration timeout;
+  private final UnaryOperator<URI> addressRewriter;
+
+  /**
+   * @param addressRewriter maps a backend URL before probing (identity in production; tests map cluster IPs to
+   *     loopback servers)
+   */
+  public RedirectProbe(Duration timeout, UnaryOperator<URI> addressRewriter) {
+    this.timeout = timeout;
+    this.addressRewriter = addressRewriter;
+    this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+  }
+
+  public static RedirectProbe standard() {
+    return new RedirectProbe(Duration.ofSeconds(2), UnaryOperator.identity());
+  }
+
+  /**
+   * Probes {@code backendUrl} (an {@code http://} serve target) as the proxy would.
+   *
+   * @return the HTTPS location the backend redirects to, if it does
+   */
+  public Optional<String> httpsRedirect(String backendUrl) {
+    if (!backendUrl.startsWith("http://")) {
+      return Optional.empty();
+    }
+    try {
+      URI uri = addressRewriter.apply(URI.create(backendUrl));
+      HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout).GET();
+      HttpResponse<Void> resp = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
+      int s = resp.statusCode();
+      if (s >= 300 && s < 400) {
+        Optional<String> location = resp.headers().firstValue("Location");
+        if (location.isPresent() && location.get().toLowerCase().startsWith("https://")) {
+          return location;
+        }
+      }
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    } catch (Exception e) {
+      return Optional.empty();
+    }
+  }
+}
