@@ -28,8 +28,8 @@ public final class ProxyConfigSecret {
     Map<String, String> data = new LinkedHashMap<>(new TailscaledConfig(
         defaults.loginServer().isEmpty() ? null : defaults.loginServer(), authKey, spec.hostname(), acceptRoutes)
         .files());
-    if (spec.target() instanceof ProxyTarget.Serve s) {
-      data.put(ProxyStatefulSet.SERVE_CONFIG_KEY, s.serveConfigJson());
+    if (spec.hasServeConfig()) {
+      data.put(ProxyStatefulSet.SERVE_CONFIG_KEY, spec.serveConfig());
     }
     return data;
   }

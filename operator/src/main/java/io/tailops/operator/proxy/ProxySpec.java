@@ -16,12 +16,29 @@ import java.util.List;
  * @param ephemeral whether to mint an ephemeral key
  * @param forwardClusterTraffic the experimental forward-cluster-traffic Ingress mode (kernel mode L7)
  * @param funnel whether the proxy serves through Funnel (only informational here; the serve config carries it)
+ * @param serviceServeConfig for an L3 Service proxy: an additional serve config (HTTPS on 443 with Funnel), or null
  */
 public record ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target,
-    ProxyClass proxyClass, boolean ephemeral, boolean forwardClusterTraffic, boolean funnel) {
+    ProxyClass proxyClass, boolean ephemeral, boolean forwardClusterTraffic, boolean funnel,
+    String serviceServeConfig) {
 
   public ProxySpec {
     tags = List.copyOf(tags);
+  }
+
+  public ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, ProxyClass proxyClass,
+      boolean ephemeral, boolean forwardClusterTraffic, boolean funnel) {
+    this(parent, hostname, tags, target, proxyClass, ephemeral, forwardClusterTraffic, funnel, null);
+  }
+
+  /** The serve config the proxy applies, if any (Ingress proxies, Funnel Services). */
+  public String serveConfig() {
+    return target instanceof ProxyTarget.Serve s ? s.serveConfigJson() : serviceServeConfig;
+  }
+
+  /** Whether the proxy gets a serve config file ({@code TS_SERVE_CONFIG}). */
+  public boolean hasServeConfig() {
+    return serveConfig() != null;
   }
 
   /** Userspace networking: L7 Ingress proxies, unless cluster traffic is forwarded through them. */

@@ -131,6 +131,9 @@ public final class ProxyStatefulSet {
     } else {
       env.add(value("TS_SERVE_CONFIG", "/etc/tailscaled/$(POD_NAME)/serve-config"));
     }
+    if (spec.serviceServeConfig() != null && !(spec.target() instanceof ProxyTarget.Serve)) {
+      env.add(value("TS_SERVE_CONFIG", "/etc/tailscaled/$(POD_NAME)/serve-config"));
+    }
     env.add(value("TS_INTERNAL_APP", spec.internalApp()));
     return env;
   }
@@ -139,7 +142,7 @@ public final class ProxyStatefulSet {
     List<VolumeMount> mounts = new ArrayList<>();
     mounts.add(new VolumeMountBuilder().withName("tailscaledconfig-0").withReadOnly(true)
         .withMountPath("/etc/tsconfig/" + secretName).build());
-    if (spec.isIngressProxy()) {
+    if (spec.hasServeConfig()) {
       mounts.add(new VolumeMountBuilder().withName("serve-config-0").withReadOnly(true)
           .withMountPath("/etc/tailscaled/" + secretName).build());
     }
@@ -150,7 +153,7 @@ public final class ProxyStatefulSet {
     List<Volume> volumes = new ArrayList<>();
     volumes.add(new VolumeBuilder().withName("tailscaledconfig-0").withNewSecret().withSecretName(secretName)
         .endSecret().build());
-    if (spec.isIngressProxy()) {
+    if (spec.hasServeConfig()) {
       volumes.add(new VolumeBuilder().withName("serve-config-0").withNewSecret().withSecretName(secretName)
           .withItems(new KeyToPathBuilder().withKey(SERVE_CONFIG_KEY).withPath(SERVE_CONFIG_KEY).build())
           .endSecret().build());

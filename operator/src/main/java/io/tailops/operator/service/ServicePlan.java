@@ -27,8 +27,12 @@ public sealed interface ServicePlan {
    * @param proxyClassName the ProxyClass it names (label, annotation or default), or null
    * @param loadBalancer whether the operator fulfils {@code status.loadBalancer}
    * @param hostnameFromAnnotation whether the hostname was given explicitly
+   * @param funnelServeConfig serve config publishing port 443 through Funnel, or null
+   * @param funnelDenied why Funnel was asked for but not granted (the Service is then served on the tailnet only), or
+   *     null
    */
   record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
-      boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation) implements ServicePlan {
+      boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
+      String funnelDenied) implements ServicePlan {
   }
 }

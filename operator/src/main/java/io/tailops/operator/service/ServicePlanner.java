@@ -2,6 +2,7 @@ package io.tailops.operator.service;
 
 import static io.tailops.operator.k8s.TailscaleKeys.EPHEMERAL;
 import static io.tailops.operator.k8s.TailscaleKeys.EXPOSE;
+import static io.tailops.operator.k8s.TailscaleKeys.FUNNEL;
 import static io.tailops.operator.k8s.TailscaleKeys.HOSTNAME;
 import static io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED;
 import static io.tailops.operator.k8s.TailscaleKeys.PROXY_GROUP;
@@ -15,11 +16,13 @@ import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyTarget;
+import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.Validation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Decides whether a Service gets a proxy and with which parameters (official behaviour §2.2, §2.4, §3.5, §5.1):
@@ -35,12 +38,20 @@ public final class ServicePlanner {
   private final String defaultProxyClass;
   private final String firewallMode;
 
+  private final Predicate<String> funnelAllowedIn;
+
   public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
       String firewallMode) {
+    this(defaultLoadBalancer, defaultTags, defaultProxyClass, firewallMode, ns -> true);
+  }
+
+  public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
+      String firewallMode, Predicate<String> funnelAllowedIn) {
     this.defaultLoadBalancer = defaultLoadBalancer;
     this.defaultTags = List.copyOf(defaultTags);
     this.defaultProxyClass = defaultProxyClass;
     this.firewallMode = firewallMode;
+    this.funnelAllowedIn = funnelAllowedIn;
   }
 
   public ServicePlan plan(Service svc) {
@@ -105,12 +116,41 @@ public final class ServicePlanner {
       return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
           + String.join(", ", violations), "INVALIDSERVICE");
     }
+    String funnelServeConfig = null;
+    String funnelDenied = null;
+    if (ann.containsKey(FUNNEL) && !"false".equals(ann.get(FUNNEL))) {
+      if (!"true".equals(ann.get(FUNNEL))) {
+        return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid value of "
+            + "annotation " + FUNNEL + ": " + Validation.quote(ann.get(FUNNEL)) + ", use \"true\" or \"false\"",
+            "INVALIDSERVICE");
+      }
+      if (!(loadBalancer && viaClusterIp)) {
+        return new ServicePlan.Invalid("FunnelInvalid", "Funnel is only supported on Services of type "
+            + "LoadBalancer with loadBalancerClass tailscale (or on Ingresses); remove " + FUNNEL
+            + " or change the Service type", "FunnelInvalid");
+      }
+      boolean has443 = svc.getSpec().getPorts() != null && svc.getSpec().getPorts().stream()
+          .anyMatch(p -> p.getPort() != null && p.getPort() == 443 && !"UDP".equals(p.getProtocol()));
+      if (!has443) {
+        return new ServicePlan.Invalid("FunnelInvalid", "Funnel is only available on port 443: add a TCP port 443 "
+            + "to the Service (for example port: 443, targetPort: 8080) or remove " + FUNNEL, "FunnelInvalid");
+      }
+      if (!funnelAllowedIn.test(svc.getMetadata().getNamespace())) {
+        funnelDenied = "Funnel is not allowed in namespace " + svc.getMetadata().getNamespace() + " by the "
+            + "operator's funnel policy (OPERATOR_FUNNEL_NAMESPACES); the Service is served on the tailnet only";
+      } else {
+        String host = clusterIp.contains(":") ? "[" + clusterIp + "]" : clusterIp;
+        funnelServeConfig = new ServeConfig().tcp(443, true)
+            .proxy(ServeConfig.hostPort(443), "/", "http://" + host + ":443/")
+            .allowFunnel(ServeConfig.hostPort(443)).toJson();
+      }
+    }
     List<String> tags = ann.containsKey(TAGS) ? Validation.splitTags(ann.get(TAGS)) : defaultTags;
     ProxyTarget target = viaClusterIp ? new ProxyTarget.ClusterIp(clusterIp)
         : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
         ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
-        "true".equals(ann.get(EPHEMERAL)), hostnameGiven);
+        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied);
   }
 
   /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */

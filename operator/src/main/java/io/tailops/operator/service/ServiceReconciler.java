@@ -60,6 +60,7 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final OperatorContext ctx;
   private final ServicePlanner planner;
   private final ProxyProvisioner provisioner;
+  private final io.tailops.operator.status.ProblemReporter funnelDenials;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
   private InformerEventSource<StatefulSet, Service> statefulSets;
   private InformerEventSource<Secret, Service> secrets;
@@ -72,8 +73,9 @@ public class ServiceReconciler implements Reconciler<Service> {
   public ServiceReconciler(OperatorContext ctx) {
     this.ctx = ctx;
     this.planner = new ServicePlanner(ctx.config().defaultLoadBalancer(), ctx.config().proxyTags(),
-        ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode());
+        ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn);
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
+    this.funnelDenials = new io.tailops.operator.status.ProblemReporter(ctx.events());
   }
 
   @Override
@@ -191,7 +193,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     }
 
     ProxySpec spec = new ProxySpec(parent, expose.hostname(), expose.tags(), expose.target(), pc, expose.ephemeral(),
-        false, false);
+        false, expose.funnelServeConfig() != null, expose.funnelServeConfig());
     ProxyProvisioner.Provisioned provisioned;
     try {
       provisioned = provisioner.provision(spec, store);
@@ -206,8 +208,17 @@ public class ServiceReconciler implements Reconciler<Service> {
           + ctx.config().namespace() + " for tailnet hostname " + expose.hostname());
     }
     ServiceProxyStatus status = ServiceProxyStatus.of(svc, expose.loadBalancer(), provisioned.device());
-    setCondition(svc, context, status.ready(), status.reason(), status.message(), status.ingress(),
+    String message = status.message();
+    if (expose.funnelDenied() != null) {
+      message = message + "; " + expose.funnelDenied();
+    } else if (expose.funnelServeConfig() != null && status.ready()) {
+      message = message + "; port 443 is public through Funnel at https://" + provisioned.device().fqdn();
+    }
+    setCondition(svc, context, status.ready(), status.reason(), message, status.ingress(),
         status.ready() ? "ProxyReady" : null);
+    if (expose.funnelDenied() != null) {
+      funnelDenials.add(svc, io.tailops.operator.status.Problem.warning("FunnelNotAllowed", expose.funnelDenied()));
+    }
     return Optional.empty();
   }
 
