@@ -1,0 +1,271 @@
+package io.tailops.controlplane.tailscale;
+
+import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.controlplane.ControlPlaneException.Kind;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Flow;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends one logical request with bounded retries and maps failures to {@link ControlPlaneException}. Shared by the
+ * token source and the API client.
+ */
+final class Transport {
+  /** Responses above this size are rejected, as the Go client does. */
+  static final int MAX_BODY_BYTES = 10 * 1024 * 1024;
+  private static final int MAX_SERVER_MESSAGE_CHARS = 300;
+  private static final Logger LOG = LoggerFactory.getLogger(TailscaleApiClient.class);
+
+  private final HttpClient http;
+  private final String userAgent;
+  private final Duration requestTimeout;
+  private final RetryPolicy retry;
+  private final ApiCallListener listener;
+  private final Clock clock;
+
+  Transport(HttpClient http, String userAgent, Duration requestTimeout, RetryPolicy retry, ApiCallListener listener,
+      Clock clock) {
+    this.http = http;
+    this.userAgent = userAgent;
+    this.requestTimeout = requestTimeout;
+    this.retry = retry;
+    this.listener = listener;
+    this.clock = clock;
+  }
+
+  /**
+   * A request.
+   *
+   * @param what human description for messages, e.g. {@code Tailscale API GET /api/v2/device/n123}
+   * @param replayable whether the request may be sent again after a failure that happened after it may have reached
+   *     the server (timeout, reset connection); false for {@code POST /keys}, where each success mints a secret
+   */
+  record Request(String method, String template, URI uri, String what, byte[] body, String contentType,
+      Map<String, String> headers, boolean replayable) {
+  }
+
+  /** A response (any status) and how many attempts it took. */
+  record Response(int status, byte[] body, HttpHeaders headers, int attempts) {
+  }
+
+  /**
+   * Sends {@code req}, retrying 429, 5xx (except 501) and transport errors per the retry policy. Returns the last
+   * response whatever its status; throws only when no response arrived.
+   */
+  Response execute(Request req, Supplier<Collection<String>> secrets) throws ControlPlaneException {
+    int max = retry.maxAttempts();
+    for (int attempt = 1;; attempt++) {
+      long start = System.nanoTime();
+      HttpResponse<byte[]> hr;
+      try {
+        hr = http.send(build(req), info -> new LimitedBodySubscriber(MAX_BODY_BYTES));
+      } catch (InterruptedException e) {
+        report(req, -1, start);
+        Thread.currentThread().interrupt();
+        throw new ControlPlaneException(Kind.TRANSPORT, 0, null, req.what() + ": interrupted", e);
+      } catch (IOException e) {
+        report(req, -1, start);
+        if (isTooLarge(e)) {
+          throw new ControlPlaneException(Kind.OTHER, 0, null,
+              req.what() + ": response body larger than " + MAX_BODY_BYTES + " bytes");
+        }
+        boolean notDelivered = e instanceof ConnectException || e instanceof HttpConnectTimeoutException;
+        boolean mayRetry = req.replayable() || notDelivered;
+        String cause = describe(e, secrets.get());
+        if (mayRetry && attempt < max) {
+          Duration d = retry.backoff(attempt);
+          LOG.warn("{}: no response ({}); retrying in {} ms (attempt {}/{})", req.what(), cause, d.toMillis(),
+              attempt, max);
+          sleep(req, d);
+          continue;
+        }
+        String why = mayRetry ? "gave up after " + attempt + " attempt" + (attempt == 1 ? "" : "s")
+            : "not retried because the request may have reached the server and repeating it could mint a second key";
+        throw new ControlPlaneException(Kind.TRANSPORT, 0, null,
+            req.what() + ": no response (" + cause + "); " + why, e);
+      }
+      report(req, hr.statusCode(), start);
+      Response r = new Response(hr.statusCode(), hr.body(), hr.headers(), attempt);
+      if (isRetriable(r.status()) && attempt < max) {
+        Duration d = r.status() == 429
+            ? retry.delayFor(RetryPolicy.parseRetryAfter(r.headers().firstValue("Retry-After").orElse(null),
+                clock.instant()), attempt)
+            : retry.backoff(attempt);
+        LOG.warn("{}: HTTP {}; retrying in {} ms (attempt {}/{})", req.what(), r.status(), d.toMillis(), attempt,
+            max);
+        sleep(req, d);
+        continue;
+      }
+      return r;
+    }
+  }
+
+  /** Maps a non-200 response to a typed exception carrying the status and the (redacted) server message. */
+  static ControlPlaneException httpError(Request req, Response r, Collection<String> secrets) {
+    String serverMessage = Redactor.redact(ApiJson.errorMessage(r.body()), secrets);
+    if (serverMessage != null && serverMessage.length() > MAX_SERVER_MESSAGE_CHARS) {
+      serverMessage = serverMessage.substring(0, MAX_SERVER_MESSAGE_CHARS) + "…";
+    }
+    int s = r.status();
+    Kind kind = kindOf(s, serverMessage);
+    StringBuilder msg = new StringBuilder(req.what()).append(": HTTP ").append(s);
+    if (serverMessage != null) {
+      msg.append(": ").append(serverMessage);
+    } else {
+      msg.append(" (response body was not a Tailscale JSON error)");
+    }
+    if (r.attempts() > 1) {
+      msg.append(" (gave up after ").append(r.attempts()).append(" attempts)");
+    }
+    return new ControlPlaneException(kind, s, serverMessage, msg.toString());
+  }
+
+  static Kind kindOf(int status, String serverMessage) {
+    return switch (status) {
+      case 401 -> Kind.UNAUTHORIZED;
+      case 403 -> Kind.FORBIDDEN;
+      case 400 -> serverMessage != null && serverMessage.toLowerCase(Locale.ROOT).contains("tag")
+          ? Kind.TAG_NOT_PERMITTED : Kind.BAD_REQUEST;
+      case 422 -> Kind.BAD_REQUEST;
+      case 404 -> Kind.NOT_FOUND;
+      case 429 -> Kind.RATE_LIMITED;
+      default -> status >= 500 && status <= 599 ? Kind.SERVER_ERROR : Kind.OTHER;
+    };
+  }
+
+  /** 429 and 5xx other than 501 (Not Implemented, e.g. "cannot delete devices outside of your tailnet"). */
+  static boolean isRetriable(int status) {
+    return status == 429 || (status >= 500 && status <= 599 && status != 501);
+  }
+
+  private HttpRequest build(Request req) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(req.uri())
+        .timeout(requestTimeout)
+        .header("User-Agent", userAgent);
+    req.headers().forEach(b::header);
+    if (req.body() != null) {
+      if (req.contentType() != null) {
+        b.header("Content-Type", req.contentType());
+      }
+      b.method(req.method(), HttpRequest.BodyPublishers.ofByteArray(req.body()));
+    } else {
+      b.method(req.method(), HttpRequest.BodyPublishers.noBody());
+    }
+    return b.build();
+  }
+
+  private void report(Request req, int status, long startNanos) {
+    try {
+      listener.onRequest(req.method(), req.template(), status, Duration.ofNanos(System.nanoTime() - startNanos));
+    } catch (RuntimeException e) {
+      LOG.debug("ApiCallListener failed; ignoring", e);
+    }
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} {} -> {} in {} ms", req.method(), req.template(), status,
+          (System.nanoTime() - startNanos) / 1_000_000);
+    }
+  }
+
+  private void sleep(Request req, Duration d) throws ControlPlaneException {
+    try {
+      retry.sleeper().sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ControlPlaneException(Kind.TRANSPORT, 0, null, req.what() + ": interrupted while waiting to retry",
+          e);
+    }
+  }
+
+  private static String describe(IOException e, Collection<String> secrets) {
+    String m = e.getMessage();
+    String name = e.getClass().getSimpleName();
+    return m == null || m.isBlank() ? name : name + ": " + Redactor.redact(m, secrets);
+  }
+
+  private static boolean isTooLarge(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ResponseTooLargeException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Thrown by {@link LimitedBodySubscriber} when a body exceeds the limit. */
+  static final class ResponseTooLargeException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    ResponseTooLargeException(int limit) {
+      super("response body larger than " + limit + " bytes");
+    }
+  }
+
+  /** Collects a body into a byte array, failing (and cancelling the stream) past a size limit. */
+  static final class LimitedBodySubscriber implements HttpResponse.BodySubscriber<byte[]> {
+    private final int limit;
+    private final CompletableFuture<byte[]> result = new CompletableFuture<>();
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    private Flow.Subscription subscription;
+
+    LimitedBodySubscriber(int limit) {
+      this.limit = limit;
+    }
+
+    @Override
+    public CompletionStage<byte[]> getBody() {
+      return result;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      this.subscription = s;
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void onNext(List<ByteBuffer> items) {
+      if (result.isDone()) {
+        return;
+      }
+      for (ByteBuffer b : items) {
+        if (buffer.size() + b.remaining() > limit) {
+          subscription.cancel();
+          result.completeExceptionally(new ResponseTooLargeException(limit));
+          return;
+        }
+        byte[] chunk = new byte[b.remaining()];
+        b.get(chunk);
+        buffer.write(chunk, 0, chunk.length);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @Override
+    public void onComplete() {
+      result.complete(buffer.toByteArray());
+    }
+  }
+}
