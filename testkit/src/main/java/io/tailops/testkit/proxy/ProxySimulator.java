@@ -1,0 +1,470 @@
+package io.tailops.testkit.proxy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.tailops.testkit.tailscale.FakeDevice;
+import io.tailops.testkit.tailscale.FakeTailscaleApi;
+import io.tailops.testkit.tailscale.RegistrationException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Plays containerboot's part for proxies that cannot run here (no kubelet): for every proxy the operator creates in
+ * the operator namespace, a simulated pod "starts" (a real Pod when the controller manager's StatefulSet controller
+ * made one, else a synthetic one per StatefulSet template), resets and writes the state keys containerboot writes
+ * ({@code tailscale_capver}, {@code pod_uid}, then {@code device_id}, {@code device_fqdn}, {@code device_ips}, and
+ * {@code https_endpoint} for serve-config proxies) and logs in to the {@link FakeTailscaleApi} with the auth key from
+ * the config Secret — consuming it, so a second use fails as it would for real.
+ *
+ * <p>It follows what tailscaled would do: a hostname change renames the device; a device deleted in the control
+ * plane logs the proxy out (state keys cleared, "crash-looping" until the config carries a fresh auth key and the
+ * tailscaled state is reset); a proxy whose StatefulSet is gone goes offline.
+ */
+public final class ProxySimulator implements AutoCloseable {
+  /** Where the simulated tailscaled keeps its identity in the state Secret (real tailscaled keeps {@code _machinekey}
+   * and profiles there). Deleting it, as the operator's re-authentication does, forces a fresh login. */
+  public static final String STATE_KEY = "_machinekey";
+  public static final String PROFILE_KEY = "_current-profile";
+  public static final String LABEL_MANAGED = "tailscale.com/managed";
+  private static final Logger LOG = LoggerFactory.getLogger(ProxySimulator.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What a simulated proxy is doing. */
+  public enum Phase {
+    /** No StatefulSet (or it is being deleted): not running. */
+    STOPPED,
+    /** Running and logged in. */
+    RUNNING,
+    /** tailscaled started from a config file without a usable auth key: containerboot exits and restarts. */
+    NEEDS_LOGIN
+  }
+
+  private final KubernetesClient client;
+  private final String namespace;
+  private final FakeTailscaleApi api;
+  private final ScheduledExecutorService worker;
+  private final Map<String, Proxy> proxies = new ConcurrentHashMap<>();
+  private final Set<String> paused = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger logins = new AtomicInteger();
+  private final AtomicInteger failedLogins = new AtomicInteger();
+  private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+  private volatile int capVer = 131;
+  private volatile boolean httpsEnabled = true;
+  private volatile boolean running;
+
+  private static final class Proxy {
+    String podUid;
+    Phase phase = Phase.STOPPED;
+    String lastError = "";
+  }
+
+  private ProxySimulator(KubernetesClient client, String namespace, FakeTailscaleApi api) {
+    this.client = client;
+    this.namespace = namespace;
+    this.api = api;
+    this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "proxy-simulator");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Starts simulating every proxy in {@code namespace}. */
+  public static ProxySimulator start(KubernetesClient client, String namespace, FakeTailscaleApi api) {
+    ProxySimulator sim = new ProxySimulator(client, namespace, api);
+    sim.running = true;
+    ResourceEventHandler<Object> handler = new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Object obj) {
+        sim.touched(obj);
+      }
+
+      @Override
+      public void onUpdate(Object oldObj, Object newObj) {
+        sim.touched(newObj);
+      }
+
+      @Override
+      public void onDelete(Object obj, boolean deletedFinalStateUnknown) {
+        sim.touched(obj);
+      }
+    };
+    sim.informers.add(client.secrets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
+        .inform(cast(handler), 0));
+    sim.informers.add(client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
+        .inform(cast(handler), 0));
+    sim.informers.add(client.pods().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
+        .inform(cast(handler), 0));
+    // A crash-looping proxy retries its login every few seconds, and devices deleted in the control plane are noticed.
+    sim.worker.scheduleWithFixedDelay(sim::syncAll, 2, 2, TimeUnit.SECONDS);
+    return sim;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> ResourceEventHandler<T> cast(ResourceEventHandler<Object> h) {
+    return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
+  }
+
+  /** Capability version the simulated proxies report (default 131, the v1.94.2 proxy). */
+  public ProxySimulator capVer(int capVer) {
+    this.capVer = capVer;
+    return this;
+  }
+
+  /** Whether the tailnet can issue certificates; when not, serve-config proxies report {@code no-https}. */
+  public ProxySimulator httpsEnabled(boolean enabled) {
+    this.httpsEnabled = enabled;
+    return this;
+  }
+
+  /** Stops simulating one proxy (by StatefulSet name), as if its pod hung; {@link #resume} continues. */
+  public void pause(String statefulSetName) {
+    paused.add(statefulSetName);
+  }
+
+  public void resume(String statefulSetName) {
+    paused.remove(statefulSetName);
+    worker.execute(() -> sync(statefulSetName));
+  }
+
+  /** Successful logins so far (each consumed an auth key). */
+  public int logins() {
+    return logins.get();
+  }
+
+  /** Failed logins so far (missing, used, expired or revoked keys). */
+  public int failedLogins() {
+    return failedLogins.get();
+  }
+
+  public Phase phase(String statefulSetName) {
+    Proxy p = proxies.get(statefulSetName);
+    return p == null ? Phase.STOPPED : p.phase;
+  }
+
+  public String lastError(String statefulSetName) {
+    Proxy p = proxies.get(statefulSetName);
+    return p == null ? "" : p.lastError;
+  }
+
+  /** Re-evaluates every proxy now (normally done on events and every 2 s). */
+  public void syncNow() {
+    try {
+      worker.submit(this::syncAll).get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void touched(Object obj) {
+    if (!running) {
+      return;
+    }
+    String name = null;
+    if (obj instanceof Secret s) {
+      name = stsOfReplica(s.getMetadata().getName());
+    } else if (obj instanceof StatefulSet s) {
+      name = s.getMetadata().getName();
+    } else if (obj instanceof Pod p) {
+      name = stsOfReplica(p.getMetadata().getName());
+    }
+    if (name != null) {
+      String n = name;
+      worker.execute(() -> sync(n));
+    }
+  }
+
+  private void syncAll() {
+    try {
+      for (StatefulSet s : client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true").list()
+          .getItems()) {
+        sync(s.getMetadata().getName());
+      }
+      for (String name : new ArrayList<>(proxies.keySet())) {
+        sync(name);
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("sync failed: {}", e.toString());
+    }
+  }
+
+  private void sync(String sts) {
+    if (!running || paused.contains(sts)) {
+      return;
+    }
+    try {
+      doSync(sts);
+    } catch (KubernetesClientException e) {
+      LOG.debug("proxy {}: {}", sts, e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.warn("proxy {}: {}", sts, e.toString());
+    }
+  }
+
+  private void doSync(String stsName) {
+    Proxy proxy = proxies.computeIfAbsent(stsName, k -> new Proxy());
+    String secretName = stsName + "-0";
+    StatefulSet sts = client.apps().statefulSets().inNamespace(namespace).withName(stsName).get();
+    Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
+    String podUid = currentPodUid(sts, secretName);
+    if (podUid == null || secret == null) {
+      if (proxy.phase != Phase.STOPPED) {
+        deviceOf(secret).ifPresent(d -> api.setOnline(d, false));
+        proxy.phase = Phase.STOPPED;
+      }
+      proxy.podUid = null;
+      if (sts == null && secret == null) {
+        proxies.remove(stsName);
+      }
+      return;
+    }
+    Map<String, String> data = decode(secret);
+    if (!podUid.equals(proxy.podUid)) {
+      // containerboot start: reset the device keys, then write capver and pod UID.
+      Map<String, String> boot = new LinkedHashMap<>();
+      boot.put("device_id", null);
+      boot.put("device_fqdn", null);
+      boot.put("device_ips", null);
+      boot.put("https_endpoint", null);
+      boot.put("tailscale_capver", Integer.toString(capVer));
+      boot.put("pod_uid", podUid);
+      patch(secretName, boot);
+      proxy.podUid = podUid;
+      data.keySet().removeAll(Set.of("device_id", "device_fqdn", "device_ips", "https_endpoint"));
+      data.put("tailscale_capver", Integer.toString(capVer));
+      data.put("pod_uid", podUid);
+    }
+    JsonNode config = config(data);
+    if (config == null) {
+      proxy.phase = Phase.NEEDS_LOGIN;
+      proxy.lastError = "no tailscaled config file found for current capability version " + capVer;
+      return;
+    }
+    String hostname = text(config, "Hostname");
+    String authKey = text(config, "AuthKey");
+    String nodeId = data.get(STATE_KEY);
+    Optional<FakeDevice> device = nodeId == null ? Optional.empty() : api.device(nodeId);
+    if (device.isEmpty()) {
+      if (nodeId != null && data.get("device_id") != null) {
+        // The node was deleted in the control plane: tailscaled leaves Running, containerboot exits and restarts.
+        Map<String, String> reset = new LinkedHashMap<>();
+        reset.put("device_id", null);
+        reset.put("device_fqdn", null);
+        reset.put("device_ips", null);
+        reset.put("https_endpoint", null);
+        patch(secretName, reset);
+        proxy.phase = Phase.NEEDS_LOGIN;
+        proxy.lastError = "tailscaled left running state (now in state \"NeedsLogin\"), exiting";
+        return;
+      }
+      if (authKey == null || authKey.isEmpty() || nodeId != null) {
+        // A stale identity without a key, or no key at all: NeedsLogin, crash loop.
+        if (proxy.phase != Phase.NEEDS_LOGIN) {
+          failedLogins.incrementAndGet();
+        }
+        proxy.phase = Phase.NEEDS_LOGIN;
+        proxy.lastError = "invalid state: tailscaled daemon started with a config file, but tailscale is not logged "
+            + "in: ensure you pass a valid auth key in the config file.";
+        return;
+      }
+      FakeDevice registered;
+      try {
+        registered = api.registerDevice(authKey, hostname);
+      } catch (RegistrationException e) {
+        if (proxy.phase != Phase.NEEDS_LOGIN || !e.getMessage().equals(proxy.lastError)) {
+          failedLogins.incrementAndGet();
+        }
+        proxy.phase = Phase.NEEDS_LOGIN;
+        proxy.lastError = e.getMessage();
+        return;
+      }
+      logins.incrementAndGet();
+      Map<String, String> login = new LinkedHashMap<>();
+      login.put(STATE_KEY, registered.nodeId());
+      login.put(PROFILE_KEY, "profile-" + registered.nodeId());
+      patch(secretName, login);
+      data.put(STATE_KEY, registered.nodeId());
+      device = Optional.of(registered);
+    }
+    FakeDevice d = device.get();
+    if (!d.online()) {
+      d = api.setOnline(d.nodeId(), true);
+    }
+    if (hostname != null && !hostname.isEmpty() && !hostname.equalsIgnoreCase(d.hostname())
+        && !hostname.equalsIgnoreCase(d.dnsLabel())) {
+      d = rename(d, hostname);
+    }
+    proxy.phase = Phase.RUNNING;
+    proxy.lastError = "";
+    Map<String, String> state = new LinkedHashMap<>();
+    state.put("device_id", d.nodeId());
+    state.put("device_fqdn", d.name() + ".");
+    state.put("device_ips", toJson(d.addresses()));
+    if (data.containsKey("serve-config")) {
+      state.put("https_endpoint", httpsEnabled ? d.name() : "no-https");
+    }
+    Map<String, String> changed = new LinkedHashMap<>();
+    state.forEach((k, v) -> {
+      if (!v.equals(data.get(k))) {
+        changed.put(k, v);
+      }
+    });
+    if (!changed.isEmpty()) {
+      patch(secretName, changed);
+    }
+  }
+
+  /** tailscaled reports a new hostname; the control plane renames the device, suffixing on clashes. */
+  private FakeDevice rename(FakeDevice d, String hostname) {
+    String base = hostname.toLowerCase();
+    for (int i = 0; i < 100; i++) {
+      String label = i == 0 ? base : base + "-" + i;
+      try {
+        return api.renameDevice(d.nodeId(), label);
+      } catch (IllegalArgumentException e) {
+        if (!e.getMessage().contains("already used")) {
+          return d;
+        }
+      }
+    }
+    return d;
+  }
+
+  private Optional<String> deviceOf(Secret secret) {
+    if (secret == null) {
+      return Optional.empty();
+    }
+    String node = decode(secret).get(STATE_KEY);
+    return node == null ? Optional.empty() : api.device(node).map(FakeDevice::nodeId);
+  }
+
+  /** The UID of the running pod: the real Pod if one exists, else a synthetic one per StatefulSet revision. */
+  private String currentPodUid(StatefulSet sts, String podName) {
+    if (sts == null || sts.getMetadata().getDeletionTimestamp() != null) {
+      return null;
+    }
+    Pod pod = client.pods().inNamespace(namespace).withName(podName).get();
+    if (pod != null) {
+      return pod.getMetadata().getDeletionTimestamp() == null ? pod.getMetadata().getUid() : null;
+    }
+    String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration();
+    return UUID.nameUUIDFromBytes(revision.getBytes(StandardCharsets.UTF_8)).toString();
+  }
+
+  private JsonNode config(Map<String, String> data) {
+    String best = null;
+    int bestCap = -1;
+    for (String key : data.keySet()) {
+      if (key.startsWith("cap-") && key.endsWith(".hujson")) {
+        try {
+          int cap = Integer.parseInt(key.substring(4, key.length() - 7));
+          if (cap <= capVer && cap > bestCap) {
+            bestCap = cap;
+            best = key;
+          }
+        } catch (NumberFormatException e) {
+          // not a config file
+        }
+      }
+    }
+    if (best == null) {
+      return null;
+    }
+    try {
+      return JSON.readTree(data.get(best));
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  private void patch(String secretName, Map<String, String> values) {
+    Map<String, Object> dataPatch = new LinkedHashMap<>();
+    values.forEach((k, v) -> dataPatch.put(k, v == null ? null
+        : Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    Map<String, Object> body = Map.of("data", dataPatch);
+    try {
+      client.secrets().inNamespace(namespace).withName(secretName)
+          .patch(PatchContext.of(PatchType.JSON_MERGE), JSON.writeValueAsString(body));
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404) {
+        throw e;
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Map<String, String> decode(Secret s) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (s == null || s.getData() == null) {
+      return out;
+    }
+    s.getData().forEach((k, v) -> {
+      if (v != null) {
+        out.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8));
+      }
+    });
+    return out;
+  }
+
+  private static String text(JsonNode n, String field) {
+    JsonNode v = n.get(field);
+    return v == null || v.isNull() ? null : v.asText();
+  }
+
+  private static String toJson(List<String> values) {
+    try {
+      return JSON.writeValueAsString(values);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String stsOfReplica(String replicaName) {
+    int dash = replicaName.lastIndexOf('-');
+    return dash < 0 ? replicaName : replicaName.substring(0, dash);
+  }
+
+  /** Waits until the proxy of {@code statefulSetName} runs, or fails after {@code timeout}. */
+  public void awaitRunning(String statefulSetName, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (phase(statefulSetName) != Phase.RUNNING) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("proxy " + statefulSetName + " is " + phase(statefulSetName) + ": "
+            + lastError(statefulSetName));
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    informers.forEach(SharedIndexInformer::close);
+    worker.shutdownNow();
+  }
+}

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Builds the real Go programs that the tests and the local environment run (kube-apiserver, etcd, kubectl,
+# kube-controller-manager; later tailscale's and headscale's) from the Go modules pinned under tools/, into a
+# cache OUTSIDE the repository. Idempotent: a binary is rebuilt only when it is missing or when the recipe that
+# made it changed (its module's go.mod/go.sum, the package, the ldflags). Safe to run before every test run.
+#
+# Usage:
+#   bash tools/build-binaries.sh                 # build every group that is out of date
+#   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated)
+#   bash tools/build-binaries.sh --force         # rebuild even if up to date
+#   bash tools/build-binaries.sh --print-env     # build nothing, print the exports only
+#   bash tools/build-binaries.sh --list          # list the groups
+#   env_out=$(bash tools/build-binaries.sh) && eval "$env_out"   # build, then export the variables
+#
+# Progress and Go's own errors go to stderr; stdout carries only the `export NAME=value` lines, so the output can be
+# eval'ed (capture it in a variable first, as above: `eval "$(...)"` would hide a failed build).
+#
+# Cache layout (${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}):
+#   k8s/<k8s version>-linux-amd64/{kube-apiserver,etcd,kubectl,kube-controller-manager}
+#       exactly what io.fabric8:kube-api-test 7.5.2 expects in offline mode (BinaryManager: <dir>/k8s/<version>
+#       -<os.name lower-cased>-<amd64|arm64|ppc64le>/ with files named kube-apiserver, etcd and kubectl, all three
+#       required) with KUBE_API_TEST_DIR=<cache> and KUBE_API_TEST_OFFLINE_MODE=true.
+#   k8s/<...>/.stamps/<binary>   the recipe hash each binary was built from.
+#   Other tool groups MUST NOT go under k8s/: kube-api-test takes every k8s/*-linux-amd64 folder for a Kubernetes
+#   version and parses its name as one. Use <group>/<version>-<os>-<arch>/, e.g. tailscale/1.94.2-linux-amd64/.
+#
+# Adding a tool group (e.g. tailscale's containerboot/tailscaled/tailscale, headscale):
+#   1. put a Go module under tools/<something>/ (go.mod + go.sum, a tools.go or main.go naming the packages);
+#   2. write a function group_<name>() below that derives the version from that go.mod and calls go_build once per
+#      binary (see group_k8s), and add <name> to ALL_GROUPS;
+#   3. add the variables the tests need to print_env.
+set -euo pipefail
+
+# Bump when the way binaries are built changes (flags, layout) so that every cached binary is rebuilt.
+readonly RECIPE_VERSION=1
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
+readonly ALL_GROUPS=(k8s)
+CURRENT_TMP=""
+
+log() { printf '[build-binaries] %s\n' "$*" >&2; }
+die() { printf '[build-binaries] ERROR: %s\n' "$*" >&2; exit 1; }
+
+case "$(uname -m)" in
+  x86_64 | amd64) ARCH=amd64 ;;
+  aarch64 | arm64) ARCH=arm64 ;;
+  ppc64le) ARCH=ppc64le ;;
+  *) die "unsupported machine architecture $(uname -m)" ;;
+esac
+OS=$(uname -s | tr '[:upper:]' '[:lower:]')
+readonly ARCH OS
+PLATFORM="${OS}-${ARCH}"
+readonly PLATFORM
+
+hash_files() { cat "$@" | sha256sum | cut -c1-64; }
+
+# Prints the version a go.mod requires for a module, e.g. `module_version go.mod k8s.io/kubernetes` -> v1.34.4.
+module_version() {
+  local gomod=$1 module=$2 v
+  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | head -1 |
+    awk '{print $NF}') || true
+  [[ -n "$v" ]] || die "cannot find the version of ${module} in ${gomod}"
+  printf '%s' "$v"
+}
+
+# go_build MODULE_DIR PACKAGE OUTPUT [LDFLAGS...]
+# Builds PACKAGE of the Go module in MODULE_DIR into OUTPUT unless OUTPUT exists and its stamp matches the recipe.
+# Writes to a temporary file first and renames it, so an interrupted build never leaves a half-written binary.
+go_build() {
+  local module_dir=$1 pkg=$2 out=$3
+  shift 3
+  local ldflags="-s -w${*:+ $*}"
+  local name stamp_dir stamp want have
+  name=$(basename "$out")
+  stamp_dir="$(dirname "$out")/.stamps"
+  stamp="${stamp_dir}/${name}"
+  want=$(printf 'recipe=%s\npkg=%s\nldflags=%s\ngo.mod+go.sum=%s\n' "$RECIPE_VERSION" "$pkg" "$ldflags" \
+    "$(hash_files "$module_dir/go.mod" "$module_dir/go.sum")" | sha256sum | cut -c1-64)
+  have=$(cat "$stamp" 2>/dev/null || true)
+  if [[ "$FORCE" != true && -x "$out" && "$want" == "$have" ]]; then
+    log "up to date: ${out}"
+    return 0
+  fi
+  if [[ -x "$out" ]]; then
+    log "rebuilding ${name} (recipe or pinned version changed${FORCE:+, or --force})"
+  fi
+  mkdir -p "$(dirname "$out")" "$stamp_dir"
+  local tmp="${out}.tmp.$$"
+  CURRENT_TMP=$tmp
+  local -a cmd=(go build -mod=readonly -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp" "$pkg")
+  log "building ${name}: (cd ${module_dir#"$ROOT"/} && CGO_ENABLED=0 ${cmd[*]@Q})"
+  local started=$SECONDS rc=0
+  (cd "$module_dir" && CGO_ENABLED=0 "${cmd[@]}") || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    rm -f "$tmp"
+    cmd[${#cmd[@]} - 2]=$out
+    die "go build of ${name} (${pkg}) failed (exit ${rc}); Go's error is printed above. To reproduce: cd ${module_dir} && CGO_ENABLED=0 ${cmd[*]@Q}"
+  fi
+  mv -f "$tmp" "$out"
+  CURRENT_TMP=""
+  printf '%s\n' "$want" >"$stamp"
+  log "built ${out} in $((SECONDS - started))s"
+}
+
+# --- group k8s: kube-apiserver, kubectl, kube-controller-manager (tools/testbin/k8s) and etcd (tools/testbin/etcd)
+K8S_MODULE="$ROOT/tools/testbin/k8s"
+ETCD_MODULE="$ROOT/tools/testbin/etcd"
+
+k8s_version() { # without the leading v, e.g. 1.34.4
+  local v
+  v=$(module_version "$K8S_MODULE/go.mod" k8s.io/kubernetes)
+  printf '%s' "${v#v}"
+}
+
+k8s_dir() { printf '%s/k8s/%s-%s' "$CACHE" "$(k8s_version)" "$PLATFORM"; }
+
+group_k8s() {
+  local version major minor patch dir
+  version=$(k8s_version)
+  IFS=. read -r major minor patch <<<"$version"
+  [[ -n "$patch" ]] || die "unexpected k8s.io/kubernetes version '${version}' in ${K8S_MODULE}/go.mod"
+  # Every staging module must be replaced by the matching v0.<minor>.<patch> release, or the build silently mixes
+  # versions (k8s.io/kubernetes' own go.mod points them at ./staging, which a module consumer cannot use).
+  local bad
+  bad=$(grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+[[:space:]]+=>[[:space:]]+k8s\.io/' "$K8S_MODULE/go.mod" |
+    grep -v -E "=>[[:space:]]+k8s\.io/[a-z0-9-]+[[:space:]]+v0\.${minor}\.${patch}\$" || true)
+  [[ -z "$bad" ]] || die "replace lines in ${K8S_MODULE}/go.mod do not match k8s.io/kubernetes v${version} (want v0.${minor}.${patch}):
+${bad}"
+  dir=$(k8s_dir)
+  log "group k8s: Kubernetes v${version}, etcd $(module_version "$ETCD_MODULE/go.mod" go.etcd.io/etcd/server/v3) -> ${dir}"
+
+  # The same variables as kubernetes' hack/lib/version.sh sets, so that --version prints the real release.
+  local -a ver=()
+  local key val
+  for key in gitVersion gitMajor gitMinor; do
+    case $key in
+      gitVersion) val="v${version}" ;;
+      gitMajor) val="${major}" ;;
+      gitMinor) val="${minor}" ;;
+    esac
+    ver+=("-X k8s.io/component-base/version.${key}=${val}" "-X k8s.io/client-go/pkg/version.${key}=${val}")
+  done
+  ver+=("-X k8s.io/component-base/version.gitTreeState=clean" "-X k8s.io/client-go/pkg/version.gitTreeState=clean")
+
+  go_build "$K8S_MODULE" k8s.io/kubernetes/cmd/kube-apiserver "$dir/kube-apiserver" "${ver[@]}"
+  go_build "$K8S_MODULE" k8s.io/kubernetes/cmd/kubectl "$dir/kubectl" "${ver[@]}"
+  go_build "$K8S_MODULE" k8s.io/kubernetes/cmd/kube-controller-manager "$dir/kube-controller-manager" "${ver[@]}"
+  go_build "$ETCD_MODULE" . "$dir/etcd"
+
+  # Cheap sanity check that also catches a binary that does not run on this machine.
+  local got
+  got=$("$dir/kube-apiserver" --version 2>&1) || die "${dir}/kube-apiserver --version failed: ${got}"
+  [[ "$got" == "Kubernetes v${version}" ]] || die "${dir}/kube-apiserver --version printed '${got}', want 'Kubernetes v${version}'"
+  got=$("$dir/etcd" --version 2>&1 | head -1) || die "${dir}/etcd --version failed: ${got}"
+  log "ok: kube-apiserver v${version}, ${got}"
+}
+
+print_env() {
+  local dir
+  dir=$(k8s_dir)
+  # The launcher in testkit (io.tailops.testkit.kube) reads TSOP_BINARIES; fabric8 kube-api-test reads the others.
+  # Maven: the root pom passes TSOP_BINARIES to the tests from the property tsop.binaries (-Dtsop.binaries=...).
+  printf 'export TSOP_BINARIES=%q\n' "$CACHE"
+  printf 'export TSOP_KUBE_VERSION=%q\n' "$(k8s_version)"
+  printf 'export KUBE_API_TEST_DIR=%q\n' "$CACHE"
+  printf 'export KUBE_API_TEST_OFFLINE_MODE=true\n'
+  printf 'export KUBE_API_TEST_API_SERVER_VERSION=%q\n' "$(k8s_version)"
+  printf 'export TSOP_KUBE_BIN_DIR=%q\n' "$dir"
+}
+
+main() {
+  local only="" print_only=false
+  FORCE=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --only) [[ $# -ge 2 ]] || die "--only needs a value (one of: ${ALL_GROUPS[*]})"; only=$2; shift 2 ;;
+      --only=*) only=${1#--only=}; shift ;;
+      --force) FORCE=true; shift ;;
+      --print-env) print_only=true; shift ;;
+      --list) printf '%s\n' "${ALL_GROUPS[@]}"; return 0 ;;
+      -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; return 0 ;;
+      *) die "unknown argument '$1' (see --help)" ;;
+    esac
+  done
+  readonly FORCE
+
+  if [[ "$print_only" == true ]]; then
+    print_env
+    return 0
+  fi
+
+  # One build at a time per cache (two at once on 2 cores would only slow each other down).
+  mkdir -p "$CACHE"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$CACHE/.build.lock"
+    if ! flock -n 9; then
+      log "another build-binaries.sh is running on ${CACHE}; waiting for it"
+      flock 9
+    fi
+  fi
+  trap 'rm -f "${CURRENT_TMP:-}"' EXIT
+
+  command -v go >/dev/null 2>&1 || die "the Go toolchain (go) is not on PATH; it is needed to build the test binaries"
+  log "$(go version); cache ${CACHE}; GOCACHE $(go env GOCACHE)"
+
+  local -a groups
+  if [[ -n "$only" ]]; then
+    IFS=, read -r -a groups <<<"$only"
+  else
+    groups=("${ALL_GROUPS[@]}")
+  fi
+  local g started=$SECONDS
+  for g in "${groups[@]}"; do
+    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]})"
+  done
+  for g in "${groups[@]}"; do
+    "group_${g}"
+  done
+  log "done in $((SECONDS - started))s"
+  print_env
+}
+
+main "$@"
