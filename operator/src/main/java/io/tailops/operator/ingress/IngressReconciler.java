@@ -79,6 +79,8 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private final RedirectProbe redirectProbe;
   private final ProblemReporter problems;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
+  /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
+  private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
   /** Backend URL sets already probed for a redirect loop, per Ingress UID. */
   private final Map<String, Set<String>> probed = new ConcurrentHashMap<>();
   private InformerEventSource<StatefulSet, Ingress> statefulSets;
@@ -88,6 +90,8 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private InformerEventSource<IngressClass, Ingress> ingressClasses;
   private IndexerResourceCache<Ingress> ingresses;
   private InformerProxyObjectStore store;
+  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<Ingress> kicks =
+      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("ingress-kicks");
 
   public IngressReconciler(OperatorContext ctx, RedirectProbe redirectProbe) {
     this.ctx = ctx;
@@ -97,6 +101,14 @@ public class IngressReconciler implements Reconciler<Ingress> {
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
     this.redirectProbe = redirectProbe;
     this.problems = new ProblemReporter(ctx.events());
+    ctx.retryKicks().register(this::retryFailingNow);
+  }
+
+  private void retryFailingNow() {
+    failing.forEach((uid, id) -> {
+      backoff.succeeded(uid);
+      kicks.propagateEvent(id);
+    });
   }
 
   @Override
@@ -150,7 +162,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
             : Set.of())
         .build(), context);
     store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
-    return List.of(statefulSets, secrets, services, proxyClasses, ingressClasses);
+    return List.of(statefulSets, secrets, services, proxyClasses, ingressClasses, kicks);
   }
 
   private static Set<ResourceID> parentOf(HasMetadata child) {
@@ -190,10 +202,12 @@ public class IngressReconciler implements Reconciler<Ingress> {
     try {
       Optional<Duration> again = reconcileIngress(ing, context);
       backoff.succeeded(ing.getMetadata().getUid());
+      failing.remove(ing.getMetadata().getUid());
       return again.map(d -> UpdateControl.<Ingress>noUpdate().rescheduleAfter(d)).orElseGet(UpdateControl::noUpdate);
     } catch (ProvisionException e) {
       outcome = "error";
       Duration wait = backoff.failed(ing.getMetadata().getUid());
+      failing.put(ing.getMetadata().getUid(), ResourceID.fromResource(ing));
       LOG.info("reconcile failed, retrying in {}s: {}", wait.toSeconds(), e.getMessage());
       return UpdateControl.<Ingress>noUpdate().rescheduleAfter(wait);
     } finally {

@@ -18,8 +18,7 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
  */
 public final class Logging {
   public static final String PLAIN_PATTERN =
-      "%d{HH:mm:ss.SSS} %-5level %logger{20} [%X{resource.namespace:-}%X{resource.namespace:+/}%X{resource.name:-}] "
-          + "%msg%n%ex{short}";
+      "%d{HH:mm:ss.SSS} %-5level %logger{20} [%X{resource.namespace:-}/%X{resource.name:-}] %msg%n%ex{short}";
 
   private Logging() {
   }

@@ -12,7 +12,7 @@ import java.time.Clock;
 /** What every reconciler shares: settings, clients, the event recorder, the clock and the hostname registry. */
 public record OperatorContext(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
     EventRecorder events, Clock clock, HostnameClaims hostnames, ProxyClassUsers proxyClassUsers, OperatorMetrics metrics,
-    OperatorHealth health) {
+    OperatorHealth health, RetryKicks retryKicks) {
 
   public ProxyDefaults proxyDefaults() {
     return ProxyDefaults.from(config);

@@ -31,6 +31,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
+  private CredentialWatcher credentialWatcher;
 
   private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
       ObservedControlPlane controlPlane) {
@@ -47,19 +48,23 @@ public final class OperatorRuntime implements AutoCloseable {
    */
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort) throws IOException {
-    return start(config, client, controlPlane, clock, httpPort, RedirectProbe.standard());
+    return start(config, client, controlPlane, clock, httpPort, RedirectProbe.standard(), new OperatorMetrics());
   }
 
   /** As {@link #start(OperatorConfig, KubernetesClient, ControlPlane, Clock, int)} with a custom redirect probe. */
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
-      Clock clock, int httpPort, RedirectProbe redirectProbe) throws IOException {
+      Clock clock, int httpPort, RedirectProbe redirectProbe, OperatorMetrics metrics) throws IOException {
     OperatorHealth health = new OperatorHealth(clock);
-    OperatorMetrics metrics = new OperatorMetrics();
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
-        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health);
+        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks());
+    observed.listener(state -> {
+      if (state == OperatorHealth.CredentialState.VALID) {
+        ctx.retryKicks().kick();
+      }
+    });
     HttpEndpoints http = null;
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
@@ -101,6 +106,10 @@ public final class OperatorRuntime implements AutoCloseable {
       LOG.warn(w);
     }
     operator.start();
+    if (config.clientIdFile() != null) {
+      rt.credentialWatcher = new CredentialWatcher(java.util.List.of(config.clientIdFile(), config.clientSecretFile()),
+          observed, health, Duration.ofSeconds(30)).start(Duration.ofSeconds(5));
+    }
     health.started(true);
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
         controlPlane.capabilities().name(), config.proxyImage());
@@ -133,6 +142,9 @@ public final class OperatorRuntime implements AutoCloseable {
 
   @Override
   public void close() {
+    if (credentialWatcher != null) {
+      credentialWatcher.close();
+    }
     try {
       operator.stop();
     } catch (RuntimeException e) {

@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -62,6 +63,8 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final ProxyProvisioner provisioner;
   private final io.tailops.operator.status.ProblemReporter funnelDenials;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
+  /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
+  private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
   private InformerEventSource<StatefulSet, Service> statefulSets;
   private InformerEventSource<Secret, Service> secrets;
   private InformerEventSource<Service, Service> proxyServices;
@@ -76,6 +79,14 @@ public class ServiceReconciler implements Reconciler<Service> {
         ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn);
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
     this.funnelDenials = new io.tailops.operator.status.ProblemReporter(ctx.events());
+    ctx.retryKicks().register(this::retryFailingNow);
+  }
+
+  private void retryFailingNow() {
+    failing.forEach((uid, id) -> {
+      backoff.succeeded(uid);
+      kicks.propagateEvent(id);
+    });
   }
 
   @Override
@@ -131,11 +142,13 @@ public class ServiceReconciler implements Reconciler<Service> {
     try {
       Optional<Duration> again = reconcileService(svc, context);
       backoff.succeeded(svc.getMetadata().getUid());
+      failing.remove(svc.getMetadata().getUid());
       return again.map(d -> UpdateControl.<Service>noUpdate().rescheduleAfter(d))
           .orElseGet(UpdateControl::noUpdate);
     } catch (ProvisionException e) {
       outcome = "error";
       Duration wait = backoff.failed(svc.getMetadata().getUid());
+      failing.put(svc.getMetadata().getUid(), ResourceID.fromResource(svc));
       LOG.info("reconcile failed, retrying in {}s: {}", wait.toSeconds(), e.getMessage());
       return UpdateControl.<Service>noUpdate().rescheduleAfter(wait);
     } finally {

@@ -76,6 +76,19 @@ public class EventRecorder {
         }
         return;
       }
+      if (r == null && obj.getMetadata().getUid() != null) {
+        // After a restart the memory is empty: adopt an identical recent event instead of recording it again.
+        var existing = client.v1().events().inNamespace(ns)
+            .withField("involvedObject.uid", obj.getMetadata().getUid()).withField("reason", reason).list().getItems()
+            .stream().filter(e -> message.equals(e.getMessage()) && type.equals(e.getType())).findFirst();
+        if (existing.isPresent()) {
+          synchronized (recent) {
+            recent.put(key, new Recent(existing.get().getMetadata().getName(), ns,
+                existing.get().getCount() == null ? 1 : existing.get().getCount(), now));
+          }
+          return;
+        }
+      }
       String name = obj.getMetadata().getName() + "." + Long.toHexString(now.toEpochMilli() * 1000
           + sequence.incrementAndGet() % 1000);
       client.v1().events().inNamespace(ns).resource(new EventBuilder()
