@@ -60,6 +60,14 @@ public final class IngressPlanner {
   }
 
   public IngressPlan plan(Ingress ing, BiFunction<String, String, Optional<Service>> services) {
+    return plan(ing, services, null);
+  }
+
+  /**
+   * @param deviceFqdn the proxy's MagicDNS name once known: plain-HTTP Ingresses are keyed by it (without certificates
+   *     there is no {@code ${TS_CERT_DOMAIN}} to substitute, and HTTP handlers are matched on the Host header)
+   */
+  public IngressPlan plan(Ingress ing, BiFunction<String, String, Optional<Service>> services, String deviceFqdn) {
     if (!isOurs(ing)) {
       String cls = ing.getSpec() == null ? null : ing.getSpec().getIngressClassName();
       return new IngressPlan.NotOurs(cls == null ? "no ingressClassName" : "ingressClassName " + cls + " is not "
@@ -136,7 +144,8 @@ public final class IngressPlanner {
     ServeConfig sc = new ServeConfig();
     if (plainHttp) {
       sc.tcp(80, false);
-      handlers.forEach((mount, target) -> sc.proxy(ServeConfig.hostPort(80), mount, target));
+      String hostPort = deviceFqdn == null || deviceFqdn.isEmpty() ? ServeConfig.hostPort(80) : deviceFqdn + ":80";
+      handlers.forEach((mount, target) -> sc.proxy(hostPort, mount, target));
     } else {
       sc.tcp(443, true);
       handlers.forEach((mount, target) -> sc.proxy(ServeConfig.hostPort(443), mount, target));

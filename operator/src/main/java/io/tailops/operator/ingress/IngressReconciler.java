@@ -218,8 +218,10 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private Optional<Duration> reconcileIngress(Ingress ing, Context<Ingress> context) throws ProvisionException {
     ParentRef parent = ParentRef.of(ParentRef.TYPE_INGRESS, ing);
     boolean deleted = context.isPrimaryResourceDeleted() || ing.getMetadata().getDeletionTimestamp() != null;
+    String knownFqdn = store.secrets(parent).stream().map(DeviceState::from).map(DeviceState::fqdn)
+        .filter(f -> !f.isEmpty()).findFirst().orElse(null);
     IngressPlan plan = deleted ? new IngressPlan.NotOurs("the Ingress is being deleted")
-        : planner.plan(ing, this::backendService);
+        : planner.plan(ing, this::backendService, knownFqdn);
 
     if (plan instanceof IngressPlan.NotOurs no) {
       return stop(ing, parent, no.why(), context);
