@@ -218,8 +218,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private Optional<Duration> reconcileIngress(Ingress ing, Context<Ingress> context) throws ProvisionException {
     ParentRef parent = ParentRef.of(ParentRef.TYPE_INGRESS, ing);
     boolean deleted = context.isPrimaryResourceDeleted() || ing.getMetadata().getDeletionTimestamp() != null;
-    String knownFqdn = store.secrets(parent).stream().map(DeviceState::from).map(DeviceState::fqdn)
-        .filter(f -> !f.isEmpty()).findFirst().orElse(null);
+    String knownFqdn = knownFqdn(parent);
     IngressPlan plan = deleted ? new IngressPlan.NotOurs("the Ingress is being deleted")
         : planner.plan(ing, this::backendService, knownFqdn);
 
@@ -292,6 +291,26 @@ public class IngressReconciler implements Reconciler<Ingress> {
     problems.report(ing, found);
     writeStatus(ing, desiredIngress(dnsName, expose), context);
     return Optional.empty();
+  }
+
+  /**
+   * The proxy's MagicDNS name: from its state, or (while a restarted proxy has not written it yet) from the serve
+   * config written earlier, so that a plain-HTTP serve config does not flap on every proxy restart.
+   */
+  private String knownFqdn(ParentRef parent) {
+    for (Secret s : store.secrets(parent)) {
+      DeviceState d = DeviceState.from(s);
+      if (!d.fqdn().isEmpty()) {
+        return d.fqdn();
+      }
+      String sc = io.tailops.operator.proxy.ProxyConfigSecret.value(s,
+          io.tailops.operator.proxy.ProxyStatefulSet.SERVE_CONFIG_KEY);
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"([A-Za-z0-9.-]+):80\"").matcher(sc);
+      if (m.find()) {
+        return m.group(1);
+      }
+    }
+    return null;
   }
 
   private static boolean noHttps(DeviceState d) {
