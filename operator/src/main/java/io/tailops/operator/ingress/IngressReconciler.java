@@ -243,6 +243,11 @@ public class IngressReconciler implements Reconciler<Ingress> {
         return Optional.empty();
       }
       pc = byName.get();
+      if (pc.getMetadata().getDeletionTimestamp() != null) {
+        found.add(Problem.warning("ProxyClassDeleting", "ProxyClass " + expose.proxyClassName() + " is being deleted "
+            + "but this Ingress still uses it; the proxy keeps its configuration. Remove the "
+            + TailscaleKeys.PROXY_CLASS + " label/annotation or recreate the class"));
+      }
       if (!ProxyClasses.isReady(pc)) {
         found.add(Problem.warning("ProxyClassNotReady", "ProxyClass " + expose.proxyClassName()
             + " specified for the Ingress, but is not (yet) Ready, waiting.." + ProxyClasses.whyNotReady(pc)));

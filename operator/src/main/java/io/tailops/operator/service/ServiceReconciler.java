@@ -61,7 +61,7 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final OperatorContext ctx;
   private final ServicePlanner planner;
   private final ProxyProvisioner provisioner;
-  private final io.tailops.operator.status.ProblemReporter funnelDenials;
+  private final io.tailops.operator.status.ProblemReporter funnelDenials; // also other one-off warnings
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
   /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
   private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
@@ -181,6 +181,11 @@ public class ServiceReconciler implements Reconciler<Service> {
         return Optional.empty();
       }
       pc = found.get();
+      if (pc.getMetadata().getDeletionTimestamp() != null) {
+        funnelDenials.add(svc, io.tailops.operator.status.Problem.warning("ProxyClassDeleting", "ProxyClass "
+            + expose.proxyClassName() + " is being deleted but this Service still uses it; the proxy keeps its "
+            + "configuration. Remove the " + TailscaleKeys.PROXY_CLASS + " label/annotation or recreate the class"));
+      }
       if (!ProxyClasses.isReady(pc)) {
         setCondition(svc, context, false, ServiceProxyStatus.REASON_PENDING, "ProxyClass " + expose.proxyClassName()
             + " specified for the Service, but is not (yet) Ready, waiting.." + ProxyClasses.whyNotReady(pc), null,
