@@ -61,7 +61,7 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final OperatorContext ctx;
   private final ServicePlanner planner;
   private final ProxyProvisioner provisioner;
-  private final io.tailops.operator.status.ProblemReporter funnelDenials; // also other one-off warnings
+  private final io.tailops.operator.status.ProblemReporter oneOffWarnings;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
   /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
   private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
@@ -78,7 +78,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     this.planner = new ServicePlanner(ctx.config().defaultLoadBalancer(), ctx.config().proxyTags(),
         ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn);
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
-    this.funnelDenials = new io.tailops.operator.status.ProblemReporter(ctx.events());
+    this.oneOffWarnings = new io.tailops.operator.status.ProblemReporter(ctx.events());
     ctx.retryKicks().register(this::retryFailingNow);
   }
 
@@ -182,7 +182,7 @@ public class ServiceReconciler implements Reconciler<Service> {
       }
       pc = found.get();
       if (pc.getMetadata().getDeletionTimestamp() != null) {
-        funnelDenials.add(svc, io.tailops.operator.status.Problem.warning("ProxyClassDeleting", "ProxyClass "
+        oneOffWarnings.add(svc, io.tailops.operator.status.Problem.warning("ProxyClassDeleting", "ProxyClass "
             + expose.proxyClassName() + " is being deleted but this Service still uses it; the proxy keeps its "
             + "configuration. Remove the " + TailscaleKeys.PROXY_CLASS + " label/annotation or recreate the class"));
       }
@@ -235,7 +235,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     setCondition(svc, context, status.ready(), status.reason(), message, status.ingress(),
         status.ready() ? "ProxyReady" : null);
     if (expose.funnelDenied() != null) {
-      funnelDenials.add(svc, io.tailops.operator.status.Problem.warning("FunnelNotAllowed", expose.funnelDenied()));
+      oneOffWarnings.add(svc, io.tailops.operator.status.Problem.warning("FunnelNotAllowed", expose.funnelDenied()));
     }
     return Optional.empty();
   }
