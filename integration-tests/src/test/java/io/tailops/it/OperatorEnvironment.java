@@ -229,9 +229,17 @@ public final class OperatorEnvironment implements AutoCloseable {
     return statefulSets(type, namespace, name).get(0).getMetadata().getName();
   }
 
+  /** The decoded {@code cap-107.hujson} of a proxy's config Secret. */
+  public String tailscaledConfig(String statefulSet) {
+    var secret = client().secrets().inNamespace(NAMESPACE).withName(statefulSet + "-0").get();
+    return new String(java.util.Base64.getDecoder().decode(secret.getData().get("cap-107.hujson")),
+        java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   /** Events recorded on an object. */
   public List<Event> events(HasMetadata obj) {
-    return client().v1().events().inNamespace(obj.getMetadata().getNamespace()).list().getItems().stream()
+    String ns = obj.getMetadata().getNamespace() == null ? "default" : obj.getMetadata().getNamespace();
+    return client().v1().events().inNamespace(ns).list().getItems().stream()
         .filter(e -> obj.getMetadata().getName().equals(e.getInvolvedObject().getName())
             && obj.getKind().equals(e.getInvolvedObject().getKind()))
         .toList();

@@ -105,8 +105,7 @@ class ServiceExposeIT {
   }
 
   static String configOf(String sts) {
-    var secret = env.client().secrets().inNamespace("tailscale").withName(sts + "-0").get();
-    return new String(java.util.Base64.getDecoder().decode(secret.getData().get("cap-107.hujson")));
+    return env.tailscaledConfig(sts);
   }
 
   @Test

@@ -13,8 +13,12 @@ public final class ProxyClasses {
 
   public static boolean isReady(ProxyClass pc) {
     Optional<Condition> c = ready(pc);
-    return c.isPresent() && "True".equals(c.get().getStatus())
-        && Objects.equals(c.get().getObservedGeneration(), pc.getMetadata().getGeneration());
+    if (c.isEmpty() || !"True".equals(c.get().getStatus())) {
+      return false;
+    }
+    // Deleting a custom resource bumps its generation; a class being deleted keeps the spec it was validated with.
+    return pc.getMetadata().getDeletionTimestamp() != null
+        || Objects.equals(c.get().getObservedGeneration(), pc.getMetadata().getGeneration());
   }
 
   /** A short explanation to append to messages ("" when nothing useful is known). */

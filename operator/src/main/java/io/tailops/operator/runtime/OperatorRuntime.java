@@ -96,7 +96,8 @@ public final class OperatorRuntime implements AutoCloseable {
         .withTriggerReconcilerOnAllEvents(true)
         .withReconciliationMaxInterval(Duration.ofHours(10)));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
-        .withGenerationAware(true));
+        .withGenerationAware(true)
+        .withTriggerReconcilerOnAllEvents(true));
     OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
     if (http != null) {
       rt.routes();

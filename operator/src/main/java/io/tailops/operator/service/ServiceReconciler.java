@@ -123,8 +123,12 @@ public class ServiceReconciler implements Reconciler<Service> {
         .map(s -> "Service " + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName()).toList());
     proxyClasses = new InformerEventSource<>(InformerEventSourceConfiguration.from(ProxyClass.class, Service.class)
         .withName("service-proxyclasses")
-        .withSecondaryToPrimaryMapper(pc -> services.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
-            .map(ResourceID::fromResource).collect(Collectors.toSet()))
+        .withSecondaryToPrimaryMapper(pc -> {
+          Set<ResourceID> users = services.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
+              .map(ResourceID::fromResource).collect(Collectors.toSet());
+          LOG.debug("ProxyClass {} changed; its Services: {}", pc.getMetadata().getName(), users);
+          return users;
+        })
         .build(), context);
     store = new InformerProxyObjectStore(ns, statefulSets, secrets, proxyServices);
     return List.of(statefulSets, secrets, proxyServices, proxyClasses, kicks);
@@ -160,6 +164,8 @@ public class ServiceReconciler implements Reconciler<Service> {
     ParentRef parent = ParentRef.of(ParentRef.TYPE_SERVICE, svc);
     boolean deleted = context.isPrimaryResourceDeleted() || svc.getMetadata().getDeletionTimestamp() != null;
     ServicePlan plan = deleted ? new ServicePlan.NotExposed("the Service is being deleted") : planner.plan(svc);
+    LOG.debug("reconciling ({}): {}", context.isPrimaryResourceDeleted() ? "deleted" : svc.getMetadata()
+        .getResourceVersion(), plan.getClass().getSimpleName());
 
     if (plan instanceof ServicePlan.NotExposed ne) {
       return stopExposing(svc, parent, ne, context);
