@@ -37,6 +37,7 @@ import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProvisionException;
+import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyProvisioner;
 import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.proxy.ProxyTarget;
@@ -76,6 +77,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private final OperatorContext ctx;
   private final IngressPlanner planner;
   private final ProxyProvisioner provisioner;
+  private final ProxyHealer healer;
   private final RedirectProbe redirectProbe;
   private final ProblemReporter problems;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
@@ -99,6 +101,8 @@ public class IngressReconciler implements Reconciler<Ingress> {
         ctx.config().proxyDefaultClass(), ctx.config()::funnelAllowedIn,
         ctx.controlPlane().capabilities().httpsCertificates());
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
+    this.healer = new ProxyHealer(ctx.client(), ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
+        ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.redirectProbe = redirectProbe;
     this.problems = new ProblemReporter(ctx.events());
     ctx.retryKicks().register(this::retryFailingNow);
@@ -269,7 +273,8 @@ public class IngressReconciler implements Reconciler<Ingress> {
       ing = updated;
     }
     ProxySpec spec = new ProxySpec(parent, expose.hostname(), expose.tags(),
-        new ProxyTarget.Serve(expose.serveConfigJson()), pc, expose.ephemeral(), expose.forwardClusterTraffic(),
+        new ProxyTarget.Serve(expose.serveConfigJson()), pc, expose.ephemeral() || ProxyClasses.ephemeral(pc),
+        expose.forwardClusterTraffic(),
         expose.funnel());
     ProxyProvisioner.Provisioned provisioned;
     try {
@@ -279,6 +284,16 @@ public class IngressReconciler implements Reconciler<Ingress> {
       problems.report(ing, found);
       ctx.health().error(parent.toString(), e.getMessage());
       throw e;
+    }
+    String force = ing.getMetadata().getAnnotations() == null ? null
+        : ing.getMetadata().getAnnotations().get(TailscaleKeys.FORCE_REAUTH);
+    Optional<ProxyHealer.Outcome> healed = healer.check(spec, provisioned, force);
+    if (healed.isPresent()) {
+      problems.add(ing, healed.get().event());
+      if (healed.get().acted()) {
+        ctx.metrics().selfHealing(healed.get().event().reason());
+        return Optional.empty();
+      }
     }
     DeviceState device = provisioned.device();
     if (noHttps(device) && !expose.plainHttp()) {

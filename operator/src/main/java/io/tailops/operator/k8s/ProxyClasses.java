@@ -33,6 +33,12 @@ public final class ProxyClasses {
     return "";
   }
 
+  /** Whether the class asks for ephemeral proxy devices ({@code spec.tailscale.ephemeral}, this operator's extension). */
+  public static boolean ephemeral(ProxyClass pc) {
+    return pc != null && pc.getSpec() != null && pc.getSpec().getTailscale() != null
+        && Boolean.TRUE.equals(pc.getSpec().getTailscale().getEphemeral());
+  }
+
   private static Optional<Condition> ready(ProxyClass pc) {
     return pc.getStatus() == null ? Optional.empty()
         : Conditions.find(pc.getStatus().getConditions(), TailscaleKeys.CONDITION_PROXY_CLASS_READY);

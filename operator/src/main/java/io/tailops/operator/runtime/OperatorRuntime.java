@@ -32,6 +32,8 @@ public final class OperatorRuntime implements AutoCloseable {
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
   private CredentialWatcher credentialWatcher;
+  private DeviceSweeper sweeper;
+  private OperatorStatusPublisher statusPublisher;
 
   private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
       ObservedControlPlane controlPlane) {
@@ -60,11 +62,6 @@ public final class OperatorRuntime implements AutoCloseable {
         .substring(0, 8) : config.podName();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
         clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks());
-    observed.listener(state -> {
-      if (state == OperatorHealth.CredentialState.VALID) {
-        ctx.retryKicks().kick();
-      }
-    });
     HttpEndpoints http = null;
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
@@ -82,7 +79,18 @@ public final class OperatorRuntime implements AutoCloseable {
               .notCollectingMetricsPerResource().build());
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
-            identity));
+            Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), identity,
+            new io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks(
+                () -> {
+                  LOG.info("leading as {}", identity);
+                  health.leader(true);
+                },
+                () -> {
+                  LOG.info("stopped leading");
+                  health.leader(false);
+                },
+                leader -> LOG.info("current leader: {}", leader)),
+            !"false".equals(System.getProperty("tsop.exitOnLostLeadership"))));
       }
     });
     operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
@@ -106,6 +114,23 @@ public final class OperatorRuntime implements AutoCloseable {
     for (String w : config.warnings()) {
       LOG.warn(w);
     }
+    if (!config.leaderElection()) {
+      health.leader(true);
+    }
+    rt.statusPublisher = new OperatorStatusPublisher(client, config.namespace(), () -> rt.statusContent(identity));
+    observed.listener(state -> {
+      if (state == OperatorHealth.CredentialState.VALID) {
+        ctx.retryKicks().kick();
+      }
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    });
+    rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, () -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    }).start();
     operator.start();
     if (config.clientIdFile() != null) {
       rt.credentialWatcher = new CredentialWatcher(java.util.List.of(config.clientIdFile(), config.clientSecretFile()),
@@ -128,6 +153,32 @@ public final class OperatorRuntime implements AutoCloseable {
         ctx.metrics().scrape()));
   }
 
+  /** What the status ConfigMap says. */
+  java.util.Map<String, String> statusContent(String identity) {
+    java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    OperatorHealth h = ctx.health();
+    String cred = switch (h.credentialState()) {
+      case VALID -> "valid";
+      case UNKNOWN -> "not checked yet";
+      case INVALID -> "invalid since " + h.credentialsChangedAt() + ": " + h.credentialMessage();
+      case UNAVAILABLE -> "unavailable since " + h.credentialsChangedAt() + ": " + h.credentialMessage();
+    };
+    m.put("credentials", cred);
+    m.put("controlPlane", controlPlane.capabilities().name() + (ctx.config().loginServer().isEmpty() ? ""
+        : " at " + ctx.config().loginServer()));
+    m.put("leader", identity);
+    var orphans = sweeper == null ? java.util.List.<DeviceSweeper.Orphan>of() : sweeper.lastOrphans();
+    m.put("orphanedDevices", orphans.isEmpty() ? "none" : String.join("\n", orphans.stream()
+        .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
+            + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
+        .toList()));
+    return m;
+  }
+
+  public DeviceSweeper sweeper() {
+    return sweeper;
+  }
+
   public OperatorContext context() {
     return ctx;
   }
@@ -145,6 +196,9 @@ public final class OperatorRuntime implements AutoCloseable {
   public void close() {
     if (credentialWatcher != null) {
       credentialWatcher.close();
+    }
+    if (sweeper != null) {
+      sweeper.close();
     }
     try {
       operator.stop();

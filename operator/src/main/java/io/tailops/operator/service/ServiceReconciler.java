@@ -28,6 +28,7 @@ import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProvisionException;
+import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyProvisioner;
 import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.runtime.Backoff;
@@ -61,6 +62,7 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final OperatorContext ctx;
   private final ServicePlanner planner;
   private final ProxyProvisioner provisioner;
+  private final ProxyHealer healer;
   private final io.tailops.operator.status.ProblemReporter oneOffWarnings;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
   /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
@@ -78,6 +80,8 @@ public class ServiceReconciler implements Reconciler<Service> {
     this.planner = new ServicePlanner(ctx.config().defaultLoadBalancer(), ctx.config().proxyTags(),
         ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn);
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
+    this.healer = new ProxyHealer(ctx.client(), ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
+        ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.oneOffWarnings = new io.tailops.operator.status.ProblemReporter(ctx.events());
     ctx.retryKicks().register(this::retryFailingNow);
   }
@@ -216,7 +220,8 @@ public class ServiceReconciler implements Reconciler<Service> {
       svc = updated;
     }
 
-    ProxySpec spec = new ProxySpec(parent, expose.hostname(), expose.tags(), expose.target(), pc, expose.ephemeral(),
+    ProxySpec spec = new ProxySpec(parent, expose.hostname(), expose.tags(), expose.target(), pc,
+        expose.ephemeral() || ProxyClasses.ephemeral(pc),
         false, expose.funnelServeConfig() != null, expose.funnelServeConfig());
     ProxyProvisioner.Provisioned provisioned;
     try {
@@ -226,6 +231,18 @@ public class ServiceReconciler implements Reconciler<Service> {
           e.eventReason());
       ctx.health().error(parent.toString(), e.getMessage());
       throw e;
+    }
+    String force = svc.getMetadata().getAnnotations() == null ? null
+        : svc.getMetadata().getAnnotations().get(TailscaleKeys.FORCE_REAUTH);
+    Optional<ProxyHealer.Outcome> healed = healer.check(spec, provisioned, force);
+    if (healed.isPresent()) {
+      oneOffWarnings.add(svc, healed.get().event());
+      if (healed.get().acted()) {
+        ctx.metrics().selfHealing(healed.get().event().reason());
+        setCondition(svc, context, false, ServiceProxyStatus.REASON_PENDING, healed.get().event().message(), null,
+            null);
+        return Optional.empty();
+      }
     }
     if (provisioned.keyMinted()) {
       ctx.events().normal(svc, "ProxyProvisioning", "created proxy " + provisioned.statefulSetName() + " in namespace "

@@ -1,0 +1,226 @@
+package io.tailops.it;
+
+import static io.tailops.it.ServiceExposeIT.clusterIp;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.tailops.testkit.tailscale.Endpoint;
+import io.tailops.testkit.tailscale.FakeDevice;
+import io.tailops.testkit.tailscale.Fault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The seed guide's troubleshooting section, automated: each scenario is reproduced with the fake control plane and
+ * the proxy simulator, and the outcome and the events are checked.
+ */
+@TestMethodOrder(MethodOrderer.MethodName.class)
+class SelfHealingIT {
+  static OperatorEnvironment env;
+
+  @BeforeAll
+  static void start() {
+    env = OperatorEnvironment.create();
+    env.env("OPERATOR_REAUTH_MIN_INTERVAL", "1s")
+        .env("OPERATOR_DEVICE_SWEEP_INTERVAL", "1s")
+        .env("OPERATOR_ORPHAN_GRACE_PERIOD", "1s");
+    env.startOperator();
+  }
+
+  @AfterAll
+  static void stop() {
+    env.close();
+  }
+
+  static Service get(String ns, String name) {
+    return env.client().services().inNamespace(ns).withName(name).get();
+  }
+
+  static void awaitReady(String ns, String name) {
+    await().atMost(Duration.ofSeconds(90)).until(() -> ServiceExposeIT.ready(get(ns, name))
+        .map(c -> "True".equals(c.getStatus())).orElse(false));
+  }
+
+  static List<FakeDevice> devicesNamed(String label) {
+    return env.tailnet().devices().stream().filter(d -> d.dnsLabel().equals(label)).toList();
+  }
+
+  static FakeDevice device(String label) {
+    List<FakeDevice> d = devicesNamed(label);
+    assertThat(d).as("devices named " + label + " in " + env.tailnet().devices()).hasSize(1);
+    return d.get(0);
+  }
+
+  static void awaitEvent(Service svc, String reason) {
+    await().atMost(Duration.ofSeconds(60)).until(() -> env.event(svc, reason).isPresent());
+  }
+
+  @Test
+  void a1DeviceDeletedInTheAdminConsoleIsReRegisteredUnderTheSameName() {
+    env.createNamespace("heal-deleted");
+    env.client().resource(clusterIp("heal-deleted", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-deleted"))).create();
+    awaitReady("heal-deleted", "web");
+    FakeDevice before = device("heal-deleted");
+    int keys = env.tailnet().keys().size();
+
+    env.tailnet().deleteDeviceDirectly(before.nodeId());
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> devicesNamed("heal-deleted").size() == 1
+        && !devicesNamed("heal-deleted").get(0).nodeId().equals(before.nodeId()));
+    awaitReady("heal-deleted", "web");
+    assertThat(devicesNamed("heal-deleted-1")).isEmpty();
+    awaitEvent(get("heal-deleted", "web"), "ProxyReauthenticated");
+    assertThat(env.event(get("heal-deleted", "web"), "ProxyReauthenticated").get().getMessage())
+        .contains("no longer exists in the tailnet").contains("minted a fresh auth key");
+    // Exactly one documented re-key; the Secret remembers it.
+    assertThat(env.tailnet().keys()).hasSize(keys + 1);
+    var secret = env.secrets("svc", "heal-deleted", "web").get(0);
+    assertThat(secret.getMetadata().getAnnotations()).containsEntry("tailscale.com/reauth-count", "1");
+  }
+
+  @Test
+  void a2AStaleDeviceOfThisOperatorHoldingTheNameIsReplaced() {
+    FakeDevice stale = env.tailnet().addForeignDevice("heal-stale", List.of("tag:k8s"));
+    env.tailnet().setOnline(stale.nodeId(), false);
+    env.createNamespace("heal-stale");
+    env.client().resource(clusterIp("heal-stale", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-stale"))).create();
+    await().atMost(Duration.ofSeconds(90)).until(() -> env.tailnet().device(stale.nodeId()).isEmpty()
+        && devicesNamed("heal-stale").size() == 1 && devicesNamed("heal-stale-1").isEmpty());
+    awaitReady("heal-stale", "web");
+    await().atMost(Duration.ofSeconds(30)).until(() -> ServiceExposeIT.ready(get("heal-stale", "web")).get()
+        .getMessage().contains("heal-stale." + env.tailnet().tailnetDomain()));
+    awaitEvent(get("heal-stale", "web"), "ProxyReauthenticated");
+    assertThat(env.event(get("heal-stale", "web"), "ProxyReauthenticated").get().getMessage())
+        .contains(stale.nodeId());
+  }
+
+  @Test
+  void a3AForeignDeviceHoldingTheNameIsNeverDeletedAndIsNamed() {
+    FakeDevice laptop = env.tailnet().addForeignDevice("heal-foreign", List.of());
+    env.createNamespace("heal-foreign");
+    env.client().resource(clusterIp("heal-foreign", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-foreign"))).create();
+    awaitReady("heal-foreign", "web");
+    awaitEvent(get("heal-foreign", "web"), "HostnameTaken");
+    assertThat(env.event(get("heal-foreign", "web"), "HostnameTaken").get().getMessage())
+        .contains("heal-foreign-1 instead of heal-foreign").contains(laptop.nodeId())
+        .contains("does not carry only this operator's proxy tags");
+    assertThat(env.tailnet().device(laptop.nodeId())).isPresent();
+  }
+
+  @Test
+  void a4ForceReauthAnnotationReRegistersOnce() {
+    env.createNamespace("heal-force");
+    env.client().resource(clusterIp("heal-force", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-force"))).create();
+    awaitReady("heal-force", "web");
+    String before = device("heal-force").nodeId();
+    env.client().services().inNamespace("heal-force").withName("web").edit(s -> new ServiceBuilder(s)
+        .editMetadata().addToAnnotations("tailscale.com/force-reauth", "2026-11-27").endMetadata().build());
+    await().atMost(Duration.ofSeconds(60)).until(() -> devicesNamed("heal-force").size() == 1
+        && !devicesNamed("heal-force").get(0).nodeId().equals(before));
+    awaitReady("heal-force", "web");
+    assertThat(env.tailnet().device(before)).isEmpty();
+    String after = device("heal-force").nodeId();
+    // The same value does not re-register again.
+    env.client().services().inNamespace("heal-force").withName("web").edit(s -> new ServiceBuilder(s)
+        .editMetadata().addToLabels("touched", "yes").endMetadata().build());
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+        .until(() -> device("heal-force").nodeId().equals(after));
+  }
+
+  @Test
+  void a5UnauthorizedTokensDegradeAndRecover() {
+    env.createNamespace("heal-401");
+    var fault = env.tailnet().inject(Fault.status(401, "API token invalid")).on(Endpoint.TOKEN).times(20);
+    env.tailnet().revokeAllTokens();
+    env.client().resource(clusterIp("heal-401", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-401"))).create();
+    await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(get("heal-401", "web"))
+        .map(c -> "ProxyFailed".equals(c.getReason())).orElse(false));
+    assertThat(ServiceExposeIT.ready(get("heal-401", "web")).get().getMessage()).contains("OAuth credentials");
+    await().atMost(Duration.ofSeconds(30)).until(() -> statusConfigMap() != null
+        && statusConfigMap().getData().get("credentials").startsWith("invalid since"));
+    fault.clear();
+    awaitReady("heal-401", "web");
+    await().atMost(Duration.ofSeconds(30)).until(() -> "valid".equals(statusConfigMap().getData()
+        .get("credentials")));
+  }
+
+  static ConfigMap statusConfigMap() {
+    return env.client().configMaps().inNamespace("tailscale").withName("tailscale-operator-status").get();
+  }
+
+  @Test
+  void a6EphemeralProxiesAskForEphemeralKeys() {
+    env.createNamespace("heal-ephemeral");
+    env.client().resource(clusterIp("heal-ephemeral", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-ephemeral", "tailscale.com/ephemeral", "true"))).create();
+    awaitReady("heal-ephemeral", "web");
+    assertThat(device("heal-ephemeral").ephemeral()).isTrue();
+  }
+
+  @Test
+  void b1OrphanedDevicesAreReportedAndUntaggedOnesNeverTouched() throws Exception {
+    FakeDevice orphan = env.tailnet().addForeignDevice("old-proxy", List.of("tag:k8s"));
+    env.tailnet().setOnline(orphan.nodeId(), false);
+    FakeDevice laptop = env.tailnet().addForeignDevice("someones-laptop", List.of());
+    env.tailnet().setOnline(laptop.nodeId(), false);
+    await().atMost(Duration.ofSeconds(30)).until(() -> statusConfigMap() != null
+        && statusConfigMap().getData().getOrDefault("orphanedDevices", "").contains(orphan.nodeId()));
+    assertThat(statusConfigMap().getData().get("orphanedDevices")).doesNotContain(laptop.nodeId())
+        .contains("reported");
+    // Report only (the default): nothing is deleted.
+    assertThat(env.tailnet().device(orphan.nodeId())).isPresent();
+
+    env.stopOperator();
+    env.env("OPERATOR_ORPHAN_DEVICES", "delete");
+    env.startOperator();
+    try {
+      await().atMost(Duration.ofSeconds(30)).until(() -> env.tailnet().device(orphan.nodeId()).isEmpty());
+      assertThat(env.tailnet().device(laptop.nodeId())).isPresent();
+      // Devices of live proxies are never orphans.
+      assertThat(devicesNamed("heal-deleted")).hasSize(1);
+    } finally {
+      env.stopOperator();
+      env.env("OPERATOR_ORPHAN_DEVICES", null);
+      env.startOperator();
+    }
+  }
+
+  @Test
+  void b2ReauthIsRateLimitedPerProxy() {
+    env.stopOperator();
+    env.env("OPERATOR_REAUTH_MIN_INTERVAL", "1h");
+    env.startOperator();
+    try {
+      env.createNamespace("heal-limit");
+      env.client().resource(clusterIp("heal-limit", "web", Map.of("tailscale.com/expose", "true",
+          "tailscale.com/hostname", "heal-limit"))).create();
+      awaitReady("heal-limit", "web");
+      env.tailnet().deleteDeviceDirectly(device("heal-limit").nodeId());
+      await().atMost(Duration.ofSeconds(60)).until(() -> devicesNamed("heal-limit").size() == 1);
+      awaitReady("heal-limit", "web");
+      int keys = env.tailnet().keys().size();
+      env.tailnet().deleteDeviceDirectly(device("heal-limit").nodeId());
+      awaitEvent(get("heal-limit", "web"), "ReauthRateLimited");
+      assertThat(env.tailnet().keys()).hasSize(keys);
+      assertThat(devicesNamed("heal-limit")).isEmpty();
+    } finally {
+      env.stopOperator();
+      env.env("OPERATOR_REAUTH_MIN_INTERVAL", "1s");
+      env.startOperator();
+    }
+  }
+}

@@ -1,0 +1,149 @@
+package io.tailops.operator.runtime;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.controlplane.Device;
+import io.tailops.operator.config.OperatorConfig;
+import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.ProxyProvisioner;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The periodic, bounded sweep for orphaned devices: devices that carry only this operator's proxy tags, belong to no
+ * proxy Secret, and have been offline for longer than the grace period (left behind by unclean teardowns or lost
+ * state). They are reported (log, metrics, the operator status ConfigMap) and deleted only when the operator is
+ * configured to ({@code OPERATOR_ORPHAN_DEVICES=delete}). Devices without those tags are never touched.
+ */
+public final class DeviceSweeper implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceSweeper.class);
+
+  /** An orphaned device found by a sweep. */
+  public record Orphan(String nodeId, String name, List<String> tags, Instant lastSeen, boolean deleted) {
+  }
+
+  private final OperatorConfig config;
+  private final KubernetesClient client;
+  private final ControlPlane controlPlane;
+  private final OperatorHealth health;
+  private final OperatorMetrics metrics;
+  private final Clock clock;
+  private final Runnable onResult;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "device-sweeper");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile List<Orphan> lastOrphans = List.of();
+
+  public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
+      OperatorMetrics metrics, Clock clock, Runnable onResult) {
+    this.config = config;
+    this.client = client;
+    this.controlPlane = controlPlane;
+    this.health = health;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.onResult = onResult;
+  }
+
+  public DeviceSweeper start() {
+    long period = Math.max(1000, config.deviceSweepInterval().toMillis());
+    timer.scheduleWithFixedDelay(this::sweepIfLeader, Math.min(period, 30_000), period, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  private void sweepIfLeader() {
+    if (!health.isLeader()) {
+      return;
+    }
+    try {
+      sweep();
+    } catch (RuntimeException e) {
+      LOG.warn("device sweep failed: {}", e.toString());
+    }
+  }
+
+  /** One sweep; returns the orphans found (deleted ones marked). */
+  public List<Orphan> sweep() {
+    List<Device> devices;
+    try {
+      devices = controlPlane.listDevices();
+    } catch (ControlPlaneException e) {
+      LOG.info("device sweep skipped: {}", e.userMessage());
+      return lastOrphans;
+    }
+    Set<String> known = new HashSet<>();
+    for (Secret s : client.secrets().inNamespace(config.namespace()).withLabel(TailscaleKeys.LABEL_MANAGED, "true")
+        .list().getItems()) {
+      String id = DeviceState.from(s).deviceId();
+      if (!id.isEmpty()) {
+        known.add(id);
+      }
+      var a = s.getMetadata().getAnnotations();
+      if (a != null && a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION) != null) {
+        known.add(a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION));
+      }
+    }
+    Set<String> proxyTags = Set.copyOf(config.proxyTags());
+    Instant now = clock.instant();
+    List<Orphan> orphans = new ArrayList<>();
+    for (Device d : devices) {
+      if (d.tags().isEmpty() || !proxyTags.containsAll(d.tags()) || known.contains(d.nodeId())) {
+        continue;
+      }
+      if (config.operatorHostname().equalsIgnoreCase(d.hostname())) {
+        continue;
+      }
+      if (Boolean.TRUE.equals(d.online())) {
+        continue;
+      }
+      if (d.lastSeen() == null || Duration.between(d.lastSeen(), now).compareTo(config.orphanGracePeriod()) < 0) {
+        continue;
+      }
+      boolean deleted = false;
+      if (config.orphanDevicePolicy() == OperatorConfig.OrphanPolicy.DELETE) {
+        try {
+          controlPlane.deleteDevice(d.nodeId());
+          deleted = true;
+          metrics.selfHealing("OrphanDeviceDeleted");
+          LOG.info("deleted orphaned device {} ({}, tags {}, last seen {})", d.nodeId(), d.name(), d.tags(),
+              d.lastSeen());
+        } catch (ControlPlaneException e) {
+          LOG.warn("could not delete orphaned device {}: {}", d.nodeId(), e.userMessage());
+        }
+      } else {
+        LOG.info("orphaned device {} ({}, tags {}, last seen {}): no proxy uses it; set OPERATOR_ORPHAN_DEVICES=delete "
+            + "to remove such devices automatically", d.nodeId(), d.name(), d.tags(), d.lastSeen());
+      }
+      orphans.add(new Orphan(d.nodeId(), d.name(), d.tags(), d.lastSeen(), deleted));
+    }
+    metrics.gauge("orphaned_devices", "policy", config.orphanDevicePolicy().name().toLowerCase(),
+        (int) orphans.stream().filter(o -> !o.deleted()).count());
+    lastOrphans = List.copyOf(orphans);
+    onResult.run();
+    return lastOrphans;
+  }
+
+  public List<Orphan> lastOrphans() {
+    return lastOrphans;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

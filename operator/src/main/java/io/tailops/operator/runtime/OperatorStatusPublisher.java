@@ -1,0 +1,60 @@
+package io.tailops.operator.runtime;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes the operator's own state where {@code kubectl} shows it without reading logs: the ConfigMap
+ * {@code tailscale-operator-status} in the operator namespace ({@code kubectl describe cm -n tailscale
+ * tailscale-operator-status}). Written only when its content changes.
+ */
+public final class OperatorStatusPublisher {
+  public static final String NAME = "tailscale-operator-status";
+  private static final Logger LOG = LoggerFactory.getLogger(OperatorStatusPublisher.class);
+
+  private final KubernetesClient client;
+  private final String namespace;
+  private final Supplier<Map<String, String>> content;
+  private Map<String, String> lastWritten;
+
+  public OperatorStatusPublisher(KubernetesClient client, String namespace, Supplier<Map<String, String>> content) {
+    this.client = client;
+    this.namespace = namespace;
+    this.content = content;
+  }
+
+  /** Writes the ConfigMap if its content changed since the last write (or differs from what is stored). */
+  public synchronized void publish() {
+    Map<String, String> data = new LinkedHashMap<>(content.get());
+    if (Objects.equals(data, lastWritten)) {
+      return;
+    }
+    try {
+      ConfigMap live = client.configMaps().inNamespace(namespace).withName(NAME).get();
+      if (live != null && Objects.equals(live.getData(), data)) {
+        lastWritten = data;
+        return;
+      }
+      ConfigMap desired = new ConfigMapBuilder().withNewMetadata().withName(NAME).withNamespace(namespace)
+          .addToLabels("app.kubernetes.io/name", "tailscale-operator")
+          .addToLabels("app.kubernetes.io/component", "status").endMetadata().withData(data).build();
+      if (live == null) {
+        client.configMaps().inNamespace(namespace).resource(desired).create();
+      } else {
+        live.setData(data);
+        client.configMaps().inNamespace(namespace).resource(live).update();
+      }
+      lastWritten = data;
+    } catch (KubernetesClientException e) {
+      LOG.debug("could not publish the operator status: {}", e.getMessage());
+    }
+  }
+}
