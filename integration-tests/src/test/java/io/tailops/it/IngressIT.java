@@ -64,9 +64,7 @@ class IngressIT {
   }
 
   static Service backend(String ns, String name, int port) {
-    return env.client().resource(new ServiceBuilder().withNewMetadata().withNamespace(ns).withName(name)
-        .endMetadata().withNewSpec().addToSelector("app", name).addNewPort().withPort(port).endPort().endSpec()
-        .build()).create();
+    return env.backendService(ns, name, port);
   }
 
   static Ingress apply(String yaml) {

@@ -210,6 +210,13 @@ public final class OperatorEnvironment implements AutoCloseable {
     }
   }
 
+  /** Creates a plain ClusterIP Service to use as an Ingress backend. */
+  public io.fabric8.kubernetes.api.model.Service backendService(String ns, String name, int port) {
+    return client().resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withNamespace(ns)
+        .withName(name).endMetadata().withNewSpec().addToSelector("app", name).addNewPort().withPort(port).endPort()
+        .endSpec().build()).create();
+  }
+
   /** The proxy StatefulSets of a parent, found by the child labels. */
   public List<StatefulSet> statefulSets(String type, String namespace, String name) {
     return client().apps().statefulSets().inNamespace(NAMESPACE).withLabel("tailscale.com/parent-resource-type", type)

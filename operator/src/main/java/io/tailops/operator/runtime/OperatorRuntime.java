@@ -151,6 +151,16 @@ public final class OperatorRuntime implements AutoCloseable {
     });
     http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
         ctx.metrics().scrape()));
+    http.route("/doctor", () -> {
+      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
+          io.tailops.operator.doctor.Doctor.text(checks));
+    });
+    http.route("/doctor.json", () -> {
+      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      return new HttpEndpoints.Response(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
+          "application/json", io.tailops.operator.doctor.Doctor.json(checks));
+    });
   }
 
   /** What the status ConfigMap says. */
