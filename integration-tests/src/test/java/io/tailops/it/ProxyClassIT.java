@@ -1,5 +1,7 @@
 package io.tailops.it;
 
+import io.tailops.local.OperatorEnvironment;
+
 import static io.tailops.it.ServiceExposeIT.clusterIp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

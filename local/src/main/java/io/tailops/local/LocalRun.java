@@ -2,35 +2,19 @@ package io.tailops.local;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
-import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.tailops.api.v1alpha1.ProxyClass;
-import io.tailops.controlplane.ControlPlane;
-import io.tailops.controlplane.tailscale.CredentialSource;
-import io.tailops.controlplane.tailscale.TailscaleApiClient;
-import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.ingress.RedirectProbe;
-import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
-import io.tailops.testkit.kube.KubeApiServer;
-import io.tailops.testkit.proxy.ProxySimulator;
 import io.tailops.testkit.tailscale.FakeTailscaleApi;
-import io.tailops.testkit.tailscale.OAuthClient;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -40,8 +24,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The README's run command: the operator end to end on this machine. Starts a real kube-apiserver + etcd (+ the
- * controller manager), a control plane (the fake Tailscale API), the proxy simulator, and the operator; applies the
+ * The README's run command: the operator end to end on this machine. Starts an {@link OperatorEnvironment} (a real
+ * kube-apiserver + etcd + controller manager, a control plane, the proxy simulator, the operator); applies the
  * seed guide's examples from {@code examples/}; prints a table of what is exposed and keeps it current until Ctrl-C.
  */
 @Command(name = "local-run", mixinStandardHelpOptions = true,
@@ -70,52 +54,19 @@ public final class LocalRun implements Callable<Integer> {
   public Integer call() throws Exception {
     Files.createDirectories(workDir);
     out.println("==> starting kube-apiserver, etcd and kube-controller-manager (built from Go modules)");
-    KubeApiServer kube = KubeApiServer.builder().controllerManager(true)
-        .crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml").start();
-    FakeTailscaleApi tailnet = FakeTailscaleApi.start();
-    KubernetesClient client = kube.client();
+    OperatorEnvironment env = OperatorEnvironment.create();
+    env.env("OPERATOR_HOSTNAME", "k3s-tailscale-operator").env("OPERATOR_LOGGING", "info");
+    KubernetesClient client = env.client();
+    FakeTailscaleApi tailnet = env.tailnet();
     Path kubeconfig = workDir.toAbsolutePath().resolve("kubeconfig");
-    Files.copy(kube.kubeconfig(), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("tailscale").endMetadata()
-        .build()).create();
-    client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
-        .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
-        .build()).create();
-    ProxySimulator proxies = ProxySimulator.start(client, "tailscale", tailnet);
-
-    OAuthClient oauth = tailnet.addOperatorClient();
-    Path id = workDir.toAbsolutePath().resolve("client_id");
-    Path secret = workDir.toAbsolutePath().resolve("client_secret");
-    Files.writeString(id, oauth.id());
-    Files.writeString(secret, oauth.secret());
-    Map<String, String> env = new HashMap<>();
-    env.put("OPERATOR_NAMESPACE", "tailscale");
-    env.put("CLIENT_ID_FILE", id.toString());
-    env.put("CLIENT_SECRET_FILE", secret.toString());
-    env.put("OPERATOR_LOGIN_SERVER", tailnet.baseUrl());
-    env.put("OPERATOR_HOSTNAME", "k3s-tailscale-operator");
-    env.put("PROXY_IMAGE", "tailscale/tailscale:v1.94.2");
-    env.put("PROXY_FIREWALL_MODE", "auto");
-    env.put("OPERATOR_LEADER_ELECTION", "false");
-    OperatorConfig config = OperatorConfig.fromEnv(env);
-    Config kc = kube.config();
-    kc.setUserAgent("tailscale-operator-local");
-    KubernetesClient operatorClient = new KubernetesClientBuilder().withConfig(kc).build();
-    OperatorMetrics metrics = new OperatorMetrics();
-    ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(id, secret))
-        .loginServer(tailnet.baseUrl()).listener(metrics::controlPlaneCall).build();
+    Files.copy(env.kube().kubeconfig(), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     out.println("==> starting the operator (log: " + workDir.resolve("operator.log") + ")");
-    OperatorRuntime operator = OperatorRuntime.start(config, operatorClient, cp, Clock.systemUTC(), 0,
-        RedirectProbe.standard(), metrics);
+    OperatorRuntime operator = env.startOperator();
 
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       out.println("\n==> stopping");
-      operator.close();
-      operatorClient.close();
-      proxies.close();
-      tailnet.close();
-      kube.close();
+      env.close();
       stop.countDown();
     }, "local-run-shutdown"));
 

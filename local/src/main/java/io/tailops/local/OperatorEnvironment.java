@@ -1,6 +1,4 @@
-package io.tailops.it;
-
-import static org.awaitility.Awaitility.await;
+package io.tailops.local;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -39,7 +37,8 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
- * Everything an integration test needs: a real API server (with the controller manager, so foreground deletion and
+ * The operator in-process with everything around it, shared by the integration tests, the local run command and the
+ * benchmark. Everything an integration test needs: a real API server (with the controller manager, so foreground deletion and
  * StatefulSet pods work, and an audit log to count requests), the fake Tailscale API, the proxy simulator, and the
  * operator running in-process against them with the settings a Helm install would give it.
  */
@@ -232,7 +231,18 @@ public final class OperatorEnvironment implements AutoCloseable {
 
   /** Waits for the single proxy StatefulSet of a parent and returns its name. */
   public String awaitProxy(String type, String namespace, String name) {
-    await().atMost(Duration.ofSeconds(60)).until(() -> statefulSets(type, namespace, name).size() == 1);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (statefulSets(type, namespace, name).size() != 1) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("no proxy StatefulSet for " + type + " " + namespace + "/" + name);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
     return statefulSets(type, namespace, name).get(0).getMetadata().getName();
   }
 
