@@ -1,0 +1,379 @@
+package io.tailops.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.tailops.api.v1alpha1.ProxyClass;
+import io.tailops.local.OperatorEnvironment;
+import io.tailops.operator.config.ConfigException;
+import io.tailops.operator.config.OperatorConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The bad-input catalogue: malformed annotations, hostnames, tags, ProxyClass specs, Ingress shapes and operator
+ * settings, each with exactly what the user sees (condition reason and message, or event, or the settings error) and
+ * a check that nothing else happened (no proxy object, no auth key, no finalizer).
+ */
+class BadInputCatalogueIT {
+  static OperatorEnvironment env;
+  static final String NS = "bad-input";
+
+  @BeforeAll
+  static void start() {
+    env = OperatorEnvironment.create();
+    env.createNamespace(NS);
+    env.startOperator();
+  }
+
+  @AfterAll
+  static void stop() {
+    env.close();
+  }
+
+  /** A Service case: the object, then the expected condition (null reason = no condition at all). */
+  record ServiceCase(String name, Service svc, String reason, String message) {
+  }
+
+  static Service svc(String name, Map<String, String> annotations) {
+    return new ServiceBuilder().withNewMetadata().withNamespace(NS).withName(name).withAnnotations(annotations)
+        .endMetadata().withNewSpec().addToSelector("app", name).addNewPort().withPort(8080).endPort().endSpec()
+        .build();
+  }
+
+  static Service lb(String name, Map<String, String> annotations, int port) {
+    return new ServiceBuilder(svc(name, annotations)).editSpec().withType("LoadBalancer")
+        .withLoadBalancerClass("tailscale").withPorts().addNewPort().withPort(port).endPort().endSpec().build();
+  }
+
+  static Map<String, String> expose(String... kv) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("tailscale.com/expose", "true");
+    for (int i = 0; i < kv.length; i += 2) {
+      m.put(kv[i], kv[i + 1]);
+    }
+    return m;
+  }
+
+  static final String INVALID = "unable to provision proxy resources: invalid Service: ";
+
+  static List<ServiceCase> serviceCases() {
+    String long64 = "h".repeat(64);
+    List<ServiceCase> c = new ArrayList<>();
+    c.add(new ServiceCase("hn-underscore", svc("hn-underscore", expose("tailscale.com/hostname", "my_app")),
+        "ProxyInvalid", INVALID + "invalid Tailscale hostname specified \"my_app\": \"my_app\" is not a valid DNS "
+        + "label: contains invalid character \"_\""));
+    c.add(new ServiceCase("hn-long", svc("hn-long", expose("tailscale.com/hostname", long64)), "ProxyInvalid",
+        INVALID + "invalid Tailscale hostname specified \"" + long64 + "\": \"" + long64 + "\" is too long, max "
+        + "length is 63 bytes"));
+    c.add(new ServiceCase("hn-empty", svc("hn-empty", expose("tailscale.com/hostname", "")), "ProxyInvalid",
+        INVALID + "invalid Tailscale hostname specified \"\": empty DNS label"));
+    c.add(new ServiceCase("hn-dash-start", svc("hn-dash-start", expose("tailscale.com/hostname", "-app")),
+        "ProxyInvalid", INVALID + "invalid Tailscale hostname specified \"-app\": \"-app\" is not a valid DNS label: "
+        + "must start with a letter or number"));
+    c.add(new ServiceCase("hn-dash-end", svc("hn-dash-end", expose("tailscale.com/hostname", "app-")),
+        "ProxyInvalid", INVALID + "invalid Tailscale hostname specified \"app-\": \"app-\" is not a valid DNS label: "
+        + "must end with a letter or number"));
+    c.add(new ServiceCase("hn-dot", svc("hn-dot", expose("tailscale.com/hostname", "my.app")), "ProxyInvalid",
+        INVALID + "invalid Tailscale hostname specified \"my.app\": \"my.app\" is not a valid DNS label: contains "
+        + "invalid character \".\""));
+    c.add(new ServiceCase("hn-space", svc("hn-space", expose("tailscale.com/hostname", "my app")), "ProxyInvalid",
+        INVALID + "invalid Tailscale hostname specified \"my app\": \"my app\" is not a valid DNS label: contains "
+        + "invalid character \" \""));
+    String longName = "n".repeat(60);
+    c.add(new ServiceCase(longName, svc(longName, expose()), "ProxyInvalid", INVALID + "invalid Tailscale hostname "
+        + "\"" + NS + "-" + longName + "\", use \"tailscale.com/hostname\" annotation to override: \"" + NS + "-"
+        + longName + "\" is too long, max length is 63 bytes"));
+    c.add(new ServiceCase("tag-no-prefix", svc("tag-no-prefix", expose("tailscale.com/tags", "k8s")), "ProxyInvalid",
+        INVALID + "invalid tag \"k8s\": tags must start with 'tag:'"));
+    c.add(new ServiceCase("tag-empty-name", svc("tag-empty-name", expose("tailscale.com/tags", "tag:")),
+        "ProxyInvalid", INVALID + "invalid tag \"tag:\": tag names must not be empty"));
+    c.add(new ServiceCase("tag-digit", svc("tag-digit", expose("tailscale.com/tags", "tag:1abc")), "ProxyInvalid",
+        INVALID + "invalid tag \"tag:1abc\": tag names must start with a letter, after 'tag:'"));
+    c.add(new ServiceCase("tag-underscore", svc("tag-underscore", expose("tailscale.com/tags", "tag:a_b")),
+        "ProxyInvalid", INVALID + "invalid tag \"tag:a_b\": tag names can only contain numbers, letters, or dashes"));
+    c.add(new ServiceCase("tag-empty-item", svc("tag-empty-item", expose("tailscale.com/tags", "tag:ok,,tag:x")),
+        "ProxyInvalid", INVALID + "invalid tag \"\": tags must start with 'tag:'"));
+    c.add(new ServiceCase("headless", new ServiceBuilder(svc("headless", expose())).editSpec().withClusterIP("None")
+        .endSpec().build(), "ProxyInvalid", INVALID + "headless Services are not supported."));
+    c.add(new ServiceCase("two-problems", new ServiceBuilder(svc("two-problems", expose("tailscale.com/tags",
+        "nope"))).editSpec().withClusterIP("None").endSpec().build(), "ProxyInvalid", INVALID + "headless Services "
+        + "are not supported., invalid tag \"nope\": tags must start with 'tag:'"));
+    c.add(new ServiceCase("both-egress", svc("both-egress", expose("tailscale.com/tailnet-ip", "100.64.0.9",
+        "tailscale.com/tailnet-fqdn", "db.tailnet-abc.ts.net")), "ProxyInvalid", INVALID + "only one of annotations "
+        + "tailscale.com/tailnet-ip and tailscale.com/tailnet-fqdn can be set"));
+    c.add(new ServiceCase("egress-ip", svc("egress-ip", Map.of("tailscale.com/tailnet-ip", "100.64.0.9")),
+        "ProxyInvalid", "unable to provision proxy resources: egress Services (tailscale.com/tailnet-ip, "
+        + "tailscale.com/tailnet-fqdn) are not supported by this operator yet; remove the annotation or run the "
+        + "official operator for egress"));
+    c.add(new ServiceCase("egress-fqdn", svc("egress-fqdn", Map.of("tailscale.com/tailnet-fqdn",
+        "db.tailnet-abc.ts.net")), "ProxyInvalid", "unable to provision proxy resources: egress Services "
+        + "(tailscale.com/tailnet-ip, tailscale.com/tailnet-fqdn) are not supported by this operator yet; remove the "
+        + "annotation or run the official operator for egress"));
+    c.add(new ServiceCase("ephemeral-yes", svc("ephemeral-yes", expose("tailscale.com/ephemeral", "yes")),
+        "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/ephemeral: \"yes\", use \"true\" or "
+        + "\"false\""));
+    c.add(new ServiceCase("funnel-clusterip", svc("funnel-clusterip", expose("tailscale.com/funnel", "true")),
+        "FunnelInvalid", "Funnel is only supported on Services of type LoadBalancer with loadBalancerClass tailscale "
+        + "(or on Ingresses); remove tailscale.com/funnel or change the Service type"));
+    c.add(new ServiceCase("funnel-no443", lb("funnel-no443", Map.of("tailscale.com/funnel", "true"), 8443),
+        "FunnelInvalid", "Funnel is only available on port 443: add a TCP port 443 to the Service (for example port: "
+        + "443, targetPort: 8080) or remove tailscale.com/funnel"));
+    c.add(new ServiceCase("funnel-maybe", lb("funnel-maybe", Map.of("tailscale.com/funnel", "maybe"), 443),
+        "ProxyInvalid", "unable to provision proxy resources: invalid value of annotation tailscale.com/funnel: "
+        + "\"maybe\", use \"true\" or \"false\""));
+    c.add(new ServiceCase("no-class", svc("no-class", expose("tailscale.com/proxy-class", "does-not-exist")),
+        "ProxyFailed", "error verifying ProxyClass for Service: ProxyClass does-not-exist not found; create it or "
+        + "remove the tailscale.com/proxy-class label/annotation"));
+    c.add(new ServiceCase("invalid-class", svc("invalid-class", expose("tailscale.com/proxy-class",
+        "catalogue-invalid")), "ProxyPending", "ProxyClass catalogue-invalid specified for the Service, but is not "
+        + "(yet) Ready, waiting.. (ProxyClass is not valid: .spec.statefulSet.labels: Invalid value: \"-x\": a valid "
+        + "label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and "
+        + "end with an alphanumeric character)"));
+    c.add(new ServiceCase("expose-capital", svc("expose-capital", Map.of("tailscale.com/expose", "True")), null, null));
+    c.add(new ServiceCase("expose-yes", svc("expose-yes", Map.of("tailscale.com/expose", "yes")), null, null));
+    c.add(new ServiceCase("lb-other-class", new ServiceBuilder(lb("lb-other-class", Map.of(), 80)).editSpec()
+        .withLoadBalancerClass("example.com/other").endSpec().build(), null, null));
+    return c;
+  }
+
+  static Service getSvc(String name) {
+    return env.client().services().inNamespace(NS).withName(name).get();
+  }
+
+  static void invalidClass() {
+    if (env.client().resources(ProxyClass.class).withName("catalogue-invalid").get() == null) {
+      env.client().resource(Serialization.unmarshal("apiVersion: tailscale.com/v1alpha1\nkind: ProxyClass\n"
+          + "metadata: {name: catalogue-invalid}\nspec: {statefulSet: {labels: {a: \"-x\"}}}\n", ProxyClass.class))
+          .create();
+    }
+  }
+
+  @TestFactory
+  Stream<DynamicTest> services() {
+    invalidClass();
+    List<ServiceCase> cases = serviceCases();
+    int keys = env.tailnet().keys().size();
+    for (ServiceCase c : cases) {
+      env.client().resource(c.svc()).create();
+    }
+    return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+      if (c.reason() == null) {
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
+            .until(() -> ServiceExposeIT.ready(getSvc(c.name())).isEmpty());
+      } else {
+        await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(getSvc(c.name()))
+            .filter(x -> c.reason().equals(x.getReason())).isPresent());
+        assertThat(ServiceExposeIT.ready(getSvc(c.name())).get().getMessage()).isEqualTo(c.message());
+        assertThat(ServiceExposeIT.ready(getSvc(c.name())).get().getStatus()).isEqualTo("False");
+        await().atMost(Duration.ofSeconds(20)).until(() -> env.events(getSvc(c.name())).stream()
+            .anyMatch(e -> "Warning".equals(e.getType()) && c.message().equals(e.getMessage())));
+      }
+      assertNothingFor("svc", c.name(), getSvc(c.name()));
+      assertThat(env.tailnet().keys()).as("keys minted").hasSize(keys);
+    }));
+  }
+
+  static void assertNothingFor(String type, String name, HasMetadata parent) {
+    assertThat(env.statefulSets(type, NS, name)).as(name + " StatefulSets").isEmpty();
+    assertThat(env.secrets(type, NS, name)).as(name + " Secrets").isEmpty();
+    assertThat(parent.getMetadata().getFinalizers()).as(name + " finalizers").isNullOrEmpty();
+  }
+
+  /** An Ingress case: YAML and the expected Warning event (reason, message). */
+  record IngressCase(String name, String yaml, String reason, String message) {
+  }
+
+  static List<IngressCase> ingressCases() {
+    List<IngressCase> c = new ArrayList<>();
+    String label64 = "l".repeat(64);
+    c.add(new IngressCase("ing-bad-host", ingress("ing-bad-host", "tls: [{hosts: [" + label64 + ".example.com]}]",
+        "defaultBackend: {service: {name: backend, port: {number: 80}}}", ""), "InvalidHostname",
+        "invalid Tailscale hostname \"" + label64 + "\" (from spec.tls[0].hosts[0]): \"" + label64 + "\" is too long, "
+        + "max length is 63 bytes"));
+    c.add(new IngressCase("ing-bad-tags", ingress("ing-bad-tags", "", "defaultBackend: {service: {name: backend, "
+        + "port: {number: 80}}}", "tailscale.com/tags: k8s"), "InvalidTags",
+        "invalid tag \"k8s\": tags must start with 'tag:'"));
+    c.add(new IngressCase("ing-missing-svc", ingress("ing-missing-svc", "", "defaultBackend: {service: {name: nope, "
+        + "port: {number: 80}}}", ""), "InvalidIngressBackend",
+        "failed to get service \"nope\" for path \"/\": services \"nope\" not found"));
+    c.add(new IngressCase("ing-no-backends", ingress("ing-no-backends", "", "defaultBackend: {service: {name: nope, "
+        + "port: {number: 80}}}", ""), "NoValidBackends", "no valid backends"));
+    c.add(new IngressCase("ing-bad-port-name", ingress("ing-bad-port-name", "", "defaultBackend: {service: {name: "
+        + "backend, port: {name: nosuch}}}", ""), "InvalidIngressBackend",
+        "backend for path \"/\" has invalid port"));
+    c.add(new IngressCase("ing-headless", ingress("ing-headless", "", "defaultBackend: {service: {name: headless-be, "
+        + "port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid ClusterIP"));
+    c.add(new IngressCase("ing-other-host", ingress("ing-other-host", "tls: [{hosts: [mine]}]",
+        "rules: [{host: theirs.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: "
+        + "backend, port: {number: 80}}}}]}}]", ""), "InvalidIngressBackend",
+        "rule with host \"theirs.example.com\" ignored, unsupported"));
+    c.add(new IngressCase("ing-exact", ingress("ing-exact", "", "rules: [{http: {paths: [{path: /x, pathType: Exact, "
+        + "backend: {service: {name: backend, port: {number: 80}}}}]}}]", ""), "UnsupportedPathTypeExact",
+        "Exact path type strict matching is currently not supported and requests will be routed as for Prefix path "
+        + "type. This behaviour might change in the future."));
+    c.add(new IngressCase("ing-resource-backend", ingress("ing-resource-backend", "", "rules: [{http: {paths: "
+        + "[{path: /b, pathType: Prefix, backend: {resource: {kind: Bucket, name: b}}}]}}]", ""),
+        "InvalidIngressBackend", "backend for path \"/b\" is missing service"));
+    c.add(new IngressCase("ing-invalid-class", ingress("ing-invalid-class", "", "defaultBackend: {service: {name: "
+        + "backend, port: {number: 80}}}", "tailscale.com/proxy-class: catalogue-invalid"), "ProxyClassNotReady",
+        "ProxyClass catalogue-invalid specified for the Ingress, but is not (yet) Ready, waiting.. (ProxyClass is not "
+        + "valid: .spec.statefulSet.labels: Invalid value: \"-x\": a valid label must be an empty string or consist "
+        + "of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character)"));
+    return c;
+  }
+
+  static String ingress(String name, String tls, String backends, String annotations) {
+    return "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: " + name + "\n  namespace: " + NS
+        + "\n" + (annotations.isEmpty() ? "" : "  annotations: {" + annotations + "}\n")
+        + "spec:\n  ingressClassName: tailscale\n" + (tls.isEmpty() ? "" : "  " + tls + "\n") + "  " + backends + "\n";
+  }
+
+  @TestFactory
+  Stream<DynamicTest> ingresses() {
+    if (env.client().services().inNamespace(NS).withName("backend").get() == null) {
+      env.backendService(NS, "backend", 80);
+      env.client().resource(new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("headless-be")
+          .endMetadata().withNewSpec().withClusterIP("None").addToSelector("app", "x").addNewPort().withPort(80)
+          .endPort().endSpec().build()).create();
+    }
+    invalidClass();
+    List<IngressCase> cases = ingressCases();
+    int keys = env.tailnet().keys().size();
+    for (IngressCase c : cases) {
+      env.client().resource(Serialization.unmarshal(c.yaml(), Ingress.class)).create();
+    }
+    return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+      Ingress ing = env.client().network().v1().ingresses().inNamespace(NS).withName(c.name()).get();
+      await().atMost(Duration.ofSeconds(60)).until(() -> env.events(ing).stream()
+          .anyMatch(e -> c.reason().equals(e.getReason())));
+      assertThat(env.events(ing)).filteredOn(e -> c.reason().equals(e.getReason()))
+          .extracting(e -> e.getMessage()).contains(c.message());
+      if (c.name().equals("ing-exact")) {
+        // A warning only: the Ingress is served (as a Prefix path), as upstream does.
+        assertThat(env.statefulSets("ingress", NS, c.name())).hasSize(1);
+      } else {
+        assertThat(env.statefulSets("ingress", NS, c.name())).as(c.name() + " StatefulSets").isEmpty();
+        assertThat(env.secrets("ingress", NS, c.name())).as(c.name() + " Secrets").isEmpty();
+      }
+      assertThat(env.tailnet().keys()).filteredOn(k -> !String.valueOf(k.description()).contains("ing-exact"))
+          .hasSize(keys);
+    }));
+  }
+
+  /** A ProxyClass case: spec YAML and the expected ProxyClassReady message. */
+  record ClassCase(String name, String spec, String message) {
+  }
+
+  static final String LABEL_VALUE_ERROR = "a valid label must be an empty string or consist of alphanumeric "
+      + "characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+
+  static List<ClassCase> classCases() {
+    return List.of(
+        new ClassCase("pc-label-key", "statefulSet: {labels: {\"a b\": x}}", "ProxyClass is not valid: "
+            + ".spec.statefulSet.labels: Invalid value: \"a b\": name part must consist of alphanumeric characters, "
+            + "'-', '_' or '.', and must start and end with an alphanumeric character"),
+        new ClassCase("pc-label-value", "statefulSet: {pod: {labels: {team: \"x!\"}}}", "ProxyClass is not valid: "
+            + ".spec.statefulSet.pod.labels: Invalid value: \"x!\": " + LABEL_VALUE_ERROR),
+        new ClassCase("pc-label-prefix", "statefulSet: {labels: {\"Bad_Prefix/x\": y}}", "ProxyClass is not valid: "
+            + ".spec.statefulSet.labels: Invalid value: \"Bad_Prefix/x\": prefix part a lowercase RFC 1123 subdomain "
+            + "must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an "
+            + "alphanumeric character"),
+        new ClassCase("pc-annotation-key", "statefulSet: {annotations: {\"/x\": y}}", "ProxyClass is not valid: "
+            + ".spec.statefulSet.annotations: Invalid value: \"/x\": prefix part must be non-empty"),
+        new ClassCase("pc-image", "statefulSet: {pod: {tailscaleContainer: {image: \"Repo/Image:tag\"}}}",
+            "ProxyClass is not valid: .spec.statefulSet.pod.tailscaleContainer.image: Invalid value: "
+            + "\"Repo/Image:tag\": invalid reference format"),
+        new ClassCase("pc-init-image", "statefulSet: {pod: {tailscaleInitContainer: {image: \"img:bad tag\"}}}",
+            "ProxyClass is not valid: .spec.statefulSet.pod.tailscaleInitContainer.image: Invalid value: "
+            + "\"img:bad tag\": invalid reference format"),
+        new ClassCase("pc-init-debug", "statefulSet: {pod: {tailscaleInitContainer: {debug: {enable: false}}}}",
+            "ProxyClass is not valid: .spec.statefulSet.pod.tailscaleInitContainer.debug: Invalid value: \"enable\": "
+            + "debug settings cannot be configured on the init container"),
+        new ClassCase("pc-monitor", "metrics: {enable: true, serviceMonitor: {enable: true}}", "ProxyClass is not "
+            + "valid: .spec.metrics.serviceMonitor: Invalid value: \"enable\": ProxyClass defines that a "
+            + "ServiceMonitor custom resource should be created, but \"servicemonitors.monitoring.coreos.com\" CRD "
+            + "was not found"),
+        new ClassCase("pc-ports-overlap", "staticEndpoints: {nodePort: {ports: [{port: 30000, endPort: 30010}, {port: "
+            + "30005}]}}", "ProxyClass is not valid: .spec.staticEndpoints.nodePort.ports[1]: Invalid value: "
+            + "\"30005\": port range overlaps with 30000-30010"),
+        new ClassCase("pc-ports-reversed", "staticEndpoints: {nodePort: {ports: [{port: 30010, endPort: 30000}]}}",
+            "ProxyClass is not valid: .spec.staticEndpoints.nodePort.ports[0]: Invalid value: \"30010-30000\": port "
+            + "range is not valid"),
+        new ClassCase("pc-monitor-label", "metrics: {enable: true, serviceMonitor: {enable: false, labels: {k: "
+            + "\"-v\"}}}", "ProxyClass is not valid: .spec.metrics.serviceMonitor.labels: Invalid value: \"-v\": "
+            + LABEL_VALUE_ERROR));
+  }
+
+  @TestFactory
+  Stream<DynamicTest> proxyClasses() {
+    List<ClassCase> cases = classCases();
+    for (ClassCase c : cases) {
+      env.client().resource(Serialization.unmarshal("apiVersion: tailscale.com/v1alpha1\nkind: ProxyClass\n"
+          + "metadata: {name: " + c.name() + "}\nspec:\n  " + c.spec() + "\n", ProxyClass.class)).create();
+    }
+    return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        ProxyClass pc = env.client().resources(ProxyClass.class).withName(c.name()).get();
+        return pc.getStatus() != null && pc.getStatus().getConditions().stream()
+            .anyMatch(x -> "ProxyClassInvalid".equals(x.getReason()));
+      });
+      ProxyClass pc = env.client().resources(ProxyClass.class).withName(c.name()).get();
+      assertThat(pc.getStatus().getConditions().get(0).getMessage()).isEqualTo(c.message());
+      await().atMost(Duration.ofSeconds(20)).until(() -> env.event(pc, "ProxyClassInvalid").isPresent());
+      assertThat(env.event(pc, "ProxyClassInvalid").get().getMessage()).isEqualTo(c.message());
+    }));
+  }
+
+  /** Operator settings: one line per malformed variable, naming it and the accepted values. */
+  @TestFactory
+  Stream<DynamicTest> operatorSettings() {
+    Map<String, String> base = new HashMap<>();
+    base.put("OPERATOR_NAMESPACE", "tailscale");
+    base.put("CLIENT_ID_FILE", "/oauth/client_id");
+    base.put("CLIENT_SECRET_FILE", "/oauth/client_secret");
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("OPERATOR_LOGGING=verbose", new String[] {"OPERATOR_LOGGING", "verbose",
+        "OPERATOR_LOGGING=verbose is not valid: use one of info, debug, dev"});
+    cases.put("OPERATOR_LEADER_ELECTION=yes", new String[] {"OPERATOR_LEADER_ELECTION", "yes",
+        "OPERATOR_LEADER_ELECTION=yes is not valid: use true or false"});
+    cases.put("OPERATOR_DEFAULT_LOAD_BALANCER=1", new String[] {"OPERATOR_DEFAULT_LOAD_BALANCER", "1",
+        "OPERATOR_DEFAULT_LOAD_BALANCER=1 is not valid: use true or false"});
+    cases.put("OPERATOR_HTTP_PORT=99999", new String[] {"OPERATOR_HTTP_PORT", "99999",
+        "OPERATOR_HTTP_PORT=99999 is not valid: use a whole number from 1 to 65535"});
+    cases.put("OPERATOR_ORPHAN_GRACE_PERIOD=forever", new String[] {"OPERATOR_ORPHAN_GRACE_PERIOD", "forever",
+        "OPERATOR_ORPHAN_GRACE_PERIOD=forever is not valid: use a duration such as 30s, 10m, 24h or 7d"});
+    cases.put("OPERATOR_ORPHAN_DEVICES=purge", new String[] {"OPERATOR_ORPHAN_DEVICES", "purge",
+        "OPERATOR_ORPHAN_DEVICES=purge is not valid: use one of report, delete"});
+    cases.put("APISERVER_PROXY=maybe", new String[] {"APISERVER_PROXY", "maybe",
+        "APISERVER_PROXY=maybe is not valid: use true, noauth or false"});
+    cases.put("OPERATOR_LOGIN_SERVER=ftp", new String[] {"OPERATOR_LOGIN_SERVER", "ftp://example.com",
+        "OPERATOR_LOGIN_SERVER=ftp://example.com is not a URL: use http://host:port or https://host"});
+    cases.put("CLIENT_ID_FILE missing", new String[] {"CLIENT_ID_FILE", "", "CLIENT_ID_FILE and CLIENT_SECRET_FILE "
+        + "must be set: paths of files holding the OAuth client ID and secret (the Helm chart mounts the "
+        + "operator-oauth Secret at /oauth/client_id and /oauth/client_secret)"});
+    cases.put("OPERATOR_CONTROL_PLANE=headscale without server", new String[] {"OPERATOR_CONTROL_PLANE", "headscale",
+        "OPERATOR_CONTROL_PLANE=headscale needs OPERATOR_LOGIN_SERVER (the headscale server URL)"});
+    return cases.entrySet().stream().map(e -> DynamicTest.dynamicTest(e.getKey(), () -> {
+      Map<String, String> env = new HashMap<>(base);
+      env.put(e.getValue()[0], e.getValue()[1]);
+      assertThatThrownBy(() -> OperatorConfig.fromEnv(env)).isInstanceOf(ConfigException.class)
+          .satisfies(ex -> assertThat(ex.getMessage().split("\n")).contains(e.getValue()[2]));
+    }));
+  }
+}
