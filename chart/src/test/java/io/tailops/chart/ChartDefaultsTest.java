@@ -171,15 +171,16 @@ class ChartDefaultsTest {
   }
 
   @Test
-  void deviceContainerRunsContainerbootUnprivilegedOnceConfigExists() {
+  void deviceContainerRunsContainerbootUnprivilegedOnlyInTheLeaderOnceConfigExists() {
     assertThat(r.podSpec().getContainers()).extracting(Container::getName).containsExactly("operator", "tailscale");
     Container ts = r.container("tailscale");
     assertThat(ts.getImage()).isEqualTo("tailscale/tailscale:v1.94.2");
     assertThat(ts.getCommand()).hasSize(3);
     assertThat(ts.getCommand().subList(0, 2)).containsExactly("/bin/sh", "-c");
     assertThat(ts.getCommand().get(2))
-        .contains("until [ -e /etc/tsconfig/operator/cap-107.hujson ]; do sleep 2; done;")
-        .endsWith("exec /usr/local/bin/containerboot");
+        .contains("d=/etc/tsconfig/operator")
+        .contains("[ -e \"$d/cap-107.hujson\" ] && [ \"$(cat \"$d/leader\" 2>/dev/null)\" = \"$POD_NAME\" ]")
+        .contains("/usr/local/bin/containerboot & child=$!");
     assertThat(ts.getArgs()).isNullOrEmpty();
 
     Map<String, String> env = new java.util.LinkedHashMap<>();

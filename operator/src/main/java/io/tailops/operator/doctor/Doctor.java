@@ -202,7 +202,8 @@ public final class Doctor {
       policy = controlPlane.readPolicy();
     } catch (ControlPlaneException e) {
       if (e.kind() == ControlPlaneException.Kind.FORBIDDEN || e.kind() == ControlPlaneException.Kind.UNSUPPORTED) {
-        return Check.warn("policy tagOwners", "the tailnet policy cannot be read (" + e.userMessage() + ")",
+        return Check.warn("policy tagOwners", "the tailnet policy cannot be read (" + (e.status() > 0 ? "HTTP "
+            + e.status() + ": " : "") + (e.serverMessage() == null ? e.getMessage() : e.serverMessage()) + ")",
             "optional: give the OAuth client the policy_file:read scope so that doctor can check tagOwners and "
                 + "nodeAttrs");
       }

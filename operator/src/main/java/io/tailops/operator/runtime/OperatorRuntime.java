@@ -33,6 +33,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private final ObservedControlPlane controlPlane;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
+  private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
 
   private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
@@ -132,6 +133,10 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     }).start();
     operator.start();
+    if (config.selfDevice()) {
+      rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
+          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort()).start(Duration.ofSeconds(15));
+    }
     if (config.clientIdFile() != null) {
       rt.credentialWatcher = new CredentialWatcher(java.util.List.of(config.clientIdFile(), config.clientSecretFile()),
           observed, health, Duration.ofSeconds(30)).start(Duration.ofSeconds(5));
@@ -150,6 +155,15 @@ public final class OperatorRuntime implements AutoCloseable {
           : HttpEndpoints.Response.text(503, "starting\n");
     });
     http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
+        ctx.metrics().scrape()));
+    StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
+        : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
+        () -> new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run());
+    java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
+        "text/html; charset=utf-8", page.html());
+    http.route("/status", status);
+    http.route("/", status);
+    http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
         ctx.metrics().scrape()));
     http.route("/doctor", () -> {
       var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
@@ -185,6 +199,10 @@ public final class OperatorRuntime implements AutoCloseable {
     return m;
   }
 
+  public OperatorDevice device() {
+    return device;
+  }
+
   public DeviceSweeper sweeper() {
     return sweeper;
   }
@@ -209,6 +227,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (sweeper != null) {
       sweeper.close();
+    }
+    if (device != null) {
+      device.close();
     }
     try {
       operator.stop();

@@ -1,0 +1,193 @@
+package io.tailops.operator.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.tailops.controlplane.AuthKey;
+import io.tailops.controlplane.AuthKeyRequest;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.operator.config.OperatorConfig;
+import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.ProxyConfigSecret;
+import io.tailops.operator.proxy.ServeConfig;
+import io.tailops.operator.proxy.TailscaledConfig;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operator's own tailnet device, the Java way: the operator pod has a {@code tailscale} container (the proxy
+ * image, containerboot) that the operator configures through its device Secret ({@code OPERATOR_SECRET}, default
+ * {@code operator}) exactly as it configures proxies: a tailscaled config with hostname {@code OPERATOR_HOSTNAME} and
+ * an auth key minted with {@code OPERATOR_INITIAL_TAGS} (until the device exists), {@code ServerURL} for a custom
+ * control server, and a serve config that publishes the status page on the tailnet over HTTPS. The key
+ * {@code leader} names the pod whose container may run (only the leader's does).
+ */
+public final class OperatorDevice implements AutoCloseable {
+  public static final String LEADER_KEY = "leader";
+  public static final String DEVICE_ID_ANNOTATION = "tailscale.com/device-id";
+  public static final String REAUTH_AT = "tailscale.com/reauth-at";
+  private static final Logger LOG = LoggerFactory.getLogger(OperatorDevice.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile",
+      DeviceState.KEY_DEVICE_ID, DeviceState.KEY_DEVICE_FQDN, DeviceState.KEY_DEVICE_IPS,
+      DeviceState.KEY_HTTPS_ENDPOINT);
+
+  private final OperatorConfig config;
+  private final KubernetesClient client;
+  private final ControlPlane controlPlane;
+  private final OperatorHealth health;
+  private final Clock clock;
+  private final String identity;
+  private final int statusPort;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "operator-device");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile DeviceState device = DeviceState.NONE;
+
+  public OperatorDevice(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
+      OperatorHealth health, Clock clock, String identity, int statusPort) {
+    this.config = config;
+    this.client = client;
+    this.controlPlane = controlPlane;
+    this.health = health;
+    this.clock = clock;
+    this.identity = identity;
+    this.statusPort = statusPort;
+  }
+
+  public OperatorDevice start(Duration period) {
+    timer.scheduleWithFixedDelay(this::syncIfLeader, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  /** What the device reported last (for the status page). */
+  public DeviceState device() {
+    return device;
+  }
+
+  private void syncIfLeader() {
+    if (!health.isLeader()) {
+      return;
+    }
+    try {
+      sync();
+    } catch (ControlPlaneException e) {
+      LOG.info("operator device: {}", e.userMessage());
+    } catch (KubernetesClientException e) {
+      LOG.info("operator device Secret: {}", e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.warn("operator device: {}", e.toString());
+    }
+  }
+
+  /** Makes the device Secret say what it should; writes only what differs. */
+  public void sync() throws ControlPlaneException {
+    String name = config.operatorSecret();
+    Secret secret = client.secrets().inNamespace(config.namespace()).withName(name).get();
+    DeviceState state = DeviceState.from(secret);
+    device = state;
+    Map<String, String> ann = secret == null || secret.getMetadata().getAnnotations() == null ? Map.of()
+        : secret.getMetadata().getAnnotations();
+    String keyInConfig = secret == null ? null
+        : TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107));
+    String knownDevice = ann.get(DEVICE_ID_ANNOTATION);
+    boolean needsKey = secret == null || !state.hasDevice() && keyInConfig == null
+        && (knownDevice == null || controlPlane.getDevice(knownDevice).isEmpty());
+    if (needsKey && secret != null && knownDevice != null) {
+      Instant last = parse(ann.get(REAUTH_AT));
+      if (last != null && Duration.between(last, clock.instant()).compareTo(config.reauthMinInterval()) < 0) {
+        return;
+      }
+      LOG.info("the operator's device {} no longer exists; registering it again", knownDevice);
+    }
+    String key = keyInConfig;
+    if (needsKey) {
+      AuthKey minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
+          "k8s operator " + config.operatorHostname()));
+      key = minted.secret();
+    } else if (state.hasDevice()) {
+      key = null;
+    }
+    Map<String, String> desired = new LinkedHashMap<>(new TailscaledConfig(config.loginServer().isEmpty() ? null
+        : config.loginServer(), key, config.operatorHostname(), false).files());
+    desired.put("serve-config", serveConfig(state));
+    desired.put(LEADER_KEY, identity);
+    if (secret == null) {
+      client.secrets().inNamespace(config.namespace()).resource(new SecretBuilder().withNewMetadata().withName(name)
+          .withNamespace(config.namespace()).addToLabels("app.kubernetes.io/name", "tailscale-operator")
+          .addToLabels("app.kubernetes.io/component", "operator-device").endMetadata()
+          .withData(ProxyConfigSecret.encode(desired)).build()).create();
+      LOG.info("created the operator's device Secret {} (hostname {})", name, config.operatorHostname());
+      return;
+    }
+    Map<String, String> changed = ProxyConfigSecret.changedKeys(secret, desired);
+    ObjectNode patch = JSON.createObjectNode();
+    ObjectNode meta = patch.putObject("metadata");
+    meta.put("resourceVersion", secret.getMetadata().getResourceVersion());
+    boolean annotate = state.hasDevice() && !state.deviceId().equals(knownDevice);
+    if (annotate || needsKey) {
+      ObjectNode a = meta.putObject("annotations");
+      if (annotate) {
+        a.put(DEVICE_ID_ANNOTATION, state.deviceId());
+      }
+      if (needsKey) {
+        a.put(REAUTH_AT, clock.instant().toString());
+        a.putNull(DEVICE_ID_ANNOTATION);
+      }
+    }
+    if (changed.isEmpty() && !annotate && !needsKey) {
+      return;
+    }
+    ObjectNode data = patch.putObject("data");
+    ProxyConfigSecret.encode(changed).forEach(data::put);
+    if (needsKey && secret.getData() != null) {
+      for (String k : secret.getData().keySet()) {
+        if (STATE_KEYS.contains(k) || k.startsWith("profile-")) {
+          data.putNull(k);
+        }
+      }
+    }
+    client.secrets().inNamespace(config.namespace()).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+        patch.toString());
+  }
+
+  /** HTTPS on 443 to the status page, or plain HTTP on 80 where the control plane issues no certificates. */
+  String serveConfig(DeviceState state) {
+    String target = "http://127.0.0.1:" + statusPort + "/status";
+    if (controlPlane.capabilities().httpsCertificates()) {
+      return new ServeConfig().tcp(443, true).proxy(ServeConfig.hostPort(443), "/", target).toJson();
+    }
+    String hostPort = state.fqdn().isEmpty() ? ServeConfig.hostPort(80) : state.fqdn() + ":80";
+    return new ServeConfig().tcp(80, false).proxy(hostPort, "/", target).toJson();
+  }
+
+  private static Instant parse(String s) {
+    try {
+      return s == null ? null : Instant.parse(s);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}
