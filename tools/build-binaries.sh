@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the real Go programs that the tests and the local environment run (kube-apiserver, etcd, kubectl,
-# kube-controller-manager; later tailscale's and headscale's) from the Go modules pinned under tools/, into a
-# cache OUTSIDE the repository. Idempotent: a binary is rebuilt only when it is missing or when the recipe that
-# made it changed (its module's go.mod/go.sum, the package, the ldflags). Safe to run before every test run.
+# kube-controller-manager; containerboot, tailscaled, tailscale; headscale) from the Go modules pinned under tools/,
+# into a cache OUTSIDE the repository. Idempotent: a binary is rebuilt only when it is missing or when the recipe that
+# made it changed (its module's go.mod/go.sum, the package, the ldflags, the build tags). Safe to run before every
+# test run.
 #
 # Usage:
 #   bash tools/build-binaries.sh                 # build every group that is out of date
@@ -23,6 +24,11 @@
 #   k8s/<...>/.stamps/<binary>   the recipe hash each binary was built from.
 #   Other tool groups MUST NOT go under k8s/: kube-api-test takes every k8s/*-linux-amd64 folder for a Kubernetes
 #   version and parses its name as one. Use <group>/<version>-<os>-<arch>/, e.g. tailscale/1.94.2-linux-amd64/.
+#   tailscale/<tailscale.com version>-linux-amd64/{containerboot,tailscaled,tailscale}
+#       the programs of the tailscale/tailscale proxy image, built with -tags ts_kube,ts_package_container like the
+#       official image (module tools/tailscale); containerboot finds tailscaled and tailscale on PATH, so put this
+#       folder first on the PATH of a containerboot process.
+#   headscale/<headscale version>-linux-amd64/headscale     (module tools/headscale)
 #
 # Adding a tool group (e.g. tailscale's containerboot/tailscaled/tailscale, headscale):
 #   1. put a Go module under tools/<something>/ (go.mod + go.sum, a tools.go or main.go naming the packages);
@@ -37,7 +43,7 @@ readonly RECIPE_VERSION=1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
-readonly ALL_GROUPS=(k8s)
+readonly ALL_GROUPS=(k8s tailscale headscale)
 CURRENT_TMP=""
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
@@ -68,16 +74,20 @@ module_version() {
 # go_build MODULE_DIR PACKAGE OUTPUT [LDFLAGS...]
 # Builds PACKAGE of the Go module in MODULE_DIR into OUTPUT unless OUTPUT exists and its stamp matches the recipe.
 # Writes to a temporary file first and renames it, so an interrupted build never leaves a half-written binary.
+# Build tags: set GO_BUILD_TAGS (comma-separated) for the call, e.g. `GO_BUILD_TAGS=a,b go_build ...`; they are part of
+# the recipe (and left out of it when empty, so that the stamps of tag-less binaries stay what they were).
 go_build() {
   local module_dir=$1 pkg=$2 out=$3
   shift 3
   local ldflags="-s -w${*:+ $*}"
-  local name stamp_dir stamp want have
+  local tags=${GO_BUILD_TAGS:-}
+  local name stamp_dir stamp want have tagline=""
+  [[ -z "$tags" ]] || tagline="tags=${tags}"$'\n'
   name=$(basename "$out")
   stamp_dir="$(dirname "$out")/.stamps"
   stamp="${stamp_dir}/${name}"
-  want=$(printf 'recipe=%s\npkg=%s\nldflags=%s\ngo.mod+go.sum=%s\n' "$RECIPE_VERSION" "$pkg" "$ldflags" \
-    "$(hash_files "$module_dir/go.mod" "$module_dir/go.sum")" | sha256sum | cut -c1-64)
+  want=$(printf 'recipe=%s\npkg=%s\nldflags=%s\ngo.mod+go.sum=%s\n%s' "$RECIPE_VERSION" "$pkg" "$ldflags" \
+    "$(hash_files "$module_dir/go.mod" "$module_dir/go.sum")" "$tagline" | sha256sum | cut -c1-64)
   have=$(cat "$stamp" 2>/dev/null || true)
   if [[ "$FORCE" != true && -x "$out" && "$want" == "$have" ]]; then
     log "up to date: ${out}"
@@ -89,7 +99,7 @@ go_build() {
   mkdir -p "$(dirname "$out")" "$stamp_dir"
   local tmp="${out}.tmp.$$"
   CURRENT_TMP=$tmp
-  local -a cmd=(go build -mod=readonly -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp" "$pkg")
+  local -a cmd=(go build -mod=readonly -trimpath -buildvcs=false ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$tmp" "$pkg")
   log "building ${name}: (cd ${module_dir#"$ROOT"/} && CGO_ENABLED=0 ${cmd[*]@Q})"
   local started=$SECONDS rc=0
   (cd "$module_dir" && CGO_ENABLED=0 "${cmd[@]}") || rc=$?
@@ -157,6 +167,80 @@ ${bad}"
   log "ok: kube-apiserver v${version}, ${got}"
 }
 
+# Fails unless the go.mod of MODULE@VERSION (as published, from the module cache or the Go module proxy) is free of
+# `replace` and `exclude` lines: those only apply when that module is the main module, so a build of it as a
+# dependency (which is what tools/<group>/ does) would silently differ from the upstream release.
+require_no_replace() {
+  local module_dir=$1 module=$2 version=$3 gomod
+  gomod=$(cd "$module_dir" && go mod download -json "${module}@${version}" |
+    sed -n -E 's/^[[:space:]]*"GoMod":[[:space:]]*"(.*)",?$/\1/p') || true
+  [[ -n "$gomod" && -f "$gomod" ]] || die "cannot find the go.mod of ${module}@${version} (go mod download failed?)"
+  if grep -q -E '^[[:space:]]*(replace|exclude)([[:space:]]|\()' "$gomod"; then
+    die "${module}@${version}'s go.mod has replace/exclude lines, so building it as a dependency in ${module_dir#"$ROOT"/} would not reproduce the release:
+$(grep -n -E '^[[:space:]]*(replace|exclude)' "$gomod")"
+  fi
+}
+
+# --- group tailscale: containerboot, tailscaled, tailscale (tools/tailscale), the programs of the proxy image
+TAILSCALE_MODULE="$ROOT/tools/tailscale"
+
+tailscale_version() { # without the leading v, e.g. 1.94.2
+  local v
+  v=$(module_version "$TAILSCALE_MODULE/go.mod" tailscale.com)
+  printf '%s' "${v#v}"
+}
+
+tailscale_dir() { printf '%s/tailscale/%s-%s' "$CACHE" "$(tailscale_version)" "$PLATFORM"; }
+
+group_tailscale() {
+  local version dir
+  version=$(tailscale_version)
+  dir=$(tailscale_dir)
+  log "group tailscale: tailscale.com v${version} -> ${dir}"
+  require_no_replace "$TAILSCALE_MODULE" tailscale.com "v${version}"
+  # As the official image (build_docker.sh, target client): build tags ts_kube,ts_package_container and the version
+  # stamps (a plain module build would call itself <version>-dev<date>). No git commit is known here.
+  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}")
+  local bin
+  for bin in containerboot tailscaled tailscale; do
+    GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$TAILSCALE_MODULE" "tailscale.com/cmd/${bin}" "$dir/${bin}" \
+      "${ver[@]}"
+  done
+  local got
+  got=$("$dir/tailscaled" --version 2>&1 | head -1) || die "${dir}/tailscaled --version failed: ${got}"
+  [[ "$got" == "$version" ]] || die "${dir}/tailscaled --version printed '${got}', want '${version}'"
+  got=$("$dir/tailscale" version 2>&1 | head -1) || die "${dir}/tailscale version failed: ${got}"
+  [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
+  [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
+  log "ok: tailscaled and tailscale ${version}, containerboot"
+}
+
+# --- group headscale: headscale (tools/headscale)
+HEADSCALE_MODULE="$ROOT/tools/headscale"
+
+headscale_version() { # without the leading v, e.g. 0.29.2
+  local v
+  v=$(module_version "$HEADSCALE_MODULE/go.mod" github.com/juanfont/headscale)
+  printf '%s' "${v#v}"
+}
+
+headscale_dir() { printf '%s/headscale/%s-%s' "$CACHE" "$(headscale_version)" "$PLATFORM"; }
+
+group_headscale() {
+  local version dir
+  version=$(headscale_version)
+  dir=$(headscale_dir)
+  log "group headscale: github.com/juanfont/headscale v${version} -> ${dir}"
+  require_no_replace "$HEADSCALE_MODULE" github.com/juanfont/headscale "v${version}"
+  # No version ldflags: headscale v0.29 has no linker variable for its version and reads it from the build info.
+  go_build "$HEADSCALE_MODULE" github.com/juanfont/headscale/cmd/headscale "$dir/headscale"
+  local got
+  # -c /dev/null: no config search in /etc/headscale etc.; the env var keeps the CLI from asking GitHub for releases.
+  got=$(HEADSCALE_DISABLE_CHECK_UPDATES=true "$dir/headscale" version -o json 2>&1) ||
+    die "${dir}/headscale version failed: ${got}"
+  log "ok: headscale $(printf '%s' "$got" | tr -d '\n' | cut -c1-120) (module v${version})"
+}
+
 print_env() {
   local dir
   dir=$(k8s_dir)
@@ -168,6 +252,12 @@ print_env() {
   printf 'export KUBE_API_TEST_OFFLINE_MODE=true\n'
   printf 'export KUBE_API_TEST_API_SERVER_VERSION=%q\n' "$(k8s_version)"
   printf 'export TSOP_KUBE_BIN_DIR=%q\n' "$dir"
+  # Read by io.tailops.testkit.headscale (which otherwise derives the same folders from TSOP_BINARIES and the pins in
+  # tools/tailscale/go.mod and tools/headscale/go.mod).
+  printf 'export TSOP_TAILSCALE_VERSION=%q\n' "$(tailscale_version)"
+  printf 'export TSOP_TAILSCALE_BIN_DIR=%q\n' "$(tailscale_dir)"
+  printf 'export TSOP_HEADSCALE_VERSION=%q\n' "$(headscale_version)"
+  printf 'export TSOP_HEADSCALE_BIN_DIR=%q\n' "$(headscale_dir)"
 }
 
 main() {

@@ -25,7 +25,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,6 +45,15 @@ import org.slf4j.LoggerFactory;
  * <p>It follows what tailscaled would do: a hostname change renames the device; a device deleted in the control
  * plane logs the proxy out (state keys cleared, "crash-looping" until the config carries a fresh auth key and the
  * tailscaled state is reset); a proxy whose StatefulSet is gone goes offline.
+ *
+ * <p>Scheduling (so that it keeps up with a thousand proxies, see docs/benchmarks/README.md): each proxy is handled
+ * by one of {@link #DEFAULT_THREADS} worker threads chosen by its name, so one proxy's steps still happen one at a
+ * time and in order while different proxies proceed in parallel. A proxy already queued is not queued twice (events
+ * that arrive while it waits are covered by the one pass), and the simulator's own Secret patches do not queue it
+ * again. Every 2 s a sweep re-queues the proxies that need it — not running (crash-looping logins are retried),
+ * or whose device is gone, offline or renamed in the control plane — judged from the informers' caches and the fake
+ * control plane's in-memory state, so an idle proxy costs no API-server request. Each pass itself reads the
+ * StatefulSet, Secret and Pod live, as before.
  */
 public final class ProxySimulator implements AutoCloseable {
   /** Where the simulated tailscaled keeps its identity in the state Secret (real tailscaled keeps {@code _machinekey}
@@ -50,6 +61,8 @@ public final class ProxySimulator implements AutoCloseable {
   public static final String STATE_KEY = "_machinekey";
   public static final String PROFILE_KEY = "_current-profile";
   public static final String LABEL_MANAGED = "tailscale.com/managed";
+  /** Worker threads (system property {@code tsop.sim.threads}, default 4); 1 gives the old single-thread order. */
+  public static final int DEFAULT_THREADS = Math.max(1, Integer.getInteger("tsop.sim.threads", 4));
   private static final Logger LOG = LoggerFactory.getLogger(ProxySimulator.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -67,19 +80,27 @@ public final class ProxySimulator implements AutoCloseable {
   private final String namespace;
   private final FakeTailscaleApi api;
   private final ScheduledExecutorService worker;
+  private final ExecutorService[] stripes;
+  private final Set<String> queued = ConcurrentHashMap.newKeySet();
+  /** Per Secret, the resourceVersion of the simulator's own last patch: its watch event needs no new pass. */
+  private final Map<String, String> ownWrites = new ConcurrentHashMap<>();
   private final Map<String, Proxy> proxies = new ConcurrentHashMap<>();
   private final Set<String> paused = ConcurrentHashMap.newKeySet();
   private final AtomicInteger logins = new AtomicInteger();
   private final AtomicInteger failedLogins = new AtomicInteger();
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+  private SharedIndexInformer<StatefulSet> statefulSetInformer;
   private volatile int capVer = 131;
   private volatile boolean httpsEnabled = true;
   private volatile boolean running;
 
   private static final class Proxy {
-    String podUid;
-    Phase phase = Phase.STOPPED;
-    String lastError = "";
+    volatile String podUid;
+    volatile Phase phase = Phase.STOPPED;
+    volatile String lastError = "";
+    /** While RUNNING: the device and the hostname it was last reconciled with (for the sweep's cheap check). */
+    volatile String nodeId;
+    volatile String hostname;
   }
 
   private ProxySimulator(KubernetesClient client, String namespace, FakeTailscaleApi api) {
@@ -87,10 +108,19 @@ public final class ProxySimulator implements AutoCloseable {
     this.namespace = namespace;
     this.api = api;
     this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "proxy-simulator");
+      Thread t = new Thread(r, "proxy-simulator-sweep");
       t.setDaemon(true);
       return t;
     });
+    this.stripes = new ExecutorService[DEFAULT_THREADS];
+    for (int i = 0; i < stripes.length; i++) {
+      String name = "proxy-simulator-" + i;
+      stripes[i] = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+      });
+    }
   }
 
   /** Starts simulating every proxy in {@code namespace}. */
@@ -115,12 +145,13 @@ public final class ProxySimulator implements AutoCloseable {
     };
     sim.informers.add(client.secrets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
         .inform(cast(handler), 0));
-    sim.informers.add(client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
-        .inform(cast(handler), 0));
+    sim.statefulSetInformer = client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
+        .inform(cast(handler), 0);
+    sim.informers.add(sim.statefulSetInformer);
     sim.informers.add(client.pods().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
         .inform(cast(handler), 0));
     // A crash-looping proxy retries its login every few seconds, and devices deleted in the control plane are noticed.
-    sim.worker.scheduleWithFixedDelay(sim::syncAll, 2, 2, TimeUnit.SECONDS);
+    sim.worker.scheduleWithFixedDelay(sim::sweep, 2, 2, TimeUnit.SECONDS);
     return sim;
   }
 
@@ -148,7 +179,7 @@ public final class ProxySimulator implements AutoCloseable {
 
   public void resume(String statefulSetName) {
     paused.remove(statefulSetName);
-    worker.execute(() -> sync(statefulSetName));
+    enqueue(statefulSetName);
   }
 
   /** Successful logins so far (each consumed an auth key). */
@@ -171,10 +202,23 @@ public final class ProxySimulator implements AutoCloseable {
     return p == null ? "" : p.lastError;
   }
 
-  /** Re-evaluates every proxy now (normally done on events and every 2 s). */
+  /** Re-evaluates every proxy now, each with a full pass (normally done on events and by the sweep every 2 s). */
   public void syncNow() {
     try {
-      worker.submit(this::syncAll).get(30, TimeUnit.SECONDS);
+      Set<String> names = new java.util.LinkedHashSet<>();
+      for (StatefulSet s : client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true").list()
+          .getItems()) {
+        names.add(s.getMetadata().getName());
+      }
+      names.addAll(proxies.keySet());
+      List<Future<?>> done = new ArrayList<>();
+      for (String name : names) {
+        done.add(stripe(name).submit(() -> sync(name)));
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      for (Future<?> f : done) {
+        f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      }
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -186,6 +230,10 @@ public final class ProxySimulator implements AutoCloseable {
     }
     String name = null;
     if (obj instanceof Secret s) {
+      String own = ownWrites.get(s.getMetadata().getName());
+      if (own != null && own.equals(s.getMetadata().getResourceVersion())) {
+        return; // the event of the simulator's own patch: nothing new
+      }
       name = stsOfReplica(s.getMetadata().getName());
     } else if (obj instanceof StatefulSet s) {
       name = s.getMetadata().getName();
@@ -193,22 +241,69 @@ public final class ProxySimulator implements AutoCloseable {
       name = stsOfReplica(p.getMetadata().getName());
     }
     if (name != null) {
-      String n = name;
-      worker.execute(() -> sync(n));
+      enqueue(name);
     }
   }
 
-  private void syncAll() {
+  private ExecutorService stripe(String sts) {
+    return stripes[Math.floorMod(sts.hashCode(), stripes.length)];
+  }
+
+  /** Queues one pass for this proxy on its worker, unless one is already queued and not started. */
+  private void enqueue(String sts) {
+    if (!running || !queued.add(sts)) {
+      return;
+    }
     try {
-      for (StatefulSet s : client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true").list()
-          .getItems()) {
-        sync(s.getMetadata().getName());
+      stripe(sts).execute(() -> {
+        queued.remove(sts);
+        sync(sts);
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      queued.remove(sts); // closing
+    }
+  }
+
+  /** Every 2 s: queues the proxies whose state may have changed without an event (see the class comment). */
+  private void sweep() {
+    try {
+      Set<String> names = new java.util.LinkedHashSet<>();
+      for (StatefulSet s : statefulSetInformer.getStore().list()) {
+        names.add(s.getMetadata().getName());
       }
-      for (String name : new ArrayList<>(proxies.keySet())) {
-        sync(name);
+      names.addAll(proxies.keySet());
+      for (String name : names) {
+        if (needsPass(name)) {
+          enqueue(name);
+        }
       }
     } catch (RuntimeException e) {
-      LOG.debug("sync failed: {}", e.toString());
+      LOG.debug("sweep failed: {}", e.toString());
+    }
+  }
+
+  private boolean needsPass(String sts) {
+    Proxy p = proxies.get(sts);
+    if (p == null) {
+      return true;
+    }
+    switch (p.phase) {
+      case NEEDS_LOGIN:
+        return true; // containerboot crash-loops and retries
+      case STOPPED:
+        return statefulSetInformer.getStore().getByKey(namespace + "/" + sts) != null;
+      default:
+        String nodeId = p.nodeId;
+        if (nodeId == null) {
+          return true;
+        }
+        Optional<FakeDevice> d = api.device(nodeId);
+        if (d.isEmpty() || !d.get().online()) {
+          return true; // deleted in the control plane (logged out), or marked offline
+        }
+        String hostname = p.hostname;
+        return hostname != null && !hostname.isEmpty() && !hostname.equalsIgnoreCase(d.get().hostname())
+            && !hostname.equalsIgnoreCase(d.get().dnsLabel());
     }
   }
 
@@ -237,8 +332,10 @@ public final class ProxySimulator implements AutoCloseable {
         proxy.phase = Phase.STOPPED;
       }
       proxy.podUid = null;
+      proxy.nodeId = null;
       if (sts == null && secret == null) {
         proxies.remove(stsName);
+        ownWrites.remove(secretName);
       }
       return;
     }
@@ -252,7 +349,7 @@ public final class ProxySimulator implements AutoCloseable {
       boot.put("https_endpoint", null);
       boot.put("tailscale_capver", Integer.toString(capVer));
       boot.put("pod_uid", podUid);
-      patch(secretName, boot);
+      patch(secretName, boot, data);
       proxy.podUid = podUid;
       data.keySet().removeAll(Set.of("device_id", "device_fqdn", "device_ips", "https_endpoint"));
       data.put("tailscale_capver", Integer.toString(capVer));
@@ -276,7 +373,7 @@ public final class ProxySimulator implements AutoCloseable {
         reset.put("device_fqdn", null);
         reset.put("device_ips", null);
         reset.put("https_endpoint", null);
-        patch(secretName, reset);
+        patch(secretName, reset, data);
         proxy.phase = Phase.NEEDS_LOGIN;
         proxy.lastError = "tailscaled left running state (now in state \"NeedsLogin\"), exiting";
         return;
@@ -306,8 +403,8 @@ public final class ProxySimulator implements AutoCloseable {
       Map<String, String> login = new LinkedHashMap<>();
       login.put(STATE_KEY, registered.nodeId());
       login.put(PROFILE_KEY, "profile-" + registered.nodeId());
-      patch(secretName, login);
-      data.put(STATE_KEY, registered.nodeId());
+      patch(secretName, login, data);
+      data.putAll(login);
       device = Optional.of(registered);
     }
     FakeDevice d = device.get();
@@ -318,6 +415,8 @@ public final class ProxySimulator implements AutoCloseable {
         && !hostname.equalsIgnoreCase(d.dnsLabel())) {
       d = rename(d, hostname);
     }
+    proxy.nodeId = d.nodeId();
+    proxy.hostname = hostname;
     proxy.phase = Phase.RUNNING;
     proxy.lastError = "";
     Map<String, String> state = new LinkedHashMap<>();
@@ -334,7 +433,7 @@ public final class ProxySimulator implements AutoCloseable {
       }
     });
     if (!changed.isEmpty()) {
-      patch(secretName, changed);
+      patch(secretName, changed, data);
     }
   }
 
@@ -401,14 +500,32 @@ public final class ProxySimulator implements AutoCloseable {
     }
   }
 
-  private void patch(String secretName, Map<String, String> values) {
+  /**
+   * Merge-patches {@code values} (null removes a key) into the Secret whose data was {@code before}. When the result is
+   * exactly {@code before} plus {@code values} (nobody else wrote in between), the watch event of this patch is
+   * skipped: it carries nothing the simulator has not seen.
+   */
+  private void patch(String secretName, Map<String, String> values, Map<String, String> before) {
     Map<String, Object> dataPatch = new LinkedHashMap<>();
     values.forEach((k, v) -> dataPatch.put(k, v == null ? null
         : Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
     Map<String, Object> body = Map.of("data", dataPatch);
     try {
-      client.secrets().inNamespace(namespace).withName(secretName)
+      Secret patched = client.secrets().inNamespace(namespace).withName(secretName)
           .patch(PatchContext.of(PatchType.JSON_MERGE), JSON.writeValueAsString(body));
+      Map<String, String> expected = new LinkedHashMap<>(before);
+      values.forEach((k, v) -> {
+        if (v == null) {
+          expected.remove(k);
+        } else {
+          expected.put(k, v);
+        }
+      });
+      if (patched != null && decode(patched).equals(expected)) {
+        ownWrites.put(secretName, patched.getMetadata().getResourceVersion());
+      } else {
+        ownWrites.remove(secretName);
+      }
     } catch (KubernetesClientException e) {
       if (e.getCode() != 404) {
         throw e;
@@ -466,5 +583,8 @@ public final class ProxySimulator implements AutoCloseable {
     running = false;
     informers.forEach(SharedIndexInformer::close);
     worker.shutdownNow();
+    for (ExecutorService s : stripes) {
+      s.shutdownNow();
+    }
   }
 }

@@ -1,0 +1,167 @@
+package io.tailops.controlplane.headscale;
+
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.tailops.controlplane.Device;
+import io.tailops.controlplane.TailnetPolicy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * JSON of headscale's {@code /api/v1} (grpc-gateway: proto3 camelCase names, 64-bit ids as strings, RFC 3339 times,
+ * every field present). Tree-based and lenient: unknown fields are ignored, fields of an unexpected type are absent.
+ */
+final class HeadscaleJson {
+  static final ObjectMapper MAPPER = new ObjectMapper();
+
+  /** HuJSON (the policy format): JSON plus comments and trailing commas. */
+  static final ObjectMapper HUJSON = JsonMapper.builder()
+      .enable(JsonReadFeature.ALLOW_JAVA_COMMENTS, JsonReadFeature.ALLOW_TRAILING_COMMA)
+      .build();
+
+  private HeadscaleJson() {
+  }
+
+  /** A JSON object, or null. Never throws, never echoes the input. */
+  static JsonNode readObject(byte[] body, ObjectMapper mapper) {
+    if (body == null || body.length == 0) {
+      return null;
+    }
+    try {
+      JsonNode n = mapper.readTree(body);
+      return n != null && n.isObject() ? n : null;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  static JsonNode readObject(String text, ObjectMapper mapper) {
+    return text == null ? null : readObject(text.getBytes(StandardCharsets.UTF_8), mapper);
+  }
+
+  /**
+   * An error body: grpc-gateway's {@code {"code":5,"message":"node not found","details":[]}}, an RFC 7807 problem
+   * ({@code title}/{@code detail}, as headscale's unreleased main answers), or a short plain-text body such as
+   * {@code Unauthorized} (the API-key check) or {@code 404 page not found} (no such route).
+   *
+   * @param grpcCode the gRPC code, if the body had one
+   * @param message the message (not redacted yet), or null
+   * @param json whether the body was a JSON object (false: the route itself is missing or a proxy answered)
+   */
+  record ErrorBody(Integer grpcCode, String message, boolean json) {
+  }
+
+  static ErrorBody errorBody(byte[] body) {
+    JsonNode n = readObject(body, MAPPER);
+    if (n != null) {
+      JsonNode code = n.get("code");
+      Integer grpc = code != null && code.isInt() ? code.intValue() : null;
+      String msg = text(n, "message");
+      if (msg == null || msg.isBlank()) {
+        msg = text(n, "detail");
+      }
+      if (msg == null || msg.isBlank()) {
+        msg = text(n, "title");
+      }
+      return new ErrorBody(grpc, msg == null || msg.isBlank() ? null : msg, true);
+    }
+    if (body == null || body.length == 0) {
+      return new ErrorBody(null, null, false);
+    }
+    String text = new String(body, 0, Math.min(body.length, 512), StandardCharsets.UTF_8).strip();
+    int nl = text.indexOf('\n');
+    if (nl >= 0) {
+      text = text.substring(0, nl).strip();
+    }
+    // HTML error pages from a proxy in front carry nothing useful
+    return new ErrorBody(null, text.isEmpty() || text.startsWith("<") ? null : text, false);
+  }
+
+  /**
+   * A node as a {@link Device}: {@code nodeId} = {@code legacyId} = the decimal id (the StableID clients see), name =
+   * {@code <givenName>.<baseDomain>} (just the given name while the base domain is unknown), hostname = the raw
+   * hostname the client reported.
+   */
+  static Device toDevice(JsonNode n, String baseDomain) {
+    String id = text(n, "id");
+    String given = text(n, "givenName");
+    if (given == null || given.isEmpty()) {
+      given = text(n, "name");
+    }
+    String name = given == null ? null : baseDomain == null || baseDomain.isEmpty() ? given : given + "." + baseDomain;
+    // v0.28+: "tags"; up to v0.27: forcedTags/validTags (invalidTags never apply)
+    Set<String> tags = new LinkedHashSet<>(strings(n.get("tags")));
+    tags.addAll(strings(n.get("forcedTags")));
+    tags.addAll(strings(n.get("validTags")));
+    JsonNode online = n.get("online");
+    return new Device(id, id, name, text(n, "name"), strings(n.get("ipAddresses")), new ArrayList<>(tags),
+        time(n.get("lastSeen")), online != null && online.isBoolean() ? online.booleanValue() : null,
+        time(n.get("createdAt")));
+  }
+
+  static TailnetPolicy toPolicy(JsonNode p) {
+    Map<String, List<String>> tagOwners = new LinkedHashMap<>();
+    JsonNode to = p.get("tagOwners");
+    if (to != null && to.isObject()) {
+      to.properties().forEach(e -> tagOwners.put(e.getKey(), strings(e.getValue())));
+    }
+    List<TailnetPolicy.NodeAttr> nodeAttrs = new ArrayList<>();
+    JsonNode na = p.get("nodeAttrs");
+    if (na != null && na.isArray()) {
+      for (JsonNode entry : na) {
+        if (entry.isObject()) {
+          nodeAttrs.add(new TailnetPolicy.NodeAttr(strings(entry.get("target")), strings(entry.get("attr"))));
+        }
+      }
+    }
+    return new TailnetPolicy(tagOwners, nodeAttrs);
+  }
+
+  /** An RFC 3339 time; null when absent, unparseable or Go's zero time (headscale's "never"). */
+  static Instant time(JsonNode n) {
+    if (n == null || !n.isTextual()) {
+      return null;
+    }
+    String s = n.asText().trim();
+    if (s.isEmpty() || s.startsWith("0001-01-01")) {
+      return null;
+    }
+    try {
+      return OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  static String text(JsonNode n, String field) {
+    JsonNode v = n.get(field);
+    if (v == null || v.isNull() || v.isContainerNode()) {
+      return null;
+    }
+    return v.asText();
+  }
+
+  static List<String> strings(JsonNode n) {
+    List<String> out = new ArrayList<>();
+    if (n != null && n.isArray()) {
+      for (JsonNode e : n) {
+        if (e.isValueNode() && !e.isNull()) {
+          out.add(e.asText());
+        }
+      }
+    }
+    return out;
+  }
+}
