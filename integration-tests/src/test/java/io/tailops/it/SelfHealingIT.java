@@ -62,6 +62,13 @@ class SelfHealingIT {
     return d.get(0);
   }
 
+  /** A merge patch without resourceVersion: no conflict with the operator's own writes. */
+  static void mergePatch(String ns, String name, String patch) {
+    env.client().services().inNamespace(ns).withName(name).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        patch);
+  }
+
   static void awaitEvent(Service svc, String reason) {
     await().atMost(Duration.ofSeconds(60)).until(() -> env.event(svc, reason).isPresent());
   }
@@ -128,16 +135,14 @@ class SelfHealingIT {
         "tailscale.com/hostname", "heal-force"))).create();
     awaitReady("heal-force", "web");
     String before = device("heal-force").nodeId();
-    env.client().services().inNamespace("heal-force").withName("web").edit(s -> new ServiceBuilder(s)
-        .editMetadata().addToAnnotations("tailscale.com/force-reauth", "2026-11-27").endMetadata().build());
+    mergePatch("heal-force", "web", "{\"metadata\":{\"annotations\":{\"tailscale.com/force-reauth\":\"2026-11-27\"}}}");
     await().atMost(Duration.ofSeconds(60)).until(() -> devicesNamed("heal-force").size() == 1
         && !devicesNamed("heal-force").get(0).nodeId().equals(before));
     awaitReady("heal-force", "web");
     assertThat(env.tailnet().device(before)).isEmpty();
     String after = device("heal-force").nodeId();
     // The same value does not re-register again.
-    env.client().services().inNamespace("heal-force").withName("web").edit(s -> new ServiceBuilder(s)
-        .editMetadata().addToLabels("touched", "yes").endMetadata().build());
+    mergePatch("heal-force", "web", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
         .until(() -> device("heal-force").nodeId().equals(after));
   }

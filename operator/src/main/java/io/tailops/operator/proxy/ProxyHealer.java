@@ -105,8 +105,7 @@ public class ProxyHealer {
     if (!state.hasDevice() && !hasKey && knownDevice != null && !knownDevice.isEmpty()) {
       return loggedOut(spec, p, knownDevice);
     }
-    if (state.isReady() && state.dnsLabel().isPresent()
-        && !state.dnsLabel().get().equalsIgnoreCase(spec.hostname())) {
+    if (state.isReady() && state.dnsLabel().isPresent() && isSuffixed(state.dnsLabel().get(), spec.hostname())) {
       Instant last = lastSuffixCheck.get(p.statefulSetName());
       if (last != null && Duration.between(last, clock.instant()).compareTo(minInterval) < 0) {
         return Optional.empty();
@@ -163,6 +162,17 @@ public class ProxyHealer {
     // Nobody holds the name any more: re-register to take it.
     return reauthenticate(spec, p, "the proxy's device is " + state.dnsLabel().get() + " but " + spec.hostname()
         + " is free now", null, null);
+  }
+
+  /**
+   * Whether the control plane gave {@code label} = {@code hostname-<n>} because the name was taken (a different label
+   * altogether is a rename in progress: tailscaled reports the new hostname and the control plane follows).
+   */
+  static boolean isSuffixed(String label, String hostname) {
+    String l = label.toLowerCase(Locale.ROOT);
+    String h = hostname.toLowerCase(Locale.ROOT);
+    return l.startsWith(h + "-") && l.length() > h.length() + 1 && l.substring(h.length() + 1).chars()
+        .allMatch(Character::isDigit);
   }
 
   /** Null when {@code d} is provably a stale device of this operator; otherwise why it is not. */

@@ -190,7 +190,6 @@ public final class OperatorRuntime implements AutoCloseable {
     m.put("credentials", cred);
     m.put("controlPlane", controlPlane.capabilities().name() + (ctx.config().loginServer().isEmpty() ? ""
         : " at " + ctx.config().loginServer()));
-    m.put("leader", identity);
     var orphans = sweeper == null ? java.util.List.<DeviceSweeper.Orphan>of() : sweeper.lastOrphans();
     m.put("orphanedDevices", orphans.isEmpty() ? "none" : String.join("\n", orphans.stream()
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()

@@ -16,7 +16,7 @@ import java.util.List;
  * <p>Deliberate difference: a Service exposed with the annotation becomes ready when its device is up (as a
  * LoadBalancer does), not as soon as the StatefulSet exists; and the ready message names the tailnet address.
  *
- * @param ingress desired {@code status.loadBalancer.ingress}; null means "leave untouched" (not a LoadBalancer)
+ * @param ingress desired {@code status.loadBalancer.ingress}; null means "leave untouched" (another LoadBalancer)
  */
 public record ServiceProxyStatus(boolean ready, String reason, String message, List<LoadBalancerIngress> ingress) {
   public static final String REASON_CREATED = "ProxyCreated";
@@ -25,12 +25,16 @@ public record ServiceProxyStatus(boolean ready, String reason, String message, L
   public static final String PENDING_MESSAGE = "no Tailscale hostname known yet, waiting for proxy pod to finish auth";
 
   public static ServiceProxyStatus of(Service svc, boolean loadBalancer, DeviceState device) {
+    // Not a LoadBalancer at all: nobody else owns status.loadBalancer, so entries left from a time when it was ours
+    // (a LoadBalancer switched to the expose annotation) are cleared. Other LoadBalancers' status is left alone.
+    List<LoadBalancerIngress> notOurs = "LoadBalancer".equals(svc.getSpec().getType()) ? null : List.of();
     if (!device.isReady()) {
-      return new ServiceProxyStatus(false, REASON_PENDING, PENDING_MESSAGE, loadBalancer ? List.of() : null);
+      return new ServiceProxyStatus(false, REASON_PENDING, PENDING_MESSAGE, loadBalancer ? List.of() : notOurs);
     }
     String where = device.fqdn() + (device.ips().isEmpty() ? "" : " (" + String.join(", ", device.ips()) + ")");
     if (!loadBalancer) {
-      return new ServiceProxyStatus(true, REASON_CREATED, "proxy is ready; reachable on the tailnet at " + where, null);
+      return new ServiceProxyStatus(true, REASON_CREATED, "proxy is ready; reachable on the tailnet at " + where,
+          notOurs);
     }
     List<LoadBalancerIngress> ingress = new ArrayList<>();
     ingress.add(new LoadBalancerIngressBuilder().withHostname(device.fqdn()).build());
