@@ -234,6 +234,25 @@ class DoctorIT {
   }
 
   @Test
+  void b4AFunnelProxyWhoseTagsLackTheFunnelAttributeIsWarnedAbout() {
+    env.tailnet().clearNodeAttrs();
+    env.createNamespace("doc-preflight");
+    env.backendService("doc-preflight", "web", 80);
+    var ing = env.client().resource(io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: public, namespace: doc-preflight, annotations: {tailscale.com/funnel: "true"}}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: web, port: {number: 80}}}
+        """, io.fabric8.kubernetes.api.model.networking.v1.Ingress.class)).create();
+    await().atMost(Duration.ofSeconds(60)).until(() -> env.event(ing, "FunnelNotPermitted").isPresent());
+    assertThat(env.event(ing, "FunnelNotPermitted").get().getMessage())
+        .contains("does not grant the \"funnel\" node attribute to [tag:k8s]").contains("nodeAttrs");
+    env.tailnet().addNodeAttr(List.of("tag:k8s"), List.of("funnel"));
+  }
+
+  @Test
   void b3TheRunningOperatorServesDoctorOverHttp() throws Exception {
     var http = java.net.http.HttpClient.newHttpClient();
     var resp = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"

@@ -78,6 +78,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private final IngressPlanner planner;
   private final ProxyProvisioner provisioner;
   private final ProxyHealer healer;
+  private final io.tailops.operator.proxy.FunnelPreflight funnelPreflight;
   private final RedirectProbe redirectProbe;
   private final ProblemReporter problems;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
@@ -105,6 +106,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
         ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.redirectProbe = redirectProbe;
     this.problems = new ProblemReporter(ctx.events());
+    this.funnelPreflight = new io.tailops.operator.proxy.FunnelPreflight(ctx::controlPlane);
     ctx.retryKicks().register(this::retryFailingNow);
   }
 
@@ -300,6 +302,12 @@ public class IngressReconciler implements Reconciler<Ingress> {
       found.add(Problem.warning("HTTPSNotEnabled", "HTTPS is not enabled on the tailnet; ingress may not work. "
           + "Enable MagicDNS and HTTPS certificates in the tailnet's DNS settings "
           + "(https://tailscale.com/kb/1153/enabling-https)"));
+    }
+    if (expose.funnel()) {
+      Ingress current = ing;
+      funnelPreflight.check(ing.getMetadata().getUid(), expose.tags()).ifPresent(p -> problems.add(current, p));
+    } else {
+      funnelPreflight.forget(ing.getMetadata().getUid());
     }
     probeRedirects(ing, expose, found);
     String dnsName = expose.plainHttp() ? device.fqdn() : device.ingressDnsName(device.podUid());

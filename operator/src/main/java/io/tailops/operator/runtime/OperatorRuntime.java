@@ -137,8 +137,11 @@ public final class OperatorRuntime implements AutoCloseable {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
           rt.httpPort() > 0 ? rt.httpPort() : config.httpPort()).start(Duration.ofSeconds(15));
     }
-    if (config.clientIdFile() != null) {
-      rt.credentialWatcher = new CredentialWatcher(java.util.List.of(config.clientIdFile(), config.clientSecretFile()),
+    java.util.List<java.nio.file.Path> credentialFiles = config.controlPlane()
+        == OperatorConfig.ControlPlaneKind.HEADSCALE ? java.util.Collections.singletonList(config.headscaleApiKeyFile())
+        : java.util.Arrays.asList(config.clientIdFile(), config.clientSecretFile());
+    if (credentialFiles.stream().anyMatch(java.util.Objects::nonNull)) {
+      rt.credentialWatcher = new CredentialWatcher(credentialFiles,
           observed, health, Duration.ofSeconds(30)).start(Duration.ofSeconds(5));
     }
     health.started(true);

@@ -63,6 +63,7 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final ServicePlanner planner;
   private final ProxyProvisioner provisioner;
   private final ProxyHealer healer;
+  private final io.tailops.operator.proxy.FunnelPreflight funnelPreflight;
   private final io.tailops.operator.status.ProblemReporter oneOffWarnings;
   private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
   /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
@@ -83,6 +84,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     this.healer = new ProxyHealer(ctx.client(), ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
         ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.oneOffWarnings = new io.tailops.operator.status.ProblemReporter(ctx.events());
+    this.funnelPreflight = new io.tailops.operator.proxy.FunnelPreflight(ctx::controlPlane);
     ctx.retryKicks().register(this::retryFailingNow);
   }
 
@@ -257,6 +259,13 @@ public class ServiceReconciler implements Reconciler<Service> {
     }
     setCondition(svc, context, status.ready(), status.reason(), message, status.ingress(),
         status.ready() ? "ProxyReady" : null);
+    if (expose.funnelServeConfig() != null) {
+      Service current = svc;
+      funnelPreflight.check(svc.getMetadata().getUid(), expose.tags())
+          .ifPresent(p -> oneOffWarnings.add(current, p));
+    } else {
+      funnelPreflight.forget(svc.getMetadata().getUid());
+    }
     if (expose.funnelDenied() != null) {
       oneOffWarnings.add(svc, io.tailops.operator.status.Problem.warning("FunnelNotAllowed", expose.funnelDenied()));
     }
