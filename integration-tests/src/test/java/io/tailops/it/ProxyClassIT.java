@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * invalid classes are explained and never reach a proxy; Services wait for a missing or unready class and proceed
  * when it is ready; updating a class rolls exactly its users; deleting a class in use is reported.
  */
+@TestMethodOrder(MethodOrderer.MethodName.class)
 class ProxyClassIT {
   static OperatorEnvironment env;
 
@@ -221,6 +224,54 @@ class ProxyClassIT {
               + "Ready, waiting..");
       assertThat(env.statefulSets("svc", "pc-invalid", c.name())).isEmpty();
     }
+  }
+
+  /** Last: it installs the ServiceMonitor CRD, which makes the "monitor without CRD" case valid. */
+  @Test
+  void zzMetricsAndServiceMonitorFollowTheClass() {
+    env.kube().installCrdsFromClasspath("servicemonitors-crd.yaml");
+    apply("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyClass
+        metadata: {name: monitored}
+        spec:
+          metrics:
+            enable: true
+            serviceMonitor: {enable: true, labels: {release: prometheus}}
+        """);
+    awaitClass("monitored", "True", "ProxyClassValid");
+    env.createNamespace("pc-metrics");
+    env.client().resource(clusterIp("pc-metrics", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/proxy-class", "monitored"))).create();
+    String sts = proxyOf("pc-metrics", "web").getMetadata().getName();
+    await().atMost(Duration.ofSeconds(60)).until(() -> env.client().services().inNamespace("tailscale")
+        .withName(sts + "-metrics").get() != null);
+    var metrics = env.client().services().inNamespace("tailscale").withName(sts + "-metrics").get();
+    assertThat(metrics.getMetadata().getLabels()).containsEntry("ts_proxy_type", "ingress_service")
+        .containsEntry("ts_proxy_parent_name", "web").containsEntry("ts_proxy_parent_namespace", "pc-metrics")
+        .containsEntry("ts_prom_job", "ts_ingress_service_pc-metrics_web")
+        .containsEntry("tailscale.com/metrics-target", sts);
+    assertThat(metrics.getSpec().getPorts()).singleElement().satisfies(p -> {
+      assertThat(p.getName()).isEqualTo("metrics");
+      assertThat(p.getPort()).isEqualTo(9002);
+    });
+    var monitors = env.client().genericKubernetesResources("monitoring.coreos.com/v1", "ServiceMonitor")
+        .inNamespace("tailscale");
+    await().atMost(Duration.ofSeconds(30)).until(() -> monitors.withName(sts + "-metrics").get() != null);
+    var sm = monitors.withName(sts + "-metrics").get();
+    assertThat(sm.getMetadata().getLabels()).containsEntry("release", "prometheus");
+    assertThat(sm.getMetadata().getOwnerReferences()).singleElement()
+        .satisfies(o -> assertThat(o.getUid()).isEqualTo(metrics.getMetadata().getUid()));
+    // Metrics off: the Service goes, and the ServiceMonitor with it (owner reference, garbage collector).
+    apply("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyClass
+        metadata: {name: monitored}
+        spec:
+          metrics: {enable: false}
+        """);
+    await().atMost(Duration.ofSeconds(60)).until(() -> env.client().services().inNamespace("tailscale")
+        .withName(sts + "-metrics").get() == null && monitors.withName(sts + "-metrics").get() == null);
   }
 
   @Test

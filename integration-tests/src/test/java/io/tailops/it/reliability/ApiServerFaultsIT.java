@@ -104,7 +104,7 @@ class ApiServerFaultsIT {
 
   /**
    * Another writer: read-modify-update (with resourceVersion) of the churn's Services and of the proxy Secrets, every
-   * 20-80 ms, errors ignored (conflicts and the API server being down are expected).
+   * 10-40 ms, errors ignored (conflicts and the API server being down are expected).
    */
   static void meddle(String namespace, long seed, AtomicBoolean on, AtomicInteger count) {
     Random r = new Random(seed);
@@ -134,7 +134,7 @@ class ApiServerFaultsIT {
           // 409, 404, connection refused while the API server restarts: carry on
         }
         try {
-          Thread.sleep(20 + r.nextInt(60));
+          Thread.sleep(10 + r.nextInt(30));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           return;

@@ -128,8 +128,10 @@ class ControlPlaneFaultsIT {
         assertThat(maxPerProxy).as("mint/delete calls of one proxy during %s (%s); seed %d", kind, perProxy, seed)
             .isLessThanOrEqualTo(bound);
         if (kind == Kind.RATE_LIMITED) {
+          // Retry-After: 1 is honoured (the client's own first delay is 0.5 s with jitter); 300 ms of slack for
+          // the fake's timestamps on a loaded machine.
           assertThat(minGapMs).as("spacing of calls answered 429 with Retry-After: 1 (%s); seed %d", perProxy, seed)
-              .isGreaterThanOrEqualTo(900);
+              .isGreaterThanOrEqualTo(700);
         }
         // A pause between stretches, as between real incidents.
         Thread.sleep(3000);

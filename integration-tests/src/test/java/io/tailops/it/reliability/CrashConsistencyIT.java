@@ -56,9 +56,9 @@ class CrashConsistencyIT {
       long t0 = System.nanoTime();
       for (int op = 0; op < ops; op++) {
         w.step();
-        Thread.sleep(r.nextInt(400));
         if (killAt.contains(op)) {
-          Thread.sleep(r.nextInt(500));
+          // Right after a change, while the operator is likely in the middle of acting on it.
+          Thread.sleep(r.nextInt(300));
           env.killOperator();
           kills++;
           w.log.add("KILL");
@@ -68,6 +68,7 @@ class CrashConsistencyIT {
           Thread.sleep(r.nextInt(300));
           env.startOperator();
         }
+        Thread.sleep(r.nextInt(400));
       }
       int finalKills = kills;
       String ctx = "seed " + seed + ", ops " + w.log + ", model " + w.describe();

@@ -133,6 +133,9 @@ final class KeyLedger implements AutoCloseable {
         .as("keys minted but never stored (lost %s, revoked %s) vs %d allowed; %s; %s", lost, revoked,
             unstoredAllowed, summary(), context)
         .isLessThanOrEqualTo(unstoredAllowed);
+    org.assertj.core.api.Assertions.assertThat(minted().size())
+        .as("keys minted vs proxies created + keys never stored + re-registrations; %s; %s", summary(), context)
+        .isLessThanOrEqualTo(proxiesCreated() + lost.size() + revoked.size() + reauthKeys().size());
     Set<String> lostIds = new java.util.HashSet<>();
     lost.forEach(k -> lostIds.add(k.id()));
     org.assertj.core.api.Assertions.assertThat(usable()).as("stored keys still usable; %s", context)

@@ -84,6 +84,11 @@ final class World {
     Slot s = all.get(random.nextInt(all.size()));
     ops++;
     if (!s.exists) {
+      Service old = getQuietly(s.name);
+      if (old != null) {
+        log.add("skip create " + s.name + " (still terminating)");
+        return;
+      }
       s.generation++;
       s.loadBalancer = random.nextBoolean();
       s.exposed = random.nextInt(10) < 8;
@@ -92,8 +97,9 @@ final class World {
         try {
           client.resource(build(s)).create();
         } catch (KubernetesClientException e) {
-          if (e.getCode() != 409) {
-            throw e;
+          Service existing = e.getCode() == 409 ? getQuietly(s.name) : null;
+          if (existing == null || existing.getMetadata().getDeletionTimestamp() != null) {
+            throw e; // a real failure, or the previous incarnation still terminating: retried
           }
           // created by an attempt whose answer was lost (API server restart): fine
         }
@@ -138,6 +144,26 @@ final class World {
         apply("delete " + s, () -> client.services().inNamespace(namespace).withName(s.name).delete());
         s.exists = false;
       }
+    }
+  }
+
+  private Service getQuietly(String name) {
+    for (int i = 0; i < 100; i++) {
+      try {
+        return client.services().inNamespace(namespace).withName(name).get();
+      } catch (KubernetesClientException e) {
+        sleep(200); // API server restarting
+      }
+    }
+    return client.services().inNamespace(namespace).withName(name).get();
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 

@@ -39,6 +39,11 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
 
   @Override
   public List<Service> headlessServices(ParentRef parent) {
+    return services(parent).stream().filter(s -> "None".equals(s.getSpec().getClusterIP())).toList();
+  }
+
+  @Override
+  public List<Service> services(ParentRef parent) {
     return services.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
   }
 

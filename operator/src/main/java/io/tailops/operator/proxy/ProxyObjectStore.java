@@ -17,7 +17,11 @@ public interface ProxyObjectStore {
 
   List<Secret> secrets(ParentRef parent);
 
+  /** The proxy's headless Service(s) ({@code clusterIP: None}). */
   List<Service> headlessServices(ParentRef parent);
+
+  /** Every Service with the proxy's child labels (headless and metrics Services). */
+  List<Service> services(ParentRef parent);
 
   Optional<Secret> secret(String name);
 

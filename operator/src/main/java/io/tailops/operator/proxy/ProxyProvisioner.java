@@ -119,6 +119,9 @@ public class ProxyProvisioner {
           .withTemplate(desiredSts.getSpec().getTemplate()).endSpec().build();
       update(store, updated, live);
     }
+
+    // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
+    reconcileMetrics(spec, name, store);
     return new Provisioned(name, secret, DeviceState.from(secret), minted);
   }
 
@@ -235,8 +238,8 @@ public class ProxyProvisioner {
     for (Secret s : secrets) {
       deleteQuietly(s);
     }
-    for (Service s : store.headlessServices(parent)) {
-      deleteQuietly(s);
+    for (Service s : store.services(parent)) {
+      deleteQuietly(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
     return true;
   }
@@ -248,6 +251,44 @@ public class ProxyProvisioner {
       if (e.getCode() != 404) {
         throw apiError("deleting " + obj.getKind() + " " + obj.getMetadata().getName(), e);
       }
+    }
+  }
+
+  private void reconcileMetrics(ProxySpec spec, String name, ProxyObjectStore store) throws ProvisionException {
+    Optional<Service> live = store.services(spec.parent()).stream()
+        .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst();
+    if (!ProxyMetrics.enabled(spec.proxyClass())) {
+      if (live.isPresent()) {
+        deleteQuietly(live.get());
+      }
+      return;
+    }
+    Service desired = ProxyMetrics.service(spec, name, defaults.namespace());
+    if (live.isEmpty()) {
+      create(store, desired);
+    } else if (!ProxyMetrics.matches(live.get(), desired)) {
+      Service updated = new io.fabric8.kubernetes.api.model.ServiceBuilder(live.get())
+          .editMetadata().withLabels(desired.getMetadata().getLabels())
+          .withAnnotations(desired.getMetadata().getAnnotations()).endMetadata()
+          .editSpec().withPorts(desired.getSpec().getPorts()).withSelector(desired.getSpec().getSelector()).endSpec()
+          .build();
+      update(store, updated, live.get());
+    } else {
+      return;
+    }
+    // The ServiceMonitor follows the metrics Service (it is owned by it, so deleting the Service removes it).
+    Service current = store.services(spec.parent()).stream()
+        .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst().orElse(desired);
+    try {
+      var monitors = client.genericKubernetesResources(ProxyMetrics.SERVICE_MONITOR_API, "ServiceMonitor")
+          .inNamespace(defaults.namespace());
+      if (ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null) {
+        monitors.resource(ProxyMetrics.serviceMonitor(spec, current)).createOr(r -> r.update());
+      } else {
+        monitors.withName(ProxyMetrics.serviceName(name)).delete();
+      }
+    } catch (KubernetesClientException e) {
+      LOG.info("ServiceMonitor for {} not reconciled: {}", name, e.getMessage());
     }
   }
 
