@@ -41,7 +41,7 @@ import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyProvisioner;
 import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.proxy.ProxyTarget;
-import io.tailops.operator.runtime.Backoff;
+import io.tailops.operator.runtime.RetryingReconcile;
 import io.tailops.operator.runtime.OperatorContext;
 import io.tailops.operator.status.Problem;
 import io.tailops.operator.status.ProblemReporter;
@@ -81,9 +81,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private final io.tailops.operator.proxy.FunnelPreflight funnelPreflight;
   private final RedirectProbe redirectProbe;
   private final ProblemReporter problems;
-  private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
-  /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
-  private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
+  private final RetryingReconcile<Ingress> retries;
   /** Backend URL sets already probed for a redirect loop, per Ingress UID. */
   private final Map<String, Set<String>> probed = new ConcurrentHashMap<>();
   private InformerEventSource<StatefulSet, Ingress> statefulSets;
@@ -93,8 +91,6 @@ public class IngressReconciler implements Reconciler<Ingress> {
   private InformerEventSource<IngressClass, Ingress> ingressClasses;
   private IndexerResourceCache<Ingress> ingresses;
   private InformerProxyObjectStore store;
-  private final io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<Ingress> kicks =
-      new io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource<>("ingress-kicks");
 
   public IngressReconciler(OperatorContext ctx, RedirectProbe redirectProbe) {
     this.ctx = ctx;
@@ -107,15 +103,9 @@ public class IngressReconciler implements Reconciler<Ingress> {
     this.redirectProbe = redirectProbe;
     this.problems = new ProblemReporter(ctx.events());
     this.funnelPreflight = new io.tailops.operator.proxy.FunnelPreflight(ctx::controlPlane);
-    ctx.retryKicks().register(this::retryFailingNow);
+    this.retries = new RetryingReconcile<>(NAME, ctx);
   }
 
-  private void retryFailingNow() {
-    failing.forEach((uid, id) -> {
-      backoff.succeeded(uid);
-      kicks.propagateEvent(id);
-    });
-  }
 
   @Override
   public List<EventSource<?, Ingress>> prepareEventSources(EventSourceContext<Ingress> context) {
@@ -135,7 +125,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
     });
     ctx.hostnames().register("Ingress", hostname -> ingresses.byIndex(INDEX_HOSTNAME, hostname).stream()
         .map(i -> new HostnameClaims.Claim("Ingress", i.getMetadata().getNamespace(), i.getMetadata().getName(),
-            i.getMetadata().getUid(), created(i.getMetadata().getCreationTimestamp())))
+            i.getMetadata().getUid(), HostnameClaims.created(i.getMetadata().getCreationTimestamp())))
         .toList());
     ctx.proxyClassUsers().register("Ingress", name -> ingresses.byIndex(INDEX_PROXY_CLASS, name).stream()
         .map(i -> "Ingress " + i.getMetadata().getNamespace() + "/" + i.getMetadata().getName()).toList());
@@ -168,7 +158,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
             : Set.of())
         .build(), context);
     store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
-    return List.of(statefulSets, secrets, services, proxyClasses, ingressClasses, kicks);
+    return List.of(statefulSets, secrets, services, proxyClasses, ingressClasses, retries.eventSource());
   }
 
   private static Set<ResourceID> parentOf(HasMetadata child) {
@@ -203,23 +193,9 @@ public class IngressReconciler implements Reconciler<Ingress> {
 
   @Override
   public UpdateControl<Ingress> reconcile(Ingress ing, Context<Ingress> context) {
-    Instant start = ctx.clock().instant();
-    String outcome = "ok";
-    try {
-      Optional<Duration> again = reconcileIngress(ing, context);
-      backoff.succeeded(ing.getMetadata().getUid());
-      failing.remove(ing.getMetadata().getUid());
-      return again.map(d -> UpdateControl.<Ingress>noUpdate().rescheduleAfter(d)).orElseGet(UpdateControl::noUpdate);
-    } catch (ProvisionException e) {
-      outcome = "error";
-      Duration wait = backoff.failed(ing.getMetadata().getUid());
-      failing.put(ing.getMetadata().getUid(), ResourceID.fromResource(ing));
-      LOG.info("reconcile failed, retrying in {}s: {}", wait.toSeconds(), e.getMessage());
-      return UpdateControl.<Ingress>noUpdate().rescheduleAfter(wait);
-    } finally {
-      ctx.metrics().reconciled(NAME, outcome, Duration.between(start, ctx.clock().instant()));
-    }
+    return retries.reconcile(ing, r -> reconcileIngress(r, context));
   }
+
 
   private Optional<Duration> reconcileIngress(Ingress ing, Context<Ingress> context) throws ProvisionException {
     ParentRef parent = ParentRef.of(ParentRef.TYPE_INGRESS, ing);
@@ -457,11 +433,4 @@ public class IngressReconciler implements Reconciler<Ingress> {
     }
   }
 
-  static Instant created(String ts) {
-    try {
-      return ts == null ? null : Instant.parse(ts);
-    } catch (Exception e) {
-      return null;
-    }
-  }
 }

@@ -30,6 +30,15 @@ public final class HostnameClaims {
 
   private final Map<String, Function<String, List<Claim>>> sources = new ConcurrentHashMap<>();
 
+  /** A creation timestamp as an Instant (null when absent or malformed). */
+  public static Instant created(String creationTimestamp) {
+    try {
+      return creationTimestamp == null ? null : Instant.parse(creationTimestamp);
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
   /** Registers a source of claims (one per reconciler): hostname (lower case) → claims. */
   public void register(String kind, Function<String, List<Claim>> source) {
     sources.put(kind, source);

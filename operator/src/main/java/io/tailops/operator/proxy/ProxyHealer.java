@@ -17,7 +17,6 @@ import io.tailops.operator.status.Problem;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -191,19 +190,7 @@ public class ProxyHealer {
 
   /** Device IDs every proxy of this operator reports or remembers. */
   private Set<String> liveDeviceIds() {
-    Set<String> ids = new HashSet<>();
-    for (Secret s : client.secrets().inNamespace(defaults.namespace()).withLabel(TailscaleKeys.LABEL_MANAGED, "true")
-        .list().getItems()) {
-      String id = DeviceState.from(s).deviceId();
-      if (!id.isEmpty()) {
-        ids.add(id);
-      }
-      var a = s.getMetadata().getAnnotations();
-      if (a != null && a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION) != null) {
-        ids.add(a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION));
-      }
-    }
-    return ids;
+    return DeviceState.knownDeviceIds(client, defaults.namespace());
   }
 
   /**

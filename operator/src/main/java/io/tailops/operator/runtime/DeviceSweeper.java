@@ -1,19 +1,15 @@
 package io.tailops.operator.runtime;
 
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.DeviceState;
-import io.tailops.operator.proxy.ProxyProvisioner;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -86,18 +82,7 @@ public final class DeviceSweeper implements AutoCloseable {
       LOG.info("device sweep skipped: {}", e.userMessage());
       return lastOrphans;
     }
-    Set<String> known = new HashSet<>();
-    for (Secret s : client.secrets().inNamespace(config.namespace()).withLabel(TailscaleKeys.LABEL_MANAGED, "true")
-        .list().getItems()) {
-      String id = DeviceState.from(s).deviceId();
-      if (!id.isEmpty()) {
-        known.add(id);
-      }
-      var a = s.getMetadata().getAnnotations();
-      if (a != null && a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION) != null) {
-        known.add(a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION));
-      }
-    }
+    Set<String> known = DeviceState.knownDeviceIds(client, config.namespace());
     Set<String> proxyTags = Set.copyOf(config.proxyTags());
     Instant now = clock.instant();
     List<Orphan> orphans = new ArrayList<>();

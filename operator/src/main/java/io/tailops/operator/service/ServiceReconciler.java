@@ -31,7 +31,7 @@ import io.tailops.operator.proxy.ProvisionException;
 import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyProvisioner;
 import io.tailops.operator.proxy.ProxySpec;
-import io.tailops.operator.runtime.Backoff;
+import io.tailops.operator.runtime.RetryingReconcile;
 import io.tailops.operator.runtime.OperatorContext;
 import io.tailops.operator.status.Conditions;
 import java.time.Duration;
@@ -65,14 +65,11 @@ public class ServiceReconciler implements Reconciler<Service> {
   private final ProxyHealer healer;
   private final io.tailops.operator.proxy.FunnelPreflight funnelPreflight;
   private final io.tailops.operator.status.ProblemReporter oneOffWarnings;
-  private final Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(5));
-  /** Resources waiting in backoff, retried at once when the control-plane credentials start working again. */
-  private final Map<String, ResourceID> failing = new java.util.concurrent.ConcurrentHashMap<>();
+  private final RetryingReconcile<Service> retries;
   private InformerEventSource<StatefulSet, Service> statefulSets;
   private InformerEventSource<Secret, Service> secrets;
   private InformerEventSource<Service, Service> proxyServices;
   private InformerEventSource<ProxyClass, Service> proxyClasses;
-  private final SimpleInboundEventSource<Service> kicks = new SimpleInboundEventSource<>("service-kicks");
   private io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache<Service> services;
   private InformerProxyObjectStore store;
 
@@ -85,15 +82,9 @@ public class ServiceReconciler implements Reconciler<Service> {
         ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.oneOffWarnings = new io.tailops.operator.status.ProblemReporter(ctx.events());
     this.funnelPreflight = new io.tailops.operator.proxy.FunnelPreflight(ctx::controlPlane);
-    ctx.retryKicks().register(this::retryFailingNow);
+    this.retries = new RetryingReconcile<>(NAME, ctx);
   }
 
-  private void retryFailingNow() {
-    failing.forEach((uid, id) -> {
-      backoff.succeeded(uid);
-      kicks.propagateEvent(id);
-    });
-  }
 
   @Override
   public List<EventSource<?, Service>> prepareEventSources(EventSourceContext<Service> context) {
@@ -123,7 +114,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     });
     ctx.hostnames().register("Service", hostname -> services.byIndex(INDEX_HOSTNAME, hostname).stream()
         .map(s -> new HostnameClaims.Claim("Service", s.getMetadata().getNamespace(), s.getMetadata().getName(),
-            s.getMetadata().getUid(), created(s.getMetadata().getCreationTimestamp())))
+            s.getMetadata().getUid(), HostnameClaims.created(s.getMetadata().getCreationTimestamp())))
         .toList());
     ctx.proxyClassUsers().register("Service", name -> services.byIndex(INDEX_PROXY_CLASS, name).stream()
         .map(s -> "Service " + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName()).toList());
@@ -137,7 +128,7 @@ public class ServiceReconciler implements Reconciler<Service> {
         })
         .build(), context);
     store = new InformerProxyObjectStore(ns, statefulSets, secrets, proxyServices);
-    return List.of(statefulSets, secrets, proxyServices, proxyClasses, kicks);
+    return List.of(statefulSets, secrets, proxyServices, proxyClasses, retries.eventSource());
   }
 
   private static Set<ResourceID> parentOf(io.fabric8.kubernetes.api.model.HasMetadata child) {
@@ -147,24 +138,9 @@ public class ServiceReconciler implements Reconciler<Service> {
 
   @Override
   public UpdateControl<Service> reconcile(Service svc, Context<Service> context) {
-    Instant start = ctx.clock().instant();
-    String outcome = "ok";
-    try {
-      Optional<Duration> again = reconcileService(svc, context);
-      backoff.succeeded(svc.getMetadata().getUid());
-      failing.remove(svc.getMetadata().getUid());
-      return again.map(d -> UpdateControl.<Service>noUpdate().rescheduleAfter(d))
-          .orElseGet(UpdateControl::noUpdate);
-    } catch (ProvisionException e) {
-      outcome = "error";
-      Duration wait = backoff.failed(svc.getMetadata().getUid());
-      failing.put(svc.getMetadata().getUid(), ResourceID.fromResource(svc));
-      LOG.info("reconcile failed, retrying in {}s: {}", wait.toSeconds(), e.getMessage());
-      return UpdateControl.<Service>noUpdate().rescheduleAfter(wait);
-    } finally {
-      ctx.metrics().reconciled(NAME, outcome, Duration.between(start, ctx.clock().instant()));
-    }
+    return retries.reconcile(svc, r -> reconcileService(r, context));
   }
+
 
   private Optional<Duration> reconcileService(Service svc, Context<Service> context) throws ProvisionException {
     ParentRef parent = ParentRef.of(ParentRef.TYPE_SERVICE, svc);
@@ -315,7 +291,7 @@ public class ServiceReconciler implements Reconciler<Service> {
         : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
     for (HostnameClaims.Claim c : ctx.hostnames().all(hostname)) {
       if ("Service".equals(c.kind()) && !c.uid().equals(svc.getMetadata().getUid())) {
-        kicks.propagateEvent(new ResourceID(c.name(), c.namespace()));
+        retries.kick(new ResourceID(c.name(), c.namespace()));
       }
     }
   }
@@ -403,11 +379,4 @@ public class ServiceReconciler implements Reconciler<Service> {
     return true;
   }
 
-  static Instant created(String creationTimestamp) {
-    try {
-      return creationTimestamp == null ? null : Instant.parse(creationTimestamp);
-    } catch (Exception e) {
-      return null;
-    }
-  }
 }
