@@ -168,6 +168,7 @@ public final class Main implements Callable<Integer> {
       OperatorRuntime runtime = OperatorRuntime.start(config, client, controlPlane, Clock.systemUTC(),
           config.httpPort(), io.tailops.operator.ingress.RedirectProbe.standard(), metrics);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        OperatorRuntime.SHUTTING_DOWN.set(true);
         LOG.info("shutting down");
         runtime.close();
         client.close();

@@ -26,6 +26,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class OperatorRuntime implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OperatorRuntime.class);
+  /** Set when the process is shutting down (SIGTERM), so that losing leadership then does not call System.exit. */
+  public static final java.util.concurrent.atomic.AtomicBoolean SHUTTING_DOWN =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   private final OperatorContext ctx;
   private final Operator operator;
@@ -89,9 +92,14 @@ public final class OperatorRuntime implements AutoCloseable {
                 () -> {
                   LOG.info("stopped leading");
                   health.leader(false);
+                  // Lost leadership while running: exit so that the pod restarts clean (as controller-runtime does).
+                  // Not while shutting down: JOSDK calls this from its shutdown path, where System.exit would hang.
+                  if (!SHUTTING_DOWN.get() && !"false".equals(System.getProperty("tsop.exitOnLostLeadership"))) {
+                    new Thread(() -> System.exit(1), "lost-leadership").start();
+                  }
                 },
                 leader -> LOG.info("current leader: {}", leader)),
-            !"false".equals(System.getProperty("tsop.exitOnLostLeadership"))));
+            false));
       }
     });
     operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
