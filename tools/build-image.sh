@@ -66,6 +66,10 @@ elif [[ -z "${BASE_IMAGE:-}" && $(id -u) == 0 ]]; then
   log "check: $(image/run-image.sh "$tar_out" --version 2>&1)"
 fi
 
+# run-image.sh unpacks each image it runs into /tmp/tsop-rootfs-<image id>; keep only the latest image's.
+keep="$(ls -td /tmp/tsop-rootfs-* 2>/dev/null | head -1)"
+for d in /tmp/tsop-rootfs-*; do [[ -d "$d" && "$d" != "$keep" ]] && rm -rf "$d"; done
+
 python3 - "$tar_out" <<'EOF'
 import json, os, sys, tarfile
 t = tarfile.open(sys.argv[1]); m = json.load(t.extractfile("manifest.json"))[0]
