@@ -56,6 +56,7 @@ public final class Logging {
     // Noisy libraries stay at INFO/WARN even in debug mode.
     lc.getLogger("io.fabric8").setLevel(Level.WARN);
     lc.getLogger("io.javaoperatorsdk").setLevel(Level.INFO);
+    lc.getLogger("io.fabric8.kubernetes.client.dsl.internal.VersionUsageUtils").setLevel(Level.ERROR);
     // JOSDK registers meters whose tag keys differ between built-in kinds and CRDs; Prometheus drops the second set.
     lc.getLogger("io.micrometer.prometheusmetrics.PrometheusMeterRegistry").setLevel(Level.ERROR);
   }

@@ -140,6 +140,7 @@ public final class OperatorRuntime implements AutoCloseable {
         rt.statusPublisher.publish();
       }
     }).start();
+    waitForCrd(client, health);
     operator.start();
     if (config.selfDevice()) {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
@@ -158,12 +159,49 @@ public final class OperatorRuntime implements AutoCloseable {
     return rt;
   }
 
+  /**
+   * Waits until the ProxyClass CRD is installed, saying so once (log and {@code /readyz}) instead of failing to start
+   * or logging informer errors forever.
+   */
+  static void waitForCrd(KubernetesClient client, OperatorHealth health) {
+    boolean told = false;
+    while (true) {
+      try {
+        client.resources(io.tailops.api.v1alpha1.ProxyClass.class).list(
+            new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+        if (told) {
+          LOG.info("the ProxyClass CRD is installed now; starting");
+        }
+        health.notes().remove("waiting");
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 404) {
+          throw e;
+        }
+        String msg = "the CRD " + io.tailops.api.v1alpha1.ProxyClass.CRD_NAME + " is not installed: install the chart "
+            + "with installCRDs: true (the default), or apply its CRD; the operator starts as soon as it exists";
+        health.notes().put("waiting", msg);
+        if (!told) {
+          LOG.error(msg);
+          told = true;
+        }
+      }
+      try {
+        Thread.sleep(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the ProxyClass CRD", e);
+      }
+    }
+  }
+
   private void routes() {
     http.route("/healthz", () -> HttpEndpoints.Response.text(200, "ok\n"));
     http.route("/readyz", () -> {
       boolean ok = ctx.health().isStarted() && operator.getRuntimeInfo().isStarted();
+      String waiting = ctx.health().notes().get("waiting");
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
-          : HttpEndpoints.Response.text(503, "starting\n");
+          : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
     http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
         ctx.metrics().scrape()));
