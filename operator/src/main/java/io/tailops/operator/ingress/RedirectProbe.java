@@ -28,6 +28,21 @@ public class RedirectProbe {
     this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
   }
 
+  /**
+   * Set {@code -Dtsop.probe.loopbackOnly=true} where backends' cluster IPs are not real (tests, the local environment):
+   * the probe then only contacts loopback addresses and never sends traffic to a cluster IP range on the host
+   * network.
+   */
+  static final boolean LOOPBACK_ONLY = Boolean.getBoolean("tsop.probe.loopbackOnly");
+
+  static boolean isLoopback(String host) {
+    if (host == null) {
+      return false;
+    }
+    String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+    return h.startsWith("127.") || h.equals("::1") || h.equals("localhost");
+  }
+
   public static RedirectProbe standard() {
     return new RedirectProbe(Duration.ofSeconds(2), UnaryOperator.identity());
   }
@@ -43,6 +58,9 @@ public class RedirectProbe {
     }
     try {
       URI uri = addressRewriter.apply(URI.create(backendUrl));
+      if (uri == null || LOOPBACK_ONLY && !isLoopback(uri.getHost())) {
+        return Optional.empty();
+      }
       HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout).GET();
       HttpResponse<Void> resp = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
       int s = resp.statusCode();
