@@ -1,5 +1,7 @@
 package io.tailops.controlplane.headscale;
 
+import io.tailops.controlplane.JsonSupport;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -172,7 +174,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
     }
     Duration lifetime = request.expiry() != null ? request.expiry() : keyExpiry;
     Instant expiration = clock.instant().plus(lifetime).truncatedTo(ChronoUnit.SECONDS);
-    ObjectNode body = HeadscaleJson.MAPPER.createObjectNode();
+    ObjectNode body = JsonSupport.MAPPER.createObjectNode();
     body.put("reusable", request.reusable());
     body.put("ephemeral", request.ephemeral());
     body.put("expiration", expiration.toString());
@@ -184,13 +186,13 @@ public final class HeadscaleControlPlane implements ControlPlane {
     Exchange ex = call("POST", EP_PREAUTHKEY, EP_PREAUTHKEY, bytes(body), false);
     requireOk(ex);
     JsonNode k = requireObject(ex).path("preAuthKey");
-    String id = k.isObject() ? HeadscaleJson.text(k, "id") : null;
-    String key = k.isObject() ? HeadscaleJson.text(k, "key") : null;
+    String id = k.isObject() ? JsonSupport.text(k, "id") : null;
+    String key = k.isObject() ? JsonSupport.text(k, "key") : null;
     if (id == null || key == null || key.isEmpty()) {
       throw new HeadscaleApiException(Kind.OTHER, 200, null, null,
           ex.what + ": the response has no preAuthKey id or key", null);
     }
-    Instant expires = HeadscaleJson.time(k.get("expiration"));
+    Instant expires = JsonSupport.time(k.get("expiration"));
     AuthKey result = new AuthKey(id, key, expires != null ? expires : expiration);
     LOG.info("minted headscale pre-auth key {} (tags {}, reusable={}, ephemeral={}, expires {})", id, tags,
         request.reusable(), request.ephemeral(), result.expires());
@@ -204,7 +206,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
       LOG.debug("auth key id {} is not a headscale key id; nothing to delete", id);
       return;
     }
-    ObjectNode body = HeadscaleJson.MAPPER.createObjectNode();
+    ObjectNode body = JsonSupport.MAPPER.createObjectNode();
     body.put("id", id);
     Exchange expired = call("POST", EP_PREAUTHKEY_EXPIRE, EP_PREAUTHKEY_EXPIRE, bytes(body), true);
     if (isObjectNotFound(expired)) {
@@ -284,17 +286,17 @@ public final class HeadscaleControlPlane implements ControlPlane {
       }
       throw e;
     }
-    String text = HeadscaleJson.text(requireObject(ex), "policy");
+    String text = JsonSupport.text(requireObject(ex), "policy");
     if (text == null || text.isBlank()) {
       throw new HeadscaleApiException(Kind.UNSUPPORTED, 200, null, null,
           "headscale's policy is empty: all traffic is allowed and tags need no owners", null);
     }
-    JsonNode policy = HeadscaleJson.readObject(text, HeadscaleJson.HUJSON);
+    JsonNode policy = JsonSupport.readObject(text, JsonSupport.HUJSON);
     if (policy == null) {
       throw new HeadscaleApiException(Kind.OTHER, 200, null, null,
           ex.what + ": the policy is not a JSON/HuJSON object", null);
     }
-    return HeadscaleJson.toPolicy(policy);
+    return JsonSupport.toPolicy(policy);
   }
 
   @Override
@@ -534,7 +536,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
   }
 
   private static JsonNode requireObject(Exchange ex) throws ControlPlaneException {
-    JsonNode n = HeadscaleJson.readObject(ex.body, HeadscaleJson.MAPPER);
+    JsonNode n = JsonSupport.readObject(ex.body, JsonSupport.MAPPER);
     if (n == null) {
       throw new HeadscaleApiException(Kind.OTHER, ex.status, null, null,
           ex.what + ": the response is not a JSON object", null);
@@ -586,7 +588,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   private static byte[] bytes(JsonNode n) {
     try {
-      return HeadscaleJson.MAPPER.writeValueAsBytes(n);
+      return JsonSupport.MAPPER.writeValueAsBytes(n);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot serialise request", e);
     }

@@ -1,22 +1,12 @@
 package io.tailops.controlplane.headscale;
 
-import com.fasterxml.jackson.core.json.JsonReadFeature;
+import static io.tailops.controlplane.JsonSupport.*;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.tailops.controlplane.Device;
-import io.tailops.controlplane.TailnetPolicy;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -24,31 +14,7 @@ import java.util.Set;
  * every field present). Tree-based and lenient: unknown fields are ignored, fields of an unexpected type are absent.
  */
 final class HeadscaleJson {
-  static final ObjectMapper MAPPER = new ObjectMapper();
-
-  /** HuJSON (the policy format): JSON plus comments and trailing commas. */
-  static final ObjectMapper HUJSON = JsonMapper.builder()
-      .enable(JsonReadFeature.ALLOW_JAVA_COMMENTS, JsonReadFeature.ALLOW_TRAILING_COMMA)
-      .build();
-
   private HeadscaleJson() {
-  }
-
-  /** A JSON object, or null. Never throws, never echoes the input. */
-  static JsonNode readObject(byte[] body, ObjectMapper mapper) {
-    if (body == null || body.length == 0) {
-      return null;
-    }
-    try {
-      JsonNode n = mapper.readTree(body);
-      return n != null && n.isObject() ? n : null;
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
-  }
-
-  static JsonNode readObject(String text, ObjectMapper mapper) {
-    return text == null ? null : readObject(text.getBytes(StandardCharsets.UTF_8), mapper);
   }
 
   /**
@@ -111,57 +77,4 @@ final class HeadscaleJson {
         time(n.get("createdAt")));
   }
 
-  static TailnetPolicy toPolicy(JsonNode p) {
-    Map<String, List<String>> tagOwners = new LinkedHashMap<>();
-    JsonNode to = p.get("tagOwners");
-    if (to != null && to.isObject()) {
-      to.properties().forEach(e -> tagOwners.put(e.getKey(), strings(e.getValue())));
-    }
-    List<TailnetPolicy.NodeAttr> nodeAttrs = new ArrayList<>();
-    JsonNode na = p.get("nodeAttrs");
-    if (na != null && na.isArray()) {
-      for (JsonNode entry : na) {
-        if (entry.isObject()) {
-          nodeAttrs.add(new TailnetPolicy.NodeAttr(strings(entry.get("target")), strings(entry.get("attr"))));
-        }
-      }
-    }
-    return new TailnetPolicy(tagOwners, nodeAttrs);
-  }
-
-  /** An RFC 3339 time; null when absent, unparseable or Go's zero time (headscale's "never"). */
-  static Instant time(JsonNode n) {
-    if (n == null || !n.isTextual()) {
-      return null;
-    }
-    String s = n.asText().trim();
-    if (s.isEmpty() || s.startsWith("0001-01-01")) {
-      return null;
-    }
-    try {
-      return OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant();
-    } catch (DateTimeParseException e) {
-      return null;
-    }
-  }
-
-  static String text(JsonNode n, String field) {
-    JsonNode v = n.get(field);
-    if (v == null || v.isNull() || v.isContainerNode()) {
-      return null;
-    }
-    return v.asText();
-  }
-
-  static List<String> strings(JsonNode n) {
-    List<String> out = new ArrayList<>();
-    if (n != null && n.isArray()) {
-      for (JsonNode e : n) {
-        if (e.isValueNode() && !e.isNull()) {
-          out.add(e.asText());
-        }
-      }
-    }
-    return out;
-  }
 }

@@ -1,5 +1,7 @@
 package io.tailops.controlplane.tailscale;
 
+import io.tailops.controlplane.JsonSupport;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.ControlPlaneException.Kind;
@@ -186,7 +188,7 @@ final class OAuthTokenSource {
       throws ControlPlaneException {
     String token = null;
     long expiresIn = 0;
-    JsonNode n = ApiJson.readObject(body, ApiJson.MAPPER);
+    JsonNode n = JsonSupport.readObject(body, JsonSupport.MAPPER);
     if (n != null) {
       JsonNode at = n.get("access_token");
       token = at != null && at.isTextual() ? at.asText() : null;

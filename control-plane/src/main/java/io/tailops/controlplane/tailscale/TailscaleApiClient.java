@@ -1,5 +1,7 @@
 package io.tailops.controlplane.tailscale;
 
+import io.tailops.controlplane.JsonSupport;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -116,7 +118,7 @@ public final class TailscaleApiClient implements ControlPlane {
   @Override
   public AuthKey createAuthKey(AuthKeyRequest request) throws ControlPlaneException {
     Objects.requireNonNull(request, "request");
-    ObjectNode body = ApiJson.MAPPER.createObjectNode();
+    ObjectNode body = JsonSupport.MAPPER.createObjectNode();
     ObjectNode create = body.putObject("capabilities").putObject("devices").putObject("create");
     create.put("reusable", request.reusable());
     create.put("ephemeral", request.ephemeral());
@@ -136,14 +138,14 @@ public final class TailscaleApiClient implements ControlPlane {
     }
     Exchange ex = call("POST", EP_KEYS, EP_KEYS, bytes(body), false, Map.of());
     requireOk(ex);
-    JsonNode n = ApiJson.readObject(ex.response.body(), ApiJson.MAPPER);
-    String id = n == null ? null : ApiJson.text(n, "id");
-    String key = n == null ? null : ApiJson.text(n, "key");
+    JsonNode n = JsonSupport.readObject(ex.response.body(), JsonSupport.MAPPER);
+    String id = n == null ? null : JsonSupport.text(n, "id");
+    String key = n == null ? null : JsonSupport.text(n, "key");
     if (id == null || key == null || key.isEmpty()) {
       throw new ControlPlaneException(Kind.OTHER, 200, null,
           ex.request.what() + ": the response has no key id or secret");
     }
-    AuthKey result = new AuthKey(id, key, ApiJson.time(n.get("expires")));
+    AuthKey result = new AuthKey(id, key, JsonSupport.time(n.get("expires")));
     LOG.info("minted Tailscale auth key {} (tags {}, ephemeral={}, expires {})", id, tags, request.ephemeral(),
         result.expires());
     return result;
@@ -208,12 +210,12 @@ public final class TailscaleApiClient implements ControlPlane {
   public TailnetPolicy readPolicy() throws ControlPlaneException {
     Exchange ex = call("GET", EP_POLICY, EP_POLICY, null, true, Map.of("Accept", "application/json"));
     requireOk(ex);
-    JsonNode n = ApiJson.readObject(ex.response.body(), ApiJson.HUJSON);
+    JsonNode n = JsonSupport.readObject(ex.response.body(), JsonSupport.HUJSON);
     if (n == null) {
       throw new ControlPlaneException(Kind.OTHER, 200, null,
           ex.request.what() + ": the policy is not a JSON/HuJSON object");
     }
-    return ApiJson.toPolicy(n);
+    return JsonSupport.toPolicy(n);
   }
 
   /** Obtains a token (cached or new) and lists the tailnet's auth keys; see the class comment. */
@@ -297,7 +299,7 @@ public final class TailscaleApiClient implements ControlPlane {
   }
 
   private static JsonNode requireObject(Exchange ex) throws ControlPlaneException {
-    JsonNode n = ApiJson.readObject(ex.response.body(), ApiJson.MAPPER);
+    JsonNode n = JsonSupport.readObject(ex.response.body(), JsonSupport.MAPPER);
     if (n == null) {
       throw new ControlPlaneException(Kind.OTHER, 200, null,
           ex.request.what() + ": the response is not a JSON object");
@@ -314,7 +316,7 @@ public final class TailscaleApiClient implements ControlPlane {
 
   private static byte[] bytes(JsonNode n) {
     try {
-      return ApiJson.MAPPER.writeValueAsBytes(n);
+      return JsonSupport.MAPPER.writeValueAsBytes(n);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot serialise request", e);
     }

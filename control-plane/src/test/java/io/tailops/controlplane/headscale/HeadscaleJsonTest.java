@@ -1,5 +1,7 @@
 package io.tailops.controlplane.headscale;
 
+import io.tailops.controlplane.JsonSupport;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
@@ -63,11 +65,11 @@ class HeadscaleJsonTest {
 
   @Test
   void nodesBecomeDevices() {
-    var node = HeadscaleJson.readObject(b("""
+    var node = JsonSupport.readObject(b("""
         {"id":"4","name":"default-nginx","givenName":"default-nginx-1","ipAddresses":["100.64.0.4","fd7a:115c:a1e0::4"],
          "tags":["tag:k8s"],"online":true,"lastSeen":"2026-07-01T10:00:00Z","createdAt":"2026-07-01T09:00:00Z",
          "expiry":null,"user":{"id":"2147455555","name":"tagged-devices"},"registerMethod":"REGISTER_METHOD_AUTH_KEY"}
-        """), HeadscaleJson.MAPPER);
+        """), JsonSupport.MAPPER);
     Device d = HeadscaleJson.toDevice(node, "tailnet.test");
     assertThat(d).isEqualTo(new Device("4", "4", "default-nginx-1.tailnet.test", "default-nginx",
         List.of("100.64.0.4", "fd7a:115c:a1e0::4"), List.of("tag:k8s"), Instant.parse("2026-07-01T10:00:00Z"), true,
@@ -75,10 +77,10 @@ class HeadscaleJsonTest {
     assertThat(HeadscaleJson.toDevice(node, null).name()).isEqualTo("default-nginx-1");
 
     // v0.27 and older: forcedTags/validTags instead of tags; zero time = never
-    var old = HeadscaleJson.readObject(b("""
+    var old = JsonSupport.readObject(b("""
         {"id":"9","name":"n","givenName":"n","forcedTags":["tag:k8s"],"validTags":["tag:a"],"invalidTags":["tag:b"],
          "lastSeen":"0001-01-01T00:00:00Z"}
-        """), HeadscaleJson.MAPPER);
+        """), JsonSupport.MAPPER);
     Device d2 = HeadscaleJson.toDevice(old, "x.test");
     assertThat(d2.tags()).containsExactly("tag:k8s", "tag:a");
     assertThat(d2.lastSeen()).isNull();
@@ -87,15 +89,15 @@ class HeadscaleJsonTest {
 
   @Test
   void huJsonPoliciesWithCommentsAndTrailingCommas() {
-    var p = HeadscaleJson.readObject("""
+    var p = JsonSupport.readObject("""
         {
           // owners
           "tagOwners": {"tag:k8s": ["tag:k8s-operator",], "tag:k8s-operator": [],},
           /* attributes */
           "nodeAttrs": [{"target": ["tag:k8s"], "attr": ["funnel"]},],
         }
-        """, HeadscaleJson.HUJSON);
-    TailnetPolicy policy = HeadscaleJson.toPolicy(p);
+        """, JsonSupport.HUJSON);
+    TailnetPolicy policy = JsonSupport.toPolicy(p);
     assertThat(policy.tagOwnedBy("tag:k8s", "tag:k8s-operator")).isTrue();
     assertThat(policy.grantsAttr(List.of("tag:k8s"), "funnel")).isTrue();
   }

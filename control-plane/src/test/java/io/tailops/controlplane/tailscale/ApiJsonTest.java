@@ -1,5 +1,7 @@
 package io.tailops.controlplane.tailscale;
 
+import io.tailops.controlplane.JsonSupport;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class ApiJsonTest {
   private static JsonNode json(String s) {
-    return ApiJson.readObject(s.getBytes(StandardCharsets.UTF_8), ApiJson.HUJSON);
+    return JsonSupport.readObject(s.getBytes(StandardCharsets.UTF_8), JsonSupport.HUJSON);
   }
 
   @Test
@@ -48,12 +50,12 @@ class ApiJsonTest {
     assertThat(d.tags()).isEmpty();
     assertThat(d.addresses()).isEmpty();
     assertThat(d.name()).isNull();
-    assertThat(ApiJson.time(json("{\"t\":\"yesterday\"}").get("t"))).isNull();
+    assertThat(JsonSupport.time(json("{\"t\":\"yesterday\"}").get("t"))).isNull();
   }
 
   @Test
   void parsesHuJsonPolicies() {
-    TailnetPolicy p = ApiJson.toPolicy(json("""
+    TailnetPolicy p = JsonSupport.toPolicy(json("""
         // comment
         {
           "tagOwners": {"tag:k8s": ["tag:k8s-operator",], "tag:bad": "not-a-list",},
@@ -71,7 +73,7 @@ class ApiJsonTest {
         .containsEntry("tag:bad", List.of());
     assertThat(p.nodeAttrs()).hasSize(2);
     assertThat(p.grantsAttr(List.of("tag:k8s"), "funnel")).isTrue();
-    assertThat(ApiJson.readObject("[1]".getBytes(StandardCharsets.UTF_8), ApiJson.HUJSON)).isNull();
+    assertThat(JsonSupport.readObject("[1]".getBytes(StandardCharsets.UTF_8), JsonSupport.HUJSON)).isNull();
   }
 
   @Test
