@@ -34,5 +34,7 @@ snapshot() { # class path -> the same class path with the repository's module ja
 snapshot "$PWD/operator/target/tailscale-operator-0.1.0-SNAPSHOT.jar:$(cat benchmarks/target/operator-deps.txt)" \
   >benchmarks/target/operator-classpath.txt
 bench_cp=$(snapshot "$PWD/benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)")
-exec java -XX:+UseSerialGC -Xss512k -Xmx4g -cp "$bench_cp" \
+# BENCH_JAVA_OPTS: extra flags of the benchmark JVM, e.g. -Dtsop.sim.threads=1 (the simulator's old single thread).
+# shellcheck disable=SC2086
+exec java -XX:+UseSerialGC -Xss512k -Xmx4g ${BENCH_JAVA_OPTS:-} -cp "$bench_cp" \
   io.tailops.bench.Benchmark --operator-classpath benchmarks/target/operator-classpath.txt "$@"

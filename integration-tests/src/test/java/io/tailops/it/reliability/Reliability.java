@@ -10,7 +10,8 @@ import java.time.Instant;
  * Settings of the reliability suites. CI runs a short, fixed-seed version; a long run is one flag away:
  *
  * <pre>
- *   ./mvnw -B verify -pl integration-tests -Dit.test='*reliability*' -Dtsop.reliability.long=true
+ *   ./mvnw -B verify -pl integration-tests -am -Dsurefire.failIfNoSpecifiedTests=false \
+ *       -Dtest='CrashConsistencyIT,ControlPlaneFaultsIT,ApiServerFaultsIT' -Dtsop.reliability.long=true
  *   -Dtsop.reliability.iterations=N   (iterations of every suite, overrides both defaults)
  *   -Dtsop.reliability.seed=S         (base seed; iteration i uses S + i)
  * </pre>

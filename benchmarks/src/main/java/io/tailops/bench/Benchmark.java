@@ -1,0 +1,659 @@
+package io.tailops.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tailops.testkit.kube.AuditEvent;
+import io.tailops.testkit.kube.AuditEvents;
+import io.tailops.testkit.kube.AuditLog;
+import io.tailops.testkit.tailscale.Endpoint;
+import io.tailops.testkit.tailscale.FakeDevice;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The reference workload of the design's "Measuring" section: N exposed LoadBalancer Services created at once against
+ * the real API server and the fake tailnet, with the proxy simulator standing in for the proxy pods. Prints a summary
+ * table and writes every run's figures as JSON (and per-Service milestones as CSV). Asserts nothing.
+ *
+ * <p>Run with {@code bash tools/benchmark.sh --services 100,1000}; method and results: docs/benchmarks/README.md.
+ */
+@Command(name = "benchmark", mixinStandardHelpOptions = true,
+    description = "Benchmarks the operator with N exposed Services against a real API server and the fake tailnet.")
+public final class Benchmark implements Callable<Integer> {
+  static final String SERVICE_CONTROLLER = "service-reconciler";
+  static final int NAMESPACES = 10;
+
+  /** JVM flag presets for the operator process ({@code --jvm-variants}). */
+  static final Map<String, List<String>> PRESETS = new LinkedHashMap<>();
+
+  static {
+    // The flags of the container image (operator/pom.xml, Jib jvmFlags), on this 24 GiB machine: no container limit,
+    // so MaxRAMPercentage=75 allows an 18 GiB heap.
+    List<String> image = List.of("-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Xss512k", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
+    PRESETS.put("default", List.of());
+    PRESETS.put("image", image);
+    // The image's flags as they behave in a pod limited to 512 MiB (MaxRAM stands in for the cgroup limit).
+    List<String> image512 = new ArrayList<>(image);
+    image512.add("-XX:MaxRAM=512m");
+    PRESETS.put("image-512Mi", List.copyOf(image512));
+    // Suggested: bounded heap, heap given back after GC, smaller code cache and stacks.
+    PRESETS.put("tuned", List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xms16m",
+        "-Xmx256m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:ReservedCodeCacheSize=32m",
+        "-XX:MaxMetaspaceSize=128m", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData"));
+  }
+
+  @Option(names = "--services", split = ",", defaultValue = "100,1000",
+      description = "Comma-separated N values (default: ${DEFAULT-VALUE}).")
+  List<Integer> services;
+
+  @Option(names = "--mode", defaultValue = "process",
+      description = "process (the operator as its own JVM: clean heap/RSS) or in-process (default: ${DEFAULT-VALUE}).")
+  String mode;
+
+  @Option(names = "--operator-classpath", description = "File holding the operator's runtime class path "
+      + "(tools/benchmark.sh writes benchmarks/target/operator-classpath.txt); default: this JVM's class path.")
+  Path operatorClasspath;
+
+  @Option(names = "--jvm-variants", split = ",", defaultValue = "image",
+      description = "JVM flag sets of the operator process, measured one after another on the converged world at each "
+          + "N; the first one runs the create/delete phases. Presets: default, image, image-512Mi, tuned; or "
+          + "NAME:FLAGS (flags separated by spaces). Default: ${DEFAULT-VALUE}.")
+  List<String> jvmVariants;
+
+  @Option(names = "--unrelated-services", defaultValue = "0",
+      description = "After the resync phase, also create this many plain (not exposed) Services, restart the "
+          + "operator and measure its footprint again: the cost of the cluster-wide Service caches (default 0).")
+  int unrelated;
+
+  @Option(names = "--create-threads", defaultValue = "16",
+      description = "Client threads creating/deleting the Services (default: ${DEFAULT-VALUE}).")
+  int createThreads;
+
+  @Option(names = "--timeout-minutes", defaultValue = "30", description = "Per phase (default: ${DEFAULT-VALUE}).")
+  int timeoutMinutes;
+
+  @Option(names = "--out", defaultValue = "docs/benchmarks",
+      description = "Where results-<date>-n<N>.json/.csv go (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Option(names = "--label", defaultValue = "", description = "Suffix of the result file names, e.g. sim-before.")
+  String label;
+
+  @Option(names = "--work-dir", defaultValue = "benchmarks/target/bench-work",
+      description = "Operator logs and credentials (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private final long t0 = System.nanoTime();
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Benchmark()).execute(args);
+    System.exit(code);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    List<Map<String, Object>> results = new ArrayList<>();
+    for (int n : services) {
+      Map<String, Object> r = runOne(n);
+      results.add(r);
+      String date = LocalDate.now().toString();
+      String base = "results-" + date + "-n" + n + (label.isEmpty() ? "" : "-" + label);
+      Files.createDirectories(out);
+      json.writeValue(out.resolve(base + ".json").toFile(), r);
+      @SuppressWarnings("unchecked")
+      List<String> csv = (List<String>) r.remove("_csv");
+      Files.write(out.resolve(base + ".csv"), csv);
+      json.writeValue(out.resolve(base + ".json").toFile(), r);
+      say("wrote " + out.resolve(base + ".json") + " and .csv");
+    }
+    System.out.println();
+    System.out.println(SummaryTable.render(results));
+    return 0;
+  }
+
+  // ------------------------------------------------------------------------------------------------ one N
+
+  private Map<String, Object> runOne(int n) throws Exception {
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("n", n);
+    result.put("date", LocalDate.now().toString());
+    result.put("mode", mode);
+    result.put("machine", machine());
+    List<String> variantNames = new ArrayList<>();
+    Map<String, List<String>> variants = new LinkedHashMap<>();
+    for (String v : jvmVariants) {
+      int colon = v.indexOf(':');
+      if (colon > 0) {
+        variants.put(v.substring(0, colon), Arrays.stream(v.substring(colon + 1).trim().split("\\s+"))
+            .filter(s -> !s.isEmpty()).toList());
+      } else if (PRESETS.containsKey(v)) {
+        variants.put(v, PRESETS.get(v));
+      } else {
+        throw new CommandLine.ParameterException(new CommandLine(this), "unknown JVM variant " + v);
+      }
+      variantNames.add(v.contains(":") ? v.substring(0, v.indexOf(':')) : v);
+    }
+    String mainVariant = variantNames.get(0);
+    result.put("operator_jvm_flags", mode.equals("process") ? variants.get(mainVariant) : "in-process");
+    Path dir = workDir.resolve(LocalDate.now() + "-n" + n + (label.isEmpty() ? "" : "-" + label)
+        + "-" + LocalTime.now().format(DateTimeFormatter.ofPattern("HHmmss")));
+    say("N=" + n + ": starting the API server, controller manager, fake tailnet and proxy simulator (" + dir + ")");
+    try (BenchEnvironment env = BenchEnvironment.create(dir, List.of());
+        Tracker tracker = new Tracker(env.bench, BenchEnvironment.NAMESPACE, env.tailnet);
+        AutoCloseableExecutor pool = new AutoCloseableExecutor(createThreads)) {
+      env.operatorEnv.put("OPERATOR_DEVICE_SWEEP_INTERVAL", "10m");
+      for (int i = 0; i < NAMESPACES; i++) {
+        env.createNamespace("bench-" + i);
+      }
+      env.createNamespace("bench-canary");
+
+      // ---- start-up on an empty cluster (one canary Service to reconcile)
+      Tracker.Rec canary = tracker.rec("bench-canary/canary");
+      env.bench.resource(service("bench-canary", "canary", "bench-canary")).create();
+      canary.created = Tracker.now();
+      OperatorHandle op = startOperator(env, variants.get(mainVariant), dir, "initial");
+      long first = waitFirstReconcile(op);
+      awaitAll(List.of(canary), r -> r.lb != 0, "canary LoadBalancer IP");
+      Map<String, Object> startup = new LinkedHashMap<>();
+      startup.put("operator", op.describe());
+      startup.put("start_to_first_reconcile_ms", ms(first - op.startedNanos));
+      startup.put("start_to_canary_lb_ip_ms", ms(canary.lb - op.startedNanos));
+      result.put("startup_empty_cluster", startup);
+      say("start-up to first reconcile: " + ms(first - op.startedNanos) + " ms");
+      waitQuiet(op, 3000);
+
+      // ---- create N at once
+      AuditLog.Mark mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      int simLoginsBefore = env.simulator.logins();
+      List<Tracker.Rec> recs = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        recs.add(tracker.rec(ns(i) + "/" + name(i)));
+      }
+      say("creating " + n + " Services with " + createThreads + " client threads");
+      double[] reconcilesBefore = op.reconcileTotals(SERVICE_CONTROLLER);
+      long burst = Tracker.now();
+      pool.forEach(n, i -> {
+        env.bench.resource(service(ns(i), name(i), "bench-" + name(i))).create();
+        recs.get(i).created = Tracker.now();
+      });
+      long burstDone = Tracker.now();
+      say("created in " + ms(burstDone - burst) + " ms; waiting for the proxies");
+      awaitAll(recs, r -> r.objects() != 0, "StatefulSet, Secret and headless Service of every Service");
+      say("all proxy objects exist after " + ms(Tracker.now() - burst) + " ms");
+      awaitAll(recs, r -> r.lb != 0, "LoadBalancer IP on every Service");
+      say("all LoadBalancer IPs set after " + ms(Tracker.now() - burst) + " ms");
+      waitQuiet(op, 5000);
+      Map<String, Object> create = new LinkedHashMap<>();
+      create.put("services", n);
+      create.put("client_create_duration_ms", ms(burstDone - burst));
+      create.put("per_service", Map.of(
+          "finalizer_ms", stats(recs, r -> r.finalizer, r -> r.created).toMap(),
+          "objects_ms", stats(recs, Tracker.Rec::objects, r -> r.created).toMap(),
+          "device_reported_ms", stats(recs, r -> r.device, r -> r.created).toMap(),
+          "simulator_share_ms (device reported - objects created)", stats(recs, r -> r.device,
+              Tracker.Rec::objects).toMap(),
+          "lb_ip_ms", stats(recs, r -> r.lb, r -> r.created).toMap(),
+          "operator_share_after_device_ms (lb ip - device reported)", stats(recs, r -> r.lb, r -> r.device).toMap()));
+      Map<String, Object> totals = new LinkedHashMap<>();
+      totals.put("all_objects_ms", ms(max(recs, Tracker.Rec::objects) - burst));
+      totals.put("all_devices_reported_ms", ms(max(recs, r -> r.device) - burst));
+      totals.put("all_lb_ips_ms", ms(max(recs, r -> r.lb) - burst));
+      create.put("total_from_first_create", totals);
+      create.put("lb_ip_matches_device", lbMatches(env, recs));
+      create.put("simulator_logins", env.simulator.logins() - simLoginsBefore);
+      create.put("operator_reconciles", reconcileFigures(op, reconcilesBefore, max(recs, r -> r.lb) - burst, n));
+      create.put("work", work(env, mark, op, n));
+      result.put("create", create);
+      result.put("keys_and_devices_after_create", Map.of("keys", env.tailnet.keys().size(),
+          "devices", env.tailnet.devices().size(), "proxies_expected", n + 1));
+
+      // ---- idle: nothing changes for 15 s
+      mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      Thread.sleep(15_000);
+      Map<String, Object> idle = new LinkedHashMap<>();
+      idle.put("seconds", 15);
+      idle.put("work", work(env, mark, op, n));
+      result.put("idle", idle);
+
+      // ---- no-op resync: restart with every variant (the first one last, so it runs the rest)
+      List<Map<String, Object>> restarts = new ArrayList<>();
+      List<String> order = new ArrayList<>(variantNames.subList(1, variantNames.size()));
+      order.add(mainVariant);
+      if (!mode.equals("process")) {
+        order = List.of(mainVariant);
+      }
+      for (String v : order) {
+        op.stop();
+        mark = env.kube.audit().mark();
+        env.tailnet.resetCallCounts();
+        op = startOperator(env, variants.get(v), dir, "restart-" + v);
+        Map<String, Object> restart = restart(env, op, mark, n);
+        restart.put("jvm_variant", mode.equals("process") ? v : "in-process");
+        restart.put("jvm_flags", mode.equals("process") ? variants.get(v) : List.of());
+        restarts.add(restart);
+        say("restart (" + v + "): " + restart.get("start_to_first_reconcile_ms") + " ms to first reconcile, "
+            + restart.get("full_resync_ms") + " ms to reconcile all; footprint " + restart.get("footprint"));
+      }
+      result.put("restart_resync", restarts);
+
+      // ---- touch every Service (irrelevant label): a reconcile each, nothing to do
+      mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      long before = op.reconciles(SERVICE_CONTROLLER);
+      long touchStart = Tracker.now();
+      pool.forEach(n, i -> env.bench.services().inNamespace(ns(i)).withName(name(i))
+          .edit(s -> new ServiceBuilder(s).editMetadata().addToLabels("touched", "1").endMetadata().build()));
+      waitReconciles(op, before + n);
+      waitQuiet(op, 3000);
+      Map<String, Object> touch = new LinkedHashMap<>();
+      touch.put("reconciles", op.reconciles(SERVICE_CONTROLLER) - before);
+      touch.put("duration_ms", ms(Tracker.now() - touchStart));
+      touch.put("work", work(env, mark, op, n));
+      result.put("touch_resync", touch);
+
+      // ---- unrelated Services: the cost of caching every Service in the cluster
+      if (unrelated > 0 && mode.equals("process")) {
+        env.createNamespace("bench-unrelated");
+        say("creating " + unrelated + " unrelated (not exposed) Services");
+        pool.forEach(unrelated, i -> env.bench.resource(new ServiceBuilder().withNewMetadata()
+            .withNamespace("bench-unrelated").withName(String.format("plain-%05d", i)).endMetadata().withNewSpec()
+            .addToSelector("app", "plain-" + i).addNewPort().withPort(80).endPort().endSpec().build()).create());
+        op.stop();
+        mark = env.kube.audit().mark();
+        env.tailnet.resetCallCounts();
+        op = startOperator(env, variants.get(mainVariant), dir, "restart-unrelated");
+        Map<String, Object> r = restart(env, op, mark, n);
+        r.put("unrelated_services", unrelated);
+        result.put("restart_with_unrelated_services", r);
+        say("with " + unrelated + " unrelated Services: footprint " + r.get("footprint"));
+        pool.forEach(unrelated, i -> env.bench.services().inNamespace("bench-unrelated")
+            .withName(String.format("plain-%05d", i)).delete());
+      }
+
+      // ---- delete N at once
+      waitQuiet(op, 3000);
+      mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      say("deleting " + n + " Services");
+      double[] reconcilesBeforeDelete = op.reconcileTotals(SERVICE_CONTROLLER);
+      long del = Tracker.now();
+      pool.forEach(n, i -> {
+        recs.get(i).deleteRequested = Tracker.now();
+        env.bench.services().inNamespace(ns(i)).withName(name(i)).delete();
+      });
+      awaitAll(recs, r -> r.deviceGone != 0, "every device deleted from the tailnet");
+      say("all devices gone after " + ms(Tracker.now() - del) + " ms");
+      awaitAll(recs, r -> r.objectsGone() != 0, "every Service and proxy object deleted");
+      say("all objects gone after " + ms(Tracker.now() - del) + " ms");
+      waitQuiet(op, 5000);
+      Map<String, Object> delete = new LinkedHashMap<>();
+      delete.put("services", n);
+      delete.put("per_service", Map.of(
+          "service_gone_ms", stats(recs, r -> r.svcGone, r -> r.deleteRequested).toMap(),
+          "device_gone_ms", stats(recs, r -> r.deviceGone, r -> r.deleteRequested).toMap(),
+          "all_objects_gone_ms", stats(recs, Tracker.Rec::objectsGone, r -> r.deleteRequested).toMap()));
+      delete.put("total_from_first_delete", Map.of(
+          "all_devices_gone_ms", ms(max(recs, r -> r.deviceGone) - del),
+          "all_objects_gone_ms", ms(max(recs, Tracker.Rec::objectsGone) - del)));
+      delete.put("operator_reconciles", reconcileFigures(op, reconcilesBeforeDelete,
+          max(recs, Tracker.Rec::objectsGone) - del, n));
+      delete.put("work", work(env, mark, op, n));
+      Map<String, Object> left = new LinkedHashMap<>();
+      left.put("devices", env.tailnet.devices().size());
+      left.put("statefulsets", env.bench.apps().statefulSets().inNamespace(BenchEnvironment.NAMESPACE).list()
+          .getItems().size());
+      left.put("secrets_managed", env.bench.secrets().inNamespace(BenchEnvironment.NAMESPACE)
+          .withLabel("tailscale.com/managed", "true").list().getItems().size());
+      left.put("expected", "1 of each (the canary's)");
+      delete.put("left_after", left);
+      result.put("delete", delete);
+      result.put("operator_footprint_after_delete", op.footprint());
+      op.stop();
+      try {
+        result.put("load_average_at_end", Files.readString(Path.of("/proc/loadavg")).trim());
+      } catch (IOException e) {
+        // not Linux
+      }
+      result.put("_csv", csv(recs, burst, del));
+    }
+    return result;
+  }
+
+  private Map<String, Object> restart(BenchEnvironment env, OperatorHandle op, AuditLog.Mark mark, int n)
+      throws InterruptedException {
+    Map<String, Object> r = new LinkedHashMap<>();
+    long first = waitFirstReconcile(op);
+    r.put("start_to_first_reconcile_ms", ms(first - op.startedNanos));
+    int all = env.bench.services().inAnyNamespace().list().getItems().size();
+    long done = waitReconciles(op, all);
+    r.put("services_in_cluster", all);
+    r.put("full_resync_ms", ms(done - op.startedNanos));
+    waitQuiet(op, 3000);
+    r.put("reconciles", op.reconciles(SERVICE_CONTROLLER));
+    r.put("work", work(env, mark, op, n));
+    r.put("footprint", op.footprint());
+    return r;
+  }
+
+  // ------------------------------------------------------------------------------------------------ operator
+
+  private OperatorHandle startOperator(BenchEnvironment env, List<String> flags, Path dir, String what)
+      throws IOException {
+    if (mode.equals("in-process")) {
+      return new OperatorHandle.InProcess(env.kube, env.operatorEnv);
+    }
+    String cp = operatorClasspath != null ? Files.readString(operatorClasspath).trim()
+        : System.getProperty("java.class.path");
+    OperatorHandle.Subprocess p = new OperatorHandle.Subprocess(env.kube.kubeconfig(), env.operatorEnv, cp, flags,
+        dir.resolve("operator-" + what + ".log"));
+    return p;
+  }
+
+  private long waitFirstReconcile(OperatorHandle op) throws InterruptedException {
+    long deadline = System.nanoTime() + 300_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (op.reconciles(SERVICE_CONTROLLER) >= 1) {
+        return Tracker.now();
+      }
+      if (op instanceof OperatorHandle.Subprocess p && !p.isAlive()) {
+        throw new IllegalStateException("the operator process exited; see " + p.log());
+      }
+      Thread.sleep(20);
+    }
+    throw new IllegalStateException("no reconcile within 5 minutes of start");
+  }
+
+  /** Waits until the operator has finished at least {@code count} Service reconciles; returns when. */
+  private long waitReconciles(OperatorHandle op, long count) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      if (op.reconciles(SERVICE_CONTROLLER) >= count) {
+        return Tracker.now();
+      }
+      Thread.sleep(100);
+    }
+    say("WARNING: fewer than " + count + " reconciles after " + timeoutMinutes + " minutes");
+    return Tracker.now();
+  }
+
+  /** Waits until the reconcile counter has not moved for {@code quietMs}. */
+  private void waitQuiet(OperatorHandle op, long quietMs) throws InterruptedException {
+    long last = op.reconciles(SERVICE_CONTROLLER);
+    long since = System.nanoTime();
+    long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(250);
+      long now = op.reconciles(SERVICE_CONTROLLER);
+      if (now != last) {
+        last = now;
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since >= quietMs * 1_000_000L) {
+        return;
+      }
+    }
+  }
+
+  private void awaitAll(Collection<Tracker.Rec> recs, Predicate<Tracker.Rec> done, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+    long lastReport = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      long missing = recs.stream().filter(done.negate()).count();
+      if (missing == 0) {
+        return;
+      }
+      if (System.nanoTime() - lastReport > 30_000_000_000L) {
+        say("  waiting for " + what + ": " + missing + " of " + recs.size() + " to go");
+        lastReport = System.nanoTime();
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("timed out after " + timeoutMinutes + " minutes waiting for " + what + ": "
+        + recs.stream().filter(done.negate()).count() + " missing");
+  }
+
+  // ------------------------------------------------------------------------------------------------ figures
+
+  /** API-server requests of the operator and the simulator, and Tailscale API calls, since {@code mark}. */
+  private Map<String, Object> work(BenchEnvironment env, AuditLog.Mark mark, OperatorHandle op, int n) {
+    AuditEvents since = env.kube.audit().since(mark);
+    AuditEvents operator = since.byUserAgent(op.userAgentPrefix());
+    AuditEvents simulator = since.byUserAgent(BenchEnvironment.SIMULATOR_USER_AGENT);
+    Map<String, Object> w = new LinkedHashMap<>();
+    w.put("operator_api_requests", byVerbResource(operator));
+    w.put("operator_api_writes_total", operator.writes().count());
+    w.put("operator_api_writes_per_service", per(operator.writes().count(), n));
+    w.put("operator_api_writes_per_service_excluding_events", per(operator.writes()
+        .filter(e -> !"events".equals(e.resource())).count(), n));
+    long objectWrites = operator.writes().filter(e -> Set.of("services", "secrets", "statefulsets")
+        .contains(e.resource())).count();
+    w.put("operator_api_writes_services_secrets_statefulsets", objectWrites);
+    w.put("operator_api_writes_services_secrets_statefulsets_per_service", per(objectWrites, n));
+    w.put("operator_api_reads_total", operator.reads().count());
+    w.put("operator_api_conflicts_409", operator.filter(e -> e.code() == 409).count());
+    w.put("simulator_api_requests_total", simulator.count());
+    w.put("simulator_api_writes_total", simulator.writes().count());
+    Map<String, Object> ts = new TreeMap<>();
+    Map<Endpoint, Integer> calls = env.tailnet.callCounts();
+    calls.forEach((e, c) -> ts.put(e.toString(), c));
+    w.put("tailscale_calls", ts);
+    w.put("tailscale_calls_total", env.tailnet.totalCalls());
+    w.put("tailscale_key_mints_per_service", per(calls.getOrDefault(Endpoint.CREATE_KEY, 0), n));
+    w.put("tailscale_device_deletes_per_service", per(calls.getOrDefault(Endpoint.DELETE_DEVICE, 0), n));
+    w.put("tailscale_calls_per_service_excluding_token_and_sweep", per(calls.entrySet().stream()
+        .filter(e -> e.getKey() != Endpoint.TOKEN && e.getKey() != Endpoint.LIST_DEVICES)
+        .mapToInt(Map.Entry::getValue).sum(), n));
+    return w;
+  }
+
+  /**
+   * Reconciles in a phase, their mean duration, and the mean number of reconciler threads busy over the phase's
+   * duration (reconcile seconds / wall seconds; the operator runs 8): near 8 means the phase was thread-bound.
+   */
+  private static Map<String, Object> reconcileFigures(OperatorHandle op, double[] before, long phaseNanos, int n) {
+    double[] after = op.reconcileTotals(SERVICE_CONTROLLER);
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (before == null || after == null) {
+      return m;
+    }
+    double count = after[0] - before[0];
+    double seconds = after[1] - before[1];
+    m.put("reconciles", (long) count);
+    m.put("reconciles_per_service", Math.round(count * 100.0 / n) / 100.0);
+    m.put("mean_reconcile_ms", count == 0 ? null : Math.round(seconds * 1000 / count * 10) / 10.0);
+    m.put("reconcile_seconds_total", Math.round(seconds * 10) / 10.0);
+    m.put("mean_busy_reconciler_threads", Math.round(seconds / (phaseNanos / 1e9) * 100) / 100.0);
+    return m;
+  }
+
+  private static Map<String, Object> byVerbResource(AuditEvents events) {
+    Map<String, Object> out = new TreeMap<>();
+    events.countBy(e -> e.verb() + " " + e.resourceKey()).forEach((k, v) -> out.put(k, v));
+    return out;
+  }
+
+  private static Object per(long count, int n) {
+    return Math.round(count * 1000.0 / n) / 1000.0;
+  }
+
+  private Map<String, Object> lbMatches(BenchEnvironment env, List<Tracker.Rec> recs) {
+    Map<String, String> ipv4 = new LinkedHashMap<>();
+    for (FakeDevice d : env.tailnet.devices()) {
+      ipv4.put(d.nodeId(), d.ipv4());
+    }
+    long ok = recs.stream().filter(r -> r.lbIp != null && r.lbIp.equals(ipv4.get(r.deviceId))).count();
+    return Map.of("matching", ok, "of", recs.size());
+  }
+
+  private static Stats stats(List<Tracker.Rec> recs, ToLongFunction<Tracker.Rec> end,
+      ToLongFunction<Tracker.Rec> start) {
+    List<Double> v = new ArrayList<>();
+    for (Tracker.Rec r : recs) {
+      long e = end.applyAsLong(r);
+      long s = start.applyAsLong(r);
+      if (e != 0 && s != 0) {
+        v.add((e - s) / 1e6);
+      }
+    }
+    return Stats.of(v);
+  }
+
+  private static long max(List<Tracker.Rec> recs, ToLongFunction<Tracker.Rec> f) {
+    return recs.stream().mapToLong(f).max().orElse(0);
+  }
+
+  static double ms(long nanos) {
+    return Math.round(nanos / 1e5) / 10.0;
+  }
+
+  private List<String> csv(List<Tracker.Rec> recs, long burst, long del) {
+    List<String> lines = new ArrayList<>();
+    lines.add("service,created_ms,finalizer_ms,statefulset_ms,secret_ms,headless_ms,device_reported_ms,lb_ip_ms,"
+        + "delete_requested_ms,service_gone_ms,statefulset_gone_ms,secret_gone_ms,headless_gone_ms,device_gone_ms");
+    Function<Long, String> c = t -> t == 0 ? "" : Double.toString(ms(t - burst));
+    Function<Long, String> d = t -> t == 0 ? "" : Double.toString(ms(t - del));
+    for (Tracker.Rec r : recs) {
+      lines.add(String.join(",", r.key, c.apply(r.created), c.apply(r.finalizer), c.apply(r.sts), c.apply(r.secret),
+          c.apply(r.headless), c.apply(r.device), c.apply(r.lb), d.apply(r.deleteRequested), d.apply(r.svcGone),
+          d.apply(r.stsGone), d.apply(r.secretGone), d.apply(r.headlessGone), d.apply(r.deviceGone)));
+    }
+    lines.add("# times in ms: created..lb_ip from the first create request; delete_requested.. from the first delete");
+    return lines;
+  }
+
+  private Map<String, Object> machine() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("cores", Runtime.getRuntime().availableProcessors());
+    try {
+      m.put("memory", Files.readAllLines(Path.of("/proc/meminfo")).get(0).replaceAll("\\s+", " "));
+      m.put("load_average_at_start", Files.readString(Path.of("/proc/loadavg")).trim());
+    } catch (IOException e) {
+      // not Linux
+    }
+    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    m.put("benchmark_jvm_args", ManagementFactory.getRuntimeMXBean().getInputArguments());
+    m.put("simulator", "testkit ProxySimulator, " + io.tailops.testkit.proxy.ProxySimulator.DEFAULT_THREADS
+        + " worker thread(s)");
+    m.put("git", git("rev-parse", "HEAD") + (git("status", "--porcelain", "--", "operator", "control-plane", "api")
+        .isBlank() ? "" : " + uncommitted changes in operator/control-plane/api"));
+    return m;
+  }
+
+  private static String git(String... args) {
+    try {
+      List<String> cmd = new ArrayList<>(List.of("git"));
+      cmd.addAll(List.of(args));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      p.waitFor();
+      return out;
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ workload
+
+  static String ns(int i) {
+    return "bench-" + (i % NAMESPACES);
+  }
+
+  static String name(int i) {
+    return String.format("svc-%05d", i);
+  }
+
+  static Service service(String ns, String name, String hostname) {
+    return new ServiceBuilder().withNewMetadata().withNamespace(ns).withName(name)
+        .addToLabels(Tracker.BENCH_LABEL, "true").addToAnnotations("tailscale.com/hostname", hostname).endMetadata()
+        .withNewSpec().withType("LoadBalancer").withLoadBalancerClass("tailscale")
+        .withAllocateLoadBalancerNodePorts(false).addToSelector("app", name).addNewPort().withName("http")
+        .withPort(80).endPort().endSpec().build();
+  }
+
+  private void say(String s) {
+    System.out.printf("[%7.1fs] %s%n", (System.nanoTime() - t0) / 1e9, s);
+  }
+
+  /** A fixed pool that runs i = 0..n-1, retrying conflicts and throttling, and rethrows the first failure. */
+  static final class AutoCloseableExecutor implements AutoCloseable {
+    interface IntTask {
+      void run(int i) throws Exception;
+    }
+
+    private final ExecutorService pool;
+
+    AutoCloseableExecutor(int threads) {
+      this.pool = Executors.newFixedThreadPool(threads, r -> {
+        Thread t = new Thread(r, "bench-client");
+        t.setDaemon(true);
+        return t;
+      });
+    }
+
+    void forEach(int n, IntTask task) throws Exception {
+      List<Future<?>> fs = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        int idx = i;
+        fs.add(pool.submit(() -> {
+          for (int attempt = 0; ; attempt++) {
+            try {
+              task.run(idx);
+              return null;
+            } catch (KubernetesClientException e) {
+              if ((e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500) && attempt < 5) {
+                Thread.sleep(100L << attempt);
+                continue;
+              }
+              throw e;
+            }
+          }
+        }));
+      }
+      for (Future<?> f : fs) {
+        f.get();
+      }
+    }
+
+    @Override
+    public void close() {
+      pool.shutdownNow();
+    }
+  }
+
+  static boolean isWrite(AuditEvent e) {
+    return e.isWrite();
+  }
+}

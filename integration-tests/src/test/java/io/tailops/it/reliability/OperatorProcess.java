@@ -1,0 +1,105 @@
+package io.tailops.it.reliability;
+
+import io.tailops.local.OperatorEnvironment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operator as its own JVM ({@code io.tailops.operator.Main run}, configured by environment variables as in a
+ * pod) against an {@link OperatorEnvironment}'s API server and fake tailnet, so that it can be killed with SIGKILL:
+ * unlike {@link OperatorEnvironment#killOperator()}, nothing in it gets to finish (an auth key minted a microsecond
+ * before the kill is never written anywhere).
+ */
+final class OperatorProcess {
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  private final OperatorEnvironment env;
+  private final Path logDir;
+  private Process process;
+  private int port;
+  private int starts;
+
+  OperatorProcess(OperatorEnvironment env, Path logDir) {
+    this.env = env;
+    this.logDir = logDir;
+  }
+
+  void start() {
+    port = freePort();
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx256m",
+        "-cp", System.getProperty("java.class.path"), "io.tailops.operator.Main", "run",
+        "--kubeconfig", env.kube().kubeconfig().toString(), "--http-port", Integer.toString(port),
+        "--no-leader-election", "--log-format", "plain"));
+    try {
+      Files.createDirectories(logDir);
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("operator-process.log").toFile()));
+      // The settings the in-process operator gets from the environment.
+      var config = env.config();
+      pb.environment().put("OPERATOR_NAMESPACE", config.namespace());
+      pb.environment().put("CLIENT_ID_FILE", config.clientIdFile().toString());
+      pb.environment().put("CLIENT_SECRET_FILE", config.clientSecretFile().toString());
+      pb.environment().put("OPERATOR_LOGIN_SERVER", config.loginServer());
+      pb.environment().put("PROXY_IMAGE", config.proxyImage());
+      pb.environment().put("PROXY_FIREWALL_MODE", config.proxyFirewallMode());
+      pb.environment().put("OPERATOR_LOGGING", "info");
+      process = pb.start();
+      starts++;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until the operator answers {@code /readyz} (its informers have synced). */
+  void awaitReady(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("the operator process exited; see " + logDir.resolve("operator-process.log"));
+      }
+      try {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the operator process was not ready after " + timeout);
+  }
+
+  /** SIGKILL. */
+  void kill() throws InterruptedException {
+    if (process != null) {
+      process.destroyForcibly();
+      process.waitFor(30, TimeUnit.SECONDS);
+      process = null;
+    }
+  }
+
+  int starts() {
+    return starts;
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
