@@ -13,7 +13,6 @@ import io.tailops.testkit.kube.KubeApiServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -98,11 +97,7 @@ abstract class OperatorHandle implements AutoCloseable {
   }
 
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return io.tailops.testkit.LoopbackPorts.tcp();
   }
 
   /** VmRSS, VmHWM (KiB) and Threads of a Linux process. */

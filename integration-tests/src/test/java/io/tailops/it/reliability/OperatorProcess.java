@@ -3,7 +3,6 @@ package io.tailops.it.reliability;
 import io.tailops.local.OperatorEnvironment;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -96,10 +95,6 @@ final class OperatorProcess {
   }
 
   private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return io.tailops.testkit.LoopbackPorts.tcp();
   }
 }
