@@ -98,6 +98,38 @@ class SelfHealingIT {
   }
 
   @Test
+  void a1bDeviceDeletedWhileTheProxyStillReportsItIsNoticedByTheSweep() {
+    // headscale's case: the node is deleted but the proxy keeps running with it and never says it is logged out.
+    env.createNamespace("heal-ghost");
+    env.client().resource(clusterIp("heal-ghost", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-ghost"))).create();
+    awaitReady("heal-ghost", "web");
+    FakeDevice before = device("heal-ghost");
+    String secretName = env.secrets("svc", "heal-ghost", "web").get(0).getMetadata().getName();
+    String sts = secretName.substring(0, secretName.length() - 2);
+    env.proxies().pause(sts); // the proxy reacts to nothing: its Secret keeps reporting the deleted device
+    try {
+      env.tailnet().deleteDeviceDirectly(before.nodeId());
+      // the sweep (every second here) notices, confirms with a lookup and marks the Secret
+      await().atMost(Duration.ofSeconds(30)).until(() -> before.nodeId().equals(env.client().secrets()
+          .inNamespace(OperatorEnvironment.NAMESPACE).withName(secretName).get().getMetadata().getAnnotations()
+          .get("tailscale.com/device-missing")) || env.event(get("heal-ghost", "web"), "ProxyReauthenticated")
+          .isPresent());
+    } finally {
+      env.proxies().resume(sts);
+    }
+    awaitEvent(get("heal-ghost", "web"), "ProxyReauthenticated");
+    assertThat(env.event(get("heal-ghost", "web"), "ProxyReauthenticated").get().getMessage())
+        .contains(before.nodeId()).contains("no longer exists in the tailnet");
+    await().atMost(Duration.ofSeconds(60)).until(() -> devicesNamed("heal-ghost").size() == 1
+        && !devicesNamed("heal-ghost").get(0).nodeId().equals(before.nodeId()));
+    awaitReady("heal-ghost", "web");
+    var secret = env.client().secrets().inNamespace(OperatorEnvironment.NAMESPACE).withName(secretName).get();
+    assertThat(secret.getMetadata().getAnnotations()).containsEntry("tailscale.com/reauth-count", "1")
+        .doesNotContainKey("tailscale.com/device-missing");
+  }
+
+  @Test
   void a2AStaleDeviceOfThisOperatorHoldingTheNameIsReplaced() {
     FakeDevice stale = env.tailnet().addForeignDevice("heal-stale", List.of("tag:k8s"));
     env.tailnet().setOnline(stale.nodeId(), false);

@@ -162,7 +162,7 @@ public record OperatorConfig(
         headscaleKeyFile.isEmpty() ? null : Path.of(headscaleKeyFile),
         r.enumValue("OPERATOR_ORPHAN_DEVICES", OrphanPolicy.class, OrphanPolicy.REPORT),
         r.duration("OPERATOR_ORPHAN_GRACE_PERIOD", Duration.ofHours(24)),
-        r.duration("OPERATOR_DEVICE_SWEEP_INTERVAL", Duration.ofMinutes(10)),
+        r.duration("OPERATOR_DEVICE_SWEEP_INTERVAL", Duration.ofMinutes(2)),
         r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
         r.bool("OPERATOR_SELF_DEVICE", false),
         r.bool("OPERATOR_SELF_HEALING", true),

@@ -43,6 +43,12 @@ public final class TailscaleKeys {
   public static final String REAUTH_COUNT = "tailscale.com/reauth-count";
   /** This operator: on the state Secret, when the last self-healing re-authentication happened (RFC 3339). */
   public static final String REAUTH_AT = "tailscale.com/reauth-at";
+  /**
+   * This operator: on the state Secret, the device ID the proxy reports but the control plane no longer has (set by
+   * the device sweep, e.g. after the node was deleted in headscale while the proxy kept running); the proxy's reconcile
+   * confirms it and re-registers the proxy.
+   */
+  public static final String DEVICE_MISSING = "tailscale.com/device-missing";
 
   public static final String FINALIZER = "tailscale.com/finalizer";
 

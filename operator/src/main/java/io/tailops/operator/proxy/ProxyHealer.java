@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -103,6 +104,11 @@ public class ProxyHealer {
     boolean hasKey = TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107)) != null;
     if (!state.hasDevice() && !hasKey && knownDevice != null && !knownDevice.isEmpty()) {
       return loggedOut(spec, p, knownDevice);
+    }
+    if (state.hasDevice() && state.deviceId().equals(ann.get(TailscaleKeys.DEVICE_MISSING))) {
+      // The device sweep found the proxy's device gone while the proxy still runs with it (headscale keeps a
+      // deleted node's tailscaled running until it reconnects): confirm, then re-register.
+      return loggedOut(spec, p, state.deviceId());
     }
     if (state.isReady() && state.dnsLabel().isPresent() && isSuffixed(state.dnsLabel().get(), spec.hostname())) {
       Instant last = lastSuffixCheck.get(p.statefulSetName());
@@ -237,36 +243,36 @@ public class ProxyHealer {
       count = 0;
     }
     // 2. A fresh key and no tailscaled state in the Secret, before anything else can observe a logged-out proxy.
-    ObjectNode patch = JSON.createObjectNode();
-    ObjectNode meta = patch.putObject("metadata");
-    meta.put("resourceVersion", secret.getMetadata().getResourceVersion());
-    ObjectNode a = meta.putObject("annotations");
-    a.put(TailscaleKeys.REAUTH_AT, now.toString());
-    a.put(TailscaleKeys.REAUTH_COUNT, Integer.toString(count + 1));
-    a.put(ProxyProvisioner.AUTH_KEY_ID_ANNOTATION, key.id());
-    a.putNull(ProxyProvisioner.DEVICE_ID_ANNOTATION);
-    if (forceToken != null) {
-      a.put(FORCE_REAUTH_DONE, forceToken);
-    }
-    ObjectNode data = patch.putObject("data");
-    ProxyConfigSecret.encode(ProxyConfigSecret.desiredData(spec, key.secret(), defaults)).forEach(data::put);
-    if (secret.getData() != null) {
-      for (String k : secret.getData().keySet()) {
-        if (STATE_KEYS.contains(k) || k.startsWith("profile-")) {
-          data.putNull(k);
-        }
-      }
-    }
-    try {
-      client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
-          .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
-    } catch (KubernetesClientException e) {
+    // The proxy (and the device sweep) write the same Secret: on a conflict the reset is written again on the current
+    // copy, with the same key, unless someone re-registered the proxy meanwhile.
+    Secret target = secret;
+    for (int attempt = 1; ; attempt++) {
       try {
-        controlPlane.get().deleteAuthKey(key.id());
-      } catch (ControlPlaneException ignored) {
-        LOG.warn("could not revoke unused auth key {}", key.id());
+        client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
+            .patch(PatchContext.of(PatchType.JSON_MERGE), resetPatch(spec, target, key, now, count, forceToken));
+        break;
+      } catch (KubernetesClientException e) {
+        Secret fresh = null;
+        if (e.getCode() == 409 && attempt < 3) {
+          try {
+            fresh = client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName()).get();
+          } catch (KubernetesClientException ignored) {
+            fresh = null;
+          }
+        }
+        String lastReauth = fresh == null || fresh.getMetadata().getAnnotations() == null ? null
+            : fresh.getMetadata().getAnnotations().get(TailscaleKeys.REAUTH_AT);
+        if (fresh != null && Objects.equals(lastReauth, ann.get(TailscaleKeys.REAUTH_AT))) {
+          target = fresh;
+          continue;
+        }
+        try {
+          controlPlane.get().deleteAuthKey(key.id());
+        } catch (ControlPlaneException ignored) {
+          LOG.warn("could not revoke unused auth key {}", key.id());
+        }
+        throw ProxyProvisioner.apiError("resetting the proxy Secret " + secret.getMetadata().getName(), e);
       }
-      throw ProxyProvisioner.apiError("resetting the proxy Secret " + secret.getMetadata().getName(), e);
     }
     // 3. Restart the proxy into a clean login, then remove the device it had (the Secret already says "fresh").
     try {
@@ -286,6 +292,32 @@ public class ProxyHealer {
     return Optional.of(new Outcome(Problem.warning("ProxyReauthenticated", why + "; the operator minted a fresh auth "
         + "key, reset the proxy's tailscaled state and restarted it" + (staleHolder == null ? ""
         : ", after deleting the stale device " + staleHolder.nodeId())), true));
+  }
+
+  /** The merge patch that resets {@code secret} to a fresh registration with {@code key}. */
+  private String resetPatch(ProxySpec spec, Secret secret, AuthKey key, Instant now, int count, String forceToken) {
+    ObjectNode patch = JSON.createObjectNode();
+    ObjectNode meta = patch.putObject("metadata");
+    meta.put("resourceVersion", secret.getMetadata().getResourceVersion());
+    ObjectNode a = meta.putObject("annotations");
+    a.put(TailscaleKeys.REAUTH_AT, now.toString());
+    a.put(TailscaleKeys.REAUTH_COUNT, Integer.toString(count + 1));
+    a.put(ProxyProvisioner.AUTH_KEY_ID_ANNOTATION, key.id());
+    a.putNull(ProxyProvisioner.DEVICE_ID_ANNOTATION);
+    a.putNull(TailscaleKeys.DEVICE_MISSING);
+    if (forceToken != null) {
+      a.put(FORCE_REAUTH_DONE, forceToken);
+    }
+    ObjectNode data = patch.putObject("data");
+    ProxyConfigSecret.encode(ProxyConfigSecret.desiredData(spec, key.secret(), defaults)).forEach(data::put);
+    if (secret.getData() != null) {
+      for (String k : secret.getData().keySet()) {
+        if (STATE_KEYS.contains(k) || k.startsWith("profile-")) {
+          data.putNull(k);
+        }
+      }
+    }
+    return patch.toString();
   }
 
   private static Instant parse(String s) {

@@ -125,8 +125,33 @@ public class ProxyProvisioner {
     return new Provisioned(name, secret, DeviceState.from(secret), minted);
   }
 
-  /** Updates the operator-owned keys of an existing Secret: config (keeping or dropping the auth key), serve config. */
+  /**
+   * Updates the operator-owned keys of an existing Secret: config (keeping or dropping the auth key), serve config.
+   * The proxy writes its state keys into the same Secret, so a write based on an older copy conflicts now and then
+   * (409); the decision is then made again on the current Secret (up to three times) instead of failing the
+   * reconcile with a warning about a race that is nobody's fault.
+   */
   private Secret reconcileSecret(ProxySpec spec, Secret secret, ProxyObjectStore store) throws ProvisionException {
+    Secret current = secret;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return reconcileSecretOnce(spec, current, store);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 3) {
+          throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
+        }
+        LOG.debug("proxy Secret {} changed under us (409); deciding again on the current copy",
+            secret.getMetadata().getName());
+        current = getLive(Secret.class, secret.getMetadata().getName());
+        if (current == null) {
+          throw new ProvisionException("proxy Secret " + secret.getMetadata().getName() + " was deleted; retrying",
+              "ProxyRetry", true, e);
+        }
+      }
+    }
+  }
+
+  private Secret reconcileSecretOnce(ProxySpec spec, Secret secret, ProxyObjectStore store) {
     DeviceState state = DeviceState.from(secret);
     String authKey = null;
     if (!state.hasDevice()) {
@@ -156,15 +181,11 @@ public class ProxyProvisioner {
       ObjectNode d = patch.putObject("data");
       ProxyConfigSecret.encode(changed).forEach(d::put);
     }
-    try {
-      Secret updated = client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
-          .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
-      store.updated(updated, secret);
-      LOG.debug("updated proxy Secret {} keys {}", secret.getMetadata().getName(), changed.keySet());
-      return updated;
-    } catch (KubernetesClientException e) {
-      throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
-    }
+    Secret updated = client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
+    store.updated(updated, secret);
+    LOG.debug("updated proxy Secret {} keys {}", secret.getMetadata().getName(), changed.keySet());
+    return updated;
   }
 
   private AuthKey mintKey(ProxySpec spec, String name) throws ProvisionException {

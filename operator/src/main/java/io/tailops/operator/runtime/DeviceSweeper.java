@@ -1,16 +1,23 @@
 package io.tailops.operator.runtime;
 
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
+import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.DeviceState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -83,6 +90,9 @@ public final class DeviceSweeper implements AutoCloseable {
       return lastOrphans;
     }
     Set<String> known = DeviceState.knownDeviceIds(client, config.namespace());
+    if (config.selfHealing()) {
+      noticeMissingDevices(devices);
+    }
     Set<String> proxyTags = Set.copyOf(config.proxyTags());
     Instant now = clock.instant();
     List<Orphan> orphans = new ArrayList<>();
@@ -121,6 +131,51 @@ public final class DeviceSweeper implements AutoCloseable {
     lastOrphans = List.copyOf(orphans);
     onResult.run();
     return lastOrphans;
+  }
+
+  /**
+   * Marks the state Secret of every proxy whose reported device no longer exists in the control plane (confirmed one
+   * by one, so a partial list deletes nothing) with {@link TailscaleKeys#DEVICE_MISSING}; the Secret change wakes the
+   * proxy's parent, whose reconcile re-registers the proxy. Returns how many were marked.
+   */
+  int noticeMissingDevices(List<Device> devices) {
+    Set<String> present = new HashSet<>();
+    devices.forEach(d -> present.add(d.nodeId()));
+    int marked = 0;
+    for (Secret s : client.secrets().inNamespace(config.namespace())
+        .withLabel(TailscaleKeys.LABEL_MANAGED, "true").list().getItems()) {
+      Map<String, String> labels = s.getMetadata().getLabels();
+      if (labels == null || !labels.containsKey(TailscaleKeys.LABEL_PARENT_TYPE)) {
+        continue; // not a proxy's Secret
+      }
+      String id = DeviceState.from(s).deviceId();
+      Map<String, String> ann = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+      if (id.isEmpty() || present.contains(id) || id.equals(ann.get(TailscaleKeys.DEVICE_MISSING))) {
+        continue;
+      }
+      try {
+        if (controlPlane.getDevice(id).isPresent()) {
+          continue;
+        }
+      } catch (ControlPlaneException e) {
+        LOG.info("could not confirm that device {} of proxy Secret {} is gone: {}", id, s.getMetadata().getName(),
+            e.userMessage());
+        continue;
+      }
+      try {
+        client.secrets().inNamespace(config.namespace()).withName(s.getMetadata().getName())
+            .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\""
+                + TailscaleKeys.DEVICE_MISSING + "\":\"" + id.replace("\\", "\\\\").replace("\"", "\\\"")
+                + "\"}}}");
+        marked++;
+        metrics.selfHealing("DeviceMissing");
+        LOG.info("proxy Secret {} reports device {}, which no longer exists in the tailnet; its proxy will be "
+            + "re-registered", s.getMetadata().getName(), id);
+      } catch (KubernetesClientException e) {
+        LOG.info("could not mark proxy Secret {}: {}", s.getMetadata().getName(), e.getMessage());
+      }
+    }
+    return marked;
   }
 
   public List<Orphan> lastOrphans() {

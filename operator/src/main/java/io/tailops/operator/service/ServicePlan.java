@@ -28,11 +28,11 @@ public sealed interface ServicePlan {
    * @param loadBalancer whether the operator fulfils {@code status.loadBalancer}
    * @param hostnameFromAnnotation whether the hostname was given explicitly
    * @param funnelServeConfig serve config publishing port 443 through Funnel, or null
-   * @param funnelDenied why Funnel was asked for but not granted (the Service is then served on the tailnet only), or
-   *     null
+   * @param funnelDenied why Funnel was asked for but not granted (a warning; the Service is then served on the
+   *     tailnet only), or null
    */
   record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
       boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
-      String funnelDenied) implements ServicePlan {
+      io.tailops.operator.status.Problem funnelDenied) implements ServicePlan {
   }
 }

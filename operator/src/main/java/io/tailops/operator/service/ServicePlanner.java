@@ -18,6 +18,7 @@ import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyTarget;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.Validation;
+import io.tailops.operator.status.Problem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +40,7 @@ public final class ServicePlanner {
   private final String firewallMode;
 
   private final Predicate<String> funnelAllowedIn;
+  private final boolean funnelAvailable;
 
   public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
       String firewallMode) {
@@ -47,6 +49,16 @@ public final class ServicePlanner {
 
   public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
       String firewallMode, Predicate<String> funnelAllowedIn) {
+    this(defaultLoadBalancer, defaultTags, defaultProxyClass, firewallMode, funnelAllowedIn, true);
+  }
+
+  /**
+   * @param funnelAvailable whether the control plane offers Funnel at all (headscale does not): when it does not, a
+   *     Funnel Service is served on the tailnet only, with a warning, instead of being promised to the internet
+   */
+  public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
+      String firewallMode, Predicate<String> funnelAllowedIn, boolean funnelAvailable) {
+    this.funnelAvailable = funnelAvailable;
     this.defaultLoadBalancer = defaultLoadBalancer;
     this.defaultTags = List.copyOf(defaultTags);
     this.defaultProxyClass = defaultProxyClass;
@@ -117,7 +129,7 @@ public final class ServicePlanner {
           + String.join(", ", violations), "INVALIDSERVICE");
     }
     String funnelServeConfig = null;
-    String funnelDenied = null;
+    Problem funnelDenied = null;
     if (ann.containsKey(FUNNEL) && !"false".equals(ann.get(FUNNEL))) {
       if (!"true".equals(ann.get(FUNNEL))) {
         return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid value of "
@@ -135,9 +147,13 @@ public final class ServicePlanner {
         return new ServicePlan.Invalid("FunnelInvalid", "Funnel is only available on port 443: add a TCP port 443 "
             + "to the Service (for example port: 443, targetPort: 8080) or remove " + FUNNEL, "FunnelInvalid");
       }
-      if (!funnelAllowedIn.test(svc.getMetadata().getNamespace())) {
-        funnelDenied = "Funnel is not allowed in namespace " + svc.getMetadata().getNamespace() + " by the "
-            + "operator's funnel policy (OPERATOR_FUNNEL_NAMESPACES); the Service is served on the tailnet only";
+      if (!funnelAvailable) {
+        funnelDenied = Problem.warning("FunnelNotAvailable", "the control plane does not offer Funnel (headscale), "
+            + "so port 443 cannot be made public; the Service is served on the tailnet only");
+      } else if (!funnelAllowedIn.test(svc.getMetadata().getNamespace())) {
+        funnelDenied = Problem.warning("FunnelNotAllowed", "Funnel is not allowed in namespace "
+            + svc.getMetadata().getNamespace() + " by the operator's funnel policy (OPERATOR_FUNNEL_NAMESPACES); the "
+            + "Service is served on the tailnet only");
       } else {
         String host = clusterIp.contains(":") ? "[" + clusterIp + "]" : clusterIp;
         funnelServeConfig = new ServeConfig().tcp(443, true)

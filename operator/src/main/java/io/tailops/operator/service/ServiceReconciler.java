@@ -76,7 +76,8 @@ public class ServiceReconciler implements Reconciler<Service> {
   public ServiceReconciler(OperatorContext ctx) {
     this.ctx = ctx;
     this.planner = new ServicePlanner(ctx.config().defaultLoadBalancer(), ctx.config().proxyTags(),
-        ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn);
+        ctx.config().proxyDefaultClass(), ctx.config().proxyFirewallMode(), ctx.config()::funnelAllowedIn,
+        ctx.controlPlane().capabilities().funnel());
     this.provisioner = new ProxyProvisioner(ctx.client(), ctx::controlPlane, ctx.proxyDefaults());
     this.healer = new ProxyHealer(ctx.client(), ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
         ctx.config().reauthMinInterval(), ctx.config().selfHealing());
@@ -229,7 +230,7 @@ public class ServiceReconciler implements Reconciler<Service> {
     ServiceProxyStatus status = ServiceProxyStatus.of(svc, expose.loadBalancer(), provisioned.device());
     String message = status.message();
     if (expose.funnelDenied() != null) {
-      message = message + "; " + expose.funnelDenied();
+      message = message + "; " + expose.funnelDenied().message();
     } else if (expose.funnelServeConfig() != null && status.ready()) {
       message = message + "; port 443 is public through Funnel at https://" + provisioned.device().fqdn();
     }
@@ -243,7 +244,7 @@ public class ServiceReconciler implements Reconciler<Service> {
       funnelPreflight.forget(svc.getMetadata().getUid());
     }
     if (expose.funnelDenied() != null) {
-      oneOffWarnings.add(svc, io.tailops.operator.status.Problem.warning("FunnelNotAllowed", expose.funnelDenied()));
+      oneOffWarnings.add(svc, expose.funnelDenied());
     }
     return Optional.empty();
   }

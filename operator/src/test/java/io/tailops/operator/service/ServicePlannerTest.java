@@ -150,4 +150,36 @@ class ServicePlannerTest {
     assertThat(p).isInstanceOf(ServicePlan.Invalid.class);
     return ((ServicePlan.Invalid) p).message();
   }
+
+  private static Service funnelLoadBalancer(String ns) {
+    return svc(ns, "web", Map.of("tailscale.com/funnel", "true")).editSpec().withType("LoadBalancer")
+        .withLoadBalancerClass("tailscale").addNewPort().withPort(443).withProtocol("TCP").endPort().endSpec().build();
+  }
+
+  @Test
+  void funnelOnALoadBalancerPublishesPort443() {
+    ServicePlan.Expose e = (ServicePlan.Expose) planner.plan(funnelLoadBalancer("default"));
+    assertThat(e.funnelDenied()).isNull();
+    assertThat(e.funnelServeConfig()).contains("\"AllowFunnel\"").contains("${TS_CERT_DOMAIN}:443");
+  }
+
+  @Test
+  void funnelWithoutFunnelInTheControlPlaneIsServedOnTheTailnetOnlyWithAWarning() {
+    ServicePlanner headscale = new ServicePlanner(false, List.of("tag:k8s"), "", "auto", ns -> true, false);
+    ServicePlan.Expose e = (ServicePlan.Expose) headscale.plan(funnelLoadBalancer("default"));
+    assertThat(e.funnelServeConfig()).isNull();
+    assertThat(e.funnelDenied().type()).isEqualTo("Warning");
+    assertThat(e.funnelDenied().reason()).isEqualTo("FunnelNotAvailable");
+    assertThat(e.funnelDenied().message()).contains("does not offer Funnel").contains("tailnet only");
+  }
+
+  @Test
+  void funnelOutsideTheAllowedNamespacesIsServedOnTheTailnetOnlyWithAWarning() {
+    ServicePlanner policy = new ServicePlanner(false, List.of("tag:k8s"), "", "auto", "public"::equals, true);
+    ServicePlan.Expose e = (ServicePlan.Expose) policy.plan(funnelLoadBalancer("private"));
+    assertThat(e.funnelServeConfig()).isNull();
+    assertThat(e.funnelDenied().reason()).isEqualTo("FunnelNotAllowed");
+    assertThat(e.funnelDenied().message()).contains("namespace private").contains("OPERATOR_FUNNEL_NAMESPACES");
+    assertThat(((ServicePlan.Expose) policy.plan(funnelLoadBalancer("public"))).funnelDenied()).isNull();
+  }
 }
