@@ -1,5 +1,8 @@
 package io.tailops.controlplane;
 
+import java.time.Duration;
+import java.util.Optional;
+
 /**
  * A control-plane call that failed. Keeps the HTTP status and the server's message (never a secret) and classifies
  * the failure so that callers can tell the user which credential, scope or tag to fix.
@@ -36,12 +39,23 @@ public class ControlPlaneException extends Exception {
   private final Kind kind;
   private final int status;
   private final String serverMessage;
+  private final Duration retryAfter;
 
   public ControlPlaneException(Kind kind, int status, String serverMessage, String message, Throwable cause) {
+    this(kind, status, serverMessage, message, cause, null);
+  }
+
+  /**
+   * @param retryAfter how long the server asked the client to wait before calling again ({@code Retry-After}), or
+   *     null when it gave no such hint
+   */
+  public ControlPlaneException(Kind kind, int status, String serverMessage, String message, Throwable cause,
+      Duration retryAfter) {
     super(message, cause);
     this.kind = kind;
     this.status = status;
     this.serverMessage = serverMessage;
+    this.retryAfter = retryAfter;
   }
 
   public ControlPlaneException(Kind kind, int status, String serverMessage, String message) {
@@ -60,6 +74,14 @@ public class ControlPlaneException extends Exception {
   /** The {@code message} field of the server's error body, if any. */
   public String serverMessage() {
     return serverMessage;
+  }
+
+  /**
+   * How long the control plane asked us to wait before the next call (a 429's {@code Retry-After}), counted from
+   * when this exception was thrown; empty when it gave no hint.
+   */
+  public Optional<Duration> retryAfter() {
+    return Optional.ofNullable(retryAfter);
   }
 
   /** Whether retrying later may succeed without the user changing anything. */

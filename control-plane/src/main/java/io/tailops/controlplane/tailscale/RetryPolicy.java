@@ -16,7 +16,8 @@ import java.util.function.DoubleSupplier;
  *
  * <p>The delay before retry number {@code n} (after {@code n} failed attempts) is uniformly random in
  * {@code [0, min(maxDelay, baseDelay * 2^(n-1))]} ("full jitter"). A 429 with a {@code Retry-After} header (seconds or
- * HTTP date) waits exactly that long instead, capped at {@code maxRetryAfter}.
+ * HTTP date) waits exactly that long instead when it is at most {@code maxRetryAfter}; a longer hint is not waited out
+ * within the call (see {@code Transport}).
  */
 public final class RetryPolicy {
   /** Sleeps; replaceable in tests. */
@@ -51,9 +52,12 @@ public final class RetryPolicy {
     this.random = Objects.requireNonNull(random, "random");
   }
 
-  /** 4 attempts, 500 ms base delay, 10 s maximum backoff, {@code Retry-After} honoured up to 60 s. */
+  /**
+   * 4 attempts, 500 ms base delay, 10 s maximum backoff; a {@code Retry-After} up to 10 s is waited out within the
+   * call, a longer one ends it (the caller reschedules).
+   */
   public static RetryPolicy defaults() {
-    return new RetryPolicy(4, Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(60), Sleeper.SYSTEM,
+    return new RetryPolicy(4, Duration.ofMillis(500), Duration.ofSeconds(10), Duration.ofSeconds(10), Sleeper.SYSTEM,
         () -> ThreadLocalRandom.current().nextDouble());
   }
 
@@ -75,7 +79,10 @@ public final class RetryPolicy {
     return new RetryPolicy(maxAttempts, baseDelay, d, maxRetryAfter, sleeper, random);
   }
 
-  /** Upper bound for a server-provided {@code Retry-After}. */
+  /**
+   * The longest server-provided {@code Retry-After} waited out within one call; a longer one ends the call with the
+   * hint in the exception.
+   */
   public RetryPolicy withMaxRetryAfter(Duration d) {
     return new RetryPolicy(maxAttempts, baseDelay, maxDelay, d, sleeper, random);
   }
@@ -115,12 +122,6 @@ public final class RetryPolicy {
     long capMillis = Math.min(maxDelay.toMillis(), saturatedShift(baseDelay.toMillis(), shift));
     double r = Math.min(Math.max(random.getAsDouble(), 0.0), 1.0);
     return Duration.ofMillis((long) Math.floor(r * capMillis));
-  }
-
-  /** The server's hint capped at {@code maxRetryAfter}, or {@link #backoff(int)} when there is no usable hint. */
-  public Duration delayFor(Optional<Duration> retryAfter, int failedAttempts) {
-    return retryAfter.map(d -> d.compareTo(maxRetryAfter) > 0 ? maxRetryAfter : d)
-        .orElseGet(() -> backoff(failedAttempts));
   }
 
   /**

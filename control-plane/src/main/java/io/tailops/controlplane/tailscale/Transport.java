@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +43,12 @@ final class Transport {
   private final RetryPolicy retry;
   private final ApiCallListener listener;
   private final Clock clock;
+  /**
+   * Until when the server asked us not to call (the latest 429's {@code Retry-After}); null when it has not. Shared by
+   * every caller of this client, so one proxy's rate limit also holds back the next reconcile, the next proxy and the
+   * token refresh instead of each finding out with a request of its own.
+   */
+  private final AtomicReference<Instant> quietUntil = new AtomicReference<>();
 
   Transport(HttpClient http, String userAgent, Duration requestTimeout, RetryPolicy retry, ApiCallListener listener,
       Clock clock) {
@@ -63,15 +71,33 @@ final class Transport {
       Map<String, String> headers, boolean replayable) {
   }
 
-  /** A response (any status) and how many attempts it took. */
-  record Response(int status, byte[] body, HttpHeaders headers, int attempts) {
+  /**
+   * A response (any status) and how many attempts it took; {@code retryAfter} is the server's wait hint of a final
+   * 429, or null.
+   */
+  record Response(int status, byte[] body, HttpHeaders headers, int attempts, Duration retryAfter) {
   }
 
   /**
    * Sends {@code req}, retrying 429, 5xx (except 501) and transport errors per the retry policy. Returns the last
-   * response whatever its status; throws only when no response arrived.
+   * response whatever its status; throws only when no response arrived, or without sending anything while an earlier
+   * 429's {@code Retry-After} still holds.
+   *
+   * <p>A {@code Retry-After} up to the policy's {@code maxRetryAfter} is waited out within this call; a longer one
+   * ends the call at once with the hint in the exception, so that the caller reschedules instead of holding a thread.
    */
   Response execute(Request req, Supplier<Collection<String>> secrets) throws ControlPlaneException {
+    Instant until = quietUntil.get();
+    if (until != null) {
+      Duration left = Duration.between(clock.instant(), until);
+      if (left.isNegative() || left.isZero()) {
+        quietUntil.compareAndSet(until, null);
+      } else {
+        LOG.debug("{}: not sent; the API asked to wait {} ms more (Retry-After)", req.what(), left.toMillis());
+        throw new ControlPlaneException(Kind.RATE_LIMITED, 429, null, req.what() + ": not sent; the Tailscale API "
+            + "rate-limited this client and asked it to wait " + seconds(left) + " more (Retry-After)", null, left);
+      }
+    }
     int max = retry.maxAttempts();
     for (int attempt = 1;; attempt++) {
       long start = System.nanoTime();
@@ -104,12 +130,17 @@ final class Transport {
             req.what() + ": no response (" + cause + "); " + why, e);
       }
       report(req, hr.statusCode(), start);
-      Response r = new Response(hr.statusCode(), hr.body(), hr.headers(), attempt);
-      if (isRetriable(r.status()) && attempt < max) {
-        Duration d = r.status() == 429
-            ? retry.delayFor(RetryPolicy.parseRetryAfter(r.headers().firstValue("Retry-After").orElse(null),
-                clock.instant()), attempt)
-            : retry.backoff(attempt);
+      Duration hint = hr.statusCode() != 429 ? null
+          : RetryPolicy.parseRetryAfter(hr.headers().firstValue("Retry-After").orElse(null), clock.instant())
+              .orElse(null);
+      if (hint != null && !hint.isZero()) {
+        Instant next = clock.instant().plus(hint);
+        quietUntil.accumulateAndGet(next, (a, b) -> a == null || b.isAfter(a) ? b : a);
+      }
+      Response r = new Response(hr.statusCode(), hr.body(), hr.headers(), attempt, hint);
+      boolean hintTooLong = hint != null && hint.compareTo(retry.maxRetryAfter()) > 0;
+      if (isRetriable(r.status()) && attempt < max && !hintTooLong) {
+        Duration d = hint != null ? hint : retry.backoff(attempt);
         LOG.warn("{}: HTTP {}; retrying in {} ms (attempt {}/{})", req.what(), r.status(), d.toMillis(), attempt,
             max);
         sleep(req, d);
@@ -136,7 +167,10 @@ final class Transport {
     if (r.attempts() > 1) {
       msg.append(" (gave up after ").append(r.attempts()).append(" attempts)");
     }
-    return new ControlPlaneException(kind, s, serverMessage, msg.toString());
+    if (r.retryAfter() != null) {
+      msg.append(" (the API asked to wait ").append(seconds(r.retryAfter())).append(")");
+    }
+    return new ControlPlaneException(kind, s, serverMessage, msg.toString(), null, r.retryAfter());
   }
 
   static Kind kindOf(int status, String serverMessage) {
@@ -193,6 +227,10 @@ final class Transport {
       throw new ControlPlaneException(Kind.TRANSPORT, 0, null, req.what() + ": interrupted while waiting to retry",
           e);
     }
+  }
+
+  private static String seconds(Duration d) {
+    return (d.toMillis() + 999) / 1000 + " s"; // rounded up: never suggests calling too early
   }
 
   private static String describe(IOException e, Collection<String> secrets) {

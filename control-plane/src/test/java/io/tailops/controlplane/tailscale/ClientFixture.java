@@ -47,10 +47,13 @@ abstract class ClientFixture {
     fake.close();
   }
 
-  /** Retries recorded in {@link #sleeps}, never actually slept. */
+  /** Retries recorded in {@link #sleeps} and passed on the clock, never actually slept. */
   RetryPolicy fastRetries() {
     return RetryPolicy.defaults().withMaxAttempts(4).withBaseDelay(Duration.ofMillis(100))
-        .withMaxDelay(Duration.ofSeconds(1)).withSleeper(sleeps::add);
+        .withMaxDelay(Duration.ofSeconds(1)).withSleeper(d -> {
+          sleeps.add(d);
+          clock.advance(d);
+        });
   }
 
   TailscaleApiClient client() {

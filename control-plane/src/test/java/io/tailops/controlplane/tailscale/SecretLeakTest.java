@@ -85,6 +85,7 @@ class SecretLeakTest extends ClientFixture {
     // RATE_LIMITED
     fake.inject(Fault.status(429).retryAfter("1")).on(Endpoint.LIST_DEVICES).times(4);
     errors.add(catchThrowableOfType(ControlPlaneException.class, client::listDevices));
+    clock.advance(Duration.ofSeconds(1)); // the Retry-After holds back every call until it has passed
     // SERVER_ERROR, echoing the current access token
     String token = currentToken();
     fake.inject(Fault.status(500, "token " + token + " broke")).on(Endpoint.GET_DEVICE).times(4);

@@ -271,16 +271,54 @@ class TailscaleApiClientTest extends ClientFixture {
     }
 
     @Test
-    void rateLimitHonoursRetryAfterHttpDateAndCapsIt() throws Exception {
+    void rateLimitHonoursRetryAfterHttpDate() throws Exception {
       String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(clock.instant().plusSeconds(5).atOffset(
           ZoneOffset.UTC));
       fake.inject(Fault.status(429).retryAfter(date)).on(Endpoint.LIST_DEVICES).times(1);
-      fake.inject(Fault.status(429).retryAfter("3600")).on(Endpoint.LIST_DEVICES).times(1);
       client().listDevices();
-      assertThat(fake.calls(Endpoint.LIST_DEVICES)).isEqualTo(3);
-      assertThat(sleeps).hasSize(2);
+      assertThat(fake.calls(Endpoint.LIST_DEVICES)).isEqualTo(2);
+      assertThat(sleeps).hasSize(1);
       assertThat(sleeps.get(0)).isBetween(Duration.ofSeconds(3), Duration.ofSeconds(5));
-      assertThat(sleeps.get(1)).isEqualTo(RetryPolicy.defaults().maxRetryAfter());
+    }
+
+    @Test
+    void aLongRetryAfterEndsTheCallWithTheHintInsteadOfHoldingTheThread() {
+      fake.inject(Fault.status(429).retryAfter("3600")).on(Endpoint.LIST_DEVICES).times(1);
+      ControlPlaneException e = catchThrowableOfType(ControlPlaneException.class, () -> client().listDevices());
+      assertThat(e.kind()).isEqualTo(Kind.RATE_LIMITED);
+      assertThat(e.retryAfter()).contains(Duration.ofHours(1));
+      assertThat(e.getMessage()).contains("asked to wait 3600 s");
+      assertThat(fake.calls(Endpoint.LIST_DEVICES)).isEqualTo(1);
+      assertThat(sleeps).isEmpty();
+    }
+
+    @Test
+    void retryAfterHoldsBackEveryLaterCallOfTheClientUntilItPasses() throws Exception {
+      TailscaleApiClient c = client();
+      fake.inject(Fault.status(429).retryAfter("30")).on(Endpoint.CREATE_KEY).times(1);
+      ControlPlaneException first = catchThrowableOfType(ControlPlaneException.class,
+          () -> c.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, "k8s proxy a")));
+      assertThat(first.retryAfter()).contains(Duration.ofSeconds(30));
+      int mints = fake.calls(Endpoint.CREATE_KEY);
+      int lists = fake.calls(Endpoint.LIST_DEVICES);
+
+      clock.advance(Duration.ofSeconds(20));
+      // Another proxy's mint and an unrelated call: neither is sent while the hint holds; each says how long is left.
+      ControlPlaneException held = catchThrowableOfType(ControlPlaneException.class,
+          () -> c.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, "k8s proxy b")));
+      assertThat(held.kind()).isEqualTo(Kind.RATE_LIMITED);
+      assertThat(held.isTransient()).isTrue();
+      assertThat(held.retryAfter().orElseThrow()).isBetween(Duration.ofSeconds(9), Duration.ofSeconds(10));
+      assertThat(held.getMessage()).contains("not sent").contains("10 s more");
+      assertThat(catchThrowableOfType(ControlPlaneException.class, c::listDevices).kind())
+          .isEqualTo(Kind.RATE_LIMITED);
+      assertThat(fake.calls(Endpoint.CREATE_KEY)).isEqualTo(mints);
+      assertThat(fake.calls(Endpoint.LIST_DEVICES)).isEqualTo(lists);
+
+      clock.advance(Duration.ofSeconds(10));
+      assertThat(c.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, "k8s proxy b")).secret())
+          .isNotEmpty();
+      assertThat(fake.calls(Endpoint.CREATE_KEY)).isEqualTo(mints + 1);
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
+import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.operator.proxy.ProvisionException;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the Service and Ingress reconcilers share around one reconcile: timing and the reconcile metric, per-object
- * exponential backoff on failure, and an inbound event source that retries every waiting object at once when the
+ * exponential backoff on failure (or exactly the control plane's {@code Retry-After} when it gave one), and an
+ * inbound event source that retries every waiting object at once when the
  * reason it waits goes away (credentials fixed) or when another object asks for it (a hostname was freed).
  *
  * @param <P> the reconciled kind
@@ -63,13 +65,27 @@ public final class RetryingReconcile<P extends HasMetadata> {
       return again.map(d -> UpdateControl.<P>noUpdate().rescheduleAfter(d)).orElseGet(UpdateControl::noUpdate);
     } catch (ProvisionException e) {
       outcome = "error";
-      Duration wait = backoff.failed(uid);
+      // The control plane said when to come back (Retry-After): exactly then, neither earlier (the call would only be
+      // held back) nor later (a rate-limited object, reconciled again and again by its own events meanwhile, would
+      // otherwise climb the backoff to its 5-minute cap and wait long after the limit is over).
+      Optional<Duration> hint = retryAfter(e);
+      Duration wait = hint.isPresent() ? hint.get() : backoff.failed(uid);
       failing.put(uid, ResourceID.fromResource(resource));
       LOG.info("reconcile failed, retrying in {}s: {}", wait.toSeconds(), e.getMessage());
       return UpdateControl.<P>noUpdate().rescheduleAfter(wait);
     } finally {
       ctx.metrics().reconciled(controller, outcome, Duration.between(start, ctx.clock().instant()));
     }
+  }
+
+  /** The control plane's {@code Retry-After} behind {@code e}, if it gave one. */
+  static Optional<Duration> retryAfter(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ControlPlaneException cpe) {
+        return cpe.retryAfter();
+      }
+    }
+    return Optional.empty();
   }
 
   private void retryFailingNow() {
