@@ -9,7 +9,16 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.headscale.ApiKeySource;
+import io.tailops.controlplane.headscale.HeadscaleControlPlane;
 import io.tailops.controlplane.tailscale.CredentialSource;
 import io.tailops.controlplane.tailscale.RetryPolicy;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
@@ -19,17 +28,27 @@ import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.kube.AuditEvents;
 import io.tailops.testkit.kube.AuditLog;
+import io.tailops.testkit.headscale.HeadscaleServer;
+import io.tailops.testkit.headscale.TailnetBinaries;
+import io.tailops.testkit.headscale.TailnetClient;
 import io.tailops.testkit.kube.KubeApiServer;
+import io.tailops.testkit.podrunner.LocalPodRunner;
+import io.tailops.testkit.podrunner.PodNetwork;
+import io.tailops.testkit.podrunner.ServiceProxy;
 import io.tailops.testkit.proxy.ProxySimulator;
 import io.tailops.testkit.tailscale.FakeTailscaleApi;
 import io.tailops.testkit.tailscale.OAuthClient;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,18 +58,47 @@ import java.util.function.UnaryOperator;
 /**
  * The operator in-process with everything around it, shared by the integration tests, the local run command and the
  * benchmark. Everything an integration test needs: a real API server (with the controller manager, so foreground deletion and
- * StatefulSet pods work, and an audit log to count requests), the fake Tailscale API, the proxy simulator, and the
- * operator running in-process against them with the settings a Helm install would give it.
+ * StatefulSet pods work, and an audit log to count requests), a control plane, proxies, and the operator running
+ * in-process against them with the settings a Helm install would give it. Two modes:
+ *
+ * <ul>
+ *   <li>{@link Mode#SIMULATED} ({@link #create()}, the integration tests' default): the fake Tailscale API and the
+ *       proxy simulator, which plays containerboot's part.</li>
+ *   <li>{@link Mode#REAL} ({@link #create(Mode)}): a real tailnet on this machine. headscale (v0.29.2) is the control
+ *       plane (the operator runs with {@code OPERATOR_CONTROL_PLANE=headscale}, {@code OPERATOR_LOGIN_SERVER},
+ *       {@code HEADSCALE_API_KEY_FILE}); a {@link LocalPodRunner} runs every proxy Pod the StatefulSet controller
+ *       creates with the real containerboot and tailscaled (kernel-mode Service proxies in their own network
+ *       namespaces, when the machine allows it: see {@link PodNetwork#probe()}); a {@link ServiceProxy} makes Service
+ *       cluster IPs reach local backends ({@link #backend}); and a {@link TailnetClient} (userspace tailscaled with an
+ *       HTTP proxy) reaches what the proxies expose, by tailnet IP or MagicDNS name. The ServiceAccount {@code proxies}
+ *       and its Role are created as the Helm chart creates them.</li>
+ * </ul>
  */
 public final class OperatorEnvironment implements AutoCloseable {
   public static final String NAMESPACE = "tailscale";
   /** User agent of the operator's Kubernetes client, to tell its requests apart in the audit log. */
   public static final String OPERATOR_USER_AGENT = "tailscale-operator-it";
+  /** Hostname of the tailnet client node in {@link Mode#REAL}. */
+  public static final String CLIENT_HOSTNAME = "e2e-client";
 
+  /** Which control plane and proxies the environment runs. */
+  public enum Mode {
+    /** Fake Tailscale API and proxy simulator. */
+    SIMULATED,
+    /** headscale, real containerboot/tailscaled proxies run by the local pod runner, a tailnet client. */
+    REAL
+  }
+
+  private final Mode mode;
   private final KubeApiServer kube;
   private final FakeTailscaleApi tailnet;
   private final ProxySimulator proxies;
   private final Path dir;
+  private PodNetwork network;
+  private HeadscaleServer headscale;
+  private LocalPodRunner pods;
+  private TailnetClient tailnetClient;
+  private final List<HttpServer> backends = new ArrayList<>();
   private final Path clientIdFile;
   private final Path clientSecretFile;
   private final Map<String, String> env = new HashMap<>();
@@ -59,7 +107,9 @@ public final class OperatorEnvironment implements AutoCloseable {
   private KubernetesClient operatorClient;
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
 
-  private OperatorEnvironment(KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies, Path dir) {
+  private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
+      Path dir) {
+    this.mode = mode;
     this.kube = kube;
     this.tailnet = tailnet;
     this.proxies = proxies;
@@ -82,7 +132,7 @@ public final class OperatorEnvironment implements AutoCloseable {
           .build()).create();
       FakeTailscaleApi tailnet = FakeTailscaleApi.start();
       ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet);
-      OperatorEnvironment env = new OperatorEnvironment(kube, tailnet, proxies, dir);
+      OperatorEnvironment env = new OperatorEnvironment(Mode.SIMULATED, kube, tailnet, proxies, dir);
       env.oauthClient = tailnet.addOperatorClient();
       env.writeCredentials(env.oauthClient.id(), env.oauthClient.secret());
       env.env.put("OPERATOR_NAMESPACE", NAMESPACE);
@@ -98,6 +148,110 @@ public final class OperatorEnvironment implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * Starts the environment in the given mode (the operator is started separately). {@link Mode#REAL} needs the
+   * tailscale and headscale binaries ({@link TailnetBinaries#BUILD_COMMAND}) and, for kernel-mode Service proxies and
+   * cluster IPs, root (see {@link PodNetwork#probe()}); it throws an {@link IllegalStateException} naming what is
+   * missing.
+   */
+  public static OperatorEnvironment create(Mode mode) {
+    return mode == Mode.SIMULATED ? create() : createReal();
+  }
+
+  private static OperatorEnvironment createReal() {
+    TailnetBinaries binaries = TailnetBinaries.locate();
+    binaries.requireTailscale().requireHeadscale();
+    List<AutoCloseable> started = new ArrayList<>();
+    try {
+      PodNetwork network = null;
+      if (PodNetwork.probe().bridge()) {
+        network = PodNetwork.create();
+        started.add(network);
+      }
+      KubeApiServer.Builder kb = KubeApiServer.builder().controllerManager(true).auditLog(true)
+          .crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml");
+      if (network != null) {
+        // this run's own Service range, served on the pod network's bridge (no clash with another run)
+        kb.apiServerFlag("--service-cluster-ip-range=" + network.serviceCidr());
+      }
+      KubeApiServer kube = kb.start();
+      started.add(kube);
+      HeadscaleServer headscale = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
+          .listenAddress(network != null ? network.hostAddress() : "127.0.0.1").binaries(binaries).start();
+      started.add(headscale);
+      KubernetesClient client = kube.client();
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
+          .create();
+      client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
+          .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
+          .build()).create();
+      createProxyServiceAccount(client);
+      LocalPodRunner pods = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network).binaries(binaries)
+          .start();
+      started.add(pods);
+      TailnetClient tailnetClient = TailnetClient.builder(headscale).hostname(CLIENT_HOSTNAME).tags("tag:e2e-client")
+          .startupTimeout(Duration.ofSeconds(120)).start();
+      started.add(tailnetClient);
+      Path dir = Files.createTempDirectory("tsop-e2e-");
+      OperatorEnvironment env = new OperatorEnvironment(Mode.REAL, kube, null, null, dir);
+      env.network = network;
+      env.headscale = headscale;
+      env.pods = pods;
+      env.tailnetClient = tailnetClient;
+      env.env.put("OPERATOR_NAMESPACE", NAMESPACE);
+      env.env.put("OPERATOR_CONTROL_PLANE", "headscale");
+      env.env.put("OPERATOR_LOGIN_SERVER", headscale.baseUrl());
+      env.env.put("HEADSCALE_API_KEY_FILE", headscale.apiKeyFile().toString());
+      env.env.put("HEADSCALE_BASE_DOMAIN", headscale.baseDomain());
+      env.env.put("PROXY_IMAGE", "tailscale/tailscale:v" + binaries.tailscaleVersion());
+      env.env.put("PROXY_FIREWALL_MODE", "auto");
+      env.env.put("OPERATOR_LEADER_ELECTION", "false");
+      env.env.put("OPERATOR_LOGGING", "debug");
+      env.env.put("OPERATOR_LOG_FORMAT", "plain");
+      return env;
+    } catch (IOException e) {
+      closeAll(started);
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      closeAll(started);
+      throw e;
+    }
+  }
+
+  /** What the Helm chart creates for proxy Pods (templates/proxy-rbac.yaml): ServiceAccount, Role, RoleBinding. */
+  private static void createProxyServiceAccount(KubernetesClient client) {
+    client.serviceAccounts().inNamespace(NAMESPACE).resource(new ServiceAccountBuilder().withNewMetadata()
+        .withName("proxies").endMetadata().build()).create();
+    client.rbac().roles().inNamespace(NAMESPACE).resource(new RoleBuilder().withNewMetadata().withName("proxies")
+        .endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("").withResources("secrets")
+                .withVerbs("get", "list", "watch", "create", "update", "patch").build(),
+            new PolicyRuleBuilder().withApiGroups("").withResources("events").withVerbs("get", "create", "patch")
+                .build())
+        .build()).create();
+    client.rbac().roleBindings().inNamespace(NAMESPACE).resource(new RoleBindingBuilder().withNewMetadata()
+        .withName("proxies").endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", "proxies")
+        .addNewSubject().withKind("ServiceAccount").withName("proxies").withNamespace(NAMESPACE).endSubject()
+        .build()).create();
+  }
+
+  private static void closeAll(List<AutoCloseable> started) {
+    for (int i = started.size() - 1; i >= 0; i--) {
+      try {
+        started.get(i).close();
+      } catch (Exception e) {
+        // keep closing
+      }
+    }
+  }
+
+  public Mode mode() {
+    return mode;
+  }
+
+  public boolean isReal() {
+    return mode == Mode.REAL;
   }
 
   /** Sets an operator environment variable (takes effect at the next operator start). */
@@ -143,12 +297,22 @@ public final class OperatorEnvironment implements AutoCloseable {
     kc.setUserAgent(OPERATOR_USER_AGENT);
     operatorClient = new KubernetesClientBuilder().withConfig(kc).build();
     OperatorMetrics metrics = new OperatorMetrics();
-    ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(clientIdFile, clientSecretFile))
-        .loginServer(tailnet.baseUrl())
-        .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(20)).withMaxDelay(Duration.ofMillis(200)))
-        .requestTimeout(Duration.ofSeconds(5))
-        .listener(metrics::controlPlaneCall)
-        .build();
+    ControlPlane cp;
+    if (mode == Mode.REAL) {
+      cp = HeadscaleControlPlane.builder(headscale.baseUrl(), ApiKeySource.fromFile(headscale.apiKeyFile()))
+          .baseDomain(headscale.baseDomain())
+          .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(50)).withMaxDelay(Duration.ofSeconds(1)))
+          .requestTimeout(Duration.ofSeconds(10))
+          .listener(metrics::controlPlaneCall)
+          .build();
+    } else {
+      cp = TailscaleApiClient.builder(CredentialSource.fromFiles(clientIdFile, clientSecretFile))
+          .loginServer(tailnet.baseUrl())
+          .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(20)).withMaxDelay(Duration.ofMillis(200)))
+          .requestTimeout(Duration.ofSeconds(5))
+          .listener(metrics::controlPlaneCall)
+          .build();
+    }
     try {
       operator = OperatorRuntime.start(config, operatorClient, cp, Clock.systemUTC(), 0,
           new RedirectProbe(Duration.ofSeconds(2), probeRewriter), metrics);
@@ -190,12 +354,80 @@ public final class OperatorEnvironment implements AutoCloseable {
     return kube;
   }
 
+  /** The fake Tailscale API ({@link Mode#SIMULATED}; null in {@link Mode#REAL}). */
   public FakeTailscaleApi tailnet() {
     return tailnet;
   }
 
+  /** The proxy simulator ({@link Mode#SIMULATED}; null in {@link Mode#REAL}). */
   public ProxySimulator proxies() {
     return proxies;
+  }
+
+  /** headscale ({@link Mode#REAL}; null otherwise). */
+  public HeadscaleServer headscale() {
+    return headscale;
+  }
+
+  /** The local pod runner that runs the proxies ({@link Mode#REAL}; null otherwise). */
+  public LocalPodRunner pods() {
+    return pods;
+  }
+
+  /** The tailnet client node {@value #CLIENT_HOSTNAME} with its HTTP proxy ({@link Mode#REAL}; null otherwise). */
+  public TailnetClient tailnetClient() {
+    return tailnetClient;
+  }
+
+  /** The pod network ({@link Mode#REAL} as root; null otherwise: then only userspace pods run). */
+  public PodNetwork network() {
+    return network;
+  }
+
+  /** The cluster-IP emulation ({@link Mode#REAL} with a pod network; null otherwise). */
+  public ServiceProxy services() {
+    return pods == null ? null : pods.services();
+  }
+
+  /**
+   * A local HTTP backend for port {@code port} of Service {@code namespace/name} ({@link Mode#REAL}): an HTTP server
+   * on 127.0.0.1 answering every request with {@code 200 <body prefix> <path>} (body prefix e.g. the Service's
+   * name), reached through the Service's cluster IP. Closed with the environment.
+   */
+  public HttpServer backend(String namespace, String name, int port, String bodyPrefix) {
+    return backend(namespace, name, port, exchange -> {
+      byte[] body = (bodyPrefix + " " + exchange.getRequestURI().getPath() + "\n").getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+  }
+
+  /** As {@link #backend(String, String, int, String)} with a handler of the caller's. */
+  public HttpServer backend(String namespace, String name, int port, HttpHandler handler) {
+    ServiceProxy svc = services();
+    if (svc == null) {
+      throw new IllegalStateException("no cluster-IP emulation: " + (mode == Mode.REAL ? "no pod network here ("
+          + PodNetwork.probe().reason() + ")" : "the environment is simulated"));
+    }
+    try {
+      HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext("/", exchange -> {
+        try (HttpExchange x = exchange) {
+          handler.handle(x);
+        }
+      });
+      server.start();
+      synchronized (backends) {
+        backends.add(server);
+      }
+      svc.backend(namespace, name, port, server.getAddress());
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   public Path dir() {
@@ -278,8 +510,34 @@ public final class OperatorEnvironment implements AutoCloseable {
   @Override
   public void close() {
     stopOperator();
+    if (mode == Mode.REAL) {
+      List<AutoCloseable> all = new ArrayList<>();
+      all.add(network);
+      all.add(kube);
+      all.add(headscale);
+      synchronized (backends) {
+        backends.forEach(b -> all.add(() -> b.stop(0)));
+        backends.clear();
+      }
+      all.add(tailnetClient);
+      all.add(pods);
+      all.removeIf(java.util.Objects::isNull);
+      closeAll(all); // in reverse: pods, client, backends, headscale, API server, network
+      deleteDir();
+      return;
+    }
     proxies.close();
     tailnet.close();
     kube.close();
+    deleteDir();
+  }
+
+  /** The temporary folder (the OAuth client files in simulated mode). */
+  private void deleteDir() {
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException e) {
+      // best effort
+    }
   }
 }

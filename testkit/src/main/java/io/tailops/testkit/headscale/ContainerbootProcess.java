@@ -121,7 +121,7 @@ public final class ContainerbootProcess implements AutoCloseable {
       if (cfg.serveConfig != null) {
         Local.writeString(serveConfigFile(), cfg.serveConfig);
       }
-      List<String> cmd = new ArrayList<>();
+      List<String> cmd = new ArrayList<>(cfg.commandPrefix);
       if (cfg.privateMountNamespace) {
         writeMountNamespaceFiles();
         cmd.add("unshare");
@@ -239,8 +239,24 @@ public final class ContainerbootProcess implements AutoCloseable {
     return workDir;
   }
 
+  /** containerboot's (and tailscaled's) output: {@code containerboot.log} in the work folder unless given. */
   public Path logFile() {
-    return workDir.resolve("containerboot.log");
+    return cfg.logFile != null ? cfg.logFile : workDir.resolve("containerboot.log");
+  }
+
+  /**
+   * Replaces the service-account token file (as the kubelet refreshes a projected token); containerboot and
+   * tailscaled re-read it every 30 minutes and after a 401.
+   */
+  public void updateServiceAccountToken(String token) {
+    Path tmp = serviceAccountDir().resolve(".token.tmp");
+    Local.writeSecret(tmp, Objects.requireNonNull(token, "token").strip());
+    try {
+      Files.move(tmp, serviceAccountDir().resolve("token"), StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** {@code TS_SOCKET}: tailscaled's LocalAPI socket. */
@@ -312,9 +328,9 @@ public final class ContainerbootProcess implements AutoCloseable {
         127.0.0.1 localhost
         ::1 localhost ip6-localhost ip6-loopback
         # tailscale's kube client checks Event permissions at https://kubernetes.default.svc before it applies
-        # TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV: keep that lookup on loopback
-        127.0.0.1 kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local
-        """);
+        # TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV: keep that lookup on this machine
+        %s kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.cluster.local
+        """.formatted(cfg.kubernetesServiceAddress));
     Local.writeString(workDir.resolve("resolv.conf"), """
         # private to this proxy: no DNS query leaves the machine
         nameserver 127.0.0.1
@@ -368,6 +384,9 @@ public final class ContainerbootProcess implements AutoCloseable {
     private String serveConfig;
     private final Map<String, String> env = new LinkedHashMap<>();
     private boolean privateMountNamespace = true;
+    private final List<String> commandPrefix = new ArrayList<>();
+    private String kubernetesServiceAddress = "127.0.0.1";
+    private Path logFile;
     private Path workDir;
     private boolean keepWorkDir = Boolean.getBoolean("tsop.tailnet.keep");
     private TailnetBinaries binaries;
@@ -397,6 +416,43 @@ public final class ContainerbootProcess implements AutoCloseable {
       this.saNamespace = Objects.requireNonNull(namespace, "namespace");
       this.caPem = Objects.requireNonNull(caPem, "caPem");
       this.token = Objects.requireNonNull(token, "token").strip();
+      return this;
+    }
+
+    /**
+     * Only the service account (the files at {@value ContainerbootProcess#SERVICE_ACCOUNT_DIR}), without setting the
+     * API server address in the environment: for callers that set {@code KUBERNETES_SERVICE_HOST} and friends
+     * themselves, e.g. a kubelet emulation whose processes reach the API server at {@code kubernetes.default.svc}.
+     */
+    public Builder serviceAccount(String namespace, String caPem, String token) {
+      this.saNamespace = Objects.requireNonNull(namespace, "namespace");
+      this.caPem = Objects.requireNonNull(caPem, "caPem");
+      this.token = Objects.requireNonNull(token, "token").strip();
+      return this;
+    }
+
+    /**
+     * The address that {@code kubernetes.default.svc} (and its shorter forms) resolves to in the private
+     * {@code /etc/hosts} (default 127.0.0.1).
+     */
+    public Builder kubernetesServiceAddress(String ip) {
+      this.kubernetesServiceAddress = Objects.requireNonNull(ip, "ip");
+      return this;
+    }
+
+    /**
+     * Words put before the command, e.g. {@code ip netns exec <name>} to run containerboot (and so tailscaled) in a
+     * network namespace. The private mount namespace is set up after them.
+     */
+    public Builder commandPrefix(List<String> words) {
+      this.commandPrefix.clear();
+      this.commandPrefix.addAll(words);
+      return this;
+    }
+
+    /** Where containerboot's output goes (appended across restarts); default {@code containerboot.log} in the work folder. */
+    public Builder logFile(Path file) {
+      this.logFile = file;
       return this;
     }
 

@@ -2,10 +2,7 @@ package io.tailops.testkit.headscale;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -21,11 +18,13 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import io.tailops.testkit.LoopbackPorts;
+
 /** Small local helpers: free loopback ports, short temporary folders, one-shot commands, files. */
 final class Local {
 
   /** Ports never handed out: 8080 is the official operator's (controller-runtime's) default metrics port. */
-  static final Set<Integer> RESERVED_PORTS = Set.of(8080, 8443, 9001, 9002, 3478, 41641);
+  static final Set<Integer> RESERVED_PORTS = LoopbackPorts.RESERVED;
 
   /** Unix socket paths are limited to 107 bytes; folders for sockets stay below this length. */
   private static final int MAX_SOCKET_DIR = 80;
@@ -37,34 +36,24 @@ final class Local {
     return InetAddress.getLoopbackAddress();
   }
 
-  /** A TCP port free on 127.0.0.1 right now (never one of {@link #RESERVED_PORTS}). */
+  /** A TCP port free on 127.0.0.1 right now (never one of {@link #RESERVED_PORTS}, never one handed out before). */
   static int freeTcpPort() {
-    for (int i = 0; i < 20; i++) {
-      try (ServerSocket s = new ServerSocket()) {
-        s.setReuseAddress(false);
-        s.bind(new InetSocketAddress("127.0.0.1", 0));
-        if (!RESERVED_PORTS.contains(s.getLocalPort())) {
-          return s.getLocalPort();
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot find a free TCP port", e);
-      }
-    }
-    throw new IllegalStateException("cannot find a free TCP port");
+    return LoopbackPorts.tcp();
+  }
+
+  /** A TCP port free on {@code host} (a local address) right now, never one handed out before. */
+  static int freeTcpPort(String host) {
+    return LoopbackPorts.tcp(host);
   }
 
   /** A UDP port free on 127.0.0.1 right now. */
   static int freeUdpPort() {
-    for (int i = 0; i < 20; i++) {
-      try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
-        if (!RESERVED_PORTS.contains(s.getLocalPort())) {
-          return s.getLocalPort();
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot find a free UDP port", e);
-      }
-    }
-    throw new IllegalStateException("cannot find a free UDP port");
+    return LoopbackPorts.udp("127.0.0.1");
+  }
+
+  /** A UDP port free on {@code host} (a local address) right now. */
+  static int freeUdpPort(String host) {
+    return LoopbackPorts.udp(host);
   }
 
   /**

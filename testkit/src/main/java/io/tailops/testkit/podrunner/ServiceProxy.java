@@ -1,0 +1,235 @@
+package io.tailops.testkit.podrunner;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+
+/**
+ * A minimal kube-proxy for a {@link PodNetwork}: every Service (any namespace) whose cluster IP is in the run's
+ * Service range gets that IP as a local address on the bridge, and each TCP port that has a registered backend
+ * ({@link #backend(String, String, int, InetSocketAddress)}, e.g. an HTTP server of the test on
+ * {@code 127.0.0.1:<any port>}) is relayed from {@code <cluster IP>:<port>} to it by a {@link TcpRelay}, as kube-proxy's
+ * userspace mode did. Without a backend nothing listens, so a connection is refused, as with a Service without
+ * endpoints.
+ *
+ * <p>Reached the same way from everywhere: the root namespace (userspace proxies, whose serve config proxies to
+ * {@code http://<cluster IP>:<port>/}, and the operator) and every pod namespace (kernel-mode proxies DNAT tailnet
+ * traffic to {@code TS_DEST_IP=<cluster IP>}; the packets leave through {@code eth0} to the bridge, where the address
+ * is local). No netfilter rule is involved. Pods have no endpoints: backends are registered explicitly.
+ */
+public final class ServiceProxy implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ServiceProxy.class);
+
+  private record Key(String namespace, String name) {
+    @Override
+    public String toString() {
+      return namespace + "/" + name;
+    }
+  }
+
+  private record PortKey(Key service, int port) {
+  }
+
+  private final PodNetwork network;
+  private final SharedIndexInformer<Service> informer;
+  private final Map<Key, Service> services = new HashMap<>();
+  private final Map<Key, String> addresses = new HashMap<>();
+  private final Map<PortKey, InetSocketAddress> backends = new HashMap<>();
+  private final Map<PortKey, TcpRelay> relays = new HashMap<>();
+  private boolean closed;
+
+  private ServiceProxy(KubernetesClient client, PodNetwork network) {
+    this.network = network;
+    this.informer = client.services().inAnyNamespace().inform(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(Service svc) {
+        update(svc);
+      }
+
+      @Override
+      public void onUpdate(Service oldSvc, Service svc) {
+        update(svc);
+      }
+
+      @Override
+      public void onDelete(Service svc, boolean deletedFinalStateUnknown) {
+        remove(key(svc));
+      }
+    }, 60_000L);
+  }
+
+  /** Watches Services and serves their cluster IPs on {@code network}'s bridge. */
+  public static ServiceProxy start(KubernetesClient client, PodNetwork network) {
+    return new ServiceProxy(Objects.requireNonNull(client, "client"), Objects.requireNonNull(network, "network"));
+  }
+
+  private static Key key(Service svc) {
+    return new Key(svc.getMetadata().getNamespace(), svc.getMetadata().getName());
+  }
+
+  /**
+   * Sends connections to {@code <cluster IP of namespace/name>:<port>} to {@code target}. May be called before the
+   * Service exists; takes effect when it does (see {@link #awaitServing}). Replaces an earlier backend of that port.
+   */
+  public synchronized void backend(String namespace, String name, int port, InetSocketAddress target) {
+    PortKey pk = new PortKey(new Key(namespace, name), port);
+    backends.put(pk, Objects.requireNonNull(target, "target"));
+    sync(pk.service);
+  }
+
+  /** Removes every backend of a Service (its cluster IP stays, connections are refused). */
+  public synchronized void removeBackends(String namespace, String name) {
+    Key k = new Key(namespace, name);
+    backends.keySet().removeIf(pk -> pk.service.equals(k));
+    sync(k);
+  }
+
+  /** The cluster IP of a Service this proxy serves, once it is on the bridge. */
+  public synchronized Optional<String> clusterIp(String namespace, String name) {
+    return Optional.ofNullable(addresses.get(new Key(namespace, name)));
+  }
+
+  /**
+   * Waits until {@code <cluster IP>:<port>} of the Service is relayed to its backend and returns that address.
+   *
+   * @throws IllegalStateException on timeout, saying what is missing
+   */
+  public InetSocketAddress awaitServing(String namespace, String name, int port, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    PortKey pk = new PortKey(new Key(namespace, name), port);
+    while (true) {
+      synchronized (this) {
+        TcpRelay r = relays.get(pk);
+        if (r != null) {
+          return r.address();
+        }
+        if (System.nanoTime() > deadline) {
+          Service svc = services.get(pk.service);
+          throw new IllegalStateException("Service " + pk.service + " port " + port + " is not served after "
+              + timeout + ": " + (svc == null ? "no such Service" : "cluster IP "
+              + svc.getSpec().getClusterIP() + (network.isServiceAddress(svc.getSpec().getClusterIP()) ? ""
+              : " is outside " + network.serviceCidr())) + (backends.containsKey(pk) ? "" : ", no backend"));
+        }
+      }
+      Host.sleep(100);
+    }
+  }
+
+  private synchronized void update(Service svc) {
+    Key k = key(svc);
+    services.put(k, svc);
+    sync(k);
+  }
+
+  private synchronized void remove(Key k) {
+    services.remove(k);
+    sync(k);
+  }
+
+  /** Makes the bridge address and the relays of one Service match the Service and its backends. */
+  private void sync(Key k) {
+    if (closed) {
+      return;
+    }
+    Service svc = services.get(k);
+    String ip = svc == null || svc.getSpec() == null ? null : svc.getSpec().getClusterIP();
+    boolean served = ip != null && network.isServiceAddress(ip);
+    String had = addresses.get(k);
+    if (had != null && !had.equals(served ? ip : null)) {
+      closeRelays(k, Set.of());
+      network.removeServiceAddress(had);
+      addresses.remove(k);
+      log.info("cluster IP {} of Service {} removed", had, k);
+    }
+    if (!served) {
+      return;
+    }
+    if (!ip.equals(addresses.get(k))) {
+      try {
+        network.addServiceAddress(ip);
+      } catch (RuntimeException e) {
+        log.warn("cannot add cluster IP {} of Service {}: {}", ip, k, e.getMessage());
+        return;
+      }
+      addresses.put(k, ip);
+      log.debug("cluster IP {} of Service {} on {}", ip, k, network.bridge());
+    }
+    Set<Integer> tcpPorts = new HashSet<>();
+    if (svc.getSpec().getPorts() != null) {
+      for (ServicePort p : svc.getSpec().getPorts()) {
+        if (p.getPort() != null && (p.getProtocol() == null || "TCP".equals(p.getProtocol()))) {
+          tcpPorts.add(p.getPort());
+        }
+      }
+    }
+    Set<Integer> wanted = new HashSet<>();
+    for (Map.Entry<PortKey, InetSocketAddress> b : backends.entrySet()) {
+      if (b.getKey().service.equals(k) && tcpPorts.contains(b.getKey().port)) {
+        wanted.add(b.getKey().port);
+      }
+    }
+    closeRelays(k, wanted);
+    for (int port : wanted) {
+      PortKey pk = new PortKey(k, port);
+      if (relays.containsKey(pk)) {
+        continue;
+      }
+      try {
+        relays.put(pk, TcpRelay.start("svc " + k + ":" + port, new InetSocketAddress(ip, port),
+            () -> currentBackend(pk)));
+        log.info("Service {} {}:{} -> {}", k, ip, port, backends.get(pk));
+      } catch (RuntimeException e) {
+        log.warn("cannot serve Service {} on {}:{}: {}", k, ip, port, e.getMessage());
+      }
+    }
+  }
+
+  private synchronized InetSocketAddress currentBackend(PortKey pk) {
+    return backends.get(pk);
+  }
+
+  private void closeRelays(Key k, Set<Integer> keep) {
+    List<PortKey> gone = new ArrayList<>();
+    for (PortKey pk : relays.keySet()) {
+      if (pk.service.equals(k) && !keep.contains(pk.port)) {
+        gone.add(pk);
+      }
+    }
+    for (PortKey pk : gone) {
+      relays.remove(pk).close();
+    }
+  }
+
+  /** Stops watching, closes every relay and removes every cluster IP from the bridge. */
+  @Override
+  public void close() {
+    informer.close();
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      relays.values().forEach(TcpRelay::close);
+      relays.clear();
+      addresses.values().forEach(network::removeServiceAddress);
+      addresses.clear();
+    }
+  }
+}
