@@ -56,7 +56,8 @@ public final class Benchmark implements Callable<Integer> {
     // The flags of the container image (operator/pom.xml, Jib jvmFlags), on this 24 GiB machine: no container limit,
     // so MaxRAMPercentage=75 allows an 18 GiB heap.
     List<String> image = List.of("-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Xss512k", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData");
+        "-Xss512k", "-Xms16m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:+ExitOnOutOfMemoryError",
+        "-XX:-UsePerfData");
     PRESETS.put("default", List.of());
     PRESETS.put("image", image);
     // The image's flags as they behave in a pod limited to 512 MiB (MaxRAM stands in for the cgroup limit).
