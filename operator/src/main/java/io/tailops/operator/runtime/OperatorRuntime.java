@@ -11,6 +11,7 @@ import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
+import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.service.ServiceReconciler;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
@@ -102,8 +103,11 @@ public final class OperatorRuntime implements AutoCloseable {
             false));
       }
     });
+    // The operator's own Services (proxies' headless Services, metrics Services) carry tailscale.com/managed=true and
+    // are never exposed: leaving them out of the primary cache halves the Services cached and reconciled at start.
     operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
         .watchingAllNamespaces()
+        .withLabelSelector(TailscaleKeys.LABEL_MANAGED + "!=true")
         .withGenerationAware(false)
         .withTriggerReconcilerOnAllEvents(true)
         .withReconciliationMaxInterval(Duration.ofHours(10)));
