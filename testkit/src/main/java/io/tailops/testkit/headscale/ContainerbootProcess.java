@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -125,7 +126,7 @@ public final class ContainerbootProcess implements AutoCloseable {
       if (cfg.privateMountNamespace) {
         writeMountNamespaceFiles();
         cmd.add("unshare");
-        if (!isRoot()) {
+        if (!OneShotCommand.isRoot()) {
           cmd.add("--user");
           cmd.add("--map-root-user");
         }
@@ -221,7 +222,7 @@ public final class ContainerbootProcess implements AutoCloseable {
     cmd.add(binaries.tailscale().toString());
     cmd.add("--socket=" + socket());
     cmd.addAll(List.of(args));
-    Local.Result r = Local.run(cmd, TailnetEnv.forNode(stateDir()), workDir, Duration.ofSeconds(60));
+    OneShotCommand.Result r = Local.run(cmd, TailnetEnv.forNode(stateDir()), workDir, Duration.ofSeconds(60));
     if (!r.ok()) {
       throw new IllegalStateException("tailscale " + String.join(" ", args) + " on " + cfg.podName + " exited "
           + r.exitCode() + ": " + HeadscaleServer.redact((r.stderr() + " " + r.stdout()).strip()));
@@ -355,15 +356,6 @@ public final class ContainerbootProcess implements AutoCloseable {
 
   private static String shq(String s) {
     return "'" + s.replace("'", "'\\''") + "'";
-  }
-
-  static boolean isRoot() {
-    try {
-      Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-      return uid instanceof Integer i && i == 0;
-    } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-      return "root".equals(System.getProperty("user.name"));
-    }
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -517,7 +518,7 @@ public final class HeadscaleServer implements AutoCloseable {
     cmd.add("-c");
     cmd.add(configFile().toString());
     cmd.addAll(List.of(args));
-    Local.Result r = Local.run(cmd, env(), workDir, Duration.ofSeconds(60));
+    OneShotCommand.Result r = Local.run(cmd, env(), workDir, Duration.ofSeconds(60));
     if (!r.ok()) {
       throw new IllegalStateException("headscale " + String.join(" ", args) + " exited " + r.exitCode() + ": "
           + redact(r.stderr().strip()) + (r.stdout().isBlank() ? "" : " / " + redact(r.stdout().strip())));

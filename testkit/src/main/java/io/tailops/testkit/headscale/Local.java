@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.tailops.testkit.LoopbackPorts;
+import io.tailops.testkit.OneShotCommand;
 
 /** Small local helpers: free loopback ports, short temporary folders, one-shot commands, files. */
 final class Local {
@@ -125,51 +126,11 @@ final class Local {
     }
   }
 
-  /** The result of a one-shot command. */
-  record Result(int exitCode, String stdout, String stderr) {
-    boolean ok() {
-      return exitCode == 0;
-    }
-  }
-
   /**
    * Runs a one-shot command with only the given environment (plus PATH), standard input closed, and a timeout after
    * which it is killed.
    */
-  static Result run(List<String> command, Map<String, String> env, Path workDir, Duration timeout) {
-    ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(command));
-    if (workDir != null) {
-      pb.directory(workDir.toFile());
-    }
-    pb.environment().clear();
-    pb.environment().putAll(WatchedProcess.cleanEnv(env));
-    try {
-      Process p = pb.start();
-      p.getOutputStream().close();
-      CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-      CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-      if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
-        return new Result(-1, out.getNow(""), "timed out after " + timeout + "; " + err.getNow(""));
-      }
-      return new Result(p.exitValue(), out.get(10, TimeUnit.SECONDS), err.get(10, TimeUnit.SECONDS));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run " + command.get(0), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running " + command.get(0), e);
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot read the output of " + command.get(0), e);
-    }
-  }
-
-  private static String readAll(java.io.InputStream in) {
-    try (in) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "";
-    }
+  static OneShotCommand.Result run(List<String> command, Map<String, String> env, Path workDir, Duration timeout) {
+    return OneShotCommand.run(command, WatchedProcess.cleanEnv(env), workDir, timeout);
   }
 }

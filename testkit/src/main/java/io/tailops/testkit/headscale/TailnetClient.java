@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -148,7 +149,7 @@ public final class TailnetClient implements AutoCloseable {
           "--accept-dns=false",
           "--timeout=" + cfg.startupTimeout.toSeconds() + "s"));
       args.addAll(cfg.upArgs);
-      Local.Result r = runCli(args, cfg.startupTimeout.plusSeconds(10));
+      OneShotCommand.Result r = runCli(args, cfg.startupTimeout.plusSeconds(10));
       if (!r.ok()) {
         throw new IllegalStateException("tailscale up for " + cfg.hostname + " exited " + r.exitCode() + ": "
             + HeadscaleServer.redact(r.stderr().strip()) + "; last lines of " + logFile() + ":\n"
@@ -290,7 +291,7 @@ public final class TailnetClient implements AutoCloseable {
   public String ping(String host, Duration timeout) {
     // disco pings, 3 s each, until one comes back over a direct path (the CLI's --until-direct default)
     long count = Math.max(1, timeout.toSeconds() / 4);
-    Local.Result r = runCli(List.of("ping", "-c", Long.toString(count), "--timeout", "3s", host),
+    OneShotCommand.Result r = runCli(List.of("ping", "-c", Long.toString(count), "--timeout", "3s", host),
         timeout.plusSeconds(10));
     if (!r.ok()) {
       throw new IllegalStateException("tailscale ping " + host + " from " + cfg.hostname + " failed: "
@@ -331,7 +332,7 @@ public final class TailnetClient implements AutoCloseable {
    * @throws IllegalStateException with the CLI's standard error if it exits non-zero
    */
   public String tailscale(String... args) {
-    Local.Result r = runCli(List.of(args), Duration.ofSeconds(60));
+    OneShotCommand.Result r = runCli(List.of(args), Duration.ofSeconds(60));
     if (!r.ok()) {
       throw new IllegalStateException("tailscale " + String.join(" ", args) + " on " + cfg.hostname + " exited "
           + r.exitCode() + ": " + HeadscaleServer.redact((r.stderr() + " " + r.stdout()).strip()));
@@ -339,7 +340,7 @@ public final class TailnetClient implements AutoCloseable {
     return r.stdout();
   }
 
-  private Local.Result runCli(List<String> args, Duration timeout) {
+  private OneShotCommand.Result runCli(List<String> args, Duration timeout) {
     List<String> cmd = new ArrayList<>();
     cmd.add(binaries.tailscale().toString());
     cmd.add("--socket=" + socket());

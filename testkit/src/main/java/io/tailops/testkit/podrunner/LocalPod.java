@@ -1,5 +1,6 @@
 package io.tailops.testkit.podrunner;
 
+import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -389,7 +390,7 @@ public final class LocalPod {
       List<String> cmd = new ArrayList<>(sandbox.execPrefix());
       cmd.addAll(PodEnv.expandAll(ic.getCommand(), icEnv));
       cmd.addAll(PodEnv.expandAll(ic.getArgs(), icEnv));
-      Host.Result r = Host.run(cmd, icEnv, Duration.ofSeconds(60));
+      OneShotCommand.Result r = Host.run(cmd, icEnv, Duration.ofSeconds(60));
       appendLog("# init container " + ic.getName() + ": " + String.join(" ", cmd.subList(4, cmd.size()))
           + " -> exit " + r.exitCode() + "\n" + r.stdout() + r.stderr());
       if (!r.ok()) {

@@ -1,5 +1,6 @@
 package io.tailops.testkit.podrunner;
 
+import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -157,7 +158,7 @@ public final class PodNetwork implements AutoCloseable {
   private static Support doProbe() {
     boolean iptables = Host.onPath("iptables");
     boolean nftables = kernelHasNfTablesNat();
-    if (!Host.isRoot()) {
+    if (!OneShotCommand.isRoot()) {
       return new Support(false, false, iptables, nftables, "not root: bridges, network namespaces and the "
           + "containerboot mount namespace need root");
     }
@@ -172,28 +173,28 @@ public final class PodNetwork implements AutoCloseable {
     boolean bridge;
     boolean kernel = false;
     try {
-      Host.Result r = Host.run("ip", "link", "add", br, "type", "bridge");
+      OneShotCommand.Result r = Host.run("ip", "link", "add", br, "type", "bridge");
       bridge = r.ok();
       if (!bridge) {
         missing.add("cannot create a bridge: " + r.stderr().strip());
       } else {
-        Host.Result a = Host.run("ip", "addr", "add", "10.244.254.1/32", "dev", br);
+        OneShotCommand.Result a = Host.run("ip", "addr", "add", "10.244.254.1/32", "dev", br);
         if (!a.ok()) {
           bridge = false;
           missing.add("cannot add an address to a bridge: " + a.stderr().strip());
         }
       }
-      Host.Result n = Host.run("ip", "netns", "add", ns);
+      OneShotCommand.Result n = Host.run("ip", "netns", "add", ns);
       if (!n.ok()) {
         missing.add("cannot create a network namespace: " + n.stderr().strip());
       } else {
-        Host.Result v = Host.run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        OneShotCommand.Result v = Host.run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);
         if (!v.ok()) {
           missing.add("cannot create a veth pair: " + v.stderr().strip());
         } else if (!Files.exists(Path.of("/dev/net/tun"))) {
           missing.add("no /dev/net/tun");
         } else {
-          Host.Result t = Host.run("ip", "netns", "exec", ns, "ip", "tuntap", "add", "mode", "tun", "name", "tsprobe0");
+          OneShotCommand.Result t = Host.run("ip", "netns", "exec", ns, "ip", "tuntap", "add", "mode", "tun", "name", "tsprobe0");
           if (!t.ok()) {
             missing.add("cannot create a TUN device in a network namespace: " + t.stderr().strip());
           } else if (!iptables && !nftables) {
@@ -312,7 +313,7 @@ public final class PodNetwork implements AutoCloseable {
    * @return the slots cleaned
    */
   public static List<Integer> cleanLeftovers() {
-    if (!Host.isRoot() || !Host.onPath("ip")) {
+    if (!OneShotCommand.isRoot() || !Host.onPath("ip")) {
       return List.of();
     }
     Map<Integer, List<String>> found = new TreeMap<>();
@@ -380,7 +381,7 @@ public final class PodNetwork implements AutoCloseable {
 
   /** Ends every process in {@code ns} (SIGKILL) and deletes it; its veth goes with it. */
   private static void deleteNamespace(String ns) {
-    Host.Result pids = Host.run("ip", "netns", "pids", ns);
+    OneShotCommand.Result pids = Host.run("ip", "netns", "pids", ns);
     if (pids.ok()) {
       for (String p : pids.stdout().split("\\s+")) {
         if (!p.isBlank()) {
@@ -396,7 +397,7 @@ public final class PodNetwork implements AutoCloseable {
   }
 
   private static List<String> links() {
-    Host.Result r = Host.run("ip", "-o", "link", "show");
+    OneShotCommand.Result r = Host.run("ip", "-o", "link", "show");
     List<String> out = new ArrayList<>();
     if (!r.ok()) {
       return out;
@@ -414,7 +415,7 @@ public final class PodNetwork implements AutoCloseable {
   }
 
   private static List<String> namespaces() {
-    Host.Result r = Host.run("ip", "netns", "list");
+    OneShotCommand.Result r = Host.run("ip", "netns", "list");
     List<String> out = new ArrayList<>();
     if (!r.ok()) {
       return out;
@@ -507,7 +508,7 @@ public final class PodNetwork implements AutoCloseable {
       throw new IllegalArgumentException(ip + " is not in this run's Service range " + serviceCidr());
     }
     if (localAddresses.add(ip)) {
-      Host.Result r = Host.run("ip", "addr", "add", ip + "/32", "dev", bridge());
+      OneShotCommand.Result r = Host.run("ip", "addr", "add", ip + "/32", "dev", bridge());
       if (!r.ok() && !r.stderr().contains("File exists")) {
         localAddresses.remove(ip);
         r.require();
@@ -530,7 +531,7 @@ public final class PodNetwork implements AutoCloseable {
     requireOpen();
     String ip = allocate();
     localAddresses.add(ip);
-    Host.Result r = Host.run("ip", "addr", "add", ip + "/32", "dev", bridge());
+    OneShotCommand.Result r = Host.run("ip", "addr", "add", ip + "/32", "dev", bridge());
     if (!r.ok()) {
       release(ip);
       localAddresses.remove(ip);

@@ -1,5 +1,6 @@
 package io.tailops.testkit.podrunner;
 
+import io.tailops.testkit.OneShotCommand;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -41,7 +42,7 @@ class PodNetworkTest {
         accept.start();
         List<String> cmd = new java.util.ArrayList<>(box.execPrefix());
         cmd.addAll(List.of("/bin/bash", "-c", "exec 3<>/dev/tcp/" + svcIp + "/" + s.getLocalPort() + "; cat <&3"));
-        Host.Result r = Host.run(cmd, java.util.Map.of(), java.time.Duration.ofSeconds(10));
+        OneShotCommand.Result r = Host.run(cmd, java.util.Map.of(), java.time.Duration.ofSeconds(10));
         accept.join(5000);
         assertThat(r.stdout()).isEqualTo(box.ip());
         String userspaceIp = net.podAddress();
