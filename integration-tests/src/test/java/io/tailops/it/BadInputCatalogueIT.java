@@ -356,6 +356,10 @@ class BadInputCatalogueIT {
         "OPERATOR_DEFAULT_LOAD_BALANCER=1 is not valid: use true or false"});
     cases.put("OPERATOR_HTTP_PORT=99999", new String[] {"OPERATOR_HTTP_PORT", "99999",
         "OPERATOR_HTTP_PORT=99999 is not valid: use a whole number from 1 to 65535"});
+    cases.put("OPERATOR_RECONCILE_THREADS=0", new String[] {"OPERATOR_RECONCILE_THREADS", "0",
+        "OPERATOR_RECONCILE_THREADS=0 is not valid: use a whole number from 1 to 64"});
+    cases.put("OPERATOR_DEVICE_SWEEP_INTERVAL=often", new String[] {"OPERATOR_DEVICE_SWEEP_INTERVAL", "often",
+        "OPERATOR_DEVICE_SWEEP_INTERVAL=often is not valid: use a duration such as 30s, 10m, 24h or 7d"});
     cases.put("OPERATOR_ORPHAN_GRACE_PERIOD=forever", new String[] {"OPERATOR_ORPHAN_GRACE_PERIOD", "forever",
         "OPERATOR_ORPHAN_GRACE_PERIOD=forever is not valid: use a duration such as 30s, 10m, 24h or 7d"});
     cases.put("OPERATOR_ORPHAN_DEVICES=purge", new String[] {"OPERATOR_ORPHAN_DEVICES", "purge",

@@ -262,6 +262,23 @@ class ProxyClassIT {
     assertThat(sm.getMetadata().getLabels()).containsEntry("release", "prometheus");
     assertThat(sm.getMetadata().getOwnerReferences()).singleElement()
         .satisfies(o -> assertThat(o.getUid()).isEqualTo(metrics.getMetadata().getUid()));
+    // A ServiceMonitor that is missing (removed by hand, or not created because the CRD was not served yet) comes
+    // back with the next reconcile, although the metrics Service itself is unchanged.
+    String firstUid = sm.getMetadata().getUid();
+    monitors.withName(sts + "-metrics").delete();
+    env.client().services().inNamespace("pc-metrics").withName("web").edit(s -> new io.fabric8.kubernetes.api.model
+        .ServiceBuilder(s).editMetadata().addToLabels("touched", "1").endMetadata().build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      var again = monitors.withName(sts + "-metrics").get();
+      return again != null && !firstUid.equals(again.getMetadata().getUid());
+    });
+    // Then it settles: no more writes to the proxy's objects (no loop between the metrics Service and its monitor).
+    await().pollDelay(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30)).until(() -> {
+      var mark = env.mark();
+      Thread.sleep(3000);
+      return env.operatorRequestsSince(mark).writes().filter(e -> e.name() != null && e.name().startsWith(sts))
+          .isEmpty();
+    });
     // Metrics off: the Service goes, and the ServiceMonitor with it (owner reference, garbage collector).
     apply("""
         apiVersion: tailscale.com/v1alpha1

@@ -44,6 +44,7 @@ public record OperatorConfig(
     Duration reauthMinInterval,
     boolean selfDevice,
     boolean selfHealing,
+    int reconcileThreads,
     String podName,
     List<String> warnings) {
 
@@ -166,6 +167,7 @@ public record OperatorConfig(
         r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
         r.bool("OPERATOR_SELF_DEVICE", false),
         r.bool("OPERATOR_SELF_HEALING", true),
+        r.intValue("OPERATOR_RECONCILE_THREADS", 8, 1, 64),
         r.string("POD_NAME", ""),
         List.copyOf(r.warnings));
     if (!r.errors.isEmpty()) {

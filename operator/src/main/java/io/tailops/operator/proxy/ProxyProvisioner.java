@@ -285,6 +285,7 @@ public class ProxyProvisioner {
       return;
     }
     Service desired = ProxyMetrics.service(spec, name, defaults.namespace());
+    boolean serviceChanged = true;
     if (live.isEmpty()) {
       create(store, desired);
     } else if (!ProxyMetrics.matches(live.get(), desired)) {
@@ -295,21 +296,30 @@ public class ProxyProvisioner {
           .build();
       update(store, updated, live.get());
     } else {
-      return;
+      serviceChanged = false;
     }
-    // The ServiceMonitor follows the metrics Service (it is owned by it, so deleting the Service removes it).
+    // The ServiceMonitor follows the metrics Service (it is owned by it, so deleting the Service removes it). When the
+    // Service is unchanged, one read tells whether the ServiceMonitor still needs creating (an earlier attempt may
+    // have failed, e.g. right after the CRD was installed) or removing; no write when all is in place.
     Service current = store.services(spec.parent()).stream()
         .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst().orElse(desired);
+    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null;
     try {
       var monitors = client.genericKubernetesResources(ProxyMetrics.SERVICE_MONITOR_API, "ServiceMonitor")
           .inNamespace(defaults.namespace());
-      if (ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null) {
-        monitors.resource(ProxyMetrics.serviceMonitor(spec, current)).createOr(r -> r.update());
-      } else {
-        monitors.withName(ProxyMetrics.serviceName(name)).delete();
+      var monitor = monitors.withName(ProxyMetrics.serviceName(name));
+      if (wanted) {
+        if (serviceChanged || monitor.get() == null) {
+          monitors.resource(ProxyMetrics.serviceMonitor(spec, current)).createOr(r -> r.update());
+        }
+      } else if (serviceChanged || monitor.get() != null) {
+        monitor.delete();
       }
     } catch (KubernetesClientException e) {
-      LOG.info("ServiceMonitor for {} not reconciled: {}", name, e.getMessage());
+      if (wanted) {
+        throw apiError("creating the ServiceMonitor " + ProxyMetrics.serviceName(name), e);
+      }
+      LOG.debug("ServiceMonitor for {} not removed: {}", name, e.getMessage());
     }
   }
 

@@ -74,7 +74,7 @@ public final class OperatorRuntime implements AutoCloseable {
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
-          .withConcurrentReconciliationThreads(8)
+          .withConcurrentReconciliationThreads(config.reconcileThreads())
           .withUseSSAToPatchPrimaryResource(false)
           .withSSABasedCreateUpdateMatchForDependentResources(false)
           .withStopOnInformerErrorDuringStartup(false)

@@ -30,6 +30,8 @@ public class EventRecorder {
   private final Clock clock;
   private final String instance;
   private final AtomicLong sequence = new AtomicLong();
+  /** When this recorder started: objects created later cannot have events of an earlier operator instance. */
+  private final Instant started;
   private final Map<String, Recent> recent = new LinkedHashMap<>(256, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<String, Recent> eldest) {
@@ -44,6 +46,23 @@ public class EventRecorder {
     this.client = client;
     this.clock = clock;
     this.instance = instance == null || instance.isEmpty() ? COMPONENT : instance;
+    this.started = clock.instant();
+  }
+
+  /**
+   * Whether the API server created {@code obj} after this recorder started (its timestamp has whole seconds, so an
+   * object of the same second counts as older: the safe side).
+   */
+  boolean createdSinceStart(HasMetadata obj) {
+    String created = obj.getMetadata().getCreationTimestamp();
+    if (created == null) {
+      return false;
+    }
+    try {
+      return Instant.parse(created).isAfter(started);
+    } catch (RuntimeException e) {
+      return false;
+    }
   }
 
   public void normal(HasMetadata obj, String reason, String message) {
@@ -76,8 +95,10 @@ public class EventRecorder {
         }
         return;
       }
-      if (r == null && obj.getMetadata().getUid() != null) {
-        // After a restart the memory is empty: adopt an identical recent event instead of recording it again.
+      if (r == null && obj.getMetadata().getUid() != null && !createdSinceStart(obj)) {
+        // After a restart the memory is empty: adopt an identical recent event instead of recording it again. (Not
+        // for objects created since this recorder started: no earlier instance can have recorded events on them, and
+        // the lookup would cost a LIST per event of every new object.)
         var existing = client.v1().events().inNamespace(ns)
             .withField("involvedObject.uid", obj.getMetadata().getUid()).withField("reason", reason).list().getItems()
             .stream().filter(e -> message.equals(e.getMessage()) && type.equals(e.getType())).findFirst();
