@@ -14,6 +14,7 @@ import io.tailops.controlplane.ControlPlaneException.Kind;
 import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.controlplane.tailscale.ApiCallListener;
+import io.tailops.controlplane.tailscale.HttpClientSettings;
 import io.tailops.controlplane.tailscale.RetryPolicy;
 import java.io.IOException;
 import java.io.InputStream;
@@ -86,9 +87,6 @@ import org.slf4j.LoggerFactory;
 public final class HeadscaleControlPlane implements ControlPlane {
   /** Lifetime of minted keys when the request names none (the Tailscale API's default). */
   public static final Duration DEFAULT_KEY_EXPIRY = Duration.ofDays(90);
-  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
-  public static final String USER_AGENT = "tailscale-k8s-operator";
 
   /** Endpoint templates, as reported to {@link ApiCallListener}. */
   public static final String EP_PREAUTHKEY = "/api/v1/preauthkey";
@@ -130,19 +128,15 @@ public final class HeadscaleControlPlane implements ControlPlane {
     this.baseUrl = b.baseUrl;
     this.keys = b.keys;
     this.keyExpiry = b.keyExpiry;
-    this.requestTimeout = b.requestTimeout;
-    this.retry = b.retryPolicy;
-    this.listener = b.listener;
-    this.clock = b.clock;
-    this.userAgent = b.userAgent;
+    HttpClientSettings.Settings s = b.settings();
+    this.requestTimeout = s.requestTimeout();
+    this.retry = s.retryPolicy();
+    this.listener = s.listener();
+    this.clock = s.clock();
+    this.userAgent = s.userAgent();
     this.policyRead = b.policyRead;
     this.baseDomain = new AtomicReference<>(b.baseDomain);
-    this.http = b.httpClient != null ? b.httpClient
-        : HttpClient.newBuilder()
-            .connectTimeout(b.connectTimeout)
-            .version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build();
+    this.http = s.http();
   }
 
   /** A builder; the base URL (e.g. {@code http://127.0.0.1:18080}) and the key source are required. */
@@ -613,19 +607,12 @@ public final class HeadscaleControlPlane implements ControlPlane {
   }
 
   /** Configuration of a {@link HeadscaleControlPlane}. */
-  public static final class Builder {
+  public static final class Builder extends HttpClientSettings<Builder> {
     private final String baseUrl;
     private final ApiKeySource keys;
     private String baseDomain;
     private Duration keyExpiry = DEFAULT_KEY_EXPIRY;
-    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
-    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
-    private RetryPolicy retryPolicy = RetryPolicy.defaults();
-    private ApiCallListener listener = ApiCallListener.NONE;
-    private Clock clock = Clock.systemUTC();
-    private String userAgent = USER_AGENT;
     private boolean policyRead = true;
-    private HttpClient httpClient;
 
     private Builder(String baseUrl, ApiKeySource keys) {
       this.baseUrl = normaliseBaseUrl(baseUrl);
@@ -654,43 +641,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
     /** Lifetime of keys whose request names none (default {@link HeadscaleControlPlane#DEFAULT_KEY_EXPIRY}). */
     public Builder keyExpiry(Duration d) {
-      Objects.requireNonNull(d, "keyExpiry");
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException("keyExpiry must be positive: " + d);
-      }
-      this.keyExpiry = d;
-      return this;
-    }
-
-    public Builder connectTimeout(Duration d) {
-      this.connectTimeout = positive(d, "connectTimeout");
-      return this;
-    }
-
-    /** Timeout of each attempt, from sending the request until the response headers arrive. */
-    public Builder requestTimeout(Duration d) {
-      this.requestTimeout = positive(d, "requestTimeout");
-      return this;
-    }
-
-    public Builder retryPolicy(RetryPolicy p) {
-      this.retryPolicy = Objects.requireNonNull(p, "retryPolicy");
-      return this;
-    }
-
-    public Builder listener(ApiCallListener l) {
-      this.listener = l == null ? ApiCallListener.NONE : l;
-      return this;
-    }
-
-    /** Clock for key expirations. */
-    public Builder clock(Clock c) {
-      this.clock = Objects.requireNonNull(c, "clock");
-      return this;
-    }
-
-    public Builder userAgent(String ua) {
-      this.userAgent = Objects.requireNonNull(ua, "userAgent");
+      this.keyExpiry = requirePositive(d, "keyExpiry");
       return this;
     }
 
@@ -704,22 +655,13 @@ public final class HeadscaleControlPlane implements ControlPlane {
       return this;
     }
 
-    /** A preconfigured HTTP client (then {@link #connectTimeout(Duration)} is ignored). */
-    public Builder httpClient(HttpClient client) {
-      this.httpClient = client;
+    @Override
+    protected Builder self() {
       return this;
     }
 
     public HeadscaleControlPlane build() {
       return new HeadscaleControlPlane(this);
-    }
-
-    private static Duration positive(Duration d, String name) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive: " + d);
-      }
-      return d;
     }
   }
 }

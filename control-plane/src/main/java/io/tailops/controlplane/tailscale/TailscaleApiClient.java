@@ -15,9 +15,7 @@ import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,10 +59,6 @@ public final class TailscaleApiClient implements ControlPlane {
   public static final String DEFAULT_API_BASE_URL = "https://api.tailscale.com";
   /** OAuth token host of Tailscale's SaaS (the control host, wire-contracts §1.1). */
   public static final String DEFAULT_TOKEN_BASE_URL = "https://controlplane.tailscale.com";
-  /** User-Agent of the official operator's API client. */
-  public static final String USER_AGENT = "tailscale-k8s-operator";
-  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
   /** A cached token is replaced when less than this remains. */
   public static final Duration DEFAULT_TOKEN_REFRESH_MARGIN = Duration.ofSeconds(60);
 
@@ -88,14 +82,10 @@ public final class TailscaleApiClient implements ControlPlane {
     this.apiBaseUrl = b.apiBaseUrl;
     this.tokenBaseUrl = b.tokenBaseUrl;
     this.credentials = b.credentials;
-    HttpClient http = b.httpClient != null ? b.httpClient
-        : HttpClient.newBuilder()
-            .connectTimeout(b.connectTimeout)
-            .version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .build();
-    this.transport = new Transport(http, b.userAgent, b.requestTimeout, b.retryPolicy, b.listener, b.clock);
-    this.tokens = new OAuthTokenSource(transport, URI.create(tokenBaseUrl + EP_TOKEN), credentials, b.clock,
+    HttpClientSettings.Settings s = b.settings();
+    this.transport = new Transport(s.http(), s.userAgent(), s.requestTimeout(), s.retryPolicy(), s.listener(),
+        s.clock());
+    this.tokens = new OAuthTokenSource(transport, URI.create(tokenBaseUrl + EP_TOKEN), credentials, s.clock(),
         b.tokenRefreshMargin);
   }
 
@@ -357,18 +347,11 @@ public final class TailscaleApiClient implements ControlPlane {
   }
 
   /** Configuration of a {@link TailscaleApiClient}. */
-  public static final class Builder {
+  public static final class Builder extends HttpClientSettings<Builder> {
     private final CredentialSource credentials;
     private String apiBaseUrl = DEFAULT_API_BASE_URL;
     private String tokenBaseUrl = DEFAULT_TOKEN_BASE_URL;
-    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
-    private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
     private Duration tokenRefreshMargin = DEFAULT_TOKEN_REFRESH_MARGIN;
-    private RetryPolicy retryPolicy = RetryPolicy.defaults();
-    private ApiCallListener listener = ApiCallListener.NONE;
-    private Clock clock = Clock.systemUTC();
-    private String userAgent = USER_AGENT;
-    private HttpClient httpClient;
 
     private Builder(CredentialSource credentials) {
       this.credentials = Objects.requireNonNull(credentials, "credentials");
@@ -399,60 +382,19 @@ public final class TailscaleApiClient implements ControlPlane {
       return this;
     }
 
-    public Builder connectTimeout(Duration d) {
-      this.connectTimeout = requirePositive(d, "connectTimeout");
-      return this;
-    }
-
-    /** Timeout of each attempt, from sending the request until the response headers arrive. */
-    public Builder requestTimeout(Duration d) {
-      this.requestTimeout = requirePositive(d, "requestTimeout");
-      return this;
-    }
-
     /** A cached token is replaced when less than this remains (capped at half the token's lifetime). */
     public Builder tokenRefreshMargin(Duration d) {
       this.tokenRefreshMargin = Objects.requireNonNull(d, "tokenRefreshMargin");
       return this;
     }
 
-    public Builder retryPolicy(RetryPolicy p) {
-      this.retryPolicy = Objects.requireNonNull(p, "retryPolicy");
-      return this;
-    }
-
-    public Builder listener(ApiCallListener l) {
-      this.listener = l == null ? ApiCallListener.NONE : l;
-      return this;
-    }
-
-    /** Clock for token expiry and HTTP-date {@code Retry-After} values. */
-    public Builder clock(Clock c) {
-      this.clock = Objects.requireNonNull(c, "clock");
-      return this;
-    }
-
-    public Builder userAgent(String ua) {
-      this.userAgent = Objects.requireNonNull(ua, "userAgent");
-      return this;
-    }
-
-    /** A preconfigured HTTP client (then {@link #connectTimeout(Duration)} is ignored). */
-    public Builder httpClient(HttpClient client) {
-      this.httpClient = client;
+    @Override
+    protected Builder self() {
       return this;
     }
 
     public TailscaleApiClient build() {
       return new TailscaleApiClient(this);
-    }
-
-    private static Duration requirePositive(Duration d, String name) {
-      Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive: " + d);
-      }
-      return d;
     }
   }
 }

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tailops.testkit.headscale.HeadscaleNode;
 import io.tailops.testkit.headscale.TailnetBinaries;
 import io.tailops.testkit.headscale.TailnetEnv;
-import io.tailops.testkit.headscale.WatchedProcess;
+import io.tailops.testkit.WatchedProcess;
 import io.tailops.testkit.podrunner.LocalPod;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.WatchedProcess;
 import io.tailops.testkit.OneShotCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;

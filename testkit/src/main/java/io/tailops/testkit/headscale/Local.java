@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.WatchedProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;

@@ -29,6 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.tailops.testkit.LoopbackPorts;
+import io.tailops.testkit.WatchedProcess;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -60,7 +61,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
  * controller manager and no audit log, and leaves processes behind when the JVM is killed. This class does those
  * things; everything else (flags, certificates, readiness) follows kube-api-test and controller-runtime's envtest.
  *
- * <p>Processes never outlive the JVM (see {@link ManagedProcess}); a shutdown hook closes running instances.
+ * <p>Processes never outlive the JVM (see {@link WatchedProcess}); a shutdown hook closes running instances.
  */
 public final class KubeApiServer implements AutoCloseable {
 
@@ -102,7 +103,6 @@ public final class KubeApiServer implements AutoCloseable {
 
   private KubePki pki;
   private KubePki.Issued admin;
-  private Path watchdog;
   private Path caFile;
   private Path adminKubeconfig;
   private HttpClient http;
@@ -110,9 +110,9 @@ public final class KubeApiServer implements AutoCloseable {
   private int etcdPeerPort;
   private int apiPort;
   private int kcmPort;
-  private volatile ManagedProcess etcd;
-  private volatile ManagedProcess apiServer;
-  private volatile ManagedProcess controllerManager;
+  private volatile WatchedProcess etcd;
+  private volatile WatchedProcess apiServer;
+  private volatile WatchedProcess controllerManager;
   private KubernetesClient client;
   private AuditLog audit;
   private boolean started;
@@ -247,7 +247,7 @@ public final class KubeApiServer implements AutoCloseable {
     if (client != null) {
       client.close();
     }
-    for (ManagedProcess p : new ManagedProcess[] {controllerManager, apiServer, etcd}) {
+    for (WatchedProcess p : new WatchedProcess[] {controllerManager, apiServer, etcd}) {
       if (p != null) {
         p.stop(cfg.stopTimeout);
       }
@@ -265,7 +265,7 @@ public final class KubeApiServer implements AutoCloseable {
    * waits for a component to start).
    */
   private void stopFromShutdownHook() {
-    for (ManagedProcess p : new ManagedProcess[] {controllerManager, apiServer, etcd}) {
+    for (WatchedProcess p : new WatchedProcess[] {controllerManager, apiServer, etcd}) {
       if (p != null) {
         try {
           p.stop(Duration.ofSeconds(5));
@@ -498,7 +498,6 @@ public final class KubeApiServer implements AutoCloseable {
     KeyPair sa = KubePki.rsa();
     KubePki.writeString(pkiDir.resolve("sa.key"), KubePki.privateKeyPem(sa.getPrivate()));
     KubePki.writeString(pkiDir.resolve("sa.pub"), KubePki.publicKeyPem(sa.getPublic()));
-    watchdog = ManagedProcess.writeWatchdog(workDir);
     http = HttpClient.newBuilder()
         .sslContext(admin.sslContext())
         .version(HttpClient.Version.HTTP_1_1)
@@ -539,7 +538,7 @@ public final class KubeApiServer implements AutoCloseable {
         "--quota-backend-bytes=" + (2L << 30),
         "--log-level=warn"));
     args.addAll(cfg.etcdFlags);
-    etcd = ManagedProcess.start("etcd", watchdog, binaries.etcd(), args, etcdLog());
+    etcd = launch("etcd", binaries.etcd(), args, etcdLog());
     waitFor("etcd /health", cfg.startupTimeout, etcd, () -> {
       HttpResponse<String> r = get(URI.create(client + "/health"));
       return r != null && r.statusCode() == 200 && r.body().contains("\"health\":\"true\"");
@@ -580,7 +579,7 @@ public final class KubeApiServer implements AutoCloseable {
           "--audit-log-maxsize=0"));
     }
     args.addAll(cfg.apiServerFlags);
-    apiServer = ManagedProcess.start("kube-apiserver", watchdog, binaries.kubeApiServer(), args, apiServerLog());
+    apiServer = launch("kube-apiserver", binaries.kubeApiServer(), args, apiServerLog());
     waitFor("kube-apiserver /readyz", cfg.startupTimeout, apiServer, () -> {
       HttpResponse<String> r = get(URI.create(url() + "/readyz"));
       return r != null && r.statusCode() == 200;
@@ -607,8 +606,8 @@ public final class KubeApiServer implements AutoCloseable {
         "--kube-api-qps=100",
         "--kube-api-burst=200"));
     args.addAll(cfg.controllerManagerFlags);
-    controllerManager = ManagedProcess.start("kube-controller-manager", watchdog, binaries.kubeControllerManager(),
-        args, controllerManagerLog());
+    controllerManager = launch("kube-controller-manager", binaries.kubeControllerManager(), args,
+        controllerManagerLog());
     waitFor("kube-controller-manager /healthz", cfg.startupTimeout, controllerManager, () -> {
       HttpResponse<String> r = get(URI.create("https://127.0.0.1:" + kcmPort + "/healthz"));
       return r != null && r.statusCode() == 200;
@@ -674,7 +673,7 @@ public final class KubeApiServer implements AutoCloseable {
     }
   }
 
-  private void waitFor(String what, Duration timeout, ManagedProcess process, BooleanSupplier ready) {
+  private void waitFor(String what, Duration timeout, WatchedProcess process, BooleanSupplier ready) {
     long deadline = System.nanoTime() + timeout.toNanos();
     RuntimeException last = null;
     while (System.nanoTime() < deadline) {
@@ -697,6 +696,14 @@ public final class KubeApiServer implements AutoCloseable {
       e.addSuppressed(last);
     }
     throw e;
+  }
+
+  /** Starts {@code binary args} with this JVM's environment, its output appended to {@code logFile}. */
+  private WatchedProcess launch(String name, Path binary, List<String> args, Path logFile) {
+    List<String> command = new ArrayList<>();
+    command.add(binary.toString());
+    command.addAll(args);
+    return WatchedProcess.start(name, command, System.getenv(), workDir, logFile);
   }
 
   private static int freePort() {

@@ -1,5 +1,6 @@
 package io.tailops.testkit.headscale;
 
+import io.tailops.testkit.WatchedProcess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.tailops.testkit.headscale;
+package io.tailops.testkit;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -23,12 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One long-running program (headscale, tailscaled, containerboot, ...) with its output appended to a log file, a
- * clean environment, and a guarantee that it never outlives the JVM that started it.
+ * One long-running program (etcd, kube-apiserver, headscale, tailscaled, containerboot, ...) with its output appended
+ * to a log file, a clean environment, and a guarantee that it never outlives the JVM that started it.
  *
- * <p>Same design as the Kubernetes launcher's process handling ({@code io.tailops.testkit.kube.ManagedProcess}, which
- * is package-private there and cannot take an environment): the program runs under a small {@code sh} watchdog that
- * sends it SIGTERM when the watchdog's standard input (a pipe from this JVM) closes, i.e. when the JVM exits for any
+ * <p>The program runs under a small {@code sh} watchdog that sends it SIGTERM when the watchdog's standard input (a pipe from this JVM) closes, i.e. when the JVM exits for any
  * reason, SIGKILL included. {@link #stop(Duration)} sends SIGTERM, waits, then SIGKILLs the program and every
  * descendant (containerboot's tailscaled, say).
  *
@@ -124,7 +122,7 @@ public final class WatchedProcess {
   }
 
   /** The environment a program gets: {@code env} plus a PATH that always ends with {@code /usr/bin:/bin}. */
-  static Map<String, String> cleanEnv(Map<String, String> env) {
+  public static Map<String, String> cleanEnv(Map<String, String> env) {
     Map<String, String> out = new LinkedHashMap<>(env);
     String path = out.getOrDefault("PATH", "/usr/local/bin");
     List<String> parts = new ArrayList<>(Arrays.asList(path.split(":")));
@@ -317,7 +315,7 @@ public final class WatchedProcess {
     }
   }
 
-  static void sleep(long millis) {
+  public static void sleep(long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
