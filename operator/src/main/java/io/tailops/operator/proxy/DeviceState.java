@@ -73,9 +73,19 @@ public record DeviceState(String deviceId, String fqdn, List<String> ips, String
    */
   public static java.util.Set<String> knownDeviceIds(io.fabric8.kubernetes.client.KubernetesClient client,
       String namespace) {
+    return knownDeviceIds(managedSecrets(client, namespace));
+  }
+
+  /** The Secrets of this operator (label {@code tailscale.com/managed=true}) in {@code namespace}, read live. */
+  public static List<Secret> managedSecrets(io.fabric8.kubernetes.client.KubernetesClient client, String namespace) {
+    return client.secrets().inNamespace(namespace)
+        .withLabel(io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED, "true").list().getItems();
+  }
+
+  /** Every device ID the given proxy Secrets report or remember (see above). */
+  public static java.util.Set<String> knownDeviceIds(List<Secret> secrets) {
     java.util.Set<String> ids = new java.util.HashSet<>();
-    for (Secret s : client.secrets().inNamespace(namespace)
-        .withLabel(io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED, "true").list().getItems()) {
+    for (Secret s : secrets) {
       String id = from(s).deviceId();
       if (!id.isEmpty()) {
         ids.add(id);

@@ -89,9 +89,10 @@ public final class DeviceSweeper implements AutoCloseable {
       LOG.info("device sweep skipped: {}", e.userMessage());
       return lastOrphans;
     }
-    Set<String> known = DeviceState.knownDeviceIds(client, config.namespace());
+    List<Secret> secrets = DeviceState.managedSecrets(client, config.namespace());
+    Set<String> known = DeviceState.knownDeviceIds(secrets);
     if (config.selfHealing()) {
-      noticeMissingDevices(devices);
+      noticeMissingDevices(devices, secrets);
     }
     Set<String> proxyTags = Set.copyOf(config.proxyTags());
     Instant now = clock.instant();
@@ -138,12 +139,11 @@ public final class DeviceSweeper implements AutoCloseable {
    * by one, so a partial list deletes nothing) with {@link TailscaleKeys#DEVICE_MISSING}; the Secret change wakes the
    * proxy's parent, whose reconcile re-registers the proxy. Returns how many were marked.
    */
-  int noticeMissingDevices(List<Device> devices) {
+  int noticeMissingDevices(List<Device> devices, List<Secret> secrets) {
     Set<String> present = new HashSet<>();
     devices.forEach(d -> present.add(d.nodeId()));
     int marked = 0;
-    for (Secret s : client.secrets().inNamespace(config.namespace())
-        .withLabel(TailscaleKeys.LABEL_MANAGED, "true").list().getItems()) {
+    for (Secret s : secrets) {
       Map<String, String> labels = s.getMetadata().getLabels();
       if (labels == null || !labels.containsKey(TailscaleKeys.LABEL_PARENT_TYPE)) {
         continue; // not a proxy's Secret
