@@ -107,8 +107,8 @@ public final class ApiServerProxyStatus {
         notices.remove(notices.keySet().iterator().next());
       }
     }
+    onChange.run(); // publishes the status ConfigMap first: the Event is recorded on it
     onNotice.accept(n);
-    onChange.run();
   }
 
   public List<Notice> notices() {
