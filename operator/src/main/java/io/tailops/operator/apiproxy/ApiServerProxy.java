@@ -173,8 +173,9 @@ public final class ApiServerProxy implements AutoCloseable {
           LOG.warn("API server proxy: {}", f.recordingNotice());
           status.recordingNotice(who.describe(), f.recordingNotice());
         }
+        boolean clientWantsClose = req.hasToken("Connection", "close");
         boolean upgrade = rewrite(req, f);
-        boolean clientWantsClose = req.hasToken("Connection", "close") && !upgrade;
+        clientWantsClose &= !upgrade;
         if (req.hasToken("Expect", "100-continue")) {
           req.remove("Expect");
           cout.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
@@ -230,6 +231,9 @@ public final class ApiServerProxy implements AutoCloseable {
           return;
         }
         HttpMessage.BodyKind respBody = resp.responseBody(req.method());
+        if (clientWantsClose) {
+          resp.set("Connection", "close"); // the caller asked to close after this answer; say that it happens
+        }
         resp.writeTo(cout);
         resp.relayBody(respBody, uin, cout);
         upUsedAt = System.nanoTime();
