@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * the proxy against it, and a raw SPDY session echoes bytes both ways. The device's serve config is played by a small
  * relay that adds {@code X-Forwarded-For}, as serve does.
  */
-class ApiServerProxyUpgradeIT {
+public class ApiServerProxyUpgradeIT {
   static final String ALICE = "100.64.0.10";
   static final String CAROL = "100.64.0.13";
   static FakeLocalApi localApi;
@@ -78,23 +78,7 @@ class ApiServerProxyUpgradeIT {
   @Test
   void kubectlExecRunsThroughTheProxyOverAWebSocketImpersonatingTheCaller() throws Exception {
     Path kubeconfig = Files.createTempFile("kubeconfig-", ".yaml");
-    Files.writeString(kubeconfig, """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: tailnet
-          cluster:
-            server: http://127.0.0.1:%d
-        contexts:
-        - name: tailnet
-          context:
-            cluster: tailnet
-            user: tailnet
-        current-context: tailnet
-        users:
-        - name: tailnet
-          user: {}
-        """.formatted(serve.port()));
+    Files.writeString(kubeconfig, kubeconfigYaml("http://127.0.0.1:" + serve.port(), null));
     Process p = new ProcessBuilder(KubeBinaries.locate().require(KubeBinaries.KUBECTL).kubectl().toString(),
         "--kubeconfig", kubeconfig.toString(), "exec", "-n", "team-a", "web-0", "--", "echo", "hi")
         .redirectErrorStream(true).start();
@@ -145,6 +129,27 @@ class ApiServerProxyUpgradeIT {
           + "be recorded, but this operator cannot record sessions yet (no Recorder support)");
     }
     assertThat(standIn.heads).noneMatch(h -> h.contains("carols-pod"));
+  }
+
+  /** A kubeconfig for {@code server} without credentials, optionally through {@code proxyUrl}. */
+  public static String kubeconfigYaml(String server, String proxyUrl) {
+    return """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: tailnet
+          cluster:
+            server: %s%s
+        contexts:
+        - name: tailnet
+          context:
+            cluster: tailnet
+            user: tailnet
+        current-context: tailnet
+        users:
+        - name: tailnet
+          user: {}
+        """.formatted(server, proxyUrl == null ? "" : "\n    proxy-url: " + proxyUrl);
   }
 
   static String readHead(InputStream in) throws IOException {

@@ -65,16 +65,9 @@ class ApiServerProxyE2EIT {
     // alice: a user of the tailnet, with a grant of the Kubernetes capability on the operator's device
     String userId = hs.api("POST", "/api/v1/user", "{\"name\":\"alice\",\"email\":\"alice@example.com\"}")
         .path("user").path("id").asText();
-    hs.updatePolicy("""
-        {
-          "tagOwners": {
-            "tag:k8s-operator": [],
-            "tag:k8s": ["tag:k8s-operator"],
-            "tag:e2e-client": [],
-          },
-          "acls": [
-            {"action": "accept", "src": ["*"], "dst": ["*:*"]},
-          ],
+    // the operator policy of the other end-to-end tests, plus the grant
+    hs.updatePolicy(HeadscaleServer.OPERATOR_POLICY.substring(0, HeadscaleServer.OPERATOR_POLICY.lastIndexOf('}'))
+        + """
           "grants": [
             {
               "src": ["alice@example.com"],
@@ -186,24 +179,8 @@ class ApiServerProxyE2EIT {
   /** A kubeconfig for {@code http://<operator>.<tailnet>} through a tailnet client's SOCKS5 proxy, no credentials. */
   static Path kubeconfig(TailnetClient via) throws Exception {
     Path f = work.resolve("kubeconfig-" + via.hostname());
-    Files.writeString(f, """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: tailnet
-          cluster:
-            server: http://%s
-            proxy-url: socks5://127.0.0.1:%d
-        contexts:
-        - name: tailnet
-          context:
-            cluster: tailnet
-            user: tailnet
-        current-context: tailnet
-        users:
-        - name: tailnet
-          user: {}
-        """.formatted(fqdn(), via.socks5Address().getPort()));
+    Files.writeString(f, io.tailops.it.ApiServerProxyUpgradeIT.kubeconfigYaml("http://" + fqdn(),
+        "socks5://127.0.0.1:" + via.socks5Address().getPort()));
     return f;
   }
 
