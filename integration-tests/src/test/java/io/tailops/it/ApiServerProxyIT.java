@@ -191,6 +191,10 @@ class ApiServerProxyIT {
       assertThat(r.statusCode()).isEqualTo(500);
       assertThat(r.body()).isEqualTo("failed to authenticate caller\n");
     }
+    // A refused request with a body still gets its answer (the body is read before the connection closes).
+    HttpResponse<String> withBody = send("100.64.9.9", "POST", "/api/v1/namespaces/no-identity/configmaps",
+        "{\"data\":{\"k\":\"" + "x".repeat(300_000) + "\"}}");
+    assertThat(withBody.statusCode()).isEqualTo(500);
     // Not from serve: two addresses (a caller cannot prepend its own to serve's)
     assertThat(send("100.64.0.10, 100.64.9.9", "GET", "/api/v1/namespaces/no-identity/pods", null).statusCode())
         .isEqualTo(500);

@@ -164,6 +164,7 @@ public final class ApiServerProxy implements AutoCloseable {
           LOG.info("API server proxy refused {} {} from {}: {} {}", req.method(), req.path(), caller, r.status(),
               r.message());
           status.refused(caller, r.status(), r.message());
+          drain(req, reqBody, cin);
           cout.write(HttpMessage.plainResponse(r.status(), r.reason(), r.message()));
           cout.flush();
           return;
@@ -247,6 +248,18 @@ public final class ApiServerProxy implements AutoCloseable {
       LOG.debug("API server proxy connection ended: {}", e.toString());
     } finally {
       closeQuietly(up);
+    }
+  }
+
+  /**
+   * Reads the body of a refused request (up to 1 MiB), so that closing the connection does not reset it before the
+   * refusal is read (a close with unread data sends a TCP reset).
+   */
+  private static void drain(HttpMessage req, HttpMessage.BodyKind kind, InputStream in) {
+    try {
+      req.readBody(kind, in, 1 << 20);
+    } catch (IOException e) {
+      // too large or gone: close anyway
     }
   }
 
