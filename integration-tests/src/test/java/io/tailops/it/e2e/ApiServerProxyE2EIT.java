@@ -280,11 +280,16 @@ class ApiServerProxyE2EIT {
   }
 
   @Test
-  void a5TheStatusSaysWhereKubectlGoesAndThatItIsPlainHttp() {
+  void a5TheStatusSaysWhereKubectlGoesAndThatItIsPlainHttp() throws Exception {
     await().atMost(TIMEOUT).until(() -> {
       var cm = env.client().configMaps().inNamespace("tailscale").withName("tailscale-operator-status").get();
       return cm != null && cm.getData() != null && cm.getData().getOrDefault("apiServerProxy", "").contains(
           "kubectl server: http://" + fqdn() + " (plain HTTP: the control plane issues no TLS certificates");
     });
+    String doctor = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + env.operator().httpPort() + "/doctor")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(doctor).contains("ok   api server proxy: APISERVER_PROXY=true: kubectl server http://" + fqdn()
+        + " (plain HTTP: the control plane issues no TLS certificates; traffic is still encrypted by WireGuard)");
   }
 }

@@ -17,6 +17,7 @@ import java.util.function.Consumer;
  * listener, an Event when a grant asks for a session recording that cannot be made.
  */
 public final class ApiServerProxyStatus {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApiServerProxyStatus.class);
   /** Most recording notices kept (one per caller and kind of request). */
   static final int MAX_NOTICES = 20;
 
@@ -62,8 +63,15 @@ public final class ApiServerProxyStatus {
   public void endpoint(String url) {
     if (!url.equals(endpoint)) {
       endpoint = url;
+      LOG.info("Kubernetes API server proxy: kubectl server {}", describe(url));
       onChange.run();
     }
+  }
+
+  /** The URL, with what plain HTTP means where the control plane issues no certificates. */
+  static String describe(String url) {
+    return url + (url.startsWith("http://") ? " (plain HTTP: the control plane issues no TLS certificates; traffic "
+        + "is still encrypted by WireGuard)" : "");
   }
 
   public String endpoint() {
@@ -135,11 +143,7 @@ public final class ApiServerProxyStatus {
     if (problem != null) {
       b.append("\nnot serving: ").append(problem);
     } else if (!endpoint.isEmpty()) {
-      b.append("\nkubectl server: ").append(endpoint);
-      if (endpoint.startsWith("http://")) {
-        b.append(" (plain HTTP: the control plane issues no TLS certificates; traffic is still encrypted by "
-            + "WireGuard)");
-      }
+      b.append("\nkubectl server: ").append(describe(endpoint));
     }
     List<Notice> ns = notices();
     if (!ns.isEmpty()) {

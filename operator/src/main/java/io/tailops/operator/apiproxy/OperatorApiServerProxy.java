@@ -98,8 +98,9 @@ public final class OperatorApiServerProxy implements AutoCloseable {
           + status.notices().get(status.notices().size() - 1).message(), "remove the recorder settings from the "
           + "tailscale.com/cap/kubernetes grant until this operator supports the Recorder"));
     }
-    return java.util.Optional.of(new Doctor.Check(name, Doctor.Status.OK, mode + (status.endpoint().isEmpty()
-        ? ": waiting for the operator device" : ": kubectl server " + status.endpoint()), ""));
+    String where = status.endpoint().isEmpty() ? "waiting for the operator device"
+        : "kubectl server " + ApiServerProxyStatus.describe(status.endpoint());
+    return java.util.Optional.of(new Doctor.Check(name, Doctor.Status.OK, mode + ": " + where, ""));
   }
 
   @Override
