@@ -76,6 +76,9 @@ class ReleaseScriptTest {
         "--registry", registry.host(), "--plain-http", "--key", dir.resolve("cosign.key").toString(), "--skip-tests",
         "--out", out.toString()), env, Repo.root(), Duration.ofMinutes(30));
     System.out.printf("tools/release.sh took %d s%n", (System.nanoTime() - started) / 1_000_000_000L);
+    Path log = Path.of("target", "release-sh.log");
+    Files.createDirectories(log.getParent());
+    Files.writeString(log, run.stdout() + "\n--- stderr ---\n" + run.stderr());
     if (run.ok()) {
       for (String line : Files.readAllLines(out.resolve("release.env"))) {
         released.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
@@ -98,6 +101,9 @@ class ReleaseScriptTest {
     for (int i = 1; i <= 9; i++) {
       assertThat(run.stderr()).contains("==> step " + i + "/9");
     }
+    // The amd64 image was started as a restricted pod would run it (read-only root, user 65532) and printed the
+    // release version: the version was set in the source copy.
+    assertThat(run.stderr()).contains("check: tailscale-operator " + VERSION);
     assertThat(released).containsEntry("VERSION", VERSION)
         .containsEntry("IMAGE", registry.host() + "/" + IMAGE_PATH + ":" + VERSION);
   }
