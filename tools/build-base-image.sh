@@ -88,7 +88,8 @@ if [[ "$arch" != "$host_arch" || "$jmods_from" == deb ]]; then
   # so security updates reach the next build (they change the cache key below).
   apt_dir="$cache/apt-$arch"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-  : > "$apt_dir/status"
+  # An empty dpkg status, created once: touching it would make apt rebuild its cache on every call.
+  [[ -e "$apt_dir/status" ]] || : > "$apt_dir/status"
   apt_opts=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Dir::State::Lists=$apt_dir/lists"
     -o "Dir::State::status=$apt_dir/status" -o "Dir::Cache=$apt_dir" -o "Dir::Cache::archives=$apt_dir/archives"
     -o "Debug::NoLocking=1")
@@ -100,10 +101,16 @@ elif ! apt-cache show --no-all-versions libc6 >/dev/null 2>&1; then
   if [[ $(id -u) == 0 ]]; then log "apt package lists are empty: apt-get update"; apt-get update -qq >&2
   else die "apt package lists are empty: run 'sudo apt-get update' first"; fi
 fi
+# The pool file name of every package this script may fetch, in one apt-cache call (each call parses the lists).
+declare -A deb_filename=()
+while IFS=$'\t' read -r pkg fn; do
+  [[ -n "${deb_filename[$pkg]:-}" ]] || deb_filename[$pkg]=$fn
+done < <(apt-cache "${apt_opts[@]}" show --no-all-versions "${debs[@]}" openjdk-17-jdk-headless 2>/dev/null |
+  awk '/^Package: /{p=$2} /^Filename: /{print p "\t" $2}')
 # download_deb PACKAGE: prints the path of the cached .deb of PACKAGE (target architecture, candidate version).
 download_deb() {
   local p=$1 fn f tmpd
-  fn="$(apt-cache "${apt_opts[@]}" show --no-all-versions "$p" | sed -n 's/^Filename: //p' | head -1)"
+  fn="${deb_filename[$p]:-}"
   [[ -n "$fn" ]] || die "apt knows no package $p for $arch"
   f="$cache/debs/$(basename "$fn")"
   if [[ ! -s "$f" ]]; then
