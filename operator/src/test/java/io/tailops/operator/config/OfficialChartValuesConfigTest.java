@@ -54,6 +54,17 @@ class OfficialChartValuesConfigTest {
   }
 
   @Test
+  void doctorReportsEachSettingWarning() {
+    var checks = io.tailops.operator.doctor.Doctor.settings(with("OPERATOR_LOGGING", "verbose"));
+    assertThat(checks).singleElement().satisfies(c -> {
+      assertThat(c.name()).isEqualTo("settings");
+      assertThat(c.status()).isEqualTo(io.tailops.operator.doctor.Doctor.Status.WARN);
+      assertThat(c.detail()).startsWith("OPERATOR_LOGGING=verbose is not one of");
+    });
+    assertThat(io.tailops.operator.doctor.Doctor.settings(OperatorConfig.fromEnv(base()))).isEmpty();
+  }
+
+  @Test
   void anUnknownFirewallModeIsPassedOnWithAWarning() {
     OperatorConfig c = with("PROXY_FIREWALL_MODE", "legacy");
     assertThat(c.proxyFirewallMode()).isEqualTo("legacy");
