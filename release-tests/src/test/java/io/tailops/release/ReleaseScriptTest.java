@@ -91,6 +91,7 @@ class ReleaseScriptTest {
     if (registry != null) {
       registry.close();
     }
+    Repo.deleteTree(dir);
   }
 
   @Order(1)

@@ -91,4 +91,16 @@ final class Repo {
     env.putAll(extra);
     return env;
   }
+
+  /** Deletes a temporary directory and everything in it (the image layout and registry storage are ~100 MB). */
+  static void deleteTree(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 }

@@ -74,6 +74,7 @@ class SeedFluxHelmReleaseTest {
     if (registry != null) {
       registry.close();
     }
+    Repo.deleteTree(dir);
   }
 
   static List<JsonNode> documents(Path file) throws IOException {
