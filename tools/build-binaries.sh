@@ -8,6 +8,8 @@
 # Usage:
 #   bash tools/build-binaries.sh                 # build every group that is out of date
 #   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated)
+#   bash tools/build-binaries.sh --only release  # the release tools (registry, crane, cosign, helm, actionlint), which
+#                                                # are not built by default: only the release tests need them
 #   bash tools/build-binaries.sh --force         # rebuild even if up to date
 #   bash tools/build-binaries.sh --print-env     # build nothing, print the exports only
 #   bash tools/build-binaries.sh --list          # list the groups
@@ -44,6 +46,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
 readonly ALL_GROUPS=(k8s tailscale headscale)
+# Built only when asked for (--only): the release tools, which only the release tests (module release-tests) and
+# tools/release.sh need. That module's build asks for them before its tests.
+readonly OPTIONAL_GROUPS=(registry crane cosign helm actionlint)
+readonly RELEASE_GROUPS=registry,crane,cosign,helm,actionlint
 CURRENT_TMP=""
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
@@ -163,7 +169,9 @@ ${bad}"
   local got
   got=$("$dir/kube-apiserver" --version 2>&1) || die "${dir}/kube-apiserver --version failed: ${got}"
   [[ "$got" == "Kubernetes v${version}" ]] || die "${dir}/kube-apiserver --version printed '${got}', want 'Kubernetes v${version}'"
-  got=$("$dir/etcd" --version 2>&1 | head -1) || die "${dir}/etcd --version failed: ${got}"
+  # Not `| head -1`: with pipefail, etcd's SIGPIPE on its later lines fails the check at random.
+  got=$("$dir/etcd" --version 2>&1) || die "${dir}/etcd --version failed: ${got}"
+  got=${got%%$'\n'*}
   log "ok: kube-apiserver v${version}, ${got}"
 }
 
@@ -241,6 +249,71 @@ group_headscale() {
   log "ok: headscale $(printf '%s' "$got" | tr -d '\n' | cut -c1-120) (module v${version})"
 }
 
+# --- release tools (tools/release/<name>): one Go module each, so their dependency graphs do not mix.
+#   registry    the distribution registry (OCI registry server), started on loopback by the release tests
+#   crane       pushes the multi-arch image index (go-containerregistry)
+#   cosign      signs the image and attaches its SBOM as a signed attestation
+#   helm        packages the chart and pushes it as an OCI artifact
+#   actionlint  lints .github/workflows
+RELEASE_TOOLS_DIR="$ROOT/tools/release"
+release_tool_module() { # NAME -> the Go module that the tool comes from
+  case $1 in
+    registry) printf 'github.com/distribution/distribution/v3' ;;
+    crane) printf 'github.com/google/go-containerregistry' ;;
+    cosign) printf 'github.com/sigstore/cosign/v2' ;;
+    helm) printf 'helm.sh/helm/v3' ;;
+    actionlint) printf 'github.com/rhysd/actionlint' ;;
+  esac
+}
+release_tool_version() { # NAME -> version without the leading v
+  local v
+  v=$(module_version "$RELEASE_TOOLS_DIR/$1/go.mod" "$(release_tool_module "$1")")
+  printf '%s' "${v#v}"
+}
+release_tool_dir() { printf '%s/%s/%s-%s' "$CACHE" "$1" "$(release_tool_version "$1")" "$PLATFORM"; }
+
+build_release_tool() { # NAME PACKAGE VERSION-LDFLAGS...
+  local name=$1 pkg=$2 version dir module
+  shift 2
+  module=$(release_tool_module "$name")
+  version=$(release_tool_version "$name")
+  dir=$(release_tool_dir "$name")
+  log "group ${name}: ${module} v${version} -> ${dir}"
+  require_no_replace "$RELEASE_TOOLS_DIR/$name" "$module" "v${version}"
+  go_build "$RELEASE_TOOLS_DIR/$name" "$pkg" "$dir/$name" "$@"
+}
+
+group_registry() {
+  local v; v=$(release_tool_version registry)
+  build_release_tool registry github.com/distribution/distribution/v3/cmd/registry \
+    "-X github.com/distribution/distribution/v3/version.version=v${v}"
+  "$(release_tool_dir registry)/registry" --version >&2 || die "registry --version failed"
+}
+group_crane() {
+  local v; v=$(release_tool_version crane)
+  build_release_tool crane github.com/google/go-containerregistry/cmd/crane \
+    "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=v${v}"
+  log "ok: crane $("$(release_tool_dir crane)/crane" version 2>&1)"
+}
+group_cosign() {
+  local v; v=$(release_tool_version cosign)
+  build_release_tool cosign github.com/sigstore/cosign/v2/cmd/cosign \
+    "-X sigs.k8s.io/release-utils/version.gitVersion=v${v}"
+  "$(release_tool_dir cosign)/cosign" version >/dev/null 2>&1 || die "cosign version failed"
+  log "ok: cosign v${v}"
+}
+group_helm() {
+  local v; v=$(release_tool_version helm)
+  build_release_tool helm helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v${v}"
+  log "ok: helm $("$(release_tool_dir helm)/helm" version --short 2>&1)"
+}
+group_actionlint() {
+  local v; v=$(release_tool_version actionlint)
+  build_release_tool actionlint github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=v${v}"
+  log "ok: actionlint $("$(release_tool_dir actionlint)/actionlint" -version 2>&1 | head -1)"
+}
+
 print_env() {
   local dir
   dir=$(k8s_dir)
@@ -258,6 +331,11 @@ print_env() {
   printf 'export TSOP_TAILSCALE_BIN_DIR=%q\n' "$(tailscale_dir)"
   printf 'export TSOP_HEADSCALE_VERSION=%q\n' "$(headscale_version)"
   printf 'export TSOP_HEADSCALE_BIN_DIR=%q\n' "$(headscale_dir)"
+  # The release tools (optional groups): where each one is, built or not.
+  local t
+  for t in "${OPTIONAL_GROUPS[@]}"; do
+    printf 'export TSOP_%s=%q\n' "$(printf '%s' "$t" | tr '[:lower:]' '[:upper:]')" "$(release_tool_dir "$t")/$t"
+  done
 }
 
 main() {
@@ -269,7 +347,7 @@ main() {
       --only=*) only=${1#--only=}; shift ;;
       --force) FORCE=true; shift ;;
       --print-env) print_only=true; shift ;;
-      --list) printf '%s\n' "${ALL_GROUPS[@]}"; return 0 ;;
+      --list) printf '%s\n' "${ALL_GROUPS[@]}"; printf '%s (only with --only)\n' "${OPTIONAL_GROUPS[@]}"; return 0 ;;
       -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; return 0 ;;
       *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -297,13 +375,13 @@ main() {
 
   local -a groups
   if [[ -n "$only" ]]; then
-    IFS=, read -r -a groups <<<"$only"
+    IFS=, read -r -a groups <<<"${only//release/$RELEASE_GROUPS}"
   else
     groups=("${ALL_GROUPS[@]}")
   fi
   local g started=$SECONDS
   for g in "${groups[@]}"; do
-    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]})"
+    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]} ${OPTIONAL_GROUPS[*]}, release = ${RELEASE_GROUPS})"
   done
   for g in "${groups[@]}"; do
     "group_${g}"
