@@ -6,8 +6,8 @@
 # test run.
 #
 # Usage:
-#   bash tools/build-binaries.sh                 # build every group that is out of date
-#   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated)
+#   bash tools/build-binaries.sh                 # build every default group that is out of date
+#   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated; optional groups too)
 #   bash tools/build-binaries.sh --force         # rebuild even if up to date
 #   bash tools/build-binaries.sh --print-env     # build nothing, print the exports only
 #   bash tools/build-binaries.sh --list          # list the groups
@@ -29,6 +29,9 @@
 #       official image (module tools/tailscale); containerboot finds tailscaled and tailscale on PATH, so put this
 #       folder first on the PATH of a containerboot process.
 #   headscale/<headscale version>-linux-amd64/headscale     (module tools/headscale)
+#   k8s-operator/<tailscale.com version>-linux-amd64/k8s-operator     (module tools/k8s-operator; optional group: only
+#       with --only k8s-operator, never in CI) the official operator, for the golden files (tools/golden/regenerate.sh)
+#       and as the benchmark's baseline.
 #
 # Adding a tool group (e.g. tailscale's containerboot/tailscaled/tailscale, headscale):
 #   1. put a Go module under tools/<something>/ (go.mod + go.sum, a tools.go or main.go naming the packages);
@@ -44,6 +47,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
 readonly ALL_GROUPS=(k8s tailscale headscale)
+# Built only when named with --only (not by CI or the tests): nothing in `./mvnw verify` runs them.
+readonly OPTIONAL_GROUPS=(k8s-operator)
 CURRENT_TMP=""
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
@@ -241,6 +246,34 @@ group_headscale() {
   log "ok: headscale $(printf '%s' "$got" | tr -d '\n' | cut -c1-120) (module v${version})"
 }
 
+# --- optional group k8s-operator: the official operator (tools/k8s-operator), same tailscale.com release as the proxies
+K8S_OPERATOR_MODULE="$ROOT/tools/k8s-operator"
+
+k8s_operator_version() { # without the leading v, e.g. 1.94.2
+  local v
+  v=$(module_version "$K8S_OPERATOR_MODULE/go.mod" tailscale.com)
+  printf '%s' "${v#v}"
+}
+
+k8s_operator_dir() { printf '%s/k8s-operator/%s-%s' "$CACHE" "$(k8s_operator_version)" "$PLATFORM"; }
+
+group_k8s-operator() {
+  local version dir
+  version=$(k8s_operator_version)
+  dir=$(k8s_operator_dir)
+  log "group k8s-operator: tailscale.com/cmd/k8s-operator v${version} -> ${dir}"
+  require_no_replace "$K8S_OPERATOR_MODULE" tailscale.com "v${version}"
+  # As the official image (build_docker.sh, target k8s-operator): tags ts_kube,ts_package_container, version stamps.
+  # The binary keeps its upstream name: tsnet names its state folder after it (tsnet-k8s-operator).
+  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}")
+  GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$K8S_OPERATOR_MODULE" tailscale.com/cmd/k8s-operator \
+    "$dir/k8s-operator" "${ver[@]}"
+  # The operator has no --version flag (it starts at once); check the stamp the linker put into the binary instead.
+  go version -m "$dir/k8s-operator" | grep -q -E "^[[:space:]]+(mod|dep)[[:space:]]+tailscale\.com[[:space:]]+v${version//./\\.}([[:space:]]|\$)" ||
+    die "${dir}/k8s-operator is not built from tailscale.com v${version} (go version -m)"
+  log "ok: k8s-operator ${version}"
+}
+
 print_env() {
   local dir
   dir=$(k8s_dir)
@@ -258,6 +291,8 @@ print_env() {
   printf 'export TSOP_TAILSCALE_BIN_DIR=%q\n' "$(tailscale_dir)"
   printf 'export TSOP_HEADSCALE_VERSION=%q\n' "$(headscale_version)"
   printf 'export TSOP_HEADSCALE_BIN_DIR=%q\n' "$(headscale_dir)"
+  # The official operator (optional group k8s-operator; the folder may not exist). Read by tools/golden/regenerate.sh.
+  printf 'export TSOP_K8S_OPERATOR_BIN_DIR=%q\n' "$(k8s_operator_dir)"
 }
 
 main() {
@@ -269,7 +304,7 @@ main() {
       --only=*) only=${1#--only=}; shift ;;
       --force) FORCE=true; shift ;;
       --print-env) print_only=true; shift ;;
-      --list) printf '%s\n' "${ALL_GROUPS[@]}"; return 0 ;;
+      --list) printf '%s\n' "${ALL_GROUPS[@]}"; printf '%s (optional)\n' "${OPTIONAL_GROUPS[@]}"; return 0 ;;
       -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; return 0 ;;
       *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -303,7 +338,7 @@ main() {
   fi
   local g started=$SECONDS
   for g in "${groups[@]}"; do
-    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]})"
+    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]} ${OPTIONAL_GROUPS[*]})"
   done
   for g in "${groups[@]}"; do
     "group_${g}"
