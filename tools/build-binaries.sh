@@ -265,7 +265,10 @@ group_k8s-operator() {
   require_no_replace "$K8S_OPERATOR_MODULE" tailscale.com "v${version}"
   # As the official image (build_docker.sh, target k8s-operator): tags ts_kube,ts_package_container, version stamps.
   # The binary keeps its upstream name: tsnet names its state folder after it (tsnet-k8s-operator).
-  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}")
+  # One change, to its metrics listener only: controller-runtime's default ":8080" (all interfaces, fixed, no setting
+  # in the operator) becomes a free port on loopback, so that it can run beside anything else on this machine.
+  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}"
+    "-X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:0")
   GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$K8S_OPERATOR_MODULE" tailscale.com/cmd/k8s-operator \
     "$dir/k8s-operator" "${ver[@]}"
   # The operator has no --version flag (it starts at once); check the stamp the linker put into the binary instead.

@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * <p>A socket-level proxy, because a JDK {@code HttpServer} cannot pass an HTTP Upgrade through: it reads each
  * connection's request head, picks the backend by path, and then pipes bytes both ways untouched until either side
  * closes — for hours, in the case of {@code /ts2021} after its {@code 101 Switching Protocols}. Requests without an
- * {@code Upgrade} header get {@code Connection: close}, so that a connection carries exactly one request and a client
- * that keeps connections alive can never send its next request (maybe for the other backend) down the wrong pipe.
+ * {@code Upgrade} header get {@code Connection: close}, and so do their responses, so that a connection carries
+ * exactly one request and a client that keeps connections alive never sends its next request (maybe for the other
+ * backend) down a pipe that is closing.
  */
 public final class LoginServerRouter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LoginServerRouter.class);
@@ -137,6 +138,11 @@ public final class LoginServerRouter implements AutoCloseable {
       Thread up = new Thread(() -> pipe(client, b), "login-server-router-up");
       up.setDaemon(true);
       up.start();
+      if (!upgrade) {
+        // Not every server says so itself (the JDK's HttpServer does not): tell the client that this connection
+        // ends with this response, or it would send its next request into a pipe that is about to close.
+        forwardResponseHead(backend, client);
+      }
       pipe(backend, client);
       up.join(1_000);
     } catch (IOException e) {
@@ -149,7 +155,26 @@ public final class LoginServerRouter implements AutoCloseable {
     }
   }
 
-  /** Reads until the end of the request head; returns its offset in {@code buffered}, or -1. */
+  /** Copies the response head from {@code backend} to {@code client} with {@code Connection: close} in it. */
+  private static void forwardResponseHead(Socket backend, Socket client) throws IOException {
+    ByteArrayOutputStream buffered = new ByteArrayOutputStream();
+    int headEnd = readHead(backend.getInputStream(), buffered);
+    OutputStream out = client.getOutputStream();
+    byte[] bytes = buffered.toByteArray();
+    if (headEnd < 0) {
+      out.write(bytes); // no complete head: pass on whatever came
+    } else {
+      List<String> lines = new ArrayList<>(List.of(
+          new String(bytes, 0, headEnd, StandardCharsets.ISO_8859_1).split("\r\n", -1)));
+      lines.removeIf(l -> l.toLowerCase(Locale.ROOT).startsWith("connection:"));
+      lines.add("Connection: close");
+      out.write((String.join("\r\n", lines) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      out.write(bytes, headEnd + END_OF_HEAD.length, bytes.length - headEnd - END_OF_HEAD.length);
+    }
+    out.flush();
+  }
+
+  /** Reads until the end of a message head; returns its offset in {@code buffered}, or -1. */
   private static int readHead(InputStream in, ByteArrayOutputStream buffered) throws IOException {
     byte[] buf = new byte[8192];
     while (buffered.size() < MAX_HEAD) {

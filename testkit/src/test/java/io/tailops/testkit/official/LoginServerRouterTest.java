@@ -75,7 +75,7 @@ class LoginServerRouterTest {
           }
         } else {
           byte[] body = ("control " + path).getBytes(StandardCharsets.UTF_8);
-          out.write(("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + body.length + "\r\n\r\n")
+          out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
               .getBytes(StandardCharsets.ISO_8859_1));
           out.write(body);
           out.flush();
@@ -107,7 +107,10 @@ class LoginServerRouterTest {
           HttpResponse.BodyHandlers.ofString());
       assertThat(key.body()).isEqualTo("control /key?v=131");
     }
-    assertThat(router.apiRequests()).isEqualTo(3);
+    HttpResponse<String> last = client.send(HttpRequest.newBuilder(URI.create(base + "/api/v2/device/1")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(last.headers().firstValue("Connection")).hasValue("close");
+    assertThat(router.apiRequests()).isEqualTo(4);
     assertThat(router.controlRequests()).isEqualTo(3);
     synchronized (controlHeads) {
       assertThat(controlHeads).allSatisfy(h -> assertThat(h).contains("Connection: close"));
