@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.tailops.testkit.Sockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -206,16 +207,8 @@ public final class LoginServerRouter implements AutoCloseable {
 
   /** Copies {@code from} to {@code to} until end of stream, then half-closes {@code to}. */
   private static void pipe(Socket from, Socket to) {
-    byte[] buf = new byte[16 * 1024];
     try {
-      InputStream in = from.getInputStream();
-      OutputStream out = to.getOutputStream();
-      int n;
-      while ((n = in.read(buf)) >= 0) {
-        out.write(buf, 0, n);
-        out.flush();
-      }
-      to.shutdownOutput();
+      Sockets.copyUntilEof(from, to);
     } catch (SocketException e) {
       // the other side closed
     } catch (IOException e) {
