@@ -10,6 +10,7 @@
 #   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated)
 #   bash tools/build-binaries.sh --only release  # the release tools (registry, crane, cosign, helm, actionlint), which
 #                                                # are not built by default: only the release tests need them
+#   bash tools/build-binaries.sh --only k8s-operator  # the official operator (golden files, benchmark baseline)
 #   bash tools/build-binaries.sh --force         # rebuild even if up to date
 #   bash tools/build-binaries.sh --print-env     # build nothing, print the exports only
 #   bash tools/build-binaries.sh --list          # list the groups
@@ -31,6 +32,9 @@
 #       official image (module tools/tailscale); containerboot finds tailscaled and tailscale on PATH, so put this
 #       folder first on the PATH of a containerboot process.
 #   headscale/<headscale version>-linux-amd64/headscale     (module tools/headscale)
+#   k8s-operator/<tailscale.com version>-linux-amd64/k8s-operator     (module tools/k8s-operator; optional group: only
+#       with --only k8s-operator, never in CI) the official operator, for the golden files (tools/golden/regenerate.sh)
+#       and as the benchmark's baseline.
 #
 # Adding a tool group (e.g. tailscale's containerboot/tailscaled/tailscale, headscale):
 #   1. put a Go module under tools/<something>/ (go.mod + go.sum, a tools.go or main.go naming the packages);
@@ -47,8 +51,10 @@ readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
 readonly ALL_GROUPS=(k8s tailscale headscale)
 # Built only when asked for (--only): the release tools, which only the release tests (module release-tests) and
-# tools/release.sh need. That module's build asks for them before its tests.
-readonly OPTIONAL_GROUPS=(registry crane cosign helm actionlint)
+# tools/release.sh need (that module's build asks for them before its tests), and the official operator (k8s-operator),
+# which only tools/golden/regenerate.sh and the benchmark baseline run.
+readonly RELEASE_TOOLS=(registry crane cosign helm actionlint)
+readonly OPTIONAL_GROUPS=("${RELEASE_TOOLS[@]}" k8s-operator)
 readonly RELEASE_GROUPS=registry,crane,cosign,helm,actionlint
 CURRENT_TMP=""
 
@@ -215,9 +221,11 @@ group_tailscale() {
       "${ver[@]}"
   done
   local got
-  got=$("$dir/tailscaled" --version 2>&1 | head -1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=$("$dir/tailscaled" --version 2>&1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=${got%%$'\n'*} # first line (not `| head -1`: under pipefail its early exit can fail the program with SIGPIPE)
   [[ "$got" == "$version" ]] || die "${dir}/tailscaled --version printed '${got}', want '${version}'"
-  got=$("$dir/tailscale" version 2>&1 | head -1) || die "${dir}/tailscale version failed: ${got}"
+  got=$("$dir/tailscale" version 2>&1) || die "${dir}/tailscale version failed: ${got}"
+  got=${got%%$'\n'*} # first line (not `| head -1`: under pipefail its early exit can fail the program with SIGPIPE)
   [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
   [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
   log "ok: tailscaled and tailscale ${version}, containerboot"
@@ -311,7 +319,43 @@ group_actionlint() {
   local v; v=$(release_tool_version actionlint)
   build_release_tool actionlint github.com/rhysd/actionlint/cmd/actionlint \
     "-X github.com/rhysd/actionlint.version=v${v}"
-  log "ok: actionlint $("$(release_tool_dir actionlint)/actionlint" -version 2>&1 | head -1)"
+  local got
+  got=$("$(release_tool_dir actionlint)/actionlint" -version 2>&1) || die "actionlint -version failed: ${got}"
+  log "ok: actionlint ${got%%$'\n'*}"
+}
+
+# --- optional group k8s-operator: the official operator (tools/k8s-operator), same tailscale.com release as the proxies
+K8S_OPERATOR_MODULE="$ROOT/tools/k8s-operator"
+
+k8s_operator_version() { # without the leading v, e.g. 1.94.2
+  local v
+  v=$(module_version "$K8S_OPERATOR_MODULE/go.mod" tailscale.com)
+  printf '%s' "${v#v}"
+}
+
+k8s_operator_dir() { printf '%s/k8s-operator/%s-%s' "$CACHE" "$(k8s_operator_version)" "$PLATFORM"; }
+
+group_k8s-operator() {
+  local version dir
+  version=$(k8s_operator_version)
+  dir=$(k8s_operator_dir)
+  log "group k8s-operator: tailscale.com/cmd/k8s-operator v${version} -> ${dir}"
+  require_no_replace "$K8S_OPERATOR_MODULE" tailscale.com "v${version}"
+  # As the official image (build_docker.sh, target k8s-operator): tags ts_kube,ts_package_container, version stamps.
+  # The binary keeps its upstream name: tsnet names its state folder after it (tsnet-k8s-operator).
+  # One change, to its metrics listener only: controller-runtime's default ":8080" (all interfaces, fixed, no setting
+  # in the operator) becomes a free port on loopback, so that it can run beside anything else on this machine.
+  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}"
+    "-X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:0")
+  GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$K8S_OPERATOR_MODULE" tailscale.com/cmd/k8s-operator \
+    "$dir/k8s-operator" "${ver[@]}"
+  # The operator has no --version flag (it starts at once); check the stamp the linker put into the binary instead.
+  local modinfo
+  modinfo=$(go version -m "$dir/k8s-operator") || die "go version -m ${dir}/k8s-operator failed"
+  # (grep on a variable, not on a pipe from go: grep -q exits at the first match, and under pipefail that can fail go.)
+  grep -q -E "^[[:space:]]+(mod|dep)[[:space:]]+tailscale\.com[[:space:]]+v${version//./\\.}([[:space:]]|\$)" <<<"$modinfo" ||
+    die "${dir}/k8s-operator is not built from tailscale.com v${version} (go version -m)"
+  log "ok: k8s-operator ${version}"
 }
 
 print_env() {
@@ -333,9 +377,11 @@ print_env() {
   printf 'export TSOP_HEADSCALE_BIN_DIR=%q\n' "$(headscale_dir)"
   # The release tools (optional groups): where each one is, built or not.
   local t
-  for t in "${OPTIONAL_GROUPS[@]}"; do
+  for t in "${RELEASE_TOOLS[@]}"; do
     printf 'export TSOP_%s=%q\n' "$(printf '%s' "$t" | tr '[:lower:]' '[:upper:]')" "$(release_tool_dir "$t")/$t"
   done
+  # The official operator (optional group k8s-operator; the folder may not exist). Read by tools/golden/regenerate.sh.
+  printf 'export TSOP_K8S_OPERATOR_BIN_DIR=%q\n' "$(k8s_operator_dir)"
 }
 
 main() {
