@@ -13,12 +13,46 @@
 # the cache is cold (jlink), instantly when warm.
 #
 # Needs: a Debian 12 (bookworm) host with apt (packages are fetched with `apt-get download`, nothing is installed),
-# dpkg-deb, python3, and a JDK 17+ with jmods (Debian: openjdk-17-jdk-headless). Environment:
+# dpkg-deb, python3, and a JDK 17+ with jmods (Debian: openjdk-17-jdk-headless).
+#
+# Other architectures (linux/arm64 on an amd64 host, and the reverse) need no emulation: the Debian packages of the
+# target architecture are fetched with apt-get through a private apt state (its own package lists and cache under
+# the cache directory; the host's dpkg architectures and lists are not touched), and jlink (the host's) links the
+# target's jmods, taken from the target's openjdk-17-jdk-headless package. The JDK's default CDS archive cannot be
+# generated for a foreign architecture (it runs the target's java), so such a runtime has none.
+#
+#   tools/build-base-image.sh [--arch amd64|arm64] [--jmods host|deb]
+#     --arch   target architecture (default: the host's)
+#     --jmods  host: the jmods of the local JDK (default for the host's architecture);
+#              deb:  those of the Debian package openjdk-17-jdk-headless of the target architecture, at its current
+#                    version (the default for a foreign architecture; the release uses it for both, so that both
+#                    images carry the same, current Java runtime)
+# Environment:
 #   JDK_HOME          JDK used for jlink (default: the JDK 17 of the machine)
 #   JLINK_MODULES     comma-separated modules (default below, found with jdeps; see docs/image.md)
 #   TSOP_IMAGE_CACHE  cache directory
 #   FORCE=1           rebuild even if cached
 set -euo pipefail
+
+host_arch="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+arch="$host_arch"
+jmods_from=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --arch) arch="$2"; shift 2 ;;
+    --arch=*) arch="${1#--arch=}"; shift ;;
+    --jmods) jmods_from="$2"; shift 2 ;;
+    --jmods=*) jmods_from="${1#--jmods=}"; shift ;;
+    *) echo "build-base-image: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$arch" in
+  amd64) triplet=x86_64-linux-gnu ;;
+  arm64) triplet=aarch64-linux-gnu ;;
+  *) echo "build-base-image: unsupported architecture $arch (amd64 or arm64)" >&2; exit 2 ;;
+esac
+[[ -n "$jmods_from" ]] || { [[ "$arch" == "$host_arch" ]] && jmods_from=host || jmods_from=deb; }
+[[ "$jmods_from" == host && "$arch" != "$host_arch" ]] && { echo "build-base-image: --jmods host cannot build $arch on $host_arch" >&2; exit 2; }
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -44,40 +78,96 @@ find_jdk() {
   die "no JDK with jlink and jmods found (Debian: apt-get install openjdk-17-jdk-headless), or set JDK_HOME"
 }
 jdk="$(find_jdk)"
-jdk_version="$(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$jdk/release")"
-jdk_runtime_version="$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release")"
-[[ -n "$jdk_version" ]] || die "cannot read the Java version from $jdk/release"
-(( ${jdk_version%%.*} >= 17 )) || die "$jdk is Java $jdk_version; the operator needs 17 or newer"
 
 # --- Debian packages ----------------------------------------------------------------------------------
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-get and dpkg-deb (Debian/Ubuntu)"
 command -v python3 >/dev/null || die "needs python3"
-if ! apt-cache show --no-all-versions libc6 >/dev/null 2>&1; then
+apt_opts=()
+if [[ "$arch" != "$host_arch" || "$jmods_from" == deb ]]; then
+  # A private apt state for the target architecture: the host's sources, its own lists and cache. Refreshed daily,
+  # so security updates reach the next build (they change the cache key below).
+  apt_dir="$cache/apt-$arch"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+  # An empty dpkg status, created once: touching it would make apt rebuild its cache on every call.
+  [[ -e "$apt_dir/status" ]] || : > "$apt_dir/status"
+  apt_opts=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::State::status=$apt_dir/status" -o "Dir::Cache=$apt_dir" -o "Dir::Cache::archives=$apt_dir/archives"
+    -o "Debug::NoLocking=1")
+  if [[ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ]]; then
+    log "apt-get update for $arch (private lists in $apt_dir)"
+    apt-get "${apt_opts[@]}" update -qq >&2 || die "apt-get update for $arch failed"
+  fi
+elif ! apt-cache show --no-all-versions libc6 >/dev/null 2>&1; then
   if [[ $(id -u) == 0 ]]; then log "apt package lists are empty: apt-get update"; apt-get update -qq >&2
   else die "apt package lists are empty: run 'sudo apt-get update' first"; fi
 fi
-mkdir -p "$cache/debs"
-deb_files=()
-for p in "${debs[@]}"; do
-  fn="$(apt-cache show --no-all-versions "$p" | sed -n 's/^Filename: //p' | head -1)"
-  [[ -n "$fn" ]] || die "apt knows no package $p"
+# The pool file name of every package this script may fetch, in one apt-cache call (each call parses the lists).
+declare -A deb_filename=()
+while IFS=$'\t' read -r pkg fn; do
+  [[ -n "${deb_filename[$pkg]:-}" ]] || deb_filename[$pkg]=$fn
+done < <(apt-cache "${apt_opts[@]}" show --no-all-versions "${debs[@]}" openjdk-17-jdk-headless 2>/dev/null |
+  awk '/^Package: /{p=$2} /^Filename: /{print p "\t" $2}')
+# download_deb PACKAGE: prints the path of the cached .deb of PACKAGE (target architecture, candidate version).
+download_deb() {
+  local p=$1 fn f tmpd
+  fn="${deb_filename[$p]:-}"
+  [[ -n "$fn" ]] || die "apt knows no package $p for $arch"
   f="$cache/debs/$(basename "$fn")"
   if [[ ! -s "$f" ]]; then
-    log "downloading $p"
+    log "downloading $p ($arch)"
     tmpd="$(mktemp -d)"; chmod 777 "$tmpd"
-    (cd "$tmpd" && apt-get download -q "$p" >&2) || die "apt-get download $p failed"
+    (cd "$tmpd" && apt-get "${apt_opts[@]}" download -q "$p" >&2) || die "apt-get download $p failed"
     mv "$tmpd"/*.deb "$f"
     rm -rf "$tmpd"
   fi
-  deb_files+=("$f")
+  printf '%s' "$f"
+}
+mkdir -p "$cache/debs"
+deb_files=()
+for p in "${debs[@]}"; do
+  deb_files+=("$(download_deb "$p")")
 done
+
+# --- the jmods to link: the local JDK's, or those of the target's openjdk-17-jdk-headless package ------------------
+if [[ "$jmods_from" == deb ]]; then
+  jdk_deb="$(download_deb openjdk-17-jdk-headless)"
+  jmods_dir="$cache/jmods/$(basename "$jdk_deb" .deb)"
+  if [[ ! -s "$jmods_dir/jmods/java.base.jmod" ]]; then
+    log "unpacking the jmods of $(basename "$jdk_deb")"
+    tmpd="$(mktemp -d)"
+    dpkg-deb -x "$jdk_deb" "$tmpd"
+    src="$(dirname "$(find "$tmpd" -name java.base.jmod -path '*/jmods/*' | head -1)")"
+    [[ -d "$src" ]] || die "$(basename "$jdk_deb") has no jmods"
+    rm -rf "$jmods_dir"; mkdir -p "$jmods_dir"
+    cp -a "$src" "$jmods_dir/jmods"
+    # The runtime's version, from the package (the release file is in the JDK's jre package, not here).
+    dpkg-deb -f "$jdk_deb" Version > "$jmods_dir/deb-version"
+    rm -rf "$tmpd"
+  fi
+  jmods="$jmods_dir/jmods"
+  deb_version="$(cat "$jmods_dir/deb-version")"          # e.g. 17.0.21.1+2-1~deb12u1
+  jdk_runtime_version="${deb_version%%-*}"                # 17.0.21.1+2
+  jdk_version="${jdk_runtime_version%%+*}"                # 17.0.21.1
+  jdk_id="$(basename "$jdk_deb")"
+else
+  jmods="$jdk/jmods"
+  jdk_version="$(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$jdk/release")"
+  jdk_runtime_version="$(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release")"
+  jdk_id="$(cat "$jdk/release")"
+fi
+[[ -n "$jdk_version" ]] || die "cannot read the Java version of $jmods"
+(( ${jdk_version%%.*} >= 17 )) || die "$jmods is Java $jdk_version; the operator needs 17 or newer"
 
 # --- cache key ----------------------------------------------------------------------------------------
 key="$( { cat "$here/build-base-image.sh" "$repo/image/pack-image.py" "$jdk/release"; echo "$modules";
-  sha256sum "$jdk/jmods/java.base.jmod" | cut -d' ' -f1; printf '%s\n' "${deb_files[@]##*/}"; } \
-  | sha256sum | cut -c1-16)"
+  echo "$arch $jmods_from $jdk_id"; sha256sum "$jmods/java.base.jmod" | cut -d' ' -f1;
+  printf '%s\n' "${deb_files[@]##*/}"; } | sha256sum | cut -c1-16)"
 out_dir="$cache/base/$key"
-link="$cache/base-jre.tar"
+# The host architecture's base keeps its historical name; others are base-jre-<arch>.tar (and with --jmods deb,
+# base-jre-<arch>-deb.tar).
+if [[ "$arch" == "$host_arch" && "$jmods_from" == host ]]; then link="$cache/base-jre.tar"
+elif [[ "$arch" != "$host_arch" ]]; then link="$cache/base-jre-$arch.tar"
+else link="$cache/base-jre-$arch-deb.tar"; fi
 if [[ -s "$out_dir/base.tar" && "${FORCE:-}" != 1 ]]; then
   ln -sfn "base/$key/base.tar" "$link"
   log "cached: $out_dir/base.tar (Java $jdk_runtime_version)"
@@ -98,16 +188,21 @@ for f in "${deb_files[@]}"; do
   dpkg-deb -x "$f" "$x/$p"
 done
 # Merged /usr, as a Debian 12 install has it.
-mkdir -p "$os"/usr/{bin,sbin,lib/x86_64-linux-gnu,lib64,share/doc} "$os"/etc/ssl/certs
-ln -s usr/bin "$os/bin"; ln -s usr/sbin "$os/sbin"; ln -s usr/lib "$os/lib"; ln -s usr/lib64 "$os/lib64"
+mkdir -p "$os"/usr/{bin,sbin,lib/$triplet,share/doc} "$os"/etc/ssl/certs
+ln -s usr/bin "$os/bin"; ln -s usr/sbin "$os/sbin"; ln -s usr/lib "$os/lib"
+if [[ "$arch" == amd64 ]]; then mkdir -p "$os/usr/lib64"; ln -s usr/lib64 "$os/lib64"; fi
 # Shared libraries only: no binaries, no gconv modules (Java does its own charset conversion), no locales.
 for p in libc6 zlib1g libgcc-s1 libstdc++6; do
-  for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu; do
+  for d in lib/$triplet usr/lib/$triplet; do
     [[ -d "$x/$p/$d" ]] || continue
-    find "$x/$p/$d" -maxdepth 1 \( -type f -o -type l \) -name '*.so*' -exec cp -a {} "$os/usr/lib/x86_64-linux-gnu/" \;
+    find "$x/$p/$d" -maxdepth 1 \( -type f -o -type l \) -name '*.so*' -exec cp -a {} "$os/usr/lib/$triplet/" \;
   done
 done
-ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$os/usr/lib64/ld-linux-x86-64.so.2"
+# The dynamic loader where the ELF interpreter path of each architecture points.
+case "$arch" in
+  amd64) ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$os/usr/lib64/ld-linux-x86-64.so.2" ;;
+  arm64) ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$os/usr/lib/ld-linux-aarch64.so.1" ;;
+esac
 # The compiled C.UTF-8 locale (from libc-bin; glibc has only "C" built in), so that LANG=C.UTF-8 gives the
 # JVM UTF-8 as its default, file name and console encoding instead of ASCII.
 mkdir -p "$os/usr/lib/locale"
@@ -130,7 +225,7 @@ cp "$x/base-files/etc/debian_version" "$os/etc/debian_version"
 mkdir -p "$os/var/lib/dpkg/status.d"
 for f in "${deb_files[@]}"; do
   p="$(dpkg-deb -f "$f" Package)"
-  { dpkg-deb -f "$f" Package; echo "Status: install ok installed"
+  { echo "Package: $(dpkg-deb -f "$f" Package)"; echo "Status: install ok installed"
     dpkg-deb -f "$f" | grep -v '^Package:'; } > "$os/var/lib/dpkg/status.d/$p"
   if [[ -L "$x/$p/usr/share/doc/$p" ]]; then  # e.g. libstdc++6 -> gcc-12-base
     cp -a "$x/$p/usr/share/doc/$p" "$os/usr/share/doc/$p"
@@ -163,9 +258,15 @@ mkdir -p "$os/tmp" "$os/root" "$os/home/nonroot"
 chmod 1777 "$os/tmp"; chmod 700 "$os/root" "$os/home/nonroot"
 
 # --- layer 2: the Java runtime ----------------------------------------------------------------------
-log "jlink from $jdk (Java $jdk_runtime_version): $modules"
-"$jdk/bin/jlink" --module-path "$jdk/jmods" --add-modules "$modules" \
-  --strip-debug --no-header-files --no-man-pages --generate-cds-archive \
+log "jlink ($jdk) of $jmods ($arch, Java $jdk_runtime_version): $modules"
+cds_flag=(--generate-cds-archive)
+[[ "$arch" == "$host_arch" ]] || cds_flag=()   # it runs the target's java: not possible for a foreign architecture
+# --strip-debug also strips native symbols with the host's objcopy, which cannot read a foreign architecture's ELF
+# files (Debian's are stripped already); strip the Java debug attributes only.
+strip_flag=(--strip-debug)
+[[ "$arch" == "$host_arch" ]] || strip_flag=(--strip-java-debug-attributes)
+"$jdk/bin/jlink" --module-path "$jmods" --add-modules "$modules" \
+  "${strip_flag[@]}" --no-header-files --no-man-pages "${cds_flag[@]}" \
   --output "$jre/opt/java/openjdk" >&2
 # The CDS archive for heaps over 32 GB (no compressed oops) is of no use to an operator.
 rm -f "$jre/opt/java/openjdk/lib/server/classes_nocoops.jsa"
@@ -177,7 +278,7 @@ chmod 1777 "$os/tmp"; chmod 700 "$os/root" "$os/home/nonroot"
 versions="$(for f in "${deb_files[@]}"; do printf '%s=%s ' "$(dpkg-deb -f "$f" Package)" "$(dpkg-deb -f "$f" Version)"; done)"
 mkdir -p "$out_dir"
 log "packing $out_dir/base.tar"
-python3 "$repo/image/pack-image.py" --out "$out_dir/base.tar" \
+python3 "$repo/image/pack-image.py" --out "$out_dir/base.tar" --arch "$arch" \
   --tag "tailops/jre-base:${jdk_version}" \
   --layer "$os:debian 12 minimal rootfs: ${versions% }" \
   --layer "$jre:jlink java ${jdk_runtime_version} --add-modules ${modules}" \
@@ -188,11 +289,11 @@ python3 "$repo/image/pack-image.py" --out "$out_dir/base.tar" \
   --env LANG=C.UTF-8 \
   --env TZ=Etc/UTC \
   --label "org.opencontainers.image.title=tailops JRE base" \
-  --label "org.opencontainers.image.description=Debian 12 minimal rootfs + jlink'ed Java ${jdk_runtime_version} (${modules})" \
+  --label "org.opencontainers.image.description=Debian 12 minimal rootfs + jlink'ed Java ${jdk_runtime_version} (${modules}), linux/${arch}" \
   --label "io.tailops.base.debian-packages=${versions% }" \
   --label "io.tailops.base.java-modules=${modules}" \
   --user 65532:65532 --workdir /home/nonroot > "$out_dir/pack.json"
-{ echo "key=$key"; echo "jdk=$jdk"; echo "java=$jdk_runtime_version"; echo "modules=$modules"
+{ echo "key=$key"; echo "arch=$arch"; echo "jmods=$jmods"; echo "java=$jdk_runtime_version"; echo "modules=$modules"
   echo "debian=${versions% }"; echo "sha256=$(sha256sum "$out_dir/base.tar" | cut -d' ' -f1)"; } > "$out_dir/info.txt"
 ln -sfn "base/$key/base.tar" "$link"
 log "built $out_dir/base.tar ($(du -h "$out_dir/base.tar" | cut -f1), os $(du -sh "$os" | cut -f1), jre $(du -sh "$jre" | cut -f1))"

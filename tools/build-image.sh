@@ -11,6 +11,10 @@
 # Environment:
 #   CDS=0        skip step 3 (steps 3 and 4 need root: they run the image with unshare/chroot)
 #   BASE_IMAGE   use this Jib base (e.g. a registry image) instead of the local one; skips steps 1, 3 and 4
+#   TSOP_IMAGE_BASE  a base image tarball to use instead of step 1's (e.g. tools/build-base-image.sh --arch arm64):
+#                the image gets the base's architecture; for another architecture than the host's, steps 3 and 4
+#                are skipped (they run the image)
+#   TSOP_IMAGE_TAR   where to write the image tarball (default operator/target/jib-image.tar)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
@@ -20,18 +24,28 @@ t0=$(date +%s)
 
 mvn_args=(-B -ntp "$@")
 cds="${CDS:-1}"
+foreign=0
 if [[ -n "${BASE_IMAGE:-}" ]]; then
   mvn_args+=("-Djib.from.image=$BASE_IMAGE"); cds=0
 else
-  base="$(bash tools/build-base-image.sh)"
+  base="${TSOP_IMAGE_BASE:-$(bash tools/build-base-image.sh)}"
   mvn_args+=("-Dtsop.image.base=tar://$(readlink -f "$base")")
+  base_arch="$(python3 -c '
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1]); m = json.load(t.extractfile("manifest.json"))[0]
+print(json.load(t.extractfile(m["Config"]))["architecture"])' "$(readlink -f "$base")")"
+  if [[ "$base_arch" != "$(dpkg --print-architecture 2>/dev/null || echo amd64)" ]]; then
+    log "base is linux/$base_arch: no class data sharing archive and no start check (they run the image)"
+    cds=0; foreign=1
+  fi
 fi
 for a in "$@"; do [[ "$a" == -Djib.from.image=* ]] && cds=0; done
 if [[ "$cds" == 1 && $(id -u) != 0 ]]; then
   log "not root: building without the class data sharing archive (CDS=0)"; cds=0
 fi
 
-tar_out=operator/target/jib-image.tar
+tar_out="${TSOP_IMAGE_TAR:-operator/target/jib-image.tar}"
+mvn_args+=("-Djib.outputPaths.tar=$(readlink -m "$tar_out")")
 rm -rf operator/target/jib-cds
 log "jib: ./mvnw ${mvn_args[*]} -pl operator -am package -DskipTests -Dtsop.image"
 ./mvnw "${mvn_args[@]}" -q -pl operator -am package -DskipTests -Dtsop.image
@@ -62,7 +76,7 @@ print(json.dumps([c["rootfs"]["diff_ids"], c["config"].get("Entrypoint")]))' "$t
     log "error: the image does not start with its class data sharing archive:"; echo "$out" >&2; exit 1
   fi
   log "check: $out (read-only root, user 65532, archive mapped)"
-elif [[ -z "${BASE_IMAGE:-}" && $(id -u) == 0 ]]; then
+elif [[ -z "${BASE_IMAGE:-}" && $(id -u) == 0 && "$foreign" == 0 ]]; then
   log "check: $(image/run-image.sh "$tar_out" --version 2>&1)"
 fi
 

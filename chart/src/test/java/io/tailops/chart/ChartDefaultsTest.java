@@ -60,8 +60,11 @@ class ChartDefaultsTest {
   void deploymentMatchesUpstreamShape() {
     Deployment d = r.deployment();
     assertThat(d.getSpec().getReplicas()).isEqualTo(1);
-    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
-    assertThat(d.getSpec().getStrategy().getRollingUpdate()).isNull();
+    // Not upstream's Recreate: the running operator (also the official one, on an upgrade from its chart) keeps
+    // working until the new pod is ready (UpgradeFromOfficialChartTest).
+    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isEqualTo(1);
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
     // The selector must stay exactly upstream's: it is immutable, so `helm upgrade` from the official chart works.
     assertThat(d.getSpec().getSelector().getMatchLabels()).isEqualTo(Map.of("app", "operator"));
     assertThat(d.getSpec().getSelector().getMatchExpressions()).isNullOrEmpty();
@@ -76,7 +79,8 @@ class ChartDefaultsTest {
   @Test
   void operatorContainerRunsOurImageWithUpstreamPullPolicy() {
     Container c = r.operatorContainer();
-    assertThat(c.getImage()).isEqualTo("tailops/tailscale-operator:0.1.0");
+    // The published image (tools/release/published.env), at the chart's appVersion.
+    assertThat(c.getImage()).isEqualTo("ghcr.io/tailops/tailscale-operator:0.1.0");
     assertThat(c.getImagePullPolicy()).isEqualTo("Always");
     assertThat(c.getPorts()).singleElement().satisfies(p -> {
       assertThat(p.getName()).isEqualTo("http");
@@ -87,9 +91,10 @@ class ChartDefaultsTest {
     assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
     assertThat(c.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("http");
     assertThat(c.getStartupProbe().getHttpGet().getPath()).isEqualTo("/healthz");
-    assertThat(c.getResources()).satisfiesAnyOf(
-        res -> assertThat(res).isNull(),
-        res -> assertThat(res.getRequests()).isNullOrEmpty());
+    // A memory bound by default (upstream has none): the JVM sizes its heap from the limit (docs/benchmarks).
+    assertThat(c.getResources().getRequests().get("memory").toString()).isEqualTo("192Mi");
+    assertThat(c.getResources().getLimits().get("memory").toString()).isEqualTo("512Mi");
+    assertThat(c.getResources().getLimits()).doesNotContainKey("cpu");
   }
 
   @Test

@@ -240,13 +240,13 @@ class ChartInstallTest {
     assertThat(client.genericKubernetesResources("monitoring.coreos.com/v1", "ServiceMonitor").inNamespace(NS)
         .withName("operator").get()).isNotNull();
 
-    // Back to one replica: Recreate, and the rollingUpdate block must be gone (the server rejects it with Recreate).
+    // Back to one replica: still a rolling update that keeps the running pod until the new one is ready.
     release = upgrade(ChartValuesTest.SEED_VALUES);
     assertThat(release.getRevision()).isEqualTo("4");
     d = client.apps().deployments().inNamespace(NS).withName("operator").get();
     assertThat(d.getSpec().getReplicas()).isEqualTo(1);
-    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
-    assertThat(d.getSpec().getStrategy().getRollingUpdate()).isNull();
+    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
     assertThat(d.getSpec().getTemplate().getSpec().getContainers()).hasSize(2);
     assertThat(client.secrets().inNamespace(NS).withName("operator-oauth").get()).isNull();
     assertThat(client.network().v1().ingressClasses().withName("tailscale").get()).isNotNull();
@@ -307,7 +307,7 @@ class ChartInstallTest {
     Deployment d = client.apps().deployments().inNamespace(NS).withName("operator").get();
     assertThat(d.getMetadata().getUid()).as("updated in place: same immutable selector").isEqualTo(deploymentUid);
     assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
-        .isEqualTo("tailops/tailscale-operator:0.1.0");
+        .isEqualTo("ghcr.io/tailops/tailscale-operator:0.1.0");
     assertThat(env(d)).containsEntry("OPERATOR_HOSTNAME", "k3s-tailscale-operator");
     assertThat(d.getSpec().getTemplate().getSpec().getAffinity().getNodeAffinity()).isNotNull();
     assertThat(client.apiextensions().v1().customResourceDefinitions().withName("connectors.tailscale.com").get())

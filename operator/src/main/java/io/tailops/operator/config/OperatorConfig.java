@@ -53,9 +53,13 @@ public record OperatorConfig(
   public static final String DEFAULT_INGRESS_CLASS = "tailscale";
   public static final String SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-  /** {@code OPERATOR_LOGGING}: info and debug log JSON, dev logs plain text at debug level (as upstream). */
+  /**
+   * {@code OPERATOR_LOGGING}: info and debug log JSON, dev logs plain text at debug level (as upstream); warn and error
+   * log JSON at that level. Any other value logs at info with a warning, as the official operator (which ignores
+   * values it does not know) would log at info.
+   */
   public enum LogMode {
-    INFO, DEBUG, DEV
+    INFO, DEBUG, DEV, WARN, ERROR
   }
 
   /** {@code OPERATOR_LOG_FORMAT}: overrides the format implied by {@code OPERATOR_LOGGING}. */
@@ -98,16 +102,29 @@ public record OperatorConfig(
         namespace = "tailscale";
       }
     }
-    LogMode logging = r.enumValue("OPERATOR_LOGGING", LogMode.class, LogMode.INFO);
+    LogMode logging = r.enumOrWarn("OPERATOR_LOGGING", LogMode.class, LogMode.INFO,
+        "logging at info, as the official operator does for a value it does not know");
     LogFormat logFormat = r.enumValue("OPERATOR_LOG_FORMAT", LogFormat.class,
         logging == LogMode.DEV ? LogFormat.PLAIN : LogFormat.JSON);
     String firewallMode = r.string("PROXY_FIREWALL_MODE", "");
+    if (!firewallMode.isEmpty() && !java.util.Set.of("auto", "iptables", "nftables").contains(firewallMode)) {
+      r.warnings.add("PROXY_FIREWALL_MODE=" + firewallMode + " is not auto, iptables or nftables: Services and "
+          + "Ingresses get no proxy and say InvalidConfig until it is fixed (as with the official operator)");
+    }
     String loginServer = r.string("OPERATOR_LOGIN_SERVER", "");
     if (loginServer.endsWith("/")) {
       loginServer = loginServer.substring(0, loginServer.length() - 1);
     }
     if (!loginServer.isEmpty() && !loginServer.startsWith("http://") && !loginServer.startsWith("https://")) {
-      r.errors.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is not a URL: use http://host:port or https://host");
+      if (loginServer.contains("://") || loginServer.isBlank()) {
+        r.errors.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is not a URL: use http://host:port or https://host");
+      } else {
+        // The official chart accepts a bare host name (and the official operator then fails to reach it); a control
+        // server is served over HTTPS, so this is what the user meant.
+        r.warnings.add("OPERATOR_LOGIN_SERVER=" + loginServer + " has no scheme: using https://" + loginServer
+            + " (set the full URL, e.g. https://" + loginServer + ", to silence this warning)");
+        loginServer = "https://" + loginServer;
+      }
     }
     String clientIdFile = r.string("CLIENT_ID_FILE", "");
     String clientSecretFile = r.string("CLIENT_SECRET_FILE", "");
@@ -281,6 +298,22 @@ public record OperatorConfig(
         return def;
       }
       return d.get();
+    }
+
+    /** Like {@link #enumValue}, but an unknown value is a warning (ending with {@code fallback}) instead of an error. */
+    <E extends Enum<E>> E enumOrWarn(String name, Class<E> type, E def, String fallback) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(v.trim())) {
+          return e;
+        }
+      }
+      List<String> accepted = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList();
+      warnings.add(name + "=" + v + " is not one of " + String.join(", ", accepted) + ": " + fallback);
+      return def;
     }
 
     <E extends Enum<E>> E enumValue(String name, Class<E> type, E def) {

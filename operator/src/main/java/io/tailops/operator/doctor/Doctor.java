@@ -70,6 +70,17 @@ public final class Doctor {
    * @param mintTestKey whether to prove that the proxy tags can be minted by creating (and at once revoking) a
    *     short-lived auth key
    */
+  /**
+   * The settings the operator accepted with a warning (values the official chart passes on, such as an unknown
+   * OPERATOR_LOGGING or a login server without a scheme): one WARN check each, so that doctor says what the start-up
+   * log said.
+   */
+  public static List<Check> settings(OperatorConfig config) {
+    return config.warnings().stream().map(w -> Check.warn("settings", w,
+        "set the value named here in the chart values (or the environment variable) to one the message accepts"))
+        .toList();
+  }
+
   public Doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, boolean mintTestKey) {
     this.config = config;
     this.client = client;
@@ -78,7 +89,7 @@ public final class Doctor {
   }
 
   public List<Check> run() {
-    List<Check> checks = new ArrayList<>();
+    List<Check> checks = new ArrayList<>(settings(config));
     boolean credentialsOk = true;
     if (config.controlPlane() == OperatorConfig.ControlPlaneKind.TAILSCALE) {
       Check files = credentialFiles();
