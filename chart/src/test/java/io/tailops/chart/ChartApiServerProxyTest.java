@@ -3,10 +3,7 @@ package io.tailops.chart;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.marcnuri.helm.Helm;
 import io.fabric8.kubernetes.api.model.Container;
-import java.net.URISyntaxException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -14,21 +11,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The chart's side of the Kubernetes API server proxy: the impersonation RBAC is rendered exactly when, and exactly as,
- * the official chart v1.94.2 renders it (its template rendered by the same Helm, from a fixture), and the operator
+ * the official chart v1.94.2 renders it (rendered by the same Helm from test resources), and the operator
  * container reaches the device's LocalAPI socket only when the proxy can run.
  */
 class ChartApiServerProxyTest {
   static final List<String> RBAC = List.of("ServiceAccount/kube-apiserver-auth-proxy",
       "ClusterRole/tailscale-auth-proxy", "ClusterRoleBinding/tailscale-auth-proxy");
-
-  static Path official() {
-    try {
-      return Path.of(ChartApiServerProxyTest.class.getResource("/kube/official-apiserverproxy-rbac/Chart.yaml").toURI())
-          .getParent();
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   /** The RBAC objects of the proxy in a rendering, by kind/name, as rendered (minus our chart's common labels). */
   static Map<String, JsonNode> rbac(List<JsonNode> docs) {
@@ -55,9 +43,7 @@ class ChartApiServerProxyTest {
         if (mode.equals("\"\"")) {
           values = "apiServerProxyConfig:\n  allowImpersonation: " + imp + "\n";
         }
-        String officialText = new Helm(official()).template().withName(Chart.RELEASE).withNamespace(Chart.NAMESPACE)
-            .withValuesFile(Chart.valuesFile(values)).call();
-        Map<String, JsonNode> expected = rbac(Chart.yamlDocuments(officialText));
+        Map<String, JsonNode> expected = rbac(OfficialChartCompatibilityTest.renderOfficial(values).raw());
         Map<String, JsonNode> ours = rbac(Chart.render(values).raw());
         assertThat(ours).as("RBAC for mode %s, allowImpersonation %s", mode, imp).isEqualTo(expected);
         if (!expected.isEmpty()) {
