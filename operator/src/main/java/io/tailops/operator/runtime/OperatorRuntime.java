@@ -5,6 +5,7 @@ import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
+import io.tailops.operator.apiproxy.OperatorApiServerProxy;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.ingress.IngressReconciler;
 import io.tailops.operator.ingress.RedirectProbe;
@@ -39,6 +40,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private DeviceSweeper sweeper;
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
+  private OperatorApiServerProxy apiServerProxy;
 
   private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
       ObservedControlPlane controlPlane) {
@@ -146,9 +148,19 @@ public final class OperatorRuntime implements AutoCloseable {
     }).start();
     waitForCrd(client, health);
     operator.start();
+    rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
+        OperatorStatusPublisher.NAME);
+    rt.apiServerProxy.status().onChange(() -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    });
     if (config.selfDevice()) {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
-          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort()).start(Duration.ofSeconds(15));
+          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort())
+          .apiServerProxy(rt.apiServerProxy.running() ? rt.apiServerProxy.port() : -1,
+              rt.apiServerProxy.status()::endpoint)
+          .start(Duration.ofSeconds(15));
     }
     java.util.List<java.nio.file.Path> credentialFiles = config.controlPlane()
         == OperatorConfig.ControlPlaneKind.HEADSCALE ? java.util.Collections.singletonList(config.headscaleApiKeyFile())
@@ -211,7 +223,7 @@ public final class OperatorRuntime implements AutoCloseable {
         ctx.metrics().scrape()));
     StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
-        () -> new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run());
+        this::doctor);
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
         "text/html; charset=utf-8", page.html());
     http.route("/status", status);
@@ -219,15 +231,25 @@ public final class OperatorRuntime implements AutoCloseable {
     http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
         ctx.metrics().scrape()));
     http.route("/doctor", () -> {
-      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      var checks = doctor();
       return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
           io.tailops.operator.doctor.Doctor.text(checks));
     });
     http.route("/doctor.json", () -> {
-      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      var checks = doctor();
       return new HttpEndpoints.Response(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
           "application/json", io.tailops.operator.doctor.Doctor.json(checks));
     });
+  }
+
+  /** Doctor's checks, with the API server proxy's. */
+  private java.util.List<io.tailops.operator.doctor.Doctor.Check> doctor() {
+    var checks = new java.util.ArrayList<>(new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(),
+        controlPlane, false).run());
+    if (apiServerProxy != null) {
+      apiServerProxy.check().ifPresent(checks::add);
+    }
+    return checks;
   }
 
   /** What the status ConfigMap says. */
@@ -248,11 +270,19 @@ public final class OperatorRuntime implements AutoCloseable {
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
             + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
         .toList()));
+    if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
+      m.put("apiServerProxy", apiServerProxy.status().summary());
+    }
     return m;
   }
 
   public OperatorDevice device() {
     return device;
+  }
+
+  /** The Kubernetes API server proxy ({@code APISERVER_PROXY}); null before the operator started. */
+  public OperatorApiServerProxy apiServerProxy() {
+    return apiServerProxy;
   }
 
   public DeviceSweeper sweeper() {
@@ -282,6 +312,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (device != null) {
       device.close();
+    }
+    if (apiServerProxy != null) {
+      apiServerProxy.close();
     }
     try {
       operator.stop();
