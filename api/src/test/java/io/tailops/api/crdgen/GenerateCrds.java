@@ -27,7 +27,9 @@ public final class GenerateCrds {
         .customResourceClasses(TailscaleResources.KINDS.stream()
             .<Class<? extends io.fabric8.kubernetes.api.model.HasMetadata>>map(k -> k).toList())
         .forCRDVersions("v1")
-        .withMinQuotes(true)
+        // Every string quoted: with fewer quotes, Jackson writes the enum values True and False bare, which YAML
+        // readers take for booleans.
+        .withMinQuotes(false)
         .withPostProcessor(new CrdFinisher(TailscaleResources.KINDS))
         .inOutputDir(out)
         .detailedGenerate();
