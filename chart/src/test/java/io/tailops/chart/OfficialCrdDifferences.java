@@ -43,7 +43,12 @@ final class OfficialCrdDifferences {
       new Difference("proxyclasses.tailscale.com", SCHEMA + "/properties/spec/properties/tailscale/properties/ephemeral",
           Kind.ONLY_OURS, "Extension of this operator: proxies registered as ephemeral devices (README, Ephemeral "
           + "proxies). The official operator does not know the field; after switching back to it the API server "
-          + "drops the field from stored ProxyClasses (pruning), and proxies stop being ephemeral for new keys."));
+          + "drops the field from stored ProxyClasses (pruning), and proxies stop being ephemeral for new keys."),
+      new Difference("recorders.tailscale.com", SCHEMA + "/properties/spec/properties/replicas/default", Kind.ONLY_OURS,
+          "Fix of an upstream bug: the official v1.94.2 CRD rejects every Recorder without spec.replicas, its own "
+          + "example included (its CEL rule reads self.replicas: \"no such key: replicas\"). The API server now "
+          + "fills in replicas: 1, the documented default; upstream fixed it the same way in v1.100.0 "
+          + "(tailscale/tailscale#17965). Stored Recorders then also pass the official v1.94.2 rule."));
 
   private OfficialCrdDifferences() {
   }

@@ -3,6 +3,7 @@ package io.tailops.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.ValidationRule;
@@ -32,6 +33,7 @@ public class RecorderSpec {
 
   @Min(0)
   @Format("int32")
+  @Default("1")
   @JsonPropertyDescription("Number of tsrecorder instances. Defaults to 1; more than one needs S3 storage.")
   private Integer replicas;
 
