@@ -162,6 +162,13 @@ class ChartInstallTest {
     assertThat(can(op, "update", "networking.k8s.io", "ingresses", "status", "web")).isTrue();
     assertThat(can(op, "create", "", "events", null, "web")).isTrue();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
+    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+      // Not supported yet: read them and report in their status, never change them.
+      assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
+      assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();
+      assertThat(can(op, "update", "tailscale.com", kind, null, null)).as("update %s", kind).isFalse();
+      assertThat(can(op, "delete", "tailscale.com", kind, null, null)).as("delete %s", kind).isFalse();
+    }
     assertThat(can(op, "create", "apps", "statefulsets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "secrets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "services", null, NS)).isTrue();
