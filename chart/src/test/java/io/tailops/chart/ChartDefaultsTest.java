@@ -257,7 +257,7 @@ class ChartDefaultsTest {
     expected.addAll(grants("networking.k8s.io", "ingresses/status", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingressclasses", "get", "list", "watch"));
     expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
-    expected.addAll(grants("", "events", "create", "patch"));
+    expected.addAll(grants("", "events", "get", "list", "create", "patch"));
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));

@@ -161,6 +161,12 @@ class ChartInstallTest {
     assertThat(can(op, "patch", "", "services", "status", "web")).isTrue();
     assertThat(can(op, "update", "networking.k8s.io", "ingresses", "status", "web")).isTrue();
     assertThat(can(op, "create", "", "events", null, "web")).isTrue();
+    // The event recorder bumps a repeated event (get, patch) and, after a restart, looks for an identical one (list):
+    // in every namespace, and in "default" for cluster-scoped objects such as a Connector.
+    for (String verb : List.of("get", "list", "patch")) {
+      assertThat(can(op, verb, "", "events", null, "web")).as("%s events in web", verb).isTrue();
+      assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
+    }
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
     for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
       // Not supported yet: read them and report in their status, never change them.
