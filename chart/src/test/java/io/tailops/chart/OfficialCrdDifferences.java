@@ -40,7 +40,8 @@ final class OfficialCrdDifferences {
   static final String SCHEMA = "/spec/versions/0/schema/openAPIV3Schema";
 
   static final List<Difference> ALL = List.of(
-      new Difference("proxyclasses.tailscale.com", SCHEMA + "/properties/spec/properties/tailscale/properties/ephemeral",
+      new Difference("proxyclasses.tailscale.com",
+          SCHEMA + "/properties/spec/properties/tailscale/properties/ephemeral",
           Kind.ONLY_OURS, "Extension of this operator: proxies registered as ephemeral devices (README, Ephemeral "
           + "proxies). The official operator does not know the field; after switching back to it the API server "
           + "drops the field from stored ProxyClasses (pruning), and proxies stop being ephemeral for new keys."),

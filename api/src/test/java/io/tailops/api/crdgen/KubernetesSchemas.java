@@ -95,7 +95,8 @@ final class KubernetesSchemas {
     ObjectNode out = convert((ObjectNode) def);
     if (CONDITION.equals(definition)) {
       ObjectNode props = (ObjectNode) out.get("properties");
-      conditionMarkers.fields().forEachRemaining(e -> ((ObjectNode) props.get(e.getKey())).setAll((ObjectNode) e.getValue()));
+      conditionMarkers.fields().forEachRemaining(
+          e -> ((ObjectNode) props.get(e.getKey())).setAll((ObjectNode) e.getValue()));
     }
     return out;
   }

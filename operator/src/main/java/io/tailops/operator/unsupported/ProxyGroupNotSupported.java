@@ -10,7 +10,8 @@ import io.tailops.operator.runtime.OperatorContext;
  */
 public final class ProxyGroupNotSupported extends UnsupportedKindReconciler<ProxyGroup> {
   public static final UnsupportedKind KIND = new UnsupportedKind(ProxyGroup.class, ConditionTypes.PROXY_GROUP_READY,
-      "no proxies are deployed for it, and the Services and Ingresses that name it with tailscale.com/proxy-group are not served through it");
+      "no proxies are deployed for it, and the Services and Ingresses that name it with tailscale.com/proxy-group "
+          + "are not served through it");
 
   public ProxyGroupNotSupported(OperatorContext ctx) {
     super(ctx, KIND);

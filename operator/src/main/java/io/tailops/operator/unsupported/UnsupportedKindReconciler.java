@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Reports every object of an {@link UnsupportedKind}: sets the kind's condition to False with reason
  * {@code NotSupported} (writing the status only when it differs, and only the conditions: any other status field is
- * kept), and records a Warning Event and a log line when the object did not say so yet. Never changes the spec, adds no finalizer.
+ * kept), and records a Warning Event and a log line when the object did not say so yet. Never changes the spec,
+ * adds no finalizer.
  * Subclassed once per kind, because the Java Operator SDK reads the resource class from the type argument.
  */
 public abstract class UnsupportedKindReconciler<R extends CustomResource<?, ? extends ConditionedStatus>>
