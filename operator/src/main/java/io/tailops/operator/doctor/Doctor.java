@@ -35,8 +35,8 @@ import java.util.Optional;
  * Checks, against the live cluster and control plane, everything the seed guide's troubleshooting section asks users
  * to check by hand: credentials present and not {@code REPLACE_ME}; a token can be obtained; the scopes suffice; the
  * proxy tags can be minted; the policy's {@code tagOwners} lets the operator tag own the proxy tags; {@code nodeAttrs}
- * grants {@code funnel} when Funnel is used; the IngressClass; and each proxy's state. One result per check, each
- * with the fix.
+ * grants {@code funnel} when Funnel is used; the IngressClass; each proxy's state; and objects of kinds this operator
+ * does not implement yet. One result per check, each with the fix.
  */
 public final class Doctor {
   /** Outcome of a check. */
@@ -131,6 +131,7 @@ public final class Doctor {
       checks.add(funnel(policy, tokenOk));
       checks.add(ingressClass());
       checks.addAll(proxies(devices));
+      checks.addAll(io.tailops.operator.unsupported.UnsupportedKinds.doctorChecks(client));
     }
     return checks;
   }

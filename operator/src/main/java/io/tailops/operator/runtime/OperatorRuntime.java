@@ -121,6 +121,8 @@ public final class OperatorRuntime implements AutoCloseable {
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
+    // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
     if (http != null) {
       rt.routes();
