@@ -278,7 +278,7 @@ public class ProxyProvisioner {
   private void reconcileMetrics(ProxySpec spec, String name, ProxyObjectStore store) throws ProvisionException {
     Optional<Service> live = store.services(spec.parent()).stream()
         .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst();
-    if (!ProxyMetrics.enabled(spec.proxyClass())) {
+    if (!ProxyMetrics.enabled(spec)) {
       if (live.isPresent()) {
         deleteQuietly(live.get());
       }
@@ -303,7 +303,7 @@ public class ProxyProvisioner {
     // have failed, e.g. right after the CRD was installed) or removing; no write when all is in place.
     Service current = store.services(spec.parent()).stream()
         .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst().orElse(desired);
-    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null;
+    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec) && current.getMetadata().getUid() != null;
     try {
       var monitors = client.genericKubernetesResources(ProxyMetrics.SERVICE_MONITOR_API, "ServiceMonitor")
           .inNamespace(defaults.namespace());

@@ -48,6 +48,9 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
 
   /** Value of {@code TS_INTERNAL_APP}. */
   public String internalApp() {
+    if (target.egress()) {
+      return "k8s-operator-egress-proxy";
+    }
     return target instanceof ProxyTarget.Serve ? "k8s-operator-ingress-resource" : "k8s-operator-ingress-proxy";
   }
 
