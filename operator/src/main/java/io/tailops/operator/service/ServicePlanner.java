@@ -111,22 +111,10 @@ public final class ServicePlanner {
       violations.add("only one of annotations " + TAILNET_IP + " and " + TAILNET_FQDN + " can be set");
     }
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
-    String hostname = hostnameGiven ? ann.get(HOSTNAME)
-        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
-    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
-        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
-        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
-            + " annotation to override: " + err));
-    if (ann.containsKey(TAGS)) {
-      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
-    }
-    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
-      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
-          + ", use \"true\" or \"false\"");
-    }
+    String hostname = hostname(svc);
+    violations.addAll(proxyViolations(svc));
     if (!violations.isEmpty()) {
-      return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
-          + String.join(", ", violations), "INVALIDSERVICE");
+      return invalidService(violations);
     }
     String funnelServeConfig = null;
     Problem funnelDenied = null;
@@ -169,6 +157,42 @@ public final class ServicePlanner {
         "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied);
   }
 
+  /** The tailnet hostname a Service asks for: {@code tailscale.com/hostname}, else {@code <namespace>-<name>}. */
+  static String hostname(Service svc) {
+    Map<String, String> ann = annotations(svc);
+    return ann.containsKey(HOSTNAME) ? ann.get(HOSTNAME)
+        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
+  }
+
+  /**
+   * What is wrong with the proxy settings every Service proxy has (hostname, tags, ephemeral), worded as upstream; the
+   * ingress and egress rules add their own.
+   */
+  static List<String> proxyViolations(Service svc) {
+    Map<String, String> ann = annotations(svc);
+    List<String> violations = new ArrayList<>();
+    boolean hostnameGiven = ann.containsKey(HOSTNAME);
+    String hostname = hostname(svc);
+    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
+        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
+        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
+            + " annotation to override: " + err));
+    if (ann.containsKey(TAGS)) {
+      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
+    }
+    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
+      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
+          + ", use \"true\" or \"false\"");
+    }
+    return violations;
+  }
+
+  /** The plan of a Service with {@code violations}: condition ProxyInvalid and event INVALIDSERVICE, as upstream. */
+  static ServicePlan.Invalid invalidService(List<String> violations) {
+    return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
+        + String.join(", ", violations), "INVALIDSERVICE");
+  }
+
   /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */
   public boolean isTailscaleLoadBalancer(Service svc) {
     if (!"LoadBalancer".equals(svc.getSpec().getType())) {
@@ -178,7 +202,7 @@ public final class ServicePlanner {
     return TailscaleKeys.LOAD_BALANCER_CLASS.equals(cls) || cls == null && defaultLoadBalancer;
   }
 
-  private static Map<String, String> annotations(Service svc) {
+  static Map<String, String> annotations(Service svc) {
     return svc.getMetadata().getAnnotations() == null ? Map.of() : svc.getMetadata().getAnnotations();
   }
 }
