@@ -166,7 +166,7 @@ public final class OperatorEnvironment implements AutoCloseable {
 
   private static OperatorEnvironment createReal() {
     TailnetBinaries binaries = TailnetBinaries.locate();
-    binaries.requireTailscale().requireHeadscale();
+    binaries.requireTailscale().requireHeadscale().requireK8sNameserver();
     List<AutoCloseable> started = new ArrayList<>();
     try {
       PodNetwork network = null;
@@ -192,8 +192,13 @@ public final class OperatorEnvironment implements AutoCloseable {
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
       createProxyServiceAccount(client);
-      LocalPodRunner pods = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network).binaries(binaries)
-          .start();
+      LocalPodRunner.Builder pb = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network)
+          .binaries(binaries);
+      if (network != null) {
+        // the proxies run containerboot; a DNSConfig's nameserver Pods (label app=nameserver) run the k8s-nameserver
+        pb.program("app", "nameserver", "nameserver", binaries.k8sNameserver());
+      }
+      LocalPodRunner pods = pb.start();
       started.add(pods);
       TailnetClient tailnetClient = TailnetClient.builder(headscale).hostname(CLIENT_HOSTNAME).tags("tag:e2e-client")
           .startupTimeout(Duration.ofSeconds(120)).start();
