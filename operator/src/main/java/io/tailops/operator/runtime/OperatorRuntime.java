@@ -6,13 +6,15 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.ingress.IngressReconciler;
+import io.tailops.operator.ingress.IngressKind;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
+import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
-import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.service.ServiceReconciler;
+import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -32,6 +34,8 @@ public final class OperatorRuntime implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicBoolean();
 
   private final OperatorContext ctx;
+  private final OperatorHealth health;
+  private final OperatorMetrics metrics;
   private final Operator operator;
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
@@ -40,9 +44,11 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
 
-  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
-      ObservedControlPlane controlPlane) {
+  private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
+      HttpEndpoints http, ObservedControlPlane controlPlane) {
     this.ctx = ctx;
+    this.health = health;
+    this.metrics = metrics;
     this.operator = operator;
     this.http = http;
     this.controlPlane = controlPlane;
@@ -103,23 +109,14 @@ public final class OperatorRuntime implements AutoCloseable {
             false));
       }
     });
-    // The operator's own Services (proxies' headless Services, metrics Services) carry tailscale.com/managed=true and
-    // are never exposed: leaving them out of the primary cache halves the Services cached and reconciled at start.
-    operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
-        .watchingAllNamespaces()
-        .withLabelSelector(TailscaleKeys.LABEL_MANAGED + "!=true")
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
-    operator.register(new IngressReconciler(ctx, redirectProbe), c -> c.withName(IngressReconciler.NAME)
-        .watchingAllNamespaces()
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
+    // The proxy kinds: one line each.
+    register(operator, new ProxyController<>(new ServiceKind(config, controlPlane.capabilities().funnel(), clock), ctx));
+    register(operator, new ProxyController<>(new IngressKind(config, controlPlane.capabilities().httpsCertificates(),
+        redirectProbe), ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
-    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
     if (http != null) {
       rt.routes();
       http.start();
@@ -163,6 +160,11 @@ public final class OperatorRuntime implements AutoCloseable {
     return rt;
   }
 
+  private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
+      ProxyController<P, ?, ?> controller) {
+    operator.register(controller, controller.configuration());
+  }
+
   /**
    * Waits until the ProxyClass CRD is installed, saying so once (log and {@code /readyz}) instead of failing to start
    * or logging informer errors forever.
@@ -202,14 +204,14 @@ public final class OperatorRuntime implements AutoCloseable {
   private void routes() {
     http.route("/healthz", () -> HttpEndpoints.Response.text(200, "ok\n"));
     http.route("/readyz", () -> {
-      boolean ok = ctx.health().isStarted() && operator.getRuntimeInfo().isStarted();
-      String waiting = ctx.health().notes().get("waiting");
+      boolean ok = health.isStarted() && operator.getRuntimeInfo().isStarted();
+      String waiting = health.notes().get("waiting");
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
           : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
     http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
-    StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
+        metrics.scrape()));
+    StatusPage page = new StatusPage(ctx, health, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
         () -> new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run());
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
@@ -217,7 +219,7 @@ public final class OperatorRuntime implements AutoCloseable {
     http.route("/status", status);
     http.route("/", status);
     http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
+        metrics.scrape()));
     http.route("/doctor", () -> {
       var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
       return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
@@ -233,7 +235,7 @@ public final class OperatorRuntime implements AutoCloseable {
   /** What the status ConfigMap says. */
   java.util.Map<String, String> statusContent(String identity) {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
-    OperatorHealth h = ctx.health();
+    OperatorHealth h = health;
     String cred = switch (h.credentialState()) {
       case VALID -> "valid";
       case UNKNOWN -> "not checked yet";

@@ -1,4 +1,4 @@
-package io.tailops.operator.runtime;
+package io.tailops.operator.reconcile;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
