@@ -34,8 +34,11 @@ import java.util.stream.Collectors;
  * namespace and mapped back to the parent by their labels), its ProxyClasses (mapped to their users by an index), the
  * kind's own event sources, the hostname and ProxyClass indexes over the parents, and the reconcile, which goes through
  * {@link RetryingReconcile} into the {@link ProxyPipeline}.
+ *
+ * <p>Each kind has a named subclass with its concrete types ({@code ServiceController extends ProxyController<Service,
+ * ...>}): JOSDK reads the parent's type from the class's generic superclass and names the controller by its class.
  */
-public final class ProxyController<P extends HasMetadata, S, Q> implements Reconciler<P> {
+public abstract class ProxyController<P extends HasMetadata, S, Q> implements Reconciler<P> {
   static final String INDEX_HOSTNAME = "hostname";
   static final String INDEX_PROXY_CLASS = "proxy-class";
 
@@ -44,7 +47,7 @@ public final class ProxyController<P extends HasMetadata, S, Q> implements Recon
   private final RetryingReconcile<P> retries;
   private ProxyPipeline<P, S, Q> pipeline;
 
-  public ProxyController(ProxyKind<P, S, Q> kind, OperatorContext ctx) {
+  protected ProxyController(ProxyKind<P, S, Q> kind, OperatorContext ctx) {
     this.kind = kind;
     this.ctx = ctx;
     this.retries = new RetryingReconcile<>(kind.controllerName(), ctx);

@@ -6,7 +6,7 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.ingress.IngressKind;
+import io.tailops.operator.ingress.IngressController;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
@@ -14,7 +14,7 @@ import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryKicks;
-import io.tailops.operator.service.ServiceKind;
+import io.tailops.operator.service.ServiceController;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -110,9 +110,8 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
-    register(operator, new ProxyController<>(new ServiceKind(config, controlPlane.capabilities().funnel(), clock), ctx));
-    register(operator, new ProxyController<>(new IngressKind(config, controlPlane.capabilities().httpsCertificates(),
-        redirectProbe), ctx));
+    register(operator, new ServiceController(ctx));
+    register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
@@ -261,8 +260,19 @@ public final class OperatorRuntime implements AutoCloseable {
     return sweeper;
   }
 
-  public OperatorContext context() {
-    return ctx;
+  /** What the running operator is made of, for tests and the local environment. */
+  public RuntimeContext context() {
+    return new RuntimeContext(ctx, health, metrics);
+  }
+
+  /**
+   * The running operator's parts.
+   *
+   * @param reconcile what its reconcilers share
+   * @param health its own state (credentials, leadership, recent errors)
+   * @param metrics its Prometheus metrics
+   */
+  public record RuntimeContext(OperatorContext reconcile, OperatorHealth health, OperatorMetrics metrics) {
   }
 
   public ObservedControlPlane controlPlane() {
