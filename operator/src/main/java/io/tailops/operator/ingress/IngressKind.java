@@ -52,6 +52,8 @@ import java.util.stream.Collectors;
  */
 public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBalancerIngress>, IngressPlan.Expose> {
   public static final String NAME = "ingress-reconciler";
+  private static final Identity<Ingress> IDENTITY = new Identity<>(NAME, "Ingress", ParentRef.TYPE_INGRESS,
+      Ingress.class, false);
   static final String INDEX_BACKEND = "backend";
 
   private final OperatorConfig config;
@@ -70,23 +72,8 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
   }
 
   @Override
-  public String controllerName() {
-    return NAME;
-  }
-
-  @Override
-  public String kindName() {
-    return "Ingress";
-  }
-
-  @Override
-  public String parentType() {
-    return ParentRef.TYPE_INGRESS;
-  }
-
-  @Override
-  public Class<Ingress> parentClass() {
-    return Ingress.class;
+  public Identity<Ingress> identity() {
+    return IDENTITY;
   }
 
   /** Backend Services (every Service: a backend can be anywhere) and the IngressClass. */

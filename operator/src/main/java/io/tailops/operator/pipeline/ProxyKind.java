@@ -20,20 +20,39 @@ import java.util.List;
  */
 public interface ProxyKind<P extends HasMetadata, S, Q> {
 
-  /** Name of the JOSDK controller (also the reconcile metric's label). */
-  String controllerName();
+  /**
+   * Who the kind is.
+   *
+   * @param controllerName name of the JOSDK controller (also the reconcile metric's label)
+   * @param kindName the parent's kind as users write it ({@code Service}), for messages
+   * @param parentType value of the {@code tailscale.com/parent-resource-type} label on the proxy's objects ({@code svc})
+   * @param clusterScoped whether parents are cluster-scoped (Connector, ProxyGroup): proxy objects then map back to
+   *     their parent by name alone
+   */
+  record Identity<P>(String controllerName, String kindName, String parentType, Class<P> parentClass,
+      boolean clusterScoped) {
+  }
 
-  /** The parent's kind as users write it ({@code Service}), for messages. */
-  String kindName();
+  Identity<P> identity();
 
-  /** Value of the {@code tailscale.com/parent-resource-type} label on the proxy's objects ({@code svc}). */
-  String parentType();
+  default String controllerName() {
+    return identity().controllerName();
+  }
 
-  Class<P> parentClass();
+  default String kindName() {
+    return identity().kindName();
+  }
 
-  /** Whether parents are cluster-scoped (Connector, ProxyGroup): the proxy objects then map back by name alone. */
+  default String parentType() {
+    return identity().parentType();
+  }
+
+  default Class<P> parentClass() {
+    return identity().parentClass();
+  }
+
   default boolean clusterScoped() {
-    return false;
+    return identity().clusterScoped();
   }
 
   /** Controller settings beyond the pipeline's (namespaces, label selectors). */

@@ -2,10 +2,9 @@ package io.tailops.operator.proxy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.math.BigDecimal;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +25,7 @@ public final class Drift {
   static final Set<String> QUANTITY_MAPS = Set.of("requests", "limits");
   /** At most this many differences are named. */
   static final int MAX_PATHS = 8;
+  private static final KubernetesSerialization JSON = new KubernetesSerialization();
 
   private Drift() {
   }
@@ -40,10 +40,18 @@ public final class Drift {
    */
   public static List<String> differences(Object desired, Object live, String root) {
     List<String> out = new ArrayList<>();
-    JsonNode d = desired instanceof JsonNode j ? j : Serialization.jsonMapper().valueToTree(desired);
-    JsonNode l = live instanceof JsonNode j ? j : live == null ? null : Serialization.jsonMapper().valueToTree(live);
+    JsonNode d = tree(desired);
+    JsonNode l = tree(live);
     compare(d, l, root, "", out);
     return out;
+  }
+
+  /** {@code obj} as the API server would see it (fabric8's JSON), or null. */
+  public static JsonNode tree(Object obj) {
+    if (obj == null || obj instanceof JsonNode) {
+      return (JsonNode) obj;
+    }
+    return JSON.convertValue(obj, JsonNode.class);
   }
 
   /** {@code paths} for a message: at most {@link #MAX_PATHS}, then how many more. */
@@ -69,20 +77,22 @@ public final class Drift {
         out.add(path);
         return;
       }
-      if (EXACT_MAPS.contains(key) && !sameKeys(desired, live)) {
-        out.add(path);
-        return;
+      List<String> inner = EXACT_MAPS.contains(key) ? new ArrayList<>() : out;
+      if (EXACT_MAPS.contains(key) && live.size() != desired.size()) {
+        inner.add(path);
       }
-      for (Iterator<Map.Entry<String, JsonNode>> it = desired.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> f = it.next();
+      for (Map.Entry<String, JsonNode> f : desired.properties()) {
         String child = path.isEmpty() ? f.getKey() : path + "." + f.getKey();
         if (QUANTITY_MAPS.contains(key)) {
           if (!sameQuantity(f.getValue(), live.get(f.getKey()))) {
-            out.add(child);
+            inner.add(child);
           }
           continue;
         }
-        compare(f.getValue(), live.get(f.getKey()), child, f.getKey(), out);
+        compare(f.getValue(), live.get(f.getKey()), child, f.getKey(), inner);
+      }
+      if (inner != out && !inner.isEmpty()) {
+        out.add(path); // a selector is one value: named as a whole
       }
       return;
     }
@@ -97,8 +107,12 @@ public final class Drift {
         String element = path + "[" + (name != null && name.isTextual() ? name.asText() : Integer.toString(i)) + "]";
         List<String> inner = new ArrayList<>();
         compare(e, live.get(i), element, key, inner);
-        if (!inner.isEmpty()) {
-          out.add(name != null && name.isTextual() ? element : inner.get(0));
+        for (String p : inner) {
+          // A name/value pair (an environment variable) is named as a whole: env[TS_DEST_IP].
+          boolean pair = p.equals(element + ".value") || p.startsWith(element + ".valueFrom");
+          if (!pair || !out.contains(element)) {
+            out.add(pair ? element : p);
+          }
         }
       }
       return;
@@ -106,14 +120,6 @@ public final class Drift {
     if (!desired.asText().equals(live.asText())) {
       out.add(path);
     }
-  }
-
-  private static boolean sameKeys(JsonNode desired, JsonNode live) {
-    int n = 0;
-    for (Iterator<String> it = live.fieldNames(); it.hasNext(); it.next()) {
-      n++;
-    }
-    return n == desired.size();
   }
 
   private static boolean isEmpty(JsonNode n) {

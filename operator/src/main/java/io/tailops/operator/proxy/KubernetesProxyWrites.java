@@ -15,7 +15,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** {@link ProxyWrites} against the API server, telling {@code store} about each write. */
+/** {@link ProxyWrites} against the API server, telling {@code store} (when given) about each write. */
 public final class KubernetesProxyWrites implements ProxyWrites {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesProxyWrites.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,6 +24,7 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   private final String namespace;
   private final ProxyObjectStore store;
 
+  /** @param store the informer caches to tell about each write, or null (writers outside a reconcile) */
   public KubernetesProxyWrites(KubernetesClient client, String namespace, ProxyObjectStore store) {
     this.client = client;
     this.namespace = namespace;
@@ -33,14 +34,18 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   @Override
   public <T extends HasMetadata> T create(T obj) {
     T created = client.resource(obj).create();
-    store.created(created);
+    if (store != null) {
+      store.created(created);
+    }
     return created;
   }
 
   @Override
   public <T extends HasMetadata> T update(T obj) {
     T updated = client.resource(obj).update();
-    store.updated(updated, obj);
+    if (store != null) {
+      store.updated(updated, obj);
+    }
     return updated;
   }
 
@@ -74,7 +79,7 @@ public final class KubernetesProxyWrites implements ProxyWrites {
       ProxyConfigSecret.encode(change.data()).forEach(d::put);
       change.removeData().forEach(d::putNull);
     }
-    Secret previous = store.secret(name).orElse(null);
+    Secret previous = store == null ? null : store.secret(name).orElse(null);
     Secret updated = client.secrets().inNamespace(namespace).withName(name)
         .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
     if (previous != null) {

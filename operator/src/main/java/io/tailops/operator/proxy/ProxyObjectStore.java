@@ -13,41 +13,6 @@ import java.util.Optional;
  * arrives.
  */
 public interface ProxyObjectStore {
-  /** No cache: every read is empty and writes are not remembered (for writers outside a reconcile). */
-  ProxyObjectStore NONE = new ProxyObjectStore() {
-    @Override
-    public List<StatefulSet> statefulSets(ParentRef parent) {
-      return List.of();
-    }
-
-    @Override
-    public List<Secret> secrets(ParentRef parent) {
-      return List.of();
-    }
-
-    @Override
-    public List<Service> headlessServices(ParentRef parent) {
-      return List.of();
-    }
-
-    @Override
-    public List<Service> services(ParentRef parent) {
-      return List.of();
-    }
-
-    @Override
-    public Optional<Secret> secret(String name) {
-      return Optional.empty();
-    }
-
-    @Override
-    public void created(HasMetadata obj) {
-    }
-
-    @Override
-    public void updated(HasMetadata updated, HasMetadata previous) {
-    }
-  };
 
   List<StatefulSet> statefulSets(ParentRef parent);
 

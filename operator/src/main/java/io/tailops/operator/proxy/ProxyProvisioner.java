@@ -1,6 +1,5 @@
 package io.tailops.operator.proxy;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
@@ -8,7 +7,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
@@ -142,8 +140,7 @@ public class ProxyProvisioner {
         live.getMetadata().getLabels(), "metadata.labels"));
     diff.addAll(Drift.differences(annotations, live.getMetadata().getAnnotations(), "metadata.annotations"));
     diff.addAll(Drift.differences(want.getSpec().getReplicas(), live.getSpec().getReplicas(), "spec.replicas"));
-    ObjectNode template = Serialization.jsonMapper().valueToTree(want.getSpec().getTemplate());
-    diff.addAll(Drift.differences(template, live.getSpec().getTemplate(), "spec.template"));
+    diff.addAll(Drift.differences(want.getSpec().getTemplate(), live.getSpec().getTemplate(), "spec.template"));
     return diff;
   }
 

@@ -9,7 +9,6 @@ import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
-import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
 import io.tailops.operator.proxy.ReplicaState;
@@ -58,7 +57,7 @@ public final class DeviceSweeper implements AutoCloseable {
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
       OperatorMetrics metrics, Clock clock, Runnable onResult) {
     this.config = config;
-    this.writes = new KubernetesProxyWrites(client, config.namespace(), ProxyObjectStore.NONE);
+    this.writes = new KubernetesProxyWrites(client, config.namespace(), null);
     this.proxySecrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.health = health;

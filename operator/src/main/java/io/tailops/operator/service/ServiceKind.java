@@ -36,6 +36,8 @@ import java.util.Objects;
  */
 public final class ServiceKind implements ProxyKind<Service, ServiceStatus, ServicePlan.Expose> {
   public static final String NAME = "service-reconciler";
+  private static final Identity<Service> IDENTITY = new Identity<>(NAME, "Service",
+      io.tailops.operator.proxy.ParentRef.TYPE_SERVICE, Service.class, false);
 
   private final ServicePlanner planner;
   private final PlanMemo<Service, ServicePlan> plans;
@@ -49,23 +51,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   }
 
   @Override
-  public String controllerName() {
-    return NAME;
-  }
-
-  @Override
-  public String kindName() {
-    return "Service";
-  }
-
-  @Override
-  public String parentType() {
-    return io.tailops.operator.proxy.ParentRef.TYPE_SERVICE;
-  }
-
-  @Override
-  public Class<Service> parentClass() {
-    return Service.class;
+  public Identity<Service> identity() {
+    return IDENTITY;
   }
 
   /**
