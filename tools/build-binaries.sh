@@ -163,7 +163,8 @@ ${bad}"
   local got
   got=$("$dir/kube-apiserver" --version 2>&1) || die "${dir}/kube-apiserver --version failed: ${got}"
   [[ "$got" == "Kubernetes v${version}" ]] || die "${dir}/kube-apiserver --version printed '${got}', want 'Kubernetes v${version}'"
-  got=$("$dir/etcd" --version 2>&1 | head -1) || die "${dir}/etcd --version failed: ${got}"
+  got=$("$dir/etcd" --version 2>&1) || die "${dir}/etcd --version failed: ${got}"
+  got=${got%%$'\n'*} # the first line (not `| head -1`: with pipefail, head closing the pipe early fails the check)
   log "ok: kube-apiserver v${version}, ${got}"
 }
 
@@ -207,9 +208,11 @@ group_tailscale() {
       "${ver[@]}"
   done
   local got
-  got=$("$dir/tailscaled" --version 2>&1 | head -1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=$("$dir/tailscaled" --version 2>&1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=${got%%$'\n'*} # the first line (not `| head -1`: with pipefail, head closing the pipe early fails the check)
   [[ "$got" == "$version" ]] || die "${dir}/tailscaled --version printed '${got}', want '${version}'"
-  got=$("$dir/tailscale" version 2>&1 | head -1) || die "${dir}/tailscale version failed: ${got}"
+  got=$("$dir/tailscale" version 2>&1) || die "${dir}/tailscale version failed: ${got}"
+  got=${got%%$'\n'*} # the first line (not `| head -1`: with pipefail, head closing the pipe early fails the check)
   [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
   [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
   log "ok: tailscaled and tailscale ${version}, containerboot"

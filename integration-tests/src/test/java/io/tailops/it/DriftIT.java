@@ -55,7 +55,8 @@ class DriftIT {
     env.client().resource(clusterIp(ns, "web", Map.of("tailscale.com/expose", "true",
         "tailscale.com/hostname", ns))).create();
     String sts = env.awaitProxy("svc", ns, "web");
-    ServiceExposeIT.awaitCondition(ns, "web", "True", "ProxyCreated");
+    await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(parent(ns))
+        .filter(c -> "True".equals(c.getStatus())).isPresent());
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(env.tailscaledConfig(sts))
         .doesNotContain("AuthKey"));
     // The StatefulSet controller has written the StatefulSet's status (Kubernetes' own writes, which must not count).
@@ -141,7 +142,7 @@ class DriftIT {
         .mapToInt(x -> x.getCount() == null ? 1 : x.getCount()).sum() >= 2);
     AuditEvents writes = operatorWritesToProxyObjects(mark);
     assertThat(writes.list()).as(writes.summary()).hasSize(edits.size() + 1)
-        .allMatch(w -> "update".equals(w.verb()) && "statefulsets".equals(w.resource()));
+        .allMatch(w -> "patch".equals(w.verb()) && "statefulsets".equals(w.resource()) && w.succeeded());
     assertThat(statefulSet(sts).getSpec().getTemplate()).isEqualTo(original.getSpec().getTemplate());
   }
 

@@ -1,6 +1,7 @@
 package io.tailops.operator.proxy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -12,6 +13,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.operator.k8s.TailscaleKeys;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +47,18 @@ public final class KubernetesProxyWrites implements ProxyWrites {
     T updated = client.resource(obj).update();
     if (store != null) {
       store.updated(updated, obj);
+    }
+    return updated;
+  }
+
+  @Override
+  public <T extends HasMetadata> T setFields(T live, Map<String, Object> fields) {
+    ArrayNode ops = JSON.createArrayNode();
+    fields.forEach((pointer, value) -> ops.addObject().put("op", "add").put("path", pointer)
+        .set("value", Drift.tree(value)));
+    T updated = client.resource(live).patch(PatchContext.of(PatchType.JSON), ops.toString());
+    if (store != null) {
+      store.updated(updated, live);
     }
     return updated;
   }

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyRequest;
@@ -103,11 +102,16 @@ public class ProxyProvisioner {
       List<String> diff = statefulSetDifferences(desired.statefulSet(), live);
       if (!settled || !diff.isEmpty()) {
         StatefulSet want = desired.statefulSet();
-        update(new StatefulSetBuilder(live)
-            .editMetadata().withLabels(want.getMetadata().getLabels())
-            .withAnnotations(want.getMetadata().getAnnotations()).endMetadata()
-            .editSpec().withReplicas(want.getSpec().getReplicas())
-            .withTemplate(want.getSpec().getTemplate()).endSpec().build());
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("/metadata/labels", want.getMetadata().getLabels());
+        fields.put("/metadata/annotations", want.getMetadata().getAnnotations());
+        fields.put("/spec/replicas", want.getSpec().getReplicas());
+        fields.put("/spec/template", want.getSpec().getTemplate());
+        try {
+          writes.setFields(live, fields);
+        } catch (KubernetesClientException e) {
+          throw apiError("updating StatefulSet " + live.getMetadata().getName(), e);
+        }
         if (settled) {
           reverted.add(describe(diff, live));
         }

@@ -17,6 +17,13 @@ public interface ProxyWrites {
   /** Replaces {@code obj} (optimistic locking on its resourceVersion: 409 when it changed). */
   <T extends HasMetadata> T update(T obj);
 
+  /**
+   * Sets fields of {@code live} to the given values (keys are JSON pointers such as {@code /spec/template}), replacing
+   * whatever is there, in one JSON patch without optimistic locking: used to put back what the operator owns as a
+   * whole, so that a concurrent status write (the StatefulSet controller's) does not make it fail.
+   */
+  <T extends HasMetadata> T setFields(T live, java.util.Map<String, Object> fields);
+
   /** Deletes {@code obj}; {@code foreground} waits for its dependents (a StatefulSet's pods). 404 is success. */
   void delete(HasMetadata obj, boolean foreground);
 

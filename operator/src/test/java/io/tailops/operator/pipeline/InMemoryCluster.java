@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.operator.proxy.ChildLabels;
+import io.tailops.operator.proxy.Drift;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyConfigSecret;
 import io.tailops.operator.proxy.ProxyObjectStore;
@@ -131,6 +132,30 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
     stored.getMetadata().setResourceVersion(Long.toString(++version));
     objects.put(k, stored);
     writes.add("update " + k);
+    return copy(stored);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T extends HasMetadata> T setFields(T live, Map<String, Object> fields) {
+    String k = key(live.getKind(), live.getMetadata().getName());
+    HasMetadata current = objects.get(k);
+    if (current == null) {
+      throw new KubernetesClientException("not found", 404, null);
+    }
+    var tree = (com.fasterxml.jackson.databind.node.ObjectNode) Drift.tree(current);
+    fields.forEach((pointer, value) -> {
+      String[] parts = pointer.substring(1).split("/");
+      var node = tree;
+      for (int i = 0; i < parts.length - 1; i++) {
+        node = (com.fasterxml.jackson.databind.node.ObjectNode) node.get(parts[i]);
+      }
+      node.set(parts[parts.length - 1], Drift.tree(value));
+    });
+    T stored = (T) Serialization.unmarshal(tree.toString(), live.getClass());
+    stored.getMetadata().setResourceVersion(Long.toString(++version));
+    objects.put(k, stored);
+    writes.add("patch " + k);
     return copy(stored);
   }
 

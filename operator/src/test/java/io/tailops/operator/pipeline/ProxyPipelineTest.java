@@ -250,7 +250,7 @@ class ProxyPipelineTest {
       int before = cluster.writeCount();
       reconcile();
       assertThat(cluster.writes.subList(before, cluster.writeCount())).as(edit.field())
-          .containsExactly("update StatefulSet/" + name);
+          .containsExactly("patch StatefulSet/" + name);
       assertThat(sts().getSpec()).as(edit.field()).usingRecursiveComparison().isEqualTo(original.getSpec());
       assertThat(events).as(edit.field()).containsExactly(Problem.normal(ProxyPipeline.REASON_REVERTED,
           "reverted a manual change to " + edit.field() + " of StatefulSet tailscale/" + name));
@@ -320,7 +320,7 @@ class ProxyPipelineTest {
     assertThat(TailscaledConfig.hostnameOf(ProxyConfigSecret.value(secret(), TailscaledConfig.CAP_107)))
         .isEqualTo("web2");
     assertThat(cluster.writes).containsExactly("patch Secret/" + secret().getMetadata().getName(),
-        "update StatefulSet/" + sts().getMetadata().getName());
+        "patch StatefulSet/" + sts().getMetadata().getName());
     assertThat(events).noneMatch(e -> e.reason().equals(ProxyPipeline.REASON_REVERTED));
     assertThat(tailnet.keys).hasSize(1);
   }
