@@ -45,8 +45,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
 /**
- * Ingresses of the operator's class as proxy parents: an HTTPS (or, for headscale, plain HTTP) proxy with a serve config
- * per Ingress, Funnel when asked for and allowed. Ingress status has no conditions, so every decision is told with
+ * Ingresses of the operator's class as proxy parents: an HTTPS (or, for headscale, plain HTTP) proxy with a serve
+ * config per Ingress, Funnel when asked for and allowed. Ingress status has no conditions, so every decision is told with
  * Events: Normal when the proxy is ready, Warning for each problem (each once, not on every resync); the status holds
  * the proxy's DNS name once it serves.
  */
