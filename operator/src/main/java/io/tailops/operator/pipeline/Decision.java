@@ -1,6 +1,8 @@
 package io.tailops.operator.pipeline;
 
+import io.tailops.operator.proxy.ProxyBlueprint;
 import io.tailops.operator.proxy.ProxySpec;
+import io.tailops.operator.proxy.StandardProxy;
 import io.tailops.operator.status.Problem;
 import java.util.List;
 
@@ -38,11 +40,17 @@ public sealed interface Decision<Q> {
    * @param funnel whether the proxy serves through Funnel (the pipeline checks the tailnet policy allows it)
    * @param notes what to tell the user regardless of the outcome (ignored rules, Funnel not allowed, ...)
    * @param plan the kind's own plan, handed to its projection
+   * @param blueprint how the proxy's objects are built from the spec
    */
-  record Wanted<Q>(ProxySpec spec, String proxyClassName, boolean funnel, List<Problem> notes, Q plan)
-      implements Decision<Q> {
+  record Wanted<Q>(ProxySpec spec, String proxyClassName, boolean funnel, List<Problem> notes, Q plan,
+      ProxyBlueprint blueprint) implements Decision<Q> {
     public Wanted {
       notes = List.copyOf(notes);
+    }
+
+    /** A proxy of the standard shape ({@link StandardProxy}). */
+    public Wanted(ProxySpec spec, String proxyClassName, boolean funnel, List<Problem> notes, Q plan) {
+      this(spec, proxyClassName, funnel, notes, plan, StandardProxy::build);
     }
   }
 }

@@ -146,7 +146,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     // 4. The proxy's objects: created, or put back where they differ.
     ObservedProxy proxy;
     try {
-      proxy = provisioner.provision(spec, store);
+      proxy = provisioner.provision(spec, wanted.blueprint(), store);
     } catch (ProvisionException e) {
       ctx.errors().error(ref.toString(), e.getMessage());
       block(parent, wanted, Outcome.Gate.PROVISIONING_FAILED, Outcome.FAILED, Problem.warning(e.eventReason(),

@@ -43,11 +43,17 @@ public class ProxyProvisioner {
     this.defaults = defaults;
   }
 
-  /** Ensures all objects of the proxy exist and match {@code spec}. */
+  /** Ensures all objects of a {@link StandardProxy} exist and match {@code spec}. */
   public ObservedProxy provision(ProxySpec spec, ProxyObjectStore store) throws ProvisionException {
+    return provision(spec, StandardProxy::build, store);
+  }
+
+  /** Ensures all objects of the proxy {@code blueprint} builds for {@code spec} exist and match. */
+  public ObservedProxy provision(ProxySpec spec, ProxyBlueprint blueprint, ProxyObjectStore store)
+      throws ProvisionException {
     ParentRef parent = spec.parent();
     String name = proxyName(parent, store);
-    DesiredProxy desired = StandardProxy.build(spec, name, defaults);
+    DesiredProxy desired = blueprint.build(spec, name, defaults);
     Optional<StatefulSet> liveSts = store.statefulSets(parent).stream()
         .filter(s -> name.equals(s.getMetadata().getName())).findFirst();
     // The desired proxy is what the operator last enforced: any difference is somebody else's edit.

@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * The proxy shape of the official operator's {@code sts.go} (Service, Ingress and Connector proxies, egress Services):
  * a headless Service, one config/state Secret per replica, a StatefulSet with one config volume per replica, and the
- * metrics Service when the ProxyClass enables metrics. Other shapes (ProxyGroup's separate config and state Secrets and
- * RBAC objects) build their own {@link DesiredProxy}.
+ * metrics Service when the ProxyClass enables metrics. Other shapes (ProxyGroup's separate config and state Secrets)
+ * are other {@link ProxyBlueprint}s.
  */
 public final class StandardProxy {
   private StandardProxy() {
