@@ -157,6 +157,18 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       LOG.info("{}: {}", ref, reverted);
       ctx.events().normal(parent, REASON_REVERTED, reverted);
     }
+    Optional<UnaryOperator<P>> change = kind.parentChange(parent, wanted.plan(), proxy);
+    if (change.isPresent()) {
+      try {
+        parent = parentWrites.update(parent, change.get());
+      } catch (RuntimeException e) {
+        ctx.errors().error(ref.toString(), e.getMessage());
+        block(parent, wanted, Outcome.Gate.PROVISIONING_FAILED, Outcome.FAILED, Problem.warning("ProxyFailed",
+            "failed to update " + kind.kindName() + ": " + e.getMessage()), found, parentWrites);
+        throw new ProvisionException("failed to update " + kind.kindName() + ": " + e.getMessage(), "ProxyFailed",
+            true, e);
+      }
+    }
 
     // 5. Self-healing.
     Optional<ProxyHealer.Outcome> healed = healer.check(spec, proxy, annotation(parent, TailscaleKeys.FORCE_REAUTH));
@@ -164,8 +176,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       found.add(healed.get().event());
       if (healed.get().acted()) {
         ctx.metrics().selfHealing(healed.get().event().reason());
-        finish(parent, wanted.plan(), new Outcome.Healing(healed.get().event()), found, parentWrites);
-        return Optional.empty();
+        return finish(parent, wanted.plan(), new Outcome.Healing(healed.get().event()), found, parentWrites);
       }
     }
     if (proxy.keyMinted()) {
@@ -179,8 +190,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    finish(parent, wanted.plan(), new Outcome.Running(proxy), found, parentWrites);
-    return Optional.empty();
+    return finish(parent, wanted.plan(), new Outcome.Running(proxy, spec), found, parentWrites);
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
@@ -188,8 +198,12 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     finish(parent, wanted.plan(), new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
   }
 
-  /** Writes the projected status if it differs (then records the events of the change) and reports the notes. */
-  private void finish(P parent, Q plan, Outcome outcome, List<Problem> found, ParentWrites<P> parentWrites) {
+  /**
+   * Writes the projected status if it differs (then records the events of the change) and reports the notes; returns
+   * when the kind wants to look again.
+   */
+  private Optional<Duration> finish(P parent, Q plan, Outcome outcome, List<Problem> found,
+      ParentWrites<P> parentWrites) {
     Projection<S> projection = kind.project(parent, plan, outcome);
     if (projection.status() != null && !kind.sameStatus(kind.status(parent), projection.status())) {
       S desired = projection.status();
@@ -206,6 +220,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     List<Problem> all = new ArrayList<>(found);
     all.addAll(projection.notes());
     notes.report(parent, all);
+    return Optional.ofNullable(projection.recheck());
   }
 
   private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)

@@ -12,6 +12,7 @@ import io.tailops.operator.proxy.KubernetesProxyWrites;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
 import io.tailops.operator.proxy.ReplicaState;
+import io.tailops.operator.reconcile.TailnetDevices;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,6 +54,7 @@ public final class DeviceSweeper implements AutoCloseable {
     return t;
   });
   private volatile List<Orphan> lastOrphans = List.of();
+  private TailnetDevices published;
 
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
       OperatorMetrics metrics, Clock clock, Runnable onResult) {
@@ -64,6 +66,12 @@ public final class DeviceSweeper implements AutoCloseable {
     this.metrics = metrics;
     this.clock = clock;
     this.onResult = onResult;
+  }
+
+  /** Publishes every list the sweep takes to {@code devices} (egress target checks read it). */
+  public DeviceSweeper publishTo(TailnetDevices devices) {
+    this.published = devices;
+    return this;
   }
 
   public DeviceSweeper start() {
@@ -91,6 +99,9 @@ public final class DeviceSweeper implements AutoCloseable {
     } catch (ControlPlaneException e) {
       LOG.info("device sweep skipped: {}", e.userMessage());
       return lastOrphans;
+    }
+    if (published != null) {
+      published.update(devices, clock.instant());
     }
     List<Secret> secrets = writes.managedSecrets();
     Set<String> known = ReplicaState.knownDeviceIds(secrets);

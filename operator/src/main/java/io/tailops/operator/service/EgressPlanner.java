@@ -91,14 +91,7 @@ public final class EgressPlanner {
     if (!fqdn.isEmpty() && ipAnnotation != null) {
       violations.add("only one of annotations " + ipAnnotation + " and " + TAILNET_FQDN + " can be set");
     }
-    if (!fqdn.isEmpty() && !isMagicDnsName(fqdn)) {
-      violations.add("invalid value of annotation " + TAILNET_FQDN + ": " + IpAddress.goQuote(fqdn)
-          + " does not appear to be a valid MagicDNS name" + tailnetDomain.get()
-              .map(d -> " (<device>." + d + " or <device>.<tailnet>.ts.net)").orElse(""));
-    }
-    if (ipAnnotation != null) {
-      addressViolation(ipAnnotation, ip).ifPresent(violations::add);
-    }
+    violations.addAll(targetViolations(svc));
     violations.addAll(ServicePlanner.proxyViolations(svc));
     if (!violations.isEmpty()) {
       return ServicePlanner.invalidService(violations);
@@ -109,6 +102,27 @@ public final class EgressPlanner {
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), ServicePlanner.hostname(svc), tags,
         target, ProxyClassRef.nameFor(svc, defaultProxyClass), false, "true".equals(ann.get(EPHEMERAL)),
         ann.containsKey(HOSTNAME), null, null);
+  }
+
+  /**
+   * What is wrong with the values of the target annotations (upstream checks them on every Service it serves): a name
+   * that is not a MagicDNS name, an address that does not parse or that no device can have.
+   */
+  List<String> targetViolations(Service svc) {
+    Map<String, String> ann = ServicePlanner.annotations(svc);
+    List<String> violations = new ArrayList<>();
+    String fqdn = ann.getOrDefault(TAILNET_FQDN, "");
+    if (!fqdn.isEmpty() && !isMagicDnsName(fqdn)) {
+      violations.add("invalid value of annotation " + TAILNET_FQDN + ": " + IpAddress.goQuote(fqdn)
+          + " does not appear to be a valid MagicDNS name" + tailnetDomain.get()
+              .map(d -> " (<device>." + d + " or <device>.<tailnet>.ts.net)").orElse(""));
+    }
+    String ipAnnotation = !ann.getOrDefault(TAILNET_IP, "").isEmpty() ? TAILNET_IP
+        : !ann.getOrDefault(TAILNET_IP_DEPRECATED, "").isEmpty() ? TAILNET_IP_DEPRECATED : null;
+    if (ipAnnotation != null) {
+      addressViolation(ipAnnotation, ann.get(ipAnnotation)).ifPresent(violations::add);
+    }
+    return violations;
   }
 
   /**

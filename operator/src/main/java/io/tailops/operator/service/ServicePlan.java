@@ -30,9 +30,27 @@ public sealed interface ServicePlan {
    * @param funnelServeConfig serve config publishing port 443 through Funnel, or null
    * @param funnelDenied why Funnel was asked for but not granted (a warning; the Service is then served on the
    *     tailnet only), or null
+   * @param notes other warnings that hold while the Service is served (an egress annotation ignored on an exposed
+   *     Service)
    */
   record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
       boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
-      io.tailops.operator.status.Problem funnelDenied) implements ServicePlan {
+      io.tailops.operator.status.Problem funnelDenied, List<io.tailops.operator.status.Problem> notes)
+      implements ServicePlan {
+    public Expose {
+      notes = List.copyOf(notes);
+    }
+
+    public Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
+        boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
+        io.tailops.operator.status.Problem funnelDenied) {
+      this(parent, hostname, tags, target, proxyClassName, loadBalancer, ephemeral, hostnameFromAnnotation,
+          funnelServeConfig, funnelDenied, List.of());
+    }
+
+    /** Whether this is an egress proxy (from the cluster to the tailnet). */
+    public boolean egress() {
+      return target.egress();
+    }
   }
 }

@@ -75,6 +75,15 @@ class ProxyPipelineTest {
       return current;
     }
 
+    int updates;
+
+    @Override
+    public Service update(Service p, UnaryOperator<Service> change) {
+      updates++;
+      current = change.apply(p);
+      return current;
+    }
+
     @Override
     public void writeStatus(Service p, UnaryOperator<Service> withStatus) {
       statusWrites++;
@@ -82,7 +91,7 @@ class ProxyPipelineTest {
     }
 
     int writes() {
-      return statusWrites + finalizerWrites;
+      return statusWrites + finalizerWrites + updates;
     }
   }
 
