@@ -266,11 +266,14 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    for (String kind : List.of("connectors", "proxygroups", "recorders")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
+    // DNSConfig: its finalizer, and its status.
+    expected.addAll(grants("tailscale.com", "dnsconfigs", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "dnsconfigs/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -297,6 +300,8 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
+    expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
+    expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch"));
     expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
     // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
     expected.addAll(grants("", "events", "get", "create", "patch"));

@@ -168,7 +168,12 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    assertThat(can(op, "update", "tailscale.com", "dnsconfigs", null, null)).as("DNSConfig finalizer").isTrue();
+    assertThat(can(op, "delete", "tailscale.com", "dnsconfigs", null, null)).as("delete dnsconfigs").isFalse();
+    assertThat(can(op, "create", "apps", "deployments", null, NS)).as("the nameserver Deployment").isTrue();
+    assertThat(can(op, "create", "", "serviceaccounts", null, NS)).as("the nameserver ServiceAccount").isTrue();
+    assertThat(can(op, "create", "apps", "deployments", null, "default")).as("Deployments elsewhere").isFalse();
+    for (String kind : List.of("connectors", "proxygroups", "recorders")) {
       // Not supported yet: read them and report in their status, never change them.
       assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
       assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();

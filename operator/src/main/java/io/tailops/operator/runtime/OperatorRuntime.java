@@ -15,7 +15,12 @@ import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.reconcile.TailnetDevices;
+import io.tailops.operator.service.ClusterDomain;
+import io.tailops.operator.dns.DnsRecordsReconciler;
+import io.tailops.operator.dns.NameserverReconciler;
 import io.tailops.operator.service.ServiceController;
+import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -112,12 +117,24 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
-    register(operator, new ServiceController(ctx));
+    TailnetDevices devices = new TailnetDevices(config.deviceSweepInterval());
+    ServiceController services = new ServiceController(ctx, devices, clusterDomain(config.namespace()));
+    register(operator, services);
     register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
-    // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    // DNSConfig: the nameserver, and its records following the Ingress and egress proxies.
+    if (crdInstalled(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
+      operator.register(new NameserverReconciler(ctx), c -> c.withName(NameserverReconciler.NAME)
+          .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true));
+      ServiceKind serviceKind = (ServiceKind) services.kind();
+      DnsRecordsReconciler records = new DnsRecordsReconciler(ctx, serviceKind::service);
+      operator.register(records, records.configuration());
+    } else {
+      LOG.info("the CRD dnsconfigs.tailscale.com is not installed: DNSConfig objects are not watched");
+    }
+    // Connector, ProxyGroup, Recorder: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
     if (http != null) {
@@ -143,7 +160,7 @@ public final class OperatorRuntime implements AutoCloseable {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
-    }).start();
+    }).publishTo(devices).start();
     waitForCrd(client, health);
     operator.start();
     rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
@@ -171,6 +188,27 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
         controlPlane.capabilities().name(), config.proxyImage());
     return rt;
+  }
+
+  /** Whether the CRD of {@code type} is served; true also when that cannot be told (the informer then retries). */
+  static boolean crdInstalled(KubernetesClient client,
+      Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ?>> type) {
+    try {
+      client.resources(type).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+      return true;
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      return e.getCode() != 404;
+    }
+  }
+
+  /** The cluster's DNS domain, from this pod's resolv.conf as upstream reads it (cluster.local when it cannot tell). */
+  static String clusterDomain(String namespace) {
+    try {
+      return ClusterDomain.fromResolvConf(java.nio.file.Files.readString(java.nio.file.Path.of("/etc/resolv.conf")),
+          namespace);
+    } catch (java.io.IOException | RuntimeException e) {
+      return ClusterDomain.DEFAULT;
+    }
   }
 
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,

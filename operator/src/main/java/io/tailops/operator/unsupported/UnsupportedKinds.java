@@ -31,8 +31,7 @@ public final class UnsupportedKinds {
   static final List<Entry> ENTRIES = List.of(
       new Entry(ConnectorNotSupported.KIND, ConnectorNotSupported::new),
       new Entry(ProxyGroupNotSupported.KIND, ProxyGroupNotSupported::new),
-      new Entry(RecorderNotSupported.KIND, RecorderNotSupported::new),
-      new Entry(DNSConfigNotSupported.KIND, DNSConfigNotSupported::new));
+      new Entry(RecorderNotSupported.KIND, RecorderNotSupported::new));
 
   /** The unsupported kinds. */
   public static List<UnsupportedKind> kinds() {
