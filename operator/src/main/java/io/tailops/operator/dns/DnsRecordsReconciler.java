@@ -95,11 +95,11 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
         .withSecondaryToPrimaryMapper(s -> Set.of(new ResourceID(EndpointSliceLabel.serviceOf(s), ns))).build(),
         context);
     dnsConfigs = new InformerEventSource<>(InformerEventSourceConfiguration.from(DNSConfig.class, Service.class)
-        .withName("dns-records-dnsconfigs")
+        .withName("dns-records-dnsconfigs").withWatchAllNamespaces()
         .withSecondaryToPrimaryMapper(dc -> proxies.list().map(ResourceID::fromResource).collect(Collectors.toSet()))
         .build(), context);
     ingresses = new InformerEventSource<>(InformerEventSourceConfiguration.from(Ingress.class, Service.class)
-        .withName("dns-records-ingresses")
+        .withName("dns-records-ingresses").withWatchAllNamespaces()
         .withSecondaryToPrimaryMapper(ing -> proxies.byIndex(INDEX_PARENT, ing.getMetadata().getNamespace() + "/"
             + ing.getMetadata().getName()).stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
         .build(), context);

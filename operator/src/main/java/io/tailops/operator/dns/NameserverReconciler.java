@@ -206,7 +206,7 @@ public final class NameserverReconciler implements Reconciler<DNSConfig> {
     if (drift.isEmpty()) {
       return current;
     }
-    T updated = ctx.client().resource(current).edit(o -> {
+    T updated = PrimaryUpdateAndCacheUtils.conflictRetryingPatch(ctx.client(), current, o -> {
       Map<String, String> labels = new LinkedHashMap<>(o.getMetadata().getLabels() == null ? Map.of()
           : o.getMetadata().getLabels());
       labels.putAll(desired.getMetadata().getLabels());
@@ -219,7 +219,7 @@ public final class NameserverReconciler implements Reconciler<DNSConfig> {
         s.getSpec().setPorts(((Service) desired).getSpec().getPorts());
       }
       return o;
-    });
+    }, o -> true);
     String what = desired.getKind() + " " + ns + "/" + desired.getMetadata().getName();
     LOG.info("DNSConfig {}: updated {} ({})", dc.getMetadata().getName(), what, Drift.describe(drift));
     // a change of the DNSConfig's spec, or a hand edit of the object put back: the same write, said the same way
