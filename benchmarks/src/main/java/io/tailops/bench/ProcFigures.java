@@ -10,15 +10,17 @@ import java.util.Map;
 /**
  * What Linux tells about a process: CPU time (user + system, all its threads, from {@code /proc/<pid>/stat}), resident
  * memory and its peak, and threads ({@code /proc/<pid>/status}). Read the same way for every operator, JVM, native or
- * Go. All fields are null when the process is gone or this is not Linux.
+ * Go. All fields are null when the process is gone or this is not Linux. RSS is split as the kernel counts it:
+ * anonymous memory (heaps, stacks, malloc) and file-backed pages (the executable and libraries, a mapped CDS archive
+ * or AOT cache), which are shared and can be dropped and read again under memory pressure.
  */
-record ProcFigures(Double cpuSeconds, Long rssKib, Long rssPeakKib, Long threads) {
+record ProcFigures(Double cpuSeconds, Long rssKib, Long rssPeakKib, Long threads, Long rssAnonKib, Long rssFileKib) {
   /** Clock ticks per second of {@code utime}/{@code stime} ({@code getconf CLK_TCK}; 100 on every Linux here). */
   static final long CLOCK_TICKS = clockTicks();
 
   static ProcFigures of(long pid) {
     if (pid <= 0) {
-      return new ProcFigures(null, null, null, null);
+      return new ProcFigures(null, null, null, null, null, null);
     }
     Double cpu = null;
     try {
@@ -32,15 +34,16 @@ record ProcFigures(Double cpuSeconds, Long rssKib, Long rssPeakKib, Long threads
       // gone or not Linux
     }
     Map<String, Long> st = status(pid);
-    return new ProcFigures(cpu, st.get("VmRSS"), st.get("VmHWM"), st.get("Threads"));
+    return new ProcFigures(cpu, st.get("VmRSS"), st.get("VmHWM"), st.get("Threads"), st.get("RssAnon"),
+        st.get("RssFile"));
   }
 
-  /** VmRSS, VmHWM (KiB) and Threads of a Linux process. */
+  /** VmRSS, VmHWM, RssAnon, RssFile (KiB) and Threads of a Linux process. */
   static Map<String, Long> status(long pid) {
     Map<String, Long> out = new LinkedHashMap<>();
     try {
       for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        for (String key : List.of("VmRSS", "VmHWM", "Threads")) {
+        for (String key : List.of("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads")) {
           if (line.startsWith(key + ":")) {
             out.put(key, Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]));
           }
@@ -65,6 +68,8 @@ record ProcFigures(Double cpuSeconds, Long rssKib, Long rssPeakKib, Long threads
     m.put("cpu_seconds", cpuSeconds == null ? null : round2(cpuSeconds));
     m.put("rss_mib", rssMib());
     m.put("rss_peak_mib", rssPeakMib());
+    m.put("rss_anon_mib", rssAnonKib == null ? null : mib(rssAnonKib));
+    m.put("rss_file_mib", rssFileKib == null ? null : mib(rssFileKib));
     m.put("threads", threads);
     return m;
   }

@@ -93,6 +93,8 @@ final class SummaryTable {
           o -> o instanceof Number n ? String.format("%.1f ms", n.doubleValue()) : "-"),
       new Figure("RSS after creating, " + Benchmark.IDLE_SECONDS + " s idle", "idle_after_create.footprint.rss_mib",
           SummaryTable::mib),
+      new Figure("of which file-backed (binary, libraries, mapped archive)", "idle_after_create.footprint.rss_file_mib",
+          SummaryTable::mib),
       new Figure("RSS right after start-up (canary reconciled, 3 s quiet)",
           "startup_empty_cluster.footprint_after_startup.rss_mib", SummaryTable::mib),
       new Figure("peak RSS (create, idle)", "idle_after_create.footprint.rss_peak_mib", SummaryTable::mib),

@@ -27,7 +27,9 @@ class BenchFiguresTest {
     assertThat(p.rssKib()).isPositive();
     assertThat(p.rssPeakKib()).isGreaterThanOrEqualTo(p.rssKib());
     assertThat(p.threads()).isGreaterThanOrEqualTo(1L);
-    assertThat(p.cpuSince(new ProcFigures(p.cpuSeconds() - 1.5, null, null, null))).isEqualTo(1.5);
+    assertThat(p.rssAnonKib() + p.rssFileKib()).isLessThanOrEqualTo(p.rssKib());
+    assertThat(p.rssFileKib()).isPositive(); // at least libjvm.so
+    assertThat(p.cpuSince(new ProcFigures(p.cpuSeconds() - 1.5, null, null, null, null, null))).isEqualTo(1.5);
   }
 
   @Test
