@@ -264,7 +264,7 @@ public final class Benchmark implements Callable<Integer> {
     result.put("operator", variant.ours() ? "ours" : "official");
     result.put("description", variant.description());
     result.put("n", n);
-    result.put("jvm_flags", variant.jvm() ? variant.runFlags(v(variant)) : List.of());
+    result.put("jvm_flags", variant.jvm() ? variant.runFlags(archiveOf(variant)) : List.of());
     Path dir = workDir.resolve(LocalDate.now() + "-n" + n + (label.isEmpty() ? "" : "-" + label)
         + "-" + variant.name() + "-" + LocalTime.now().format(DateTimeFormatter.ofPattern("HHmmss")));
     say("N=" + n + " [" + variant.name() + "]: starting the API server, controller manager, control plane and proxy "
@@ -476,7 +476,7 @@ public final class Benchmark implements Callable<Integer> {
     return result;
   }
 
-  private Path v(Variant variant) {
+  private Path archiveOf(Variant variant) {
     return variant.archiveFile(archives);
   }
 
@@ -509,7 +509,7 @@ public final class Benchmark implements Callable<Integer> {
 
   private OperatorHandle start(BenchEnvironment env, Variant variant, Path dir, String what) throws IOException {
     if (variant.ours()) {
-      return startOurs(env, variant, variant.jvm() ? variant.runFlags(v(variant)) : List.of(), dir, what);
+      return startOurs(env, variant, variant.jvm() ? variant.runFlags(archiveOf(variant)) : List.of(), dir, what);
     }
     OfficialOperator.Builder b = OfficialOperator.builder().kubeconfig(env.kube.kubeconfig())
         .namespace(BenchEnvironment.NAMESPACE).loginServer(env.controlPlane.loginServer())
