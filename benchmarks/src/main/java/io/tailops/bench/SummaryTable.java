@@ -104,7 +104,9 @@ final class SummaryTable {
           SummaryTable::secs),
       new Figure("restart: spawn → every Service reconciled", "restart_resync.full_resync_ms", SummaryTable::secs),
       new Figure("delete: every device gone", "delete.total_from_first_delete.all_devices_gone_ms",
-          SummaryTable::secs));
+          SummaryTable::secs),
+      new Figure("delete: devices gone when the delete phase was cut short", "delete.devices_gone",
+          SummaryTable::str));
 
   static String mib(Object o) {
     return o instanceof Number n ? String.format("%.0f MiB", n.doubleValue()) : "-";
