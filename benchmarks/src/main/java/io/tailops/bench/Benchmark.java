@@ -108,7 +108,7 @@ public final class Benchmark implements Callable<Integer> {
 
   @Option(names = "--delete-timeout-minutes", defaultValue = "5",
       description = "How long the delete phase may take; then what is gone is recorded and the run goes on (the "
-          + "official operator deletes about one proxy every 4 s). Default: ${DEFAULT-VALUE}.")
+          + "official operator's deletions at N = 1,000 took from 5 minutes to well over 30). Default: ${DEFAULT-VALUE}.")
   int deleteTimeoutMinutes;
 
   @Option(names = "--out", defaultValue = "docs/benchmarks",

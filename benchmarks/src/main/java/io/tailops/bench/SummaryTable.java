@@ -84,7 +84,7 @@ final class SummaryTable {
       new Figure("client sends the N creates", "create.client_create_duration_ms", SummaryTable::secs),
       new Figure("operator writes per Service created (excl. Events)",
           "create.work.operator_api_writes_per_service_excluding_events", SummaryTable::str),
-      new Figure("operator reads per Service created", "create.work.operator_api_reads_total", SummaryTable::str),
+      new Figure("operator reads while creating (total)", "create.work.operator_api_reads_total", SummaryTable::str),
       new Figure("key mints per Service", "create.work.tailscale_key_mints_per_service", SummaryTable::str),
       new Figure("writes on a restart resync", "restart_resync.work.operator_api_writes_total", SummaryTable::str),
       new Figure("operator CPU while creating (user+sys)", "create.operator_process.operator_cpu_seconds",
