@@ -45,7 +45,11 @@ class ChartDefaultsTest {
         "Deployment/operator",
         "Service/operator-metrics",
         "IngressClass/tailscale",
-        "CustomResourceDefinition/proxyclasses.tailscale.com");
+        "CustomResourceDefinition/proxyclasses.tailscale.com",
+        "CustomResourceDefinition/connectors.tailscale.com",
+        "CustomResourceDefinition/proxygroups.tailscale.com",
+        "CustomResourceDefinition/recorders.tailscale.com",
+        "CustomResourceDefinition/dnsconfigs.tailscale.com");
   }
 
   @Test
@@ -258,10 +262,15 @@ class ChartDefaultsTest {
     expected.addAll(grants("networking.k8s.io", "ingresses/status", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingressclasses", "get", "list", "watch"));
     expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
-    expected.addAll(grants("", "events", "create", "patch"));
+    expected.addAll(grants("", "events", "get", "list", "create", "patch"));
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
+    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+      // Not supported yet: read, and report in the status.
+      expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
+      expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
+    }
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");

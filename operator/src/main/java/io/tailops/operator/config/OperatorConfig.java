@@ -46,6 +46,7 @@ public record OperatorConfig(
     boolean selfHealing,
     int reconcileThreads,
     String podName,
+    ApiServerProxySettings apiServerProxy,
     List<String> warnings) {
 
   public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
@@ -144,14 +145,12 @@ public record OperatorConfig(
       r.errors.add("CLIENT_ID_FILE and CLIENT_SECRET_FILE must be set: paths of files holding the OAuth client ID "
           + "and secret (the Helm chart mounts the operator-oauth Secret at /oauth/client_id and /oauth/client_secret)");
     }
-    String apiServerProxy = r.string("APISERVER_PROXY", "");
-    if (!apiServerProxy.isEmpty() && !apiServerProxy.equals("false")) {
-      if (apiServerProxy.equals("true") || apiServerProxy.equals("noauth")) {
-        r.warnings.add("APISERVER_PROXY=" + apiServerProxy
-            + " is not supported by this operator; the API server proxy stays off");
-      } else {
-        r.errors.add("APISERVER_PROXY=" + apiServerProxy + " is not valid: use true, noauth or false");
-      }
+    ApiServerProxySettings.Mode apiProxyMode = apiServerProxyMode(r);
+    boolean selfDevice = r.bool("OPERATOR_SELF_DEVICE", false);
+    if (apiProxyMode != ApiServerProxySettings.Mode.OFF && !selfDevice) {
+      r.warnings.add("APISERVER_PROXY=" + apiProxyMode.envValue() + " needs the operator's own tailnet device "
+          + "(OPERATOR_SELF_DEVICE=true; chart value operatorConfig.device.enabled: true): the API server proxy stays "
+          + "off");
     }
     int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
 
@@ -182,15 +181,44 @@ public record OperatorConfig(
         r.duration("OPERATOR_ORPHAN_GRACE_PERIOD", Duration.ofHours(24)),
         r.duration("OPERATOR_DEVICE_SWEEP_INTERVAL", Duration.ofMinutes(2)),
         r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
-        r.bool("OPERATOR_SELF_DEVICE", false),
+        selfDevice,
         r.bool("OPERATOR_SELF_HEALING", true),
         r.intValue("OPERATOR_RECONCILE_THREADS", 8, 1, 64),
         r.string("POD_NAME", ""),
+        new ApiServerProxySettings(apiProxyMode, r.intValue("OPERATOR_APISERVER_PROXY_PORT",
+            ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",
+            ApiServerProxySettings.DEFAULT_DEVICE_SOCKET.toString()))),
         List.copyOf(r.warnings));
     if (!r.errors.isEmpty()) {
       throw new ConfigException(String.join("\n", r.errors));
     }
     return cfg;
+  }
+
+  /**
+   * {@code APISERVER_PROXY} ({@code true}, {@code noauth}, {@code false}) or the deprecated {@code AUTH_PROXY}
+   * ({@code true} = auth mode), never both, as upstream (which exits on both and panics on other values).
+   */
+  private static ApiServerProxySettings.Mode apiServerProxyMode(Reader r) {
+    String apiServerProxy = r.string("APISERVER_PROXY", "");
+    boolean authProxySet = r.string("AUTH_PROXY", null) != null;
+    if (authProxySet && !apiServerProxy.isEmpty()) {
+      r.errors.add("AUTH_PROXY (deprecated) and APISERVER_PROXY are mutually exclusive: unset AUTH_PROXY");
+      return ApiServerProxySettings.Mode.OFF;
+    }
+    if (authProxySet) {
+      r.warnings.add("AUTH_PROXY is deprecated: use APISERVER_PROXY=true (auth mode) or APISERVER_PROXY=noauth");
+      return r.bool("AUTH_PROXY", false) ? ApiServerProxySettings.Mode.AUTH : ApiServerProxySettings.Mode.OFF;
+    }
+    return switch (apiServerProxy) {
+      case "", "false" -> ApiServerProxySettings.Mode.OFF;
+      case "true" -> ApiServerProxySettings.Mode.AUTH;
+      case "noauth" -> ApiServerProxySettings.Mode.NOAUTH;
+      default -> {
+        r.errors.add("APISERVER_PROXY=" + apiServerProxy + " is not valid: use true, noauth or false");
+        yield ApiServerProxySettings.Mode.OFF;
+      }
+    };
   }
 
   private static String readServiceAccountNamespace() {
