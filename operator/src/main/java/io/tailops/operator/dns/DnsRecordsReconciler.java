@@ -18,6 +18,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.tailops.api.v1alpha1.DNSConfig;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.ParentRef;
@@ -80,7 +81,8 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
     return c -> c.withName(NAME).withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
         .settingNamespace(ctx.config().namespace())
         .withLabelSelector(TailscaleKeys.LABEL_MANAGED + "=true," + TailscaleKeys.LABEL_PARENT_TYPE + " in ("
-            + ParentRef.TYPE_SERVICE + "," + ParentRef.TYPE_INGRESS + ")");
+            + ParentRef.TYPE_SERVICE + "," + ParentRef.TYPE_INGRESS + ")")
+        .withItemStore(new StoreWithoutManagedFields<>());
   }
 
   @Override
@@ -92,21 +94,22 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
     slices = new InformerEventSource<>(InformerEventSourceConfiguration.from(EndpointSlice.class, Service.class)
         .withName("dns-records-endpointslices").withNamespaces(Set.of(ns))
         .withLabelSelector(EndpointSliceLabel.SERVICE_NAME)
-        .withSecondaryToPrimaryMapper(s -> Set.of(new ResourceID(EndpointSliceLabel.serviceOf(s), ns))).build(),
-        context);
+        .withSecondaryToPrimaryMapper(s -> Set.of(new ResourceID(EndpointSliceLabel.serviceOf(s), ns)))
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     dnsConfigs = new InformerEventSource<>(InformerEventSourceConfiguration.from(DNSConfig.class, Service.class)
         .withName("dns-records-dnsconfigs").withWatchAllNamespaces()
         .withSecondaryToPrimaryMapper(dc -> proxies.list().map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     ingresses = new InformerEventSource<>(InformerEventSourceConfiguration.from(Ingress.class, Service.class)
         .withName("dns-records-ingresses").withWatchAllNamespaces()
         .withSecondaryToPrimaryMapper(ing -> proxies.byIndex(INDEX_PARENT, ing.getMetadata().getNamespace() + "/"
             + ing.getMetadata().getName()).stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     records = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConfigMap.class, Service.class)
         .withName("dns-records-configmap").withNamespaces(Set.of(ns))
         .withLabelSelector(TailscaleKeys.LABEL_PARENT_TYPE + "=nameserver")
-        .withSecondaryToPrimaryMapper(cm -> Set.of()).build(), context);
+        .withSecondaryToPrimaryMapper(cm -> Set.of()).withItemStore(new StoreWithoutManagedFields<>()).build(),
+        context);
     return List.of(slices, dnsConfigs, ingresses, records, retries.eventSource());
   }
 

@@ -20,6 +20,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.tailops.api.v1alpha1.DNSConfig;
 import io.tailops.api.v1alpha1.DNSConfigStatus;
 import io.tailops.api.v1alpha1.NameserverStatus;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.Drift;
 import io.tailops.operator.proxy.ProvisionException;
@@ -76,7 +77,8 @@ public final class NameserverReconciler implements Reconciler<DNSConfig> {
     InformerEventSource<DNSConfig, DNSConfig> others = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(DNSConfig.class, DNSConfig.class).withName("nameserver-dnsconfigs")
         .withSecondaryToPrimaryMapper(dc -> context.getPrimaryCache().list().map(ResourceID::fromResource)
-            .collect(java.util.stream.Collectors.toSet())).build(), context);
+            .collect(java.util.stream.Collectors.toSet()))
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     return List.of(deployments, services, configMaps, serviceAccounts, others, retries.eventSource());
   }
 
@@ -88,7 +90,7 @@ public final class NameserverReconciler implements Reconciler<DNSConfig> {
           String parent = o.getMetadata().getLabels() == null ? null
               : o.getMetadata().getLabels().get(TailscaleKeys.LABEL_PARENT_NAME);
           return parent == null ? Set.of() : Set.of(new ResourceID(parent));
-        }).build(), context);
+        }).withItemStore(new StoreWithoutManagedFields<>()).build(), context);
   }
 
   @Override

@@ -123,11 +123,13 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
-        .withTriggerReconcilerOnAllEvents(true));
+        .withTriggerReconcilerOnAllEvents(true)
+        .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
     // DNSConfig: the nameserver, and its records following the Ingress and egress proxies.
     if (crdInstalled(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
       operator.register(new NameserverReconciler(ctx), c -> c.withName(NameserverReconciler.NAME)
-          .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true));
+          .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
+          .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
       ServiceKind serviceKind = (ServiceKind) services.kind();
       DnsRecordsReconciler records = new DnsRecordsReconciler(ctx, serviceKind::service);
       operator.register(records, records.configuration());
