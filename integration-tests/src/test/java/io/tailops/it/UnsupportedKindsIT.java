@@ -119,7 +119,7 @@ class UnsupportedKindsIT {
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(4);
+    assertThat(writes.list()).hasSize(3);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
