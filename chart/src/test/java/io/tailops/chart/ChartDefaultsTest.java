@@ -266,11 +266,14 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    for (String kind : List.of("connectors", "proxygroups", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
+    // Recorders: served (finalizer, status).
+    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -302,6 +305,12 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
+    // A Recorder's ServiceAccount, Role and RoleBinding.
+    expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
+        "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "rolebindings", "get", "list", "watch", "create", "update",
+        "patch", "delete"));
 
     assertThat(Rbac.permissions(r.roleRules("operator"))).containsExactlyInAnyOrderElementsOf(expected);
   }

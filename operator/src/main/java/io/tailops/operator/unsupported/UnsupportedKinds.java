@@ -31,7 +31,6 @@ public final class UnsupportedKinds {
   static final List<Entry> ENTRIES = List.of(
       new Entry(ConnectorNotSupported.KIND, ConnectorNotSupported::new),
       new Entry(ProxyGroupNotSupported.KIND, ProxyGroupNotSupported::new),
-      new Entry(RecorderNotSupported.KIND, RecorderNotSupported::new),
       new Entry(DNSConfigNotSupported.KIND, DNSConfigNotSupported::new));
 
   /** The unsupported kinds. */

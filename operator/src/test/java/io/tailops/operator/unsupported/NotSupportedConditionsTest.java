@@ -66,7 +66,6 @@ class NotSupportedConditionsTest {
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("Connector", ConditionTypes.CONNECTOR_READY),
             org.assertj.core.groups.Tuple.tuple("ProxyGroup", ConditionTypes.PROXY_GROUP_READY),
-            org.assertj.core.groups.Tuple.tuple("Recorder", ConditionTypes.RECORDER_READY),
             org.assertj.core.groups.Tuple.tuple("DNSConfig", ConditionTypes.NAMESERVER_READY));
     for (UnsupportedKind k : UnsupportedKinds.kinds()) {
       assertThat(k.message()).startsWith(k.kind() + " is not supported by this operator yet: ")
