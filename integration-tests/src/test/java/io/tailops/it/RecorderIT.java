@@ -313,6 +313,27 @@ class RecorderIT {
     assertThat(env.client().serviceAccounts().inNamespace(NS).withName("taken").get().getMetadata()
         .getOwnerReferences()).as("not taken over").isNullOrEmpty();
 
+    // An annotation key the API server would refuse on the ServiceAccount.
+    apply("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: Recorder
+        metadata:
+          name: bad-annotation
+        spec:
+          enableUI: true
+          statefulSet:
+            pod:
+              serviceAccount:
+                annotations:
+                  "not a key!": "x"
+        """);
+    Recorder badAnnotation = awaitReason("bad-annotation", "RecorderInvalid");
+    assertThat(ready(badAnnotation).orElseThrow().getMessage()).startsWith("Recorder is invalid: "
+        + ".spec.statefulSet.pod.serviceAccount.annotations: Invalid value: \"not a key!\": name part");
+    assertThat(sts("bad-annotation")).isNull();
+    assertThat(env.client().serviceAccounts().inNamespace(NS).withName("bad-annotation").get()).isNull();
+    env.client().resources(Recorder.class).withName("bad-annotation").delete();
+
     // Tags the operator may not hand out: the control plane refuses the key.
     apply("""
         apiVersion: tailscale.com/v1alpha1
