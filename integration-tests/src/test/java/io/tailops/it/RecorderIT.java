@@ -246,6 +246,18 @@ class RecorderIT {
 
   @Order(4)
   @Test
+  void aRestartReconcilesTheRecorderAndWritesNothing() {
+    env.stopOperator();
+    io.tailops.testkit.kube.AuditLog.Mark mark = env.mark();
+    env.startOperator();
+    await().atMost(Duration.ofSeconds(60)).until(() -> reconciled() >= 1);
+    var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource())
+        && !"tailscale-operator-status".equals(w.name()));
+    assertThat(writes.list()).as(writes.summary()).isEmpty();
+  }
+
+  @Order(5)
+  @Test
   void deletionRemovesTheDevicesAndTheObjects() {
     String device = devices("rec").stream().filter(d -> d.hostname().equals("rec-0")).findFirst().orElseThrow()
         .nodeId();
@@ -263,7 +275,7 @@ class RecorderIT {
     assertThat(secret("s3-creds")).as("the user's Secret stays").isNotNull();
   }
 
-  @Order(5)
+  @Order(6)
   @Test
   void badInputsAreReportedAndNothingIsDeployed() {
     // Neither the UI nor S3: nobody could reach the recordings (upstream rejects it).
