@@ -8,6 +8,9 @@ import java.util.List;
  * What a valid Connector asks for, decided from its spec alone ({@link ConnectorPlanner}).
  *
  * @param name the Connector's name
+ * @param hostname the hostname of a single replica (the base of the numbered hostnames otherwise)
+ * @param hostnamePrefix when set, replica {@code i} asks for {@code <prefix>-<i>}: {@code spec.hostnamePrefix}, or,
+ *     with more than one replica and no prefix, {@code <name>-connector}
  * @param hostnames the hostname each replica asks for, by ordinal (as many as {@code replicas})
  * @param tags the tags of the devices' auth keys
  * @param proxyClassName the ProxyClass named in the spec, or null
@@ -19,7 +22,7 @@ import java.util.List;
  *     {@code status.subnetRoutes}); empty when it is no subnet router
  * @param notes what the user should know although the Connector is valid (warnings about its routes)
  */
-public record ConnectorPlan(String name, List<String> hostnames, List<String> tags, String proxyClassName,
+public record ConnectorPlan(String name, String hostname, String hostnamePrefix, List<String> hostnames, List<String> tags, String proxyClassName,
     ConnectorRoutes routes, boolean subnetRouter, boolean exitNode, boolean appConnector, String specRoutes,
     List<Problem> notes) {
   /** {@code TS_INTERNAL_APP} of a Connector's proxy. */

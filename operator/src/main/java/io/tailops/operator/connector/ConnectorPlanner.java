@@ -137,7 +137,8 @@ public final class ConnectorPlanner {
     }
 
     List<Problem> notes = routes.warnings().stream().map(w -> Problem.warning(REASON_ROUTES_NOTE, w)).toList();
-    return new Valid(new ConnectorPlan(name, hostnames, tags, empty(spec.getProxyClass()) ? null
+    return new Valid(new ConnectorPlan(name, base, prefix != null ? prefix : replicas > 1 ? base : null, hostnames,
+        tags, empty(spec.getProxyClass()) ? null
         : spec.getProxyClass(), routes, subnetRouter, exitNode, appConnector, subnetRouter ? String.join(",",
         specRoutes) : "", notes));
   }

@@ -17,6 +17,8 @@ final class FakeControlPlane implements ControlPlane {
   final Map<String, AuthKey> keys = new LinkedHashMap<>();
   final Map<String, Device> devices = new LinkedHashMap<>();
   final Map<String, DeviceRoutes> routes = new LinkedHashMap<>();
+  Capabilities capabilities = ControlPlane.Capabilities.tailscale();
+  TailnetPolicy policy = new TailnetPolicy(Map.of(), List.of());
   final List<String> calls = new ArrayList<>();
   private int next = 1;
 
@@ -71,7 +73,8 @@ final class FakeControlPlane implements ControlPlane {
 
   @Override
   public TailnetPolicy readPolicy() {
-    return new TailnetPolicy(Map.of(), List.of());
+    calls.add("readPolicy");
+    return policy;
   }
 
   @Override
@@ -80,6 +83,6 @@ final class FakeControlPlane implements ControlPlane {
 
   @Override
   public Capabilities capabilities() {
-    return ControlPlane.Capabilities.tailscale();
+    return capabilities;
   }
 }
