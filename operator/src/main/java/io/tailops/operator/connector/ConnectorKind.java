@@ -87,7 +87,7 @@ public final class ConnectorKind implements ProxyKind<Connector, ConnectorStatus
       return Projection.unchanged(List.of());
     }
     if (outcome instanceof Outcome.Blocked b) {
-      Verdict v = blocked(b);
+      Verdict v = blocked(b, plan);
       return new Projection<>(ConnectorStatusProjector.condition(connector.getStatus(), v, generation, clock),
           List.of(Problem.warning(b.problem().reason(), v.message())), b.problems().subList(1, b.problems().size()));
     }
@@ -117,12 +117,13 @@ public final class ConnectorKind implements ProxyKind<Connector, ConnectorStatus
     return new Projection<>(status, List.of(v.event()), List.of(), recheck);
   }
 
-  private static Verdict blocked(Outcome.Blocked b) {
+  private static Verdict blocked(Outcome.Blocked b, ConnectorPlan plan) {
     String message = b.problem().message();
     return switch (b.gate()) {
       case INVALID -> new Verdict(false, ConnectorPlanner.REASON_INVALID, message);
       case PROXY_CLASS_MISSING -> new Verdict(false, ConnectorStatusProjector.REASON_FAILED,
-          "Failed creating Connector: error verifying ProxyClass for Connector: " + message);
+          "Failed creating Connector: error verifying ProxyClass for Connector: ProxyClass " + plan.proxyClassName()
+              + " not found; create it or remove spec.proxyClass");
       case PROXY_CLASS_NOT_READY -> new Verdict(false, ConnectorStatusProjector.REASON_CREATING, message);
       case HOSTNAME_CONFLICT -> new Verdict(false, Outcome.CONFLICT, message);
       case PROVISIONING_FAILED -> new Verdict(false, ConnectorStatusProjector.REASON_FAILED,
