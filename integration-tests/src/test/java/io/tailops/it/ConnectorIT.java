@@ -12,7 +12,13 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.api.v1alpha1.Connector;
 import io.tailops.api.v1alpha1.SubnetRouter;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.tailscale.CredentialSource;
+import io.tailops.controlplane.tailscale.RetryPolicy;
+import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
+import io.tailops.operator.doctor.Doctor;
+import io.tailops.operator.runtime.DoctorChecks;
 import io.tailops.testkit.tailscale.Endpoint;
 import io.tailops.testkit.tailscale.FakeDevice;
 import io.tailops.testkit.tailscale.FakeTailscaleApi;
@@ -390,7 +396,51 @@ class ConnectorIT {
     assertThat(get("steady").getStatus().getDevices()).as("what the device reported stays").hasSize(1);
   }
 
+  @Test
+  void doctorNamesEveryConnectorThatIsNotReadyWithTheFix() {
+    create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: Connector
+        metadata:
+          name: doctor-waits
+        spec:
+          subnetRouter:
+            advertiseRoutes: ["10.99.0.0/16"]
+        """);
+    awaitReady("doctor-waits", r -> "RoutesNotApproved".equals(r.getReason()));
+    create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: Connector
+        metadata:
+          name: doctor-invalid
+        spec:
+          subnetRouter:
+            advertiseRoutes: ["10.99.0.1/16"]
+        """);
+    awaitReady("doctor-invalid", r -> "ConnectorInvalid".equals(r.getReason()));
+    ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
+        env.dir().resolve("client_secret"))).loginServer(tailnet.baseUrl()).retryPolicy(RetryPolicy.noRetries())
+        .build();
+    List<Doctor.Check> checks = DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
+    Doctor.Check waits = check(checks, "connector doctor-waits");
+    assertThat(waits.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(waits.detail()).startsWith("RoutesNotApproved: device doctor-waits-connector advertises route "
+        + "10.99.0.0/16 but the tailnet has not approved it");
+    assertThat(waits.fix()).contains("autoApprovers");
+    Doctor.Check invalid = check(checks, "connector doctor-invalid");
+    assertThat(invalid.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(invalid.detail()).isEqualTo("ConnectorInvalid: Connector is invalid: route 10.99.0.1/16 has "
+        + "non-address bits set; expected 10.99.0.0/16");
+    assertThat(invalid.fix()).isEqualTo("fix the Connector's spec as the message says");
+    assertThat(checks).extracting(Doctor.Check::name).doesNotContain("not supported: Connector");
+  }
+
   // ------------------------------------------------------------------------------------------------ helpers
+
+  static Doctor.Check check(List<Doctor.Check> checks, String name) {
+    return checks.stream().filter(c -> c.name().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no check " + name + " in:\n" + Doctor.text(checks)));
+  }
 
   static Connector create(String yaml) {
     return env.client().resource(Serialization.unmarshal(yaml, Connector.class)).create();

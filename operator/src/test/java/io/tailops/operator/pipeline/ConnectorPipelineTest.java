@@ -344,6 +344,21 @@ class ConnectorPipelineTest {
   }
 
   @Test
+  void zeroReplicasRunNoPodAndSaySo() throws Exception {
+    create("cn-zero", s -> {
+      s.setReplicas(0);
+      s.setExitNode(true);
+    });
+    assertThat(reconcile()).isEmpty();
+    assertThat(sts().getSpec().getReplicas()).isZero();
+    assertThat(sts().getSpec().getTemplate().getSpec().getVolumes()).isNullOrEmpty();
+    assertThat(cluster.all(Secret.class)).isEmpty();
+    assertThat(tailnet.keys).isEmpty();
+    assertThat(ready().getReason()).isEqualTo("ConnectorScaledToZero");
+    assertThat(parent.current.getStatus().getDevices()).isEmpty();
+  }
+
+  @Test
   void anAppConnectorWithoutItsPolicyEntryIsNotReady() throws Exception {
     create("cn-app", s -> s.setAppConnector(new AppConnector()));
     reconcile();
