@@ -141,9 +141,10 @@ for arch in amd64 arm64; do
   cds=0
   if [[ "$arch" == "$(dpkg --print-architecture)" && "${CDS:-1}" == 1 && $(id -u) == 0 ]]; then cds=1; fi
   log "linux/${arch}: base $(readlink -f "$base"), class data sharing archive: $([[ $cds == 1 ]] && echo yes || echo no)"
-  # -Dmaven.test.skip: the test sources are not compiled either (step 3 ran the tests, on the same copy).
+  # -DskipTests (step 3 ran the tests, on the same copy), not -Dmaven.test.skip: the api module's CRD generator is
+  # in its test sources, and the CRDs it writes ship in the api jar.
   (cd "$src" && CDS=$cds TSOP_IMAGE_BASE="$base" TSOP_IMAGE_TAR="$tar_out" bash tools/build-image.sh \
-    -Dmaven.test.skip=true "-Dtsop.image.repository=${image_repo}" "-Dtsop.image.tag=${version}" >&2)
+    -DskipTests "-Dtsop.image.repository=${image_repo}" "-Dtsop.image.tag=${version}" >&2)
   images+=("$tar_out")
 done
 
