@@ -220,6 +220,11 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
+    return node(deviceId).map(n -> HeadscaleJson.toDevice(n, baseDomain.get()));
+  }
+
+  /** {@code GET /api/v1/node/{id}}'s node; empty when there is no such node (or the id is not a headscale id). */
+  private Optional<JsonNode> node(String deviceId) throws ControlPlaneException {
     String id = requireId(deviceId, "device ID");
     if (!DECIMAL_ID.matcher(id).matches()) {
       return Optional.empty(); // e.g. a Tailscale stable id: no such headscale node
@@ -233,7 +238,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
     if (node == null || !node.isObject()) {
       throw new HeadscaleApiException(Kind.OTHER, 200, null, null, ex.what + ": the response has no node", null);
     }
-    return Optional.of(HeadscaleJson.toDevice(node, baseDomain.get()));
+    return Optional.of(node);
   }
 
   @Override
@@ -273,20 +278,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
   /** The node's {@code availableRoutes} (announced) and {@code approvedRoutes}, from {@code GET /api/v1/node/{id}}. */
   @Override
   public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
-    String id = requireId(deviceId, "device ID");
-    if (!DECIMAL_ID.matcher(id).matches()) {
-      return Optional.empty();
-    }
-    Exchange ex = call("GET", EP_NODE, EP_NODES + "/" + id, null, true);
-    if (isObjectNotFound(ex)) {
-      return Optional.empty();
-    }
-    requireOk(ex);
-    JsonNode node = requireObject(ex).get("node");
-    if (node == null || !node.isObject()) {
-      throw new HeadscaleApiException(Kind.OTHER, 200, null, null, ex.what + ": the response has no node", null);
-    }
-    return Optional.of(HeadscaleJson.toRoutes(node));
+    return node(deviceId).map(HeadscaleJson::toRoutes);
   }
 
   /**

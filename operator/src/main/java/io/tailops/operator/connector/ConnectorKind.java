@@ -1,6 +1,5 @@
 package io.tailops.operator.connector;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.tailops.api.v1alpha1.Connector;
 import io.tailops.api.v1alpha1.ConnectorDevice;
 import io.tailops.api.v1alpha1.ConnectorStatus;
@@ -153,7 +152,7 @@ public final class ConnectorKind implements ProxyKind<Connector, ConnectorStatus
         && Objects.equals(a.getHostname(), b.getHostname())
         && Objects.equals(a.getTailnetIPs(), b.getTailnetIPs())
         && sameDevices(a.getDevices(), b.getDevices())
-        && sameCondition(a.getConditions(), b.getConditions());
+        && Conditions.same(a.getConditions(), b.getConditions(), ConnectorStatusProjector.CONDITION);
   }
 
   @Override
@@ -176,17 +175,5 @@ public final class ConnectorKind implements ProxyKind<Connector, ConnectorStatus
       }
     }
     return true;
-  }
-
-  private static boolean sameCondition(List<Condition> a, List<Condition> b) {
-    var x = Conditions.find(a, ConnectorStatusProjector.CONDITION);
-    var y = Conditions.find(b, ConnectorStatusProjector.CONDITION);
-    if (x.isEmpty() || y.isEmpty()) {
-      return x.isEmpty() == y.isEmpty();
-    }
-    return Objects.equals(x.get().getStatus(), y.get().getStatus())
-        && Objects.equals(x.get().getReason(), y.get().getReason())
-        && Objects.equals(x.get().getMessage(), y.get().getMessage())
-        && Objects.equals(x.get().getObservedGeneration(), y.get().getObservedGeneration());
   }
 }
