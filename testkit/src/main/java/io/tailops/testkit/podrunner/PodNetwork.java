@@ -526,8 +526,8 @@ public final class PodNetwork implements AutoCloseable {
   /**
    * This run's stand-in for an address outside the cluster and the tailnet ("the internet" behind an exit node):
    * {@code 198.18.<n>.1} (RFC 2544's benchmarking range, never routed on the internet), added as a local /32 address on
-   * the bridge, so it is an address of this machine and nothing sent to it leaves. Pods do not reach it (they have no
-   * default route) until {@link #routeToOutside(String)} gives one of them a route to it. Idempotent.
+   * the bridge, so it is an address of this machine and nothing sent to it leaves. Pods are given no route to it;
+   * {@link #routeToOutside(String)} gives one of them a /32 route (more specific than any default route). Idempotent.
    */
   public synchronized String outsideAddress() {
     requireOpen();
