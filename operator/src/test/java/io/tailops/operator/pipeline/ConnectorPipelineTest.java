@@ -22,13 +22,9 @@ import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.connector.ConnectorKind;
 import io.tailops.operator.connector.ConnectorPlan;
 import io.tailops.operator.connector.ConnectorTailnetChecks;
-import io.tailops.operator.k8s.HostnameClaims;
-import io.tailops.operator.k8s.ProxyClassUsers;
 import io.tailops.operator.proxy.ProxyConfigSecret;
 import io.tailops.operator.proxy.TailscaledConfig;
 import io.tailops.operator.reconcile.OperatorContext;
-import io.tailops.operator.reconcile.ReconcileMetrics;
-import io.tailops.operator.reconcile.RetryKicks;
 import io.tailops.operator.status.EventSink;
 import io.tailops.operator.status.Problem;
 import java.time.Clock;
@@ -124,17 +120,7 @@ class ConnectorPipelineTest {
         "CLIENT_SECRET_FILE", "/secret", "PROXY_IMAGE", "tailscale/tailscale:v1.94.2", "PROXY_FIREWALL_MODE",
         "auto"));
     EventSink sink = (obj, type, reason, message) -> events.add(new Problem(type, reason, message));
-    ReconcileMetrics metrics = new ReconcileMetrics() {
-      @Override
-      public void reconciled(String controller, String outcome, Duration took) {
-      }
-
-      @Override
-      public void selfHealing(String action) {
-      }
-    };
-    OperatorContext ctx = new OperatorContext(config, null, tailnet, sink, clock, new HostnameClaims(),
-        new ProxyClassUsers(), metrics, (object, message) -> { }, new RetryKicks());
+    OperatorContext ctx = PipelineTestContext.of(config, tailnet, sink, clock);
     ConnectorKind kind = new ConnectorKind(List.of("tag:k8s"), new ConnectorTailnetChecks(() -> tailnet,
         new ConnectorSettings(approveOnHeadscale, Duration.ofSeconds(30)), clock), caps.name(), clock);
     pipeline = new ProxyPipeline<>(kind, ctx, cluster, cluster, name -> Optional.empty());
