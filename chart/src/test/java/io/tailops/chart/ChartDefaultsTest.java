@@ -266,13 +266,16 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "dnsconfigs")) {
+    // Connectors: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
+    for (String kind : List.of("proxygroups", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
-    // Recorders: served (finalizer, status).
-    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "update", "patch"));
+    // Recorders: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)

@@ -168,12 +168,19 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
-    assertThat(can(op, "update", "tailscale.com", "recorders", null, null)).as("Recorder finalizer").isTrue();
+    // Connectors: their finalizer (a patch) and status, never an update or a deletion of the object itself.
+    assertThat(can(op, "patch", "tailscale.com", "connectors", null, null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "connectors", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "connectors", null, null)).isFalse();
+    assertThat(can(op, "delete", "tailscale.com", "connectors", null, null)).isFalse();
+    // Recorders: the same.
+    assertThat(can(op, "patch", "tailscale.com", "recorders", null, null)).as("Recorder finalizer").isTrue();
     assertThat(can(op, "update", "tailscale.com", "recorders", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "recorders", null, null)).isFalse();
     assertThat(can(op, "delete", "tailscale.com", "recorders", null, null)).isFalse();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, NS)).as("Recorder Role").isTrue();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, "default")).isFalse();
-    for (String kind : List.of("connectors", "proxygroups", "dnsconfigs")) {
+    for (String kind : List.of("proxygroups", "dnsconfigs")) {
       // Not supported yet: read them and report in their status, never change them.
       assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
       assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();

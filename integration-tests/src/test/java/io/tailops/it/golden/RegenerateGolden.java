@@ -70,6 +70,7 @@ public final class RegenerateGolden {
          SplitControlPlane controlPlane = SplitControlPlane.start(TailnetBinaries.locate())) {
       KubernetesClient client = kube.client();
       prepareCluster(client);
+      GoldenTailnet.prepare(controlPlane.api());
       try (ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, controlPlane.api());
            io.tailops.testkit.proxy.RecorderSimulator recorders = io.tailops.testkit.proxy.RecorderSimulator.start(
                client, NAMESPACE, controlPlane.api())) {

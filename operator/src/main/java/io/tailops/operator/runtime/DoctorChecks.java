@@ -18,7 +18,8 @@ public final class DoctorChecks {
 
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources() {
-    return List.of(UnsupportedKinds::doctorChecks, RecorderDoctor::checks);
+    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks,
+        RecorderDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */
