@@ -266,7 +266,10 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "recorders")) {
+    // Connectors: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
+    for (String kind : List.of("proxygroups")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
@@ -274,6 +277,9 @@ class ChartDefaultsTest {
     // DNSConfig: its finalizer, and its status.
     expected.addAll(grants("tailscale.com", "dnsconfigs", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "dnsconfigs/status", "update", "patch"));
+    // Recorders: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -307,6 +313,12 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
+    // A Recorder's ServiceAccount, Role and RoleBinding.
+    expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
+        "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "rolebindings", "get", "list", "watch", "create", "update",
+        "patch", "delete"));
 
     assertThat(Rbac.permissions(r.roleRules("operator"))).containsExactlyInAnyOrderElementsOf(expected);
   }

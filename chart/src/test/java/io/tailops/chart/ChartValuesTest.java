@@ -82,8 +82,8 @@ class ChartValuesTest {
           .contains("No restart is needed")
           .contains("\"k3s-tailscale-operator\"")
           .contains("kubectl get svc -A")
-          .contains("Not supported by this operator yet: Connector, ProxyGroup and Recorder.")
-          .contains("kubectl get connectors,proxygroups,recorders")
+          .contains("Not supported by this operator yet: ProxyGroup.")
+          .contains("kubectl get proxygroups")
           .doesNotContain("WARNINGS");
     }
   }

@@ -10,10 +10,10 @@ import java.util.List;
  * @param status the status the parent should have; null leaves it as it is
  * @param onChange events recorded only when the status changes (a condition's transitions)
  * @param notes events recorded once while they hold (recorded again only after they went away and came back)
- * @param recheck when to look again though no event announces a change (the status depends on something outside the
- *     cluster, such as a tailnet device joining), or null
+ * @param recheckAfter when to reconcile again although no event may announce a change (the kind waits for something
+ *     outside the cluster, e.g. a route approval in the tailnet), or null
  */
-public record Projection<S>(S status, List<Problem> onChange, List<Problem> notes, Duration recheck) {
+public record Projection<S>(S status, List<Problem> onChange, List<Problem> notes, Duration recheckAfter) {
   public Projection {
     onChange = List.copyOf(onChange);
     notes = List.copyOf(notes);

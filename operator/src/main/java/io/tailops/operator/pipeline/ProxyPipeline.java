@@ -220,7 +220,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     List<Problem> all = new ArrayList<>(found);
     all.addAll(projection.notes());
     notes.report(parent, all);
-    return Optional.ofNullable(projection.recheck());
+    return Optional.ofNullable(projection.recheckAfter());
   }
 
   private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)

@@ -64,6 +64,9 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
     if (target.egress()) {
       return "k8s-operator-egress-proxy";
     }
+    if (target instanceof ProxyTarget.Connector) {
+      return "k8s-operator-connector-resource";
+    }
     return target instanceof ProxyTarget.Serve ? "k8s-operator-ingress-resource" : "k8s-operator-ingress-proxy";
   }
 

@@ -140,6 +140,8 @@ public final class ProxyStatefulSet {
       env.add(value("TS_TAILNET_TARGET_IP", t.ip()));
     } else if (spec.target() instanceof ProxyTarget.TailnetFqdn t) {
       env.add(value("TS_TAILNET_TARGET_FQDN", t.fqdn()));
+    } else if (spec.target() instanceof ProxyTarget.Connector) {
+      // a Connector's routes are in its tailscaled config; nothing to point at
     } else {
       env.add(value("TS_SERVE_CONFIG", "/etc/tailscaled/$(POD_NAME)/serve-config"));
     }

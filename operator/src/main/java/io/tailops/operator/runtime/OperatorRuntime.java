@@ -121,12 +121,18 @@ public final class OperatorRuntime implements AutoCloseable {
     ServiceController services = new ServiceController(ctx, devices, clusterDomain(config.namespace()));
     register(operator, services);
     register(operator, new IngressController(ctx, redirectProbe));
+    if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
+      register(operator, new io.tailops.operator.connector.ConnectorController(ctx));
+    } else {
+      LOG.info("the Connector CRD is not installed: Connectors are not watched");
+    }
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
+    io.tailops.operator.recorder.RecorderController.register(operator, ctx);
     // DNSConfig: the nameserver, and its records following the Ingress and egress proxies.
-    if (crdInstalled(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
+    if (served(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
       operator.register(new NameserverReconciler(ctx), c -> c.withName(NameserverReconciler.NAME)
           .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
           .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
@@ -136,7 +142,7 @@ public final class OperatorRuntime implements AutoCloseable {
     } else {
       LOG.info("the CRD dnsconfigs.tailscale.com is not installed: DNSConfig objects are not watched");
     }
-    // Connector, ProxyGroup, Recorder: reported as not supported yet (condition, Event).
+    // ProxyGroup: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
     if (http != null) {
@@ -192,8 +198,8 @@ public final class OperatorRuntime implements AutoCloseable {
     return rt;
   }
 
-  /** Whether the CRD of {@code type} is served; true also when that cannot be told (the informer then retries). */
-  static boolean crdInstalled(KubernetesClient client,
+  /** Whether a custom resource's CRD is served; true also when that cannot be told (the informer then retries). */
+  private static boolean served(KubernetesClient client,
       Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ?>> type) {
     try {
       client.resources(type).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
