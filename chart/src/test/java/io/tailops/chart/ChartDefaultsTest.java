@@ -307,13 +307,12 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
     expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
-    expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch"));
     expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
     // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
-    // A Recorder's ServiceAccount, Role and RoleBinding.
+    // A Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
     expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
         "delete"));
