@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
 import io.tailops.operator.k8s.ProxyClassRef;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.Validation;
@@ -77,11 +78,20 @@ public final class IngressPlanner {
     List<Problem> problems = new ArrayList<>();
     String tlsHost = tlsHost(ing);
     String hostname = hostname(ing);
-    Optional<String> hostnameError = Validation.dnsLabelError(hostname);
-    if (hostnameError.isPresent()) {
-      return new IngressPlan.Unservable(List.of(Problem.warning("InvalidHostname",
-          "invalid Tailscale hostname " + Validation.quote(hostname) + " (from spec.tls[0].hosts[0]): "
-              + hostnameError.get())));
+    if (tlsHost != null) {
+      // The user's own name: refused when its first label is not a valid hostname, naming where it came from.
+      Optional<String> hostnameError = Validation.dnsLabelError(hostname);
+      if (hostnameError.isPresent()) {
+        return new IngressPlan.Unservable(List.of(Problem.warning("InvalidHostname",
+            "invalid Tailscale hostname " + Validation.quote(hostname) + " (the first label of spec.tls[0].hosts[0] "
+                + Validation.quote(tlsHost) + "): " + hostnameError.get() + "; use a TLS host whose first label is "
+                + "a valid DNS label (letters, digits and '-', at most 63 characters)")));
+      }
+    } else {
+      String adjusted = defaultHostname(ing).adjusted();
+      if (adjusted != null) {
+        problems.add(Problem.normal("DefaultHostnameAdjusted", adjusted));
+      }
     }
     List<String> tagErrors = ann.containsKey(TAGS) ? Validation.tagViolations(ann.get(TAGS)) : List.of();
     if (!tagErrors.isEmpty()) {
@@ -168,14 +178,23 @@ public final class IngressPlanner {
         dedupe(problems));
   }
 
-  /** The hostname: first label of {@code spec.tls[0].hosts[0]}, else {@code <ns>-<name>-ingress}. */
+  /**
+   * The hostname: first label of {@code spec.tls[0].hosts[0]}, else {@code <ns>-<name>-ingress} (as upstream) when
+   * that is a valid DNS label, else a valid one derived from it ({@link DerivedNames#hostname}: an Ingress may be
+   * called {@code grafana.example.com}).
+   */
   public static String hostname(Ingress ing) {
     String tls = tlsHost(ing);
     if (tls != null) {
       int dot = tls.indexOf('.');
       return dot < 0 ? tls : tls.substring(0, dot);
     }
-    return ing.getMetadata().getNamespace() + "-" + ing.getMetadata().getName() + "-ingress";
+    return defaultHostname(ing).hostname();
+  }
+
+  private static DerivedNames.DerivedHostname defaultHostname(Ingress ing) {
+    return DerivedNames.hostname(ing.getMetadata().getNamespace() + "-" + ing.getMetadata().getName() + "-ingress",
+        "the Ingress's namespace and name, as it has no spec.tls[0].hosts[0]", "spec.tls[0].hosts[0]");
   }
 
   static String tlsHost(Ingress ing) {

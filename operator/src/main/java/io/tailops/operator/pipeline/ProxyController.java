@@ -41,11 +41,14 @@ import java.util.stream.Collectors;
 public abstract class ProxyController<P extends HasMetadata, S, Q> implements Reconciler<P> {
   static final String INDEX_HOSTNAME = "hostname";
   static final String INDEX_PROXY_CLASS = "proxy-class";
+  /** Parents by {@code <namespace>/<value of tailscale.com/parent-resource>}: maps long names back. */
+  static final String INDEX_PARENT_LABEL = "parent-label";
 
   private final ProxyKind<P, S, Q> kind;
   private final OperatorContext ctx;
   private final RetryingReconcile<P> retries;
   private ProxyPipeline<P, S, Q> pipeline;
+  private IndexerResourceCache<P> parents;
 
   protected ProxyController(ProxyKind<P, S, Q> kind, OperatorContext ctx) {
     this.kind = kind;
@@ -86,6 +89,9 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
 
     IndexerResourceCache<P> parents = context.getPrimaryCache();
+    this.parents = parents;
+    parents.addIndexer(INDEX_PARENT_LABEL, p -> List.of(ChildLabels.labelKey(p.getMetadata().getNamespace(),
+        p.getMetadata().getName())));
     parents.addIndexer(INDEX_HOSTNAME, p -> p.getMetadata().getDeletionTimestamp() != null ? List.of()
         : kind.claim(p).hostnames().stream().map(h -> h.toLowerCase(Locale.ROOT)).toList());
     parents.addIndexer(INDEX_PROXY_CLASS, p -> {
@@ -114,10 +120,20 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     return sources;
   }
 
+  /**
+   * The parent of a proxy object, from its labels: the parent named by {@code tailscale.com/parent-resource} and, for a
+   * name too long for a label (the label then holds a shortened form), the parent the index finds for that form.
+   */
   private Set<ResourceID> parentOf(HasMetadata child) {
-    return ChildLabels.parentOf(child.getMetadata().getLabels(), kind.parentType())
-        .map(p -> Set.of(kind.clusterScoped() ? new ResourceID(p.name()) : new ResourceID(p.name(), p.namespace())))
-        .orElse(Set.of());
+    return ChildLabels.parentOf(child.getMetadata().getLabels(), kind.parentType()).map(p -> {
+      Set<ResourceID> ids = new java.util.HashSet<>();
+      ids.add(kind.clusterScoped() ? new ResourceID(p.name()) : new ResourceID(p.name(), p.namespace()));
+      if (parents != null) {
+        parents.byIndex(INDEX_PARENT_LABEL, ChildLabels.labelKey(p.namespace(), p.name())).stream()
+            .map(ResourceID::fromResource).forEach(ids::add);
+      }
+      return ids;
+    }).orElse(Set.of());
   }
 
   @Override

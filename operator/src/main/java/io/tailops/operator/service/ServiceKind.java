@@ -82,8 +82,14 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     ServicePlan.Expose e = (ServicePlan.Expose) plan;
     ProxySpec spec = new ProxySpec(e.parent(), e.hostname(), e.tags(), e.target(), null, e.ephemeral(), false,
         e.funnelServeConfig() != null, e.funnelServeConfig());
-    return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null,
-        e.funnelDenied() == null ? List.of() : List.of(e.funnelDenied()), e);
+    List<Problem> notes = new ArrayList<>();
+    if (e.funnelDenied() != null) {
+      notes.add(e.funnelDenied());
+    }
+    if (e.hostnameAdjusted() != null) {
+      notes.add(e.hostnameAdjusted());
+    }
+    return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null, notes, e);
   }
 
   @Override

@@ -30,9 +30,11 @@ public sealed interface ServicePlan {
    * @param funnelServeConfig serve config publishing port 443 through Funnel, or null
    * @param funnelDenied why Funnel was asked for but not granted (a warning; the Service is then served on the
    *     tailnet only), or null
+   * @param hostnameAdjusted why the default hostname is not {@code <namespace>-<name>} (a Normal event), or null
    */
   record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
       boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
-      io.tailops.operator.status.Problem funnelDenied) implements ServicePlan {
+      io.tailops.operator.status.Problem funnelDenied, io.tailops.operator.status.Problem hostnameAdjusted)
+      implements ServicePlan {
   }
 }

@@ -14,6 +14,7 @@ import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP_DEPRECATED;
 import io.fabric8.kubernetes.api.model.Service;
 import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyTarget;
 import io.tailops.operator.proxy.ServeConfig;
@@ -111,8 +112,12 @@ public final class ServicePlanner {
       violations.add("only one of annotations " + TAILNET_IP + " and " + TAILNET_FQDN + " can be set");
     }
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
-    String hostname = hostnameGiven ? ann.get(HOSTNAME)
-        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
+    // The default is <namespace>-<name>, as upstream, when that is a valid DNS label; when it is too long, a valid one
+    // derived from it (upstream refuses the Service), said in a Normal event.
+    DerivedNames.DerivedHostname derived = hostnameGiven ? null : DerivedNames.hostname(
+        svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName(), "the Service's namespace and name",
+        "the " + HOSTNAME + " annotation");
+    String hostname = hostnameGiven ? ann.get(HOSTNAME) : derived.hostname();
     Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
         ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
         : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
@@ -166,7 +171,9 @@ public final class ServicePlanner {
         : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
         ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
-        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied);
+        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied,
+        derived == null || derived.adjusted() == null ? null : Problem.normal("DefaultHostnameAdjusted",
+            derived.adjusted()));
   }
 
   /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */

@@ -134,6 +134,41 @@ class IngressPlannerTest {
   }
 
   @Test
+  void anIngressNamedLikeADomainGetsAValidDefaultHostnameAndIsTold() {
+    IngressPlan.Expose e = expose(ingress("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: grafana.example.com, namespace: app, uid: u9}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: web, port: {number: 8080}}}
+        """));
+    assertThat(e.hostname()).isEqualTo("app-grafana-example-com-ingress");
+    assertThat(e.problems()).contains(Problem.normal("DefaultHostnameAdjusted", "the default hostname "
+        + "\"app-grafana.example.com-ingress\" (from the Ingress's namespace and name, as it has no "
+        + "spec.tls[0].hosts[0]) is not a valid DNS label (\"app-grafana.example.com-ingress\" is not a valid DNS "
+        + "label: contains invalid character \".\"), so the proxy uses \"app-grafana-example-com-ingress\"; set "
+        + "spec.tls[0].hosts[0] to choose another"));
+  }
+
+  @Test
+  void anInvalidTlsHostIsNamedAsTheSourceOfTheHostname() {
+    IngressPlan p = planner.plan(ingress("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: wild, namespace: app}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: ["*.example.com"]}]
+          defaultBackend: {service: {name: web, port: {number: 8080}}}
+        """), this::lookup);
+    assertThat(((IngressPlan.Unservable) p).problems()).containsExactly(Problem.warning("InvalidHostname",
+        "invalid Tailscale hostname \"*\" (the first label of spec.tls[0].hosts[0] \"*.example.com\"): \"*\" is not "
+            + "a valid DNS label: must start with a letter or number; use a TLS host whose first label is a valid "
+            + "DNS label (letters, digits and '-', at most 63 characters)"));
+  }
+
+  @Test
   void everyBackendProblemIsReported() {
     IngressPlan p = planner.plan(ingress("""
         apiVersion: networking.k8s.io/v1
