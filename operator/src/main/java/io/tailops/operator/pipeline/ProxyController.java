@@ -19,6 +19,7 @@ import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
+import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryingReconcile;
 import java.time.Duration;
@@ -81,9 +82,28 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     InformerEventSource<StatefulSet, P> statefulSets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(StatefulSet.class, kind.parentClass()).withName(prefix + "statefulsets").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+    // A proxy Secret deleted, or whose config now asks for another hostname, lets the name go: whoever waits for it is
+    // woken (after the cache has the change, so the waiting parent sees the name free).
     InformerEventSource<Secret, P> secrets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Secret.class, kind.parentClass()).withName(prefix + "secrets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withOnDeleteFilter((s, unknown) -> {
+          releasedBy(s, null);
+          return true;
+        })
+        .withOnUpdateFilter((now, before) -> {
+          releasedBy(before, now);
+          return true;
+        })
+        .build(), context);
+    secrets.addIndexer(INDEX_HOSTNAME, s -> {
+      String h = ReplicaState.of(s).configuredHostname();
+      return h == null || h.isEmpty() ? List.of() : List.of(h.toLowerCase(Locale.ROOT));
+    });
+    ctx.hostnames().registerHolders(kind.kindName(), hostname -> secrets.byIndex(INDEX_HOSTNAME, hostname).stream()
+        .map(s -> ChildLabels.parentOf(s.getMetadata().getLabels(), kind.parentType())
+            .map(p -> new HostnameClaims.Holder(p.type(), p.namespace(), p.name(), kind.kindName())).orElse(null))
+        .filter(java.util.Objects::nonNull).toList());
     InformerEventSource<Service, P> services = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Service.class, kind.parentClass()).withName(prefix + "services").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
@@ -118,6 +138,18 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     sources.addAll(kind.eventSources(context, parents));
     sources.add(retries.eventSource());
     return sources;
+  }
+
+  /** Wakes the claimants of the hostname {@code before} asked for, when {@code after} (null: deleted) no longer does. */
+  private void releasedBy(Secret before, Secret after) {
+    String was = ReplicaState.of(before).configuredHostname();
+    if (was == null || was.isEmpty()) {
+      return;
+    }
+    String now = after == null ? null : ReplicaState.of(after).configuredHostname();
+    if (!was.equalsIgnoreCase(now == null ? "" : now)) {
+      ctx.hostnames().released(was);
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClasses;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ObservedProxy;
 import io.tailops.operator.proxy.ParentRef;
@@ -85,6 +86,9 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       throws ProvisionException {
     ParentRef ref = ParentRef.of(kind.parentType(), parent);
     boolean deleting = gone || parent.getMetadata().getDeletionTimestamp() != null;
+    // Whoever waits for a hostname this parent no longer asks for is woken now.
+    ctx.hostnames().claiming(parent.getMetadata().getUid(), deleting ? Set.of()
+        : new LinkedHashSet<>(kind.claim(parent).hostnames()));
     Decision<Q> decision = deleting ? new Decision.NotWanted<>("the " + kind.kindName() + " is being deleted")
         : kind.plan(parent, store);
     LOG.debug("reconciling {} ({}): {}", ref, gone ? "deleted" : parent.getMetadata().getResourceVersion(),
@@ -125,16 +129,46 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       }
     }
 
-    // 2. One hostname, one owner.
+    // 2. One hostname, one owner (HostnameClaims.ORDER). A parent that lost the name has no proxy: one it got before
+    // it lost (created in the same second as the owner, before the caches showed the owner) is removed, device
+    // included. The owner creates its proxy (or renames it to the name) only once no other proxy asks for the name,
+    // so that its device gets the plain name and not name-1; it is woken when the name is let go.
     ProxySpec spec = wanted.spec().withProxyClass(pc);
+    boolean hasProxy = hasProxy(ref);
     for (int i = 0; i < Math.max(1, spec.replicas()); i++) {
       String hostname = spec.hostname(i);
       Optional<HostnameClaims.Claim> owner = ctx.hostnames().owner(hostname);
       if (owner.isPresent() && !owner.get().uid().equals(parent.getMetadata().getUid())) {
-        block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, Problem.warning("HostnameConflict",
-            "hostname " + hostname + " is already used by " + owner.get().describe() + "; "
-                + kind.claim(parent).howToRename()), found, parentWrites);
+        Problem conflict = Problem.warning("HostnameConflict", "hostname " + hostname + " is already used by "
+            + owner.get().describe() + "; " + kind.claim(parent).howToRename());
+        if (hasProxy || parent.hasFinalizer(FINALIZER)) {
+          LOG.info("{} lost hostname {} to {}: removing its proxy", ref, hostname, owner.get().describe());
+          if (!remove(parent, ref, false)) {
+            block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, conflict, found, parentWrites);
+            return Optional.empty(); // the StatefulSet's deletion event brings us back
+          }
+          if (parent.hasFinalizer(FINALIZER)) {
+            parent = parentWrites.removeFinalizer(parent, FINALIZER);
+          }
+          if (hasProxy) {
+            ctx.events().normal(parent, "ProxyRemoved", "removed the tailnet proxy: hostname " + hostname
+                + " belongs to " + owner.get().describe() + ", which asked for it first");
+          }
+        }
+        block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, conflict, found, parentWrites);
         return Optional.of(CONFLICT_RECHECK);
+      }
+      if (!asksFor(ref, hostname)) {
+        List<HostnameClaims.Holder> others = ctx.hostnames().holders(hostname).stream()
+            .filter(h -> !ChildLabels.belongsTo(ChildLabels.of(new ParentRef(h.parentType(), h.namespace(),
+                h.name(), null)), ref)).toList();
+        if (!others.isEmpty()) {
+          block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.PENDING, Problem.normal("HostnameReleasing",
+              "waiting for the proxy of " + others.get(0).describe() + " to let go of hostname " + hostname
+                  + " (it is being removed or renamed), so that this proxy's device gets the name " + hostname
+                  + " and not " + hostname + "-1"), found, parentWrites);
+          return Optional.of(CONFLICT_RECHECK);
+        }
       }
     }
 
@@ -208,30 +242,56 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     notes.report(parent, all);
   }
 
+  /** Whether a replica of the parent's proxy already asks the control plane for {@code hostname}. */
+  private boolean asksFor(ParentRef ref, String hostname) {
+    return store.secrets(ref).stream().anyMatch(s -> hostname.equalsIgnoreCase(ReplicaState.of(s)
+        .configuredHostname()));
+  }
+
+  /** Whether any object of the parent's proxy exists (cache). */
+  private boolean hasProxy(ParentRef ref) {
+    return !store.statefulSets(ref).isEmpty() || !store.secrets(ref).isEmpty();
+  }
+
+  /**
+   * One step of removing the parent's proxy ({@link ProxyProvisioner#cleanup}); once nothing is left, whoever waits for
+   * one of the hostnames it held is woken.
+   *
+   * @return true when nothing is left; false when waiting for the StatefulSet to go away
+   */
+  private boolean remove(P parent, ParentRef ref, boolean gone) throws ProvisionException {
+    Set<String> hostnames = new LinkedHashSet<>();
+    for (Secret s : store.secrets(ref)) {
+      String h = ReplicaState.of(s).configuredHostname();
+      if (h != null) {
+        hostnames.add(h);
+      }
+    }
+    boolean done;
+    try {
+      done = provisioner.cleanup(ref, store);
+    } catch (ProvisionException e) {
+      ctx.errors().error(ref.toString(), e.getMessage());
+      if (!gone) {
+        ctx.events().warning(parent, e.eventReason(), e.getMessage());
+      }
+      throw e;
+    }
+    if (done) {
+      for (String h : hostnames) {
+        ctx.hostnames().freed(h, parent.getMetadata().getUid());
+      }
+    }
+    return done;
+  }
+
   private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)
       throws ProvisionException {
     boolean hadFinalizer = parent.hasFinalizer(FINALIZER);
     boolean removed = false;
-    if (hadFinalizer || !store.statefulSets(ref).isEmpty() || !store.secrets(ref).isEmpty()) {
+    if (hadFinalizer || hasProxy(ref)) {
       LOG.info("removing the proxy of {}: {}", ref, why);
-      Set<String> hostnames = new LinkedHashSet<>();
-      for (Secret s : store.secrets(ref)) {
-        String h = ReplicaState.of(s).configuredHostname();
-        if (h != null) {
-          hostnames.add(h);
-        }
-      }
-      boolean done;
-      try {
-        done = provisioner.cleanup(ref, store);
-      } catch (ProvisionException e) {
-        ctx.errors().error(ref.toString(), e.getMessage());
-        if (!gone) {
-          ctx.events().warning(parent, e.eventReason(), e.getMessage());
-        }
-        throw e;
-      }
-      if (!done) {
+      if (!remove(parent, ref, gone)) {
         return Optional.empty(); // the StatefulSet's deletion event brings us back
       }
       if (hadFinalizer && !gone) {
@@ -240,14 +300,16 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
         ctx.events().normal(parent, "ProxyRemoved", "removed the tailnet proxy: " + why);
       }
-      // Whoever waits for one of the freed hostnames gets it now.
-      hostnames.addAll(kind.claim(parent).hostnames());
-      for (String h : hostnames) {
-        ctx.hostnames().freed(h, parent.getMetadata().getUid());
-      }
       removed = true;
     } else {
       LOG.debug("{} has no proxy: {}", ref, why);
+    }
+    if (gone) {
+      // Whoever waits for a hostname the parent asked for gets it now (also after a restart, when the operator did not
+      // see it claim the name).
+      for (String h : kind.claim(parent).hostnames()) {
+        ctx.hostnames().freed(h, parent.getMetadata().getUid());
+      }
     }
     if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
       finish(parent, null, new Outcome.NotWanted(removed), List.of(), parentWrites);

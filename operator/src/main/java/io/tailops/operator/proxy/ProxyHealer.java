@@ -53,6 +53,8 @@ public class ProxyHealer {
   /** When the hostname of each replica was last checked against the tailnet (suffixed replicas only). */
   private final Map<String, Instant> lastSuffixCheck = new java.util.concurrent.ConcurrentHashMap<>();
 
+  private static final String IN_USE_BY_OURS = "another proxy of this operator uses it";
+
   /** What happened, to tell the user. */
   public record Outcome(Problem event, boolean acted) {
   }
@@ -148,6 +150,11 @@ public class ProxyHealer {
     if (holder.isPresent()) {
       Device h = holder.get();
       String proof = provablyOursAndStale(h);
+      if (IN_USE_BY_OURS.equals(proof)) {
+        // Another proxy of this operator holds the name: a parent that lost the name to this one and is having its
+        // proxy removed. Looked at again on the next reconcile (the removal wakes this parent), not only in 5 minutes.
+        lastSuffixCheck.remove(r.secretName());
+      }
       if (proof != null) {
         return Optional.of(new Outcome(Problem.warning("HostnameTaken", "the proxy's device is "
             + state.dnsLabel().get() + " instead of " + hostname + " because device " + h.name() + " ("
@@ -177,14 +184,14 @@ public class ProxyHealer {
 
   /** Null when {@code d} is provably a stale device of this operator; otherwise why it is not. */
   private String provablyOursAndStale(Device d) {
+    if (ReplicaState.knownDeviceIds(writes.managedSecrets()).contains(d.nodeId())) {
+      return IN_USE_BY_OURS;
+    }
     if (d.tags().isEmpty() || !proxyTags.containsAll(d.tags())) {
       return "it does not carry only this operator's proxy tags " + proxyTags;
     }
     if (Boolean.TRUE.equals(d.online())) {
       return "it is online";
-    }
-    if (ReplicaState.knownDeviceIds(writes.managedSecrets()).contains(d.nodeId())) {
-      return "another proxy of this operator uses it";
     }
     return null;
   }
