@@ -275,6 +275,56 @@ class NewUserIT {
         + "label");
   }
 
+  // ------------------------------------------------------------------------------------------------ 3
+
+  /**
+   * The seed guide's fix for a logged-out proxy, deleting its Secret by hand, no longer leaks a device: the old device
+   * (remembered in the registry ConfigMap) is deleted, the new one gets the name, not name-1, and nothing is left
+   * once the Service is gone. The same when the Secret is deleted while the operator is down and the Service after.
+   */
+  @Test
+  void item3DeletingTheProxySecretByHandLeaksNoDevice() {
+    env.createNamespace("leak");
+    env.client().resource(clusterIp("leak", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "leak-web"))).create();
+    awaitCondition("leak", "web", "True", "ProxyCreated");
+    String sts = env.awaitProxy("svc", "leak", "web");
+    String first = devices("leak-web").get(0).nodeId();
+    await().atMost(Duration.ofSeconds(30)).until(() -> registry().containsKey(first));
+    assertThat(registry().get(first)).isEqualTo(sts + "-0 svc/leak/web leak-web");
+
+    env.kube().kubectl("delete", "secret", "-n", OperatorEnvironment.NAMESPACE, sts + "-0");
+    Event recreated = awaitEvent(svc("leak", "web"), "ProxySecretRecreated");
+    assertThat(recreated.getMessage()).isEqualTo("the proxy Secret tailscale/" + sts + "-0 was deleted: the "
+        + "operator created it again with a new auth key, deleted the proxy's previous device [" + first
+        + " (leak-web)] so that the new one gets the name leak-web, and restarted the proxy");
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(deviceLabels("leak-web")).containsExactly("leak-web");
+      assertThat(devices("leak-web").get(0).nodeId()).isNotEqualTo(first);
+      assertThat(condition("leak", "web").orElseThrow().getStatus()).isEqualTo("True");
+    });
+    assertThat(env.tailnet().device(first)).isEmpty();
+    String second = devices("leak-web").get(0).nodeId();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(registry()).containsKey(second)
+        .doesNotContainKey(first));
+
+    // The Secret deleted while the operator is down, then the Service: both devices' fate is known, nothing is left.
+    env.stopOperator();
+    env.kube().kubectl("delete", "secret", "-n", OperatorEnvironment.NAMESPACE, sts + "-0");
+    env.client().services().inNamespace("leak").withName("web").delete();
+    env.startOperator();
+    await().atMost(Duration.ofSeconds(60)).until(() -> svc("leak", "web") == null);
+    assertThat(env.tailnet().device(second)).as("the device of the deleted Secret").isEmpty();
+    assertThat(deviceLabels("leak-web")).isEmpty();
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(registry()).doesNotContainKey(second));
+  }
+
+  static Map<String, String> registry() {
+    var cm = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE)
+        .withName(io.tailops.operator.proxy.DeviceRegistry.CONFIG_MAP).get();
+    return cm == null || cm.getData() == null ? Map.of() : cm.getData();
+  }
+
   static Comparator<FakeDevice> byName() {
     return Comparator.comparing(FakeDevice::dnsLabel);
   }

@@ -46,6 +46,8 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
   static final Duration CONFLICT_RECHECK = Duration.ofMinutes(5);
   /** Reason of the Normal event saying a hand edit of a proxy object was put back. */
   public static final String REASON_REVERTED = "ManualChangeReverted";
+  /** Reason of the Normal event saying a proxy Secret deleted by hand was made again (and its old device deleted). */
+  public static final String REASON_SECRET_RECREATED = "ProxySecretRecreated";
   private static final Logger LOG = LoggerFactory.getLogger(ProxyPipeline.class);
 
   private final ProxyKind<P, S, Q> kind;
@@ -68,9 +70,9 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     this.ctx = ctx;
     this.store = store;
     this.proxyClasses = proxyClasses;
-    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults());
+    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.devices());
     this.healer = new ProxyHealer(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
-        ctx.config().reauthMinInterval(), ctx.config().selfHealing());
+        ctx.config().reauthMinInterval(), ctx.config().selfHealing(), ctx.devices());
     this.funnelPreflight = new FunnelPreflight(ctx::controlPlane);
     this.notes = new ProblemReporter(ctx.events());
   }
@@ -190,6 +192,10 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     for (String reverted : proxy.reverted()) {
       LOG.info("{}: {}", ref, reverted);
       ctx.events().normal(parent, REASON_REVERTED, reverted);
+    }
+    for (String recovered : proxy.recovered()) {
+      LOG.info("{}: {}", ref, recovered);
+      ctx.events().normal(parent, REASON_SECRET_RECREATED, recovered);
     }
 
     // 5. Self-healing.

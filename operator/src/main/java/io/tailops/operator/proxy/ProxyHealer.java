@@ -50,6 +50,7 @@ public class ProxyHealer {
   private final Duration minInterval;
   private final Set<String> proxyTags;
   private final boolean enabled;
+  private final DeviceRegistry devices;
   /** When the hostname of each replica was last checked against the tailnet (suffixed replicas only). */
   private final Map<String, Instant> lastSuffixCheck = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -61,6 +62,13 @@ public class ProxyHealer {
 
   public ProxyHealer(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
       Duration minInterval, boolean enabled) {
+    this(writes, controlPlane, defaults, clock, minInterval, enabled, DeviceRegistry.inMemory());
+  }
+
+  /** @param devices the operator's registry of devices: devices the healer deletes are forgotten there */
+  public ProxyHealer(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
+      Duration minInterval, boolean enabled, DeviceRegistry devices) {
+    this.devices = devices;
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
@@ -213,6 +221,7 @@ public class ProxyHealer {
     try {
       if (staleHolder != null) {
         controlPlane.get().deleteDevice(staleHolder.nodeId());
+        devices.forget(staleHolder.nodeId());
         LOG.info("deleted stale device {} ({}) holding hostname {}", staleHolder.nodeId(), staleHolder.name(),
             hostname);
       }
@@ -268,6 +277,7 @@ public class ProxyHealer {
     if (current != null && !current.isEmpty()) {
       try {
         controlPlane.get().deleteDevice(current);
+        devices.forget(current);
       } catch (ControlPlaneException e) {
         LOG.warn("could not delete the proxy's previous device {} (the orphan sweep will report it): {}", current,
             e.userMessage());

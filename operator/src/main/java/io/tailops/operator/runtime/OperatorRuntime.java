@@ -73,8 +73,12 @@ public final class OperatorRuntime implements AutoCloseable {
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
+    io.tailops.operator.proxy.DeviceRegistry devices = io.tailops.operator.proxy.DeviceRegistry.batched(
+        new io.tailops.operator.proxy.ConfigMapDeviceStore(client, config.namespace()));
+    devices.load();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
-        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks());
+        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks(), devices,
+        new io.tailops.operator.status.ServedParents());
     HttpEndpoints http = null;
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
@@ -139,7 +143,7 @@ public final class OperatorRuntime implements AutoCloseable {
         rt.statusPublisher.publish();
       }
     });
-    rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, () -> {
+    rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, devices, () -> {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
@@ -335,6 +339,7 @@ public final class OperatorRuntime implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("error while stopping: {}", e.toString());
     }
+    ctx.devices().close();
     if (http != null) {
       http.close();
     }

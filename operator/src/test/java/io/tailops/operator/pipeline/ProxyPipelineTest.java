@@ -411,6 +411,36 @@ class ProxyPipelineTest {
   }
 
   @Test
+  void aProxySecretDeletedByHandIsMadeAgainAndTheOldDeviceGoesFirst() throws Exception {
+    runningProxy();
+    Secret old = secret();
+    String name = old.getMetadata().getName();
+    cluster.delete(old, false);
+    cluster.writes.clear();
+    reconcile();
+    // The old device (remembered in the registry, not only on the Secret) is deleted, the pod restarted, then the new
+    // Secret with a fresh key: the new registration gets the name web, not web-1.
+    assertThat(tailnet.calls).containsSubsequence("deleteDevice node-1", "createAuthKey");
+    assertThat(cluster.writes).containsSubsequence("delete Pod/" + name, "create Secret/" + name);
+    assertThat(tailnet.keys).hasSize(2);
+    assertThat(events).filteredOn(e -> e.reason().equals(ProxyPipeline.REASON_SECRET_RECREATED)).singleElement()
+        .satisfies(e -> assertThat(e.message()).isEqualTo("the proxy Secret tailscale/" + name + " was deleted: the "
+            + "operator created it again with a new auth key, deleted the proxy's previous device [node-1 (web)] so "
+            + "that the new one gets the name web, and restarted the proxy"));
+    // Removing the proxy later deletes every device it registered.
+    Secret fresh = secret();
+    Map<String, String> data = new LinkedHashMap<>(fresh.getData());
+    data.putAll(ProxyConfigSecret.encode(Map.of("device_id", "node-2")));
+    fresh.setData(data);
+    cluster.edit(fresh);
+    reconcile();
+    parent.current.getMetadata().getAnnotations().remove("tailscale.com/expose");
+    reconcile();
+    reconcile();
+    assertThat(tailnet.calls).contains("deleteDevice node-2");
+  }
+
+  @Test
   void removingTheAnnotationRemovesTheStatefulSetFirstThenDevicesSecretsAndServices() throws Exception {
     runningProxy();
     String name = sts().getMetadata().getName();
