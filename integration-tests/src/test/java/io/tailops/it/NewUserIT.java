@@ -319,6 +319,52 @@ class NewUserIT {
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(registry()).doesNotContainKey(second));
   }
 
+  // ------------------------------------------------------------------------------------------------ 4
+
+  /**
+   * Parents force-deleted while the operator is down (finalizer removed by hand): at start-up the operator removes
+   * their proxies' StatefulSets, Secrets, Services and devices, for a Service and an Ingress alike.
+   */
+  @Test
+  void item4ParentlessProxiesAreRemovedDeviceIncluded() {
+    env.createNamespace("orphan");
+    env.backendService("orphan", "backend", 80);
+    env.client().resource(clusterIp("orphan", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "orphan-web"))).create();
+    Ingress site = env.client().resource(Serialization.unmarshal("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: site, namespace: orphan}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: [orphan-site]}]
+          defaultBackend: {service: {name: backend, port: {number: 80}}}
+        """, Ingress.class)).create();
+    awaitCondition("orphan", "web", "True", "ProxyCreated");
+    awaitEvent(site, "ProxyReady");
+    String webDevice = devices("orphan-web").get(0).nodeId();
+    String siteDevice = devices("orphan-site").get(0).nodeId();
+    String webProxy = env.awaitProxy("svc", "orphan", "web");
+
+    env.stopOperator();
+    for (String kind : List.of("service/web", "ingress/site")) {
+      env.kube().kubectl("patch", "-n", "orphan", kind, "--type=merge", "-p", "{\"metadata\":{\"finalizers\":null}}");
+      env.kube().kubectl("delete", "-n", "orphan", kind, "--wait=true");
+    }
+    assertThat(env.statefulSets("svc", "orphan", "web")).hasSize(1);
+    env.startOperator();
+
+    awaitNoProxy("svc", "orphan", "web");
+    awaitNoProxy("ingress", "orphan", "site");
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      assertThat(env.tailnet().device(webDevice)).isEmpty();
+      assertThat(env.tailnet().device(siteDevice)).isEmpty();
+      assertThat(env.client().services().inNamespace(OperatorEnvironment.NAMESPACE).withName(webProxy).get())
+          .isNull();
+      assertThat(registry()).doesNotContainKeys(webDevice, siteDevice);
+    });
+  }
+
   static Map<String, String> registry() {
     var cm = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE)
         .withName(io.tailops.operator.proxy.DeviceRegistry.CONFIG_MAP).get();

@@ -50,6 +50,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
   private final RetryingReconcile<P> retries;
   private ProxyPipeline<P, S, Q> pipeline;
   private IndexerResourceCache<P> parents;
+  private InformerProxyObjectStore store;
 
   protected ProxyController(ProxyKind<P, S, Q> kind, OperatorContext ctx) {
     this.kind = kind;
@@ -132,6 +133,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
         .build(), context);
 
     InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
+    this.store = store;
     pipeline = new ProxyPipeline<>(kind, ctx, store, new KubernetesProxyWrites(ctx.client(), ns, store),
         name -> proxyClasses.get(new ResourceID(name)));
     List<EventSource<?, P>> sources = new ArrayList<>(List.of(statefulSets, secrets, services, proxyClasses));
@@ -166,6 +168,62 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
       }
       return ids;
     }).orElse(Set.of());
+  }
+
+  /**
+   * The parent-less sweep of this kind (at start-up and periodically, by the runtime, on the leader): the proxy objects
+   * and registered devices whose parent no longer exists (force-deleted while the operator was down, so its finalizer
+   * never ran) are removed, devices first. A parent counts as gone only when neither the cache nor the API server has
+   * it; any doubt (an API error) leaves everything as it is.
+   *
+   * @return whether a removal is still under way (a StatefulSet being deleted): sweep again soon
+   */
+  public boolean sweepParentless() {
+    if (store == null || pipeline == null) {
+      return false;
+    }
+    java.util.Set<io.tailops.operator.proxy.ParentRef> refs = new java.util.LinkedHashSet<>(
+        store.parentsOf(kind.parentType()));
+    for (io.tailops.operator.proxy.DeviceRegistry.Entry e : ctx.devices().all()) {
+      if (e.parentType().equals(kind.parentType())) {
+        refs.add(e.parent());
+      }
+    }
+    boolean pending = false;
+    for (io.tailops.operator.proxy.ParentRef ref : refs) {
+      try {
+        if (parentExists(ref)) {
+          continue;
+        }
+        pending |= !pipeline.removeParentless(ref);
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException
+          | io.tailops.operator.proxy.ProvisionException e) {
+        org.slf4j.LoggerFactory.getLogger(ProxyController.class).info("parent-less sweep: {} left as it is for "
+            + "now: {}", ref, e.getMessage());
+      }
+    }
+    return pending;
+  }
+
+  /** Whether the parent named by proxy labels exists: in the cache, else on the API server. */
+  private boolean parentExists(io.tailops.operator.proxy.ParentRef ref) {
+    String namespace = kind.clusterScoped() ? null : ref.namespace();
+    if (!parents.byIndex(INDEX_PARENT_LABEL, ChildLabels.labelKey(namespace, ref.name())).isEmpty()) {
+      return true;
+    }
+    var resources = ctx.client().resources(kind.parentClass());
+    P live = kind.clusterScoped() ? resources.withName(ref.name()).get()
+        : resources.inNamespace(ref.namespace()).withName(ref.name()).get();
+    if (live != null) {
+      return true;
+    }
+    if (ref.name().length() < io.tailops.operator.proxy.DerivedNames.MAX_LABEL) {
+      return false;
+    }
+    // A label of 63 characters may be the shortened form of a longer name: look for a parent it stands for.
+    var list = kind.clusterScoped() ? resources.list() : resources.inNamespace(ref.namespace()).list();
+    return list.getItems().stream().anyMatch(p -> ChildLabels.labelKey(namespace, p.getMetadata().getName())
+        .equals(ChildLabels.labelKey(namespace, ref.name())));
   }
 
   @Override

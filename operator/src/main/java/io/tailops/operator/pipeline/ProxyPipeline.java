@@ -248,6 +248,29 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     notes.report(parent, all);
   }
 
+  /**
+   * One step of removing the proxy objects (and registered devices) of a parent that no longer exists, whose finalizer
+   * never ran (force-deleted while the operator was down): the parent-less sweep's part.
+   *
+   * @return true when nothing is left; false when waiting for the StatefulSet to go away
+   */
+  public boolean removeParentless(ParentRef ref) throws ProvisionException {
+    Set<String> hostnames = new LinkedHashSet<>();
+    for (Secret s : store.secrets(ref)) {
+      String h = ReplicaState.of(s).configuredHostname();
+      if (h != null) {
+        hostnames.add(h);
+      }
+    }
+    boolean done = provisioner.cleanup(ref, store);
+    if (done) {
+      LOG.info("removed the proxy of {}, which no longer exists (deleted without its finalizer running)", ref);
+      ctx.metrics().selfHealing("ParentlessProxyRemoved");
+      hostnames.forEach(h -> ctx.hostnames().released(h));
+    }
+    return done;
+  }
+
   /** Whether a replica of the parent's proxy already asks the control plane for {@code hostname}. */
   private boolean asksFor(ParentRef ref, String hostname) {
     return store.secrets(ref).stream().anyMatch(s -> hostname.equalsIgnoreCase(ReplicaState.of(s)

@@ -45,6 +45,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
   private OperatorApiServerProxy apiServerProxy;
+  private ParentlessSweep parentless;
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
       HttpEndpoints http, ObservedControlPlane controlPlane) {
@@ -116,8 +117,9 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
-    register(operator, new ServiceController(ctx));
-    register(operator, new IngressController(ctx, redirectProbe));
+    ParentlessSweep parentless = new ParentlessSweep(health);
+    register(operator, new ServiceController(ctx), parentless);
+    register(operator, new IngressController(ctx, redirectProbe), parentless);
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
@@ -150,6 +152,7 @@ public final class OperatorRuntime implements AutoCloseable {
     }).start();
     waitForCrd(client, health);
     operator.start();
+    rt.parentless = parentless.start(config.deviceSweepInterval());
     rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
         OperatorStatusPublisher.NAME);
     rt.apiServerProxy.status().onChange(() -> {
@@ -178,8 +181,9 @@ public final class OperatorRuntime implements AutoCloseable {
   }
 
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
-      ProxyController<P, ?, ?> controller) {
+      ProxyController<P, ?, ?> controller, ParentlessSweep parentless) {
     operator.register(controller, controller.configuration());
+    parentless.add(controller);
   }
 
   /**
@@ -327,6 +331,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (sweeper != null) {
       sweeper.close();
+    }
+    if (parentless != null) {
+      parentless.close();
     }
     if (device != null) {
       device.close();
