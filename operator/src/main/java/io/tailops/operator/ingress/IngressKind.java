@@ -107,7 +107,7 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
   public Decision<IngressPlan.Expose> plan(Ingress ing, ProxyObjectStore proxies) {
     IngressPlan plan = planner.plan(ing, this::backendService, knownFqdn(ParentRef.of(parentType(), ing), proxies));
     if (plan instanceof IngressPlan.NotOurs no) {
-      return new Decision.NotWanted<>(no.why());
+      return new Decision.NotWanted<>(no.why(), no.nearMisses());
     }
     if (plan instanceof IngressPlan.Unservable u) {
       return new Decision.Invalid<>("ProxyInvalid", u.problems());

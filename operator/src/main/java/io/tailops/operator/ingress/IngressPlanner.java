@@ -14,7 +14,9 @@ import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.tailops.operator.k8s.NearMisses;
 import io.tailops.operator.k8s.ProxyClassRef;
+import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ServeConfig;
@@ -72,8 +74,76 @@ public final class IngressPlanner {
     if (!isOurs(ing)) {
       String cls = ing.getSpec() == null ? null : ing.getSpec().getIngressClassName();
       return new IngressPlan.NotOurs(cls == null ? "no ingressClassName" : "ingressClassName " + cls + " is not "
-          + ingressClassName + " (or the Ingress names a ProxyGroup)");
+          + ingressClassName + " (or the Ingress names a ProxyGroup)", notOursNearMisses(ing, cls));
     }
+    List<Problem> near = nearMisses(ing);
+    IngressPlan plan = served(ing, services, deviceFqdn);
+    if (near.isEmpty()) {
+      return plan;
+    }
+    if (plan instanceof IngressPlan.Unservable u) {
+      List<Problem> all = new ArrayList<>(u.problems());
+      all.addAll(near);
+      return new IngressPlan.Unservable(dedupe(all));
+    }
+    IngressPlan.Expose e = (IngressPlan.Expose) plan;
+    List<Problem> all = new ArrayList<>(e.problems());
+    all.addAll(near);
+    return new IngressPlan.Expose(e.parent(), e.hostname(), e.tags(), e.serveConfigJson(), e.proxyClassName(),
+        e.funnel(), e.httpRedirect(), e.plainHttp(), e.forwardClusterTraffic(), e.ephemeral(), e.backendUrls(),
+        dedupe(all));
+  }
+
+  /**
+   * Why an Ingress of the operator's class may not get what it asked for (each a Warning naming the accepted form): a
+   * boolean annotation that is neither "true" nor "false" (taken as false), annotations only Services read, misspelt
+   * keys.
+   */
+  static List<Problem> nearMisses(Ingress ing) {
+    Map<String, String> ann = annotations(ing);
+    List<Problem> near = new ArrayList<>();
+    NearMisses.booleanValue(ann, FUNNEL, "the Ingress is not published through Funnel").ifPresent(near::add);
+    NearMisses.booleanValue(ann, HTTP_REDIRECT, "port 80 does not redirect to HTTPS").ifPresent(near::add);
+    NearMisses.booleanValue(ann, INGRESS_HTTP, "the Ingress is not served over plain HTTP").ifPresent(near::add);
+    NearMisses.booleanValue(ann, EPHEMERAL, "the proxy's device is not ephemeral").ifPresent(near::add);
+    NearMisses.booleanValue(ann, FORWARD_CLUSTER_TRAFFIC, "cluster traffic is not forwarded through the proxy")
+        .ifPresent(near::add);
+    near.addAll(NearMisses.misplaced("Ingress", ann, NearMisses.SERVICE_ONLY, "Service", Map.of(
+        TailscaleKeys.HOSTNAME, "an Ingress's tailnet hostname is the first label of spec.tls[0].hosts[0] (set "
+            + "spec.tls: [{hosts: [<hostname>]}])",
+        TailscaleKeys.EXPOSE, "an Ingress is served because of spec.ingressClassName: tailscale")));
+    return near;
+  }
+
+  /** Why an Ingress that is not of the operator's class may have meant to be. */
+  private List<Problem> notOursNearMisses(Ingress ing, String cls) {
+    Map<String, String> ann = annotations(ing);
+    if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
+      return List.of();
+    }
+    List<Problem> near = new ArrayList<>();
+    NearMisses.classCase("spec.ingressClassName", cls, ingressClassName, "this operator does not serve the Ingress")
+        .ifPresent(near::add);
+    String legacy = ann.get("kubernetes.io/ingress.class");
+    if (cls == null && legacy != null && legacy.trim().equalsIgnoreCase(ingressClassName)) {
+      near.add(Problem.warning(NearMisses.CLASS_IGNORED, "the annotation kubernetes.io/ingress.class: " + legacy
+          + " is deprecated and not read (neither by the official operator), so this operator does not serve the "
+          + "Ingress; use spec.ingressClassName: " + ingressClassName));
+    }
+    if (near.isEmpty() && cls == null) {
+      // An Ingress of another class that keeps our annotations was moved on purpose: no warning for it.
+      List<String> ours = ann.keySet().stream().filter(k -> k.startsWith("tailscale.com/")).sorted().toList();
+      if (!ours.isEmpty()) {
+        near.add(Problem.warning(NearMisses.ANNOTATION_IGNORED, "the Ingress has " + String.join(", ", ours)
+            + " but no spec.ingressClassName, so this operator does not serve it and ignores them; use "
+            + "spec.ingressClassName: " + ingressClassName));
+      }
+    }
+    return near;
+  }
+
+  private IngressPlan served(Ingress ing, BiFunction<String, String, Optional<Service>> services,
+      String deviceFqdn) {
     Map<String, String> ann = annotations(ing);
     List<Problem> problems = new ArrayList<>();
     String tlsHost = tlsHost(ing);

@@ -13,6 +13,7 @@ import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ObservedProxy;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProvisionException;
+import io.tailops.operator.proxy.ProxyClassEffects;
 import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxyProvisioner;
@@ -22,6 +23,7 @@ import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.status.Problem;
 import io.tailops.operator.status.ProblemReporter;
+import io.tailops.operator.status.ServedParents;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -96,7 +98,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     LOG.debug("reconciling {} ({}): {}", ref, gone ? "deleted" : parent.getMetadata().getResourceVersion(),
         decision.getClass().getSimpleName());
     if (decision instanceof Decision.NotWanted<Q> notWanted) {
-      return stop(parent, ref, notWanted.why(), gone, parentWrites);
+      return stop(parent, ref, notWanted.why(), notWanted.notes(), gone, parentWrites);
     }
     if (decision instanceof Decision.Invalid<Q> invalid) {
       finish(parent, null, new Outcome.Blocked(Outcome.Gate.INVALID, invalid.conditionReason(), invalid.problems()),
@@ -123,6 +125,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
             + kind.kindName() + " still uses it; the proxy keeps its configuration. Remove the "
             + TailscaleKeys.PROXY_CLASS + " label/annotation or recreate the class"));
       }
+      found.addAll(ProxyClassEffects.warningsForUsers(pc));
       if (!ProxyClasses.isReady(pc)) {
         block(parent, wanted, Outcome.Gate.PROXY_CLASS_NOT_READY, Outcome.PENDING, Problem.warning(
             "ProxyClassNotReady", "ProxyClass " + pcName + " specified for the " + kind.kindName()
@@ -204,7 +207,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       found.add(healed.get().event());
       if (healed.get().acted()) {
         ctx.metrics().selfHealing(healed.get().event().reason());
-        finish(parent, wanted.plan(), new Outcome.Healing(healed.get().event()), found, parentWrites);
+        finish(parent, wanted, new Outcome.Healing(healed.get().event()), found, parentWrites);
         return Optional.empty();
       }
     }
@@ -219,17 +222,24 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    finish(parent, wanted.plan(), new Outcome.Running(proxy), found, parentWrites);
+    finish(parent, wanted, new Outcome.Running(proxy), found, parentWrites);
     return Optional.empty();
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
       List<Problem> found, ParentWrites<P> parentWrites) {
-    finish(parent, wanted.plan(), new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
+    finish(parent, wanted, new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
   }
 
-  /** Writes the projected status if it differs (then records the events of the change) and reports the notes. */
-  private void finish(P parent, Q plan, Outcome outcome, List<Problem> found, ParentWrites<P> parentWrites) {
+  /**
+   * Writes the projected status if it differs (then records the events of the change), reports the notes, and records
+   * where the parent stands for doctor and the status page.
+   *
+   * @param wanted the decision when the parent wants a proxy, else null
+   */
+  private void finish(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> found,
+      ParentWrites<P> parentWrites) {
+    Q plan = wanted == null ? null : wanted.plan();
     Projection<S> projection = kind.project(parent, plan, outcome);
     if (projection.status() != null && !kind.sameStatus(kind.status(parent), projection.status())) {
       S desired = projection.status();
@@ -246,6 +256,55 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     List<Problem> all = new ArrayList<>(found);
     all.addAll(projection.notes());
     notes.report(parent, all);
+    served(parent, wanted, outcome, all);
+  }
+
+  /** Records where the parent stands in {@link ServedParents} (what doctor and the status page list). */
+  private void served(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> notesNow) {
+    String uid = parent.getMetadata().getUid();
+    List<Problem> warnings = notesNow.stream().filter(p -> "Warning".equals(p.type())).distinct().toList();
+    ServedParents.State state;
+    String reason;
+    String message;
+    String proxy = "";
+    if (outcome instanceof Outcome.NotWanted) {
+      if (warnings.isEmpty()) {
+        ctx.parents().remove(uid);
+        return;
+      }
+      state = ServedParents.State.IGNORED;
+      reason = warnings.get(0).reason();
+      message = warnings.get(0).message();
+      warnings = warnings.subList(1, warnings.size());
+    } else if (outcome instanceof Outcome.Blocked b) {
+      state = Outcome.PENDING.equals(b.conditionReason()) ? ServedParents.State.PENDING : ServedParents.State.FAILED;
+      reason = b.conditionReason();
+      message = b.problem().message();
+      warnings = warnings.stream().filter(w -> !w.equals(b.problem())).toList();
+    } else if (outcome instanceof Outcome.Healing h) {
+      state = ServedParents.State.PENDING;
+      reason = h.event().reason();
+      message = h.event().message();
+    } else {
+      ObservedProxy running = ((Outcome.Running) outcome).proxy();
+      proxy = running.name();
+      boolean ready = !running.replicas().isEmpty() && running.replicas().stream().allMatch(r -> r.device()
+          .isReady());
+      state = ready ? ServedParents.State.READY : ServedParents.State.PENDING;
+      reason = ready ? "ProxyReady" : Outcome.PENDING;
+      message = ready ? "reachable on the tailnet at " + running.device().fqdn() : "the proxy " + running.name()
+          + " is starting and logging in to the tailnet";
+    }
+    if (proxy.isEmpty()) {
+      ParentRef ref = ParentRef.of(kind.parentType(), parent);
+      proxy = store.statefulSets(ref).stream().map(x -> x.getMetadata().getName()).findFirst().orElse("");
+    }
+    List<String> hostnames = kind.claim(parent).hostnames();
+    ctx.parents().put(uid, new ServedParents.Entry(kind.kindName(), kind.parentType(),
+        parent.getMetadata().getNamespace() == null ? "" : parent.getMetadata().getNamespace(),
+        parent.getMetadata().getName(), state, reason, message, hostnames.isEmpty() ? "" : hostnames.get(0), proxy,
+        wanted != null && wanted.funnel(), wanted == null ? null : wanted.proxyClassName(), warnings,
+        ctx.clock().instant()));
   }
 
   /**
@@ -314,8 +373,8 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     return done;
   }
 
-  private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)
-      throws ProvisionException {
+  private Optional<Duration> stop(P parent, ParentRef ref, String why, List<Problem> nearMisses, boolean gone,
+      ParentWrites<P> parentWrites) throws ProvisionException {
     boolean hadFinalizer = parent.hasFinalizer(FINALIZER);
     boolean removed = false;
     if (hadFinalizer || hasProxy(ref)) {
@@ -341,10 +400,18 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       }
     }
     if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
-      finish(parent, null, new Outcome.NotWanted(removed), List.of(), parentWrites);
+      if (!nearMisses.isEmpty()) {
+        LOG.info("{} is not served: {}", ref, nearMisses.get(0).message());
+      }
+      finish(parent, null, new Outcome.NotWanted(removed), nearMisses, parentWrites);
     }
     String uid = parent.getMetadata().getUid();
-    notes.forget(parent);
+    if (gone || parent.getMetadata().getDeletionTimestamp() != null) {
+      ctx.parents().remove(uid);
+      notes.forget(parent);
+    } else if (nearMisses.isEmpty()) {
+      notes.forget(parent);
+    }
     funnelPreflight.forget(uid);
     kind.forget(uid);
     return Optional.empty();

@@ -16,13 +16,14 @@ public final class DoctorChecks {
   }
 
   /** The features' own checks, in the order they are reported. */
-  public static List<Doctor.Source> sources() {
-    return List.of(UnsupportedKinds::doctorChecks);
+  public static List<Doctor.Source> sources(OperatorConfig config) {
+    return List.of(client -> ParentReport.checks(client, config.namespace()),
+        io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks, UnsupportedKinds::doctorChecks);
   }
 
   /** A doctor with every feature's checks. */
   public static Doctor doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       boolean mintTestKey) {
-    return new Doctor(config, client, controlPlane, mintTestKey, sources());
+    return new Doctor(config, client, controlPlane, mintTestKey, sources(config));
   }
 }

@@ -137,6 +137,11 @@ public final class OperatorRuntime implements AutoCloseable {
       health.leader(true);
     }
     rt.statusPublisher = new OperatorStatusPublisher(client, config.namespace(), () -> rt.statusContent(identity));
+    ctx.parents().onChange(() -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publishSoon();
+      }
+    });
     observed.listener(state -> {
       if (state == OperatorHealth.CredentialState.VALID) {
         ctx.retryKicks().kick();
@@ -284,6 +289,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
       m.put("apiServerProxy", apiServerProxy.status().summary());
     }
+    m.put(ParentReport.KEY, ParentReport.text(ctx.parents().all()));
     return m;
   }
 
@@ -334,6 +340,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (parentless != null) {
       parentless.close();
+    }
+    if (statusPublisher != null) {
+      statusPublisher.close();
     }
     if (device != null) {
       device.close();

@@ -74,7 +74,7 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   public Decision<ServicePlan.Expose> plan(Service svc, ProxyObjectStore proxies) {
     ServicePlan plan = plans.get(svc);
     if (plan instanceof ServicePlan.NotExposed ne) {
-      return new Decision.NotWanted<>(ne.why());
+      return new Decision.NotWanted<>(ne.why(), ne.nearMisses());
     }
     if (plan instanceof ServicePlan.Invalid inv) {
       return new Decision.Invalid<>(inv.reason(), List.of(Problem.warning(inv.eventReason(), inv.message())));
@@ -86,9 +86,7 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     if (e.funnelDenied() != null) {
       notes.add(e.funnelDenied());
     }
-    if (e.hostnameAdjusted() != null) {
-      notes.add(e.hostnameAdjusted());
-    }
+    notes.addAll(e.notes());
     return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null, notes, e);
   }
 

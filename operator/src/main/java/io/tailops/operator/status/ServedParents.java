@@ -26,6 +26,7 @@ public final class ServedParents {
    * One parent.
    *
    * @param kind {@code Service}, {@code Ingress}, ...
+   * @param parentType the {@code tailscale.com/parent-resource-type} of its proxy's objects ({@code svc})
    * @param namespace its namespace ("" for cluster-scoped kinds)
    * @param reason the condition reason or event reason that explains the state
    * @param message what to tell the user (what is wrong and what to do)
@@ -33,10 +34,22 @@ public final class ServedParents {
    * @param proxy the proxy's StatefulSet name, or "" when it has no proxy
    * @param funnel whether it asks for Funnel
    * @param proxyClass the ProxyClass it uses, or null
+   * @param warnings what else the user was warned about (an annotation that is ignored, a ProxyClass setting that
+   *     does nothing, Funnel the policy does not allow, ...)
    * @param since when it entered this state
    */
-  public record Entry(String kind, String namespace, String name, State state, String reason, String message,
-      String hostname, String proxy, boolean funnel, String proxyClass, Instant since) {
+  public record Entry(String kind, String parentType, String namespace, String name, State state, String reason,
+      String message, String hostname, String proxy, boolean funnel, String proxyClass, List<Problem> warnings,
+      Instant since) {
+
+    public Entry {
+      warnings = List.copyOf(warnings);
+    }
+
+    Entry since(Instant at) {
+      return new Entry(kind, parentType, namespace, name, state, reason, message, hostname, proxy, funnel, proxyClass,
+          warnings, at);
+    }
 
     /** {@code Kind namespace/name}. */
     public String describe() {
@@ -46,7 +59,7 @@ public final class ServedParents {
     boolean sameAs(Entry o) {
       return o != null && state == o.state && Objects.equals(reason, o.reason) && Objects.equals(message, o.message)
           && Objects.equals(hostname, o.hostname) && Objects.equals(proxy, o.proxy) && funnel == o.funnel
-          && Objects.equals(proxyClass, o.proxyClass);
+          && Objects.equals(proxyClass, o.proxyClass) && warnings.equals(o.warnings);
     }
   }
 
@@ -59,9 +72,7 @@ public final class ServedParents {
     if (entry.sameAs(before)) {
       return;
     }
-    byUid.put(uid, before != null && before.state() == entry.state() ? new Entry(entry.kind(), entry.namespace(),
-        entry.name(), entry.state(), entry.reason(), entry.message(), entry.hostname(), entry.proxy(), entry.funnel(),
-        entry.proxyClass(), before.since()) : entry);
+    byUid.put(uid, before != null && before.state() == entry.state() ? entry.since(before.since()) : entry);
     listeners.forEach(Runnable::run);
   }
 

@@ -104,14 +104,14 @@ class ServicePlannerTest {
     ServicePlan.Expose e = (ServicePlan.Expose) planner.plan(svc("namespace", longName,
         Map.of("tailscale.com/expose", "true")).build());
     assertThat(e.hostname()).hasSize(63).startsWith("namespace-nnnn").matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-    assertThat(e.hostnameAdjusted().reason()).isEqualTo("DefaultHostnameAdjusted");
-    assertThat(e.hostnameAdjusted().message()).startsWith("the default hostname \"namespace-" + longName
+    assertThat(e.notes()).singleElement().satisfies(n -> assertThat(n.reason()).isEqualTo("DefaultHostnameAdjusted"));
+    assertThat(e.notes().get(0).message()).startsWith("the default hostname \"namespace-" + longName
         + "\" (from the Service's namespace and name) is not a valid DNS label").endsWith("set the "
         + "tailscale.com/hostname annotation to choose another");
     ServicePlan.Expose fits = (ServicePlan.Expose) planner.plan(svc("default", "web",
         Map.of("tailscale.com/expose", "true")).build());
     assertThat(fits.hostname()).isEqualTo("default-web");
-    assertThat(fits.hostnameAdjusted()).isNull();
+    assertThat(fits.notes()).isEmpty();
   }
 
   @Test
