@@ -16,6 +16,7 @@ import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.HostnameClaims;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
@@ -66,7 +67,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
   public Consumer<ControllerConfigurationOverrider<P>> configuration() {
     return c -> {
       c.withName(kind.controllerName()).withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
-          .withReconciliationMaxInterval(Duration.ofHours(10));
+          .withReconciliationMaxInterval(Duration.ofHours(10)).withItemStore(new StoreWithoutManagedFields<>());
       if (!kind.clusterScoped()) {
         c.watchingAllNamespaces();
       }
@@ -82,7 +83,8 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     String prefix = kind.kindName().toLowerCase(Locale.ROOT) + "-proxy-";
     InformerEventSource<StatefulSet, P> statefulSets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(StatefulSet.class, kind.parentClass()).withName(prefix + "statefulsets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     // A proxy Secret deleted, or whose config now asks for another hostname, lets the name go: whoever waits for it is
     // woken (after the cache has the change, so the waiting parent sees the name free).
     InformerEventSource<Secret, P> secrets = new InformerEventSource<>(InformerEventSourceConfiguration
@@ -96,7 +98,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
           releasedBy(before, now);
           return true;
         })
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     secrets.addIndexer(INDEX_HOSTNAME, s -> {
       String h = ReplicaState.of(s).configuredHostname();
       return h == null || h.isEmpty() ? List.of() : List.of(h.toLowerCase(Locale.ROOT));
@@ -107,7 +109,8 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
         .filter(java.util.Objects::nonNull).toList());
     InformerEventSource<Service, P> services = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Service.class, kind.parentClass()).withName(prefix + "services").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     IndexerResourceCache<P> parents = context.getPrimaryCache();
     this.parents = parents;
@@ -130,7 +133,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
             + "-proxyclasses")
         .withSecondaryToPrimaryMapper(pc -> parents.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
     this.store = store;
