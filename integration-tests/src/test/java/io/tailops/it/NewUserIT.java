@@ -10,7 +10,12 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.tailscale.CredentialSource;
+import io.tailops.controlplane.tailscale.RetryPolicy;
+import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
+import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.testkit.tailscale.FakeDevice;
 import java.io.IOException;
@@ -363,6 +368,291 @@ class NewUserIT {
           .isNull();
       assertThat(registry()).doesNotContainKeys(webDevice, siteDevice);
     });
+  }
+
+  // ------------------------------------------------------------------------------------------------ 5
+
+  /** Doctor as the user runs it (the command), against the fake tailnet. */
+  static List<Doctor.Check> doctor() {
+    ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
+            env.dir().resolve("client_secret")))
+        .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
+    return io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
+  }
+
+  /** Doctor's check {@code name} once it has it (the operator publishes what it found within a second or so). */
+  static Doctor.Check awaitDoctorCheck(String name) {
+    await().atMost(Duration.ofSeconds(30)).until(() -> doctor().stream().anyMatch(c -> c.name().equals(name)));
+    return doctor().stream().filter(c -> c.name().equals(name)).findFirst().orElseThrow();
+  }
+
+  /** The Warning events of {@code obj} with {@code reason}, once there is one. */
+  static List<Event> awaitWarnings(HasMetadata obj, String reason) {
+    await().atMost(Duration.ofSeconds(60)).until(() -> env.event(obj, reason).isPresent());
+    return env.events(obj).stream().filter(e -> reason.equals(e.getReason())).toList();
+  }
+
+  static String statusPage() throws Exception {
+    return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+        "http://127.0.0.1:" + env.operator().httpPort() + "/status")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  /** A near miss: the object, the reason and message of its one Warning, and whether it is served nonetheless. */
+  record NearMiss(HasMetadata object, String reason, String message, boolean served) {
+  }
+
+  /**
+   * Inputs that mean yes to a human but are not the accepted form: each gets exactly one Warning event naming the
+   * accepted form, the operator acts on none of them (no proxy, no key, no finalizer; an Ingress of our class is served
+   * as if the ignored annotation were absent), and doctor and the status page list each.
+   */
+  @Test
+  void item5NearMissesAreToldNotGuessed() throws Exception {
+    env.createNamespace("near");
+    env.backendService("near", "backend", 80);
+    int keys = env.tailnet().keys().size();
+    kubectlApply("""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: capital, namespace: near, annotations: {tailscale.com/expose: "True"}}
+        spec: {selector: {app: x}, ports: [{port: 80}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: expose-yes, namespace: near, annotations: {tailscale.com/expose: "yes"}}
+        spec: {selector: {app: x}, ports: [{port: 80}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: misspelt, namespace: near, annotations: {tailscale.com/exposed: "true"}}
+        spec: {selector: {app: x}, ports: [{port: 80}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: lb-case, namespace: near}
+        spec: {type: LoadBalancer, loadBalancerClass: Tailscale, selector: {app: x}, ports: [{port: 80}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: funnel-yes, namespace: near, annotations: {tailscale.com/funnel: "yes"}}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: [near-funnel]}]
+          defaultBackend: {service: {name: backend, port: {number: 80}}}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: legacy-class, namespace: near, annotations: {kubernetes.io/ingress.class: tailscale}}
+        spec:
+          tls: [{hosts: [near-class]}]
+          defaultBackend: {service: {name: backend, port: {number: 80}}}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: svc-annotation, namespace: near, annotations: {tailscale.com/hostname: near-named}}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: [near-tls]}]
+          defaultBackend: {service: {name: backend, port: {number: 80}}}
+        """);
+    String yesForm = "; the accepted values are \"true\" and \"false\" (lower case, quoted in YAML: ";
+    List<NearMiss> cases = List.of(
+        new NearMiss(svc("near", "capital"), "AnnotationValueIgnored", "tailscale.com/expose: \"True\" is not "
+            + "\"true\", so the Service is not exposed" + yesForm + "tailscale.com/expose: \"true\")", false),
+        new NearMiss(svc("near", "expose-yes"), "AnnotationValueIgnored", "tailscale.com/expose: \"yes\" is not \"true\", so "
+            + "the Service is not exposed" + yesForm + "tailscale.com/expose: \"true\")", false),
+        new NearMiss(svc("near", "misspelt"), "AnnotationIgnored", "unknown annotation tailscale.com/exposed, ignored; "
+            + "did you mean tailscale.com/expose?", false),
+        new NearMiss(svc("near", "lb-case"), "ClassIgnored", "spec.loadBalancerClass \"Tailscale\" is not "
+            + "\"tailscale\" (class names are case-sensitive), so this operator does not serve the LoadBalancer (the "
+            + "class cannot be changed once set: recreate the Service); use spec.loadBalancerClass: tailscale", false),
+        new NearMiss(ing("near", "legacy-class"), "ClassIgnored", "the annotation kubernetes.io/ingress.class: "
+            + "tailscale is deprecated and not read (neither by the official operator), so this operator does not serve "
+            + "the Ingress; use spec.ingressClassName: tailscale", false),
+        new NearMiss(ing("near", "funnel-yes"), "AnnotationValueIgnored", "tailscale.com/funnel: \"yes\" is not "
+            + "\"true\", so the Ingress is not published through Funnel" + yesForm + "tailscale.com/funnel: \"true\")",
+            true),
+        new NearMiss(ing("near", "svc-annotation"), "AnnotationIgnored", "tailscale.com/hostname is read on Services "
+            + "only; this Ingress ignores it: an Ingress's tailnet hostname is the first label of "
+            + "spec.tls[0].hosts[0] (set spec.tls: [{hosts: [<hostname>]}])", true));
+    for (NearMiss c : cases) {
+      String who = c.object().getKind() + " " + c.object().getMetadata().getName();
+      List<Event> warnings = awaitWarnings(c.object(), c.reason());
+      assertThat(warnings).as(who).singleElement().satisfies(e -> {
+        assertThat(e.getType()).isEqualTo("Warning");
+        assertThat(e.getMessage()).isEqualTo(c.message());
+      });
+      String type = c.object() instanceof Service ? "svc" : "ingress";
+      if (c.served()) {
+        awaitEvent(c.object(), "ProxyReady");
+        assertThat(env.statefulSets(type, "near", c.object().getMetadata().getName())).as(who).hasSize(1);
+      } else {
+        String name = c.object().getMetadata().getName();
+        HasMetadata now = c.object() instanceof Service ? svc("near", name) : ing("near", name);
+        if (now instanceof Service s) {
+          assertThat(ServiceExposeIT.ready(s)).as(who + " condition").isEmpty();
+          assertThat(s.getStatus().getLoadBalancer().getIngress()).as(who + " load balancer").isNullOrEmpty();
+        } else {
+          Ingress i = (Ingress) now;
+          assertThat(i.getStatus() == null || i.getStatus().getLoadBalancer() == null
+              || i.getStatus().getLoadBalancer().getIngress() == null
+              || i.getStatus().getLoadBalancer().getIngress().isEmpty()).as(who + " load balancer").isTrue();
+        }
+        assertThat(now.getMetadata().getFinalizers()).as(who + " finalizers").isNullOrEmpty();
+        assertThat(env.statefulSets(type, "near", name)).as(who).isEmpty();
+        assertThat(env.secrets(type, "near", name)).as(who).isEmpty();
+      }
+      Doctor.Check check = awaitDoctorCheck(c.object().getKind().toLowerCase(java.util.Locale.ROOT) + " near/"
+          + c.object().getMetadata().getName());
+      assertThat(check.status()).as(who).isEqualTo(Doctor.Status.WARN);
+      assertThat(check.detail()).as(who).isEqualTo((c.served() ? "ready, but: " : "ignored: ") + c.reason() + ": "
+          + c.message());
+    }
+    // Served without the guess: the Funnel Ingress is on the tailnet only, the other one is named by its TLS host.
+    assertThat(env.tailscaledConfig(env.awaitProxy("ingress", "near", "funnel-yes"))).doesNotContain("AllowFunnel");
+    assertThat(deviceLabels("near-tls")).hasSize(1);
+    assertThat(deviceLabels("near-named")).isEmpty();
+    assertThat(env.tailnet().keys()).as("keys minted: the two served Ingresses only").hasSize(keys + 2);
+    assertThat(statusPage()).contains("near/capital").contains("near/lb-case").contains("ignored")
+        .contains("AnnotationIgnored").contains("near/funnel-yes");
+
+    // Later reconciles (a change to the object) tell it no second time; the fix is taken at once.
+    env.client().services().inNamespace("near").withName("expose-yes").edit(s -> {
+      s.getMetadata().getAnnotations().put("example.com/touched", "1");
+      return s;
+    });
+    env.client().services().inNamespace("near").withName("capital").edit(s -> {
+      s.getMetadata().getAnnotations().put("tailscale.com/expose", "true");
+      return s;
+    });
+    awaitCondition("near", "capital", "True", "ProxyCreated");
+    assertThat(env.events(svc("near", "expose-yes"))).filteredOn(e -> "AnnotationValueIgnored".equals(e.getReason()))
+        .singleElement().satisfies(e -> assertThat(e.getCount()).isEqualTo(1));
+    await().atMost(Duration.ofSeconds(30)).until(() -> doctor().stream()
+        .noneMatch(c -> c.name().equals("service near/capital")));
+  }
+
+  // ------------------------------------------------------------------------------------------------ 6
+
+  /**
+   * The seed's {@code prod} class sets {@code TS_EXTRA_ARGS=--advertise-tags=...} on the init container, which reads
+   * no environment: the class stays valid (as upstream) but says so in its condition message and a Warning event, its
+   * users get a Warning naming where tags come from, doctor lists it, and the devices keep the operator's tags. A
+   * variable that breaks containerboot on the tailscale container is told the same way.
+   */
+  @Test
+  void item6AProxyClassSettingThatDoesNothingIsTold() {
+    kubectlApply("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyClass
+        metadata: {name: seed-prod}
+        spec:
+          statefulSet:
+            pod:
+              tailscaleInitContainer:
+                env:
+                  - {name: TS_EXTRA_ARGS, value: "--advertise-tags=tag:prod"}
+        ---
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyClass
+        metadata: {name: seed-hostname}
+        spec:
+          statefulSet:
+            pod:
+              tailscaleContainer:
+                env:
+                  - {name: TS_HOSTNAME, value: "my-proxy"}
+        """);
+    String tags = "a proxy's tags come from the tailscale.com/tags annotation of its Service or Ingress, else the "
+        + "operator's PROXY_TAGS (chart value proxyConfig.defaultTags): the operator mints the proxy's auth key with "
+        + "them";
+    String initFinding = "spec.statefulSet.pod.tailscaleInitContainer.env [TS_EXTRA_ARGS] has no effect: the init "
+        + "container (sysctler) only runs sysctl to enable IP forwarding and reads no environment variables "
+        + "(userspace Ingress proxies have no init container at all); containerboot's TS_* variables are read by the "
+        + "tailscale container (spec.statefulSet.pod.tailscaleContainer.env); and " + tags;
+    String hostnameFinding = "spec.statefulSet.pod.tailscaleContainer.env TS_HOSTNAME breaks the proxy: the operator "
+        + "configures it through a tailscaled config file (TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR), and containerboot "
+        + "refuses to start with TS_HOSTNAME set next to one, so the proxy crash-loops; remove it";
+    for (String[] c : new String[][] {{"seed-prod", initFinding}, {"seed-hostname", hostnameFinding}}) {
+      var pc = env.client().resources(io.tailops.api.v1alpha1.ProxyClass.class).withName(c[0]);
+      await().atMost(Duration.ofSeconds(60)).until(() -> pc.get().getStatus() != null
+          && pc.get().getStatus().getConditions() != null && !pc.get().getStatus().getConditions().isEmpty());
+      Condition ready = pc.get().getStatus().getConditions().get(0);
+      assertThat(ready.getType()).isEqualTo("ProxyClassReady");
+      assertThat(ready.getStatus()).as(c[0]).isEqualTo("True");
+      assertThat(ready.getMessage()).as(c[0]).isEqualTo("ProxyClassValid, but: " + c[1]);
+      assertThat(awaitWarnings(pc.get(), "ProxyClassSettingIgnored")).as(c[0]).singleElement()
+          .satisfies(e -> assertThat(e.getMessage()).isEqualTo(c[1]));
+      Doctor.Check check = doctor().stream().filter(x -> x.name().equals("proxyclass " + c[0])).findFirst()
+          .orElseThrow();
+      assertThat(check.status()).isEqualTo(Doctor.Status.WARN);
+      assertThat(check.detail()).isEqualTo(c[1]);
+    }
+
+    // The guide's Service with the class: served, tagged as the operator's default, and told why.
+    env.createNamespace("seed-prod");
+    env.client().resource(clusterIp("seed-prod", "my-service", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "seed-prod", "tailscale.com/proxy-class", "seed-prod"))).create();
+    awaitCondition("seed-prod", "my-service", "True", "ProxyCreated");
+    assertThat(awaitWarnings(svc("seed-prod", "my-service"), "ProxyClassSettingIgnored")).singleElement()
+        .satisfies(e -> assertThat(e.getMessage()).isEqualTo("ProxyClass seed-prod: " + initFinding));
+    await().atMost(Duration.ofSeconds(60)).until(() -> devices("seed-prod").size() == 1);
+    assertThat(devices("seed-prod").get(0).tags()).containsExactly("tag:k8s");
+    Doctor.Check user = awaitDoctorCheck("service seed-prod/my-service");
+    assertThat(user.status()).isEqualTo(Doctor.Status.WARN);
+    assertThat(user.detail()).isEqualTo("ready, but: ProxyClassSettingIgnored: ProxyClass seed-prod: " + initFinding);
+  }
+
+  // ------------------------------------------------------------------------------------------------ 8
+
+  /**
+   * Ingresses the operator is asked to serve but that have no proxy at all (no valid backend, an invalid hostname)
+   * fail in doctor, which no longer reports 0 failures, and are on the status page; once fixed they leave doctor.
+   */
+  @Test
+  void item8DoctorListsUnservedParents() throws Exception {
+    env.createNamespace("unserved");
+    env.backendService("unserved", "present", 80);
+    String label64 = "l".repeat(64);
+    kubectlApply("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: no-backend, namespace: unserved}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: missing, port: {number: 80}}}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: bad-host, namespace: unserved}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: [LABEL.example.com]}]
+          defaultBackend: {service: {name: present, port: {number: 80}}}
+        """.replace("LABEL", label64));
+    Doctor.Check noBackend = awaitDoctorCheck("ingress unserved/no-backend");
+    assertThat(noBackend.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(noBackend.detail()).isEqualTo("not served: ProxyInvalid: failed to get service \"missing\" for path "
+        + "\"/\": services \"missing\" not found");
+    assertThat(noBackend.fix()).isEqualTo("see its events: kubectl describe ingress -n unserved no-backend");
+    Doctor.Check badHost = awaitDoctorCheck("ingress unserved/bad-host");
+    assertThat(badHost.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(badHost.detail()).isEqualTo("not served: ProxyInvalid: invalid Tailscale hostname \"" + label64
+        + "\" (the first label of spec.tls[0].hosts[0] \"" + label64 + ".example.com\"): \"" + label64 + "\" is too "
+        + "long, max length is 63 bytes; use a TLS host whose first label is a valid DNS label (letters, digits and "
+        + "'-', at most 63 characters)");
+    assertThat(Doctor.failed(doctor())).isTrue();
+    assertThat(env.statefulSets("ingress", "unserved", "no-backend")).isEmpty();
+    assertThat(statusPage()).contains("unserved/no-backend").contains("unserved/bad-host").contains("ProxyInvalid");
+
+    // Fixed: served, and out of doctor's list.
+    env.backendService("unserved", "missing", 80);
+    awaitEvent(ing("unserved", "no-backend"), "ProxyReady");
+    await().atMost(Duration.ofSeconds(30)).until(() -> doctor().stream()
+        .noneMatch(c -> c.name().equals("ingress unserved/no-backend")));
+    assertThat(doctor().stream().filter(c -> c.name().equals("ingress unserved/bad-host")).findFirst().orElseThrow()
+        .status()).isEqualTo(Doctor.Status.FAIL);
   }
 
   static Map<String, String> registry() {

@@ -66,7 +66,7 @@ public final class NearMisses {
     List<Problem> out = new ArrayList<>();
     for (String key : annotations.keySet()) {
       if (others.contains(key)) {
-        out.add(Problem.warning(ANNOTATION_IGNORED, key + " is read on " + otherKind + "s only; this " + kind
+        out.add(Problem.warning(ANNOTATION_IGNORED, key + " is read on " + plural(otherKind) + " only; this " + kind
             + " ignores it" + (hint.containsKey(key) ? ": " + hint.get(key) : "")));
       } else if (key.startsWith("tailscale.com/") && !KNOWN.contains(key)) {
         closest(key).ifPresent(known -> out.add(Problem.warning(ANNOTATION_IGNORED, "unknown annotation " + key
@@ -117,6 +117,10 @@ public final class NearMisses {
       cur = t;
     }
     return prev[b.length()];
+  }
+
+  private static String plural(String kind) {
+    return kind.endsWith("s") ? kind + "es" : kind + "s";
   }
 
   private static String quote(String s) {
