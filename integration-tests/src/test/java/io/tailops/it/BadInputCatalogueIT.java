@@ -215,9 +215,18 @@ class BadInputCatalogueIT {
         + "port: {number: 80}}}", ""), "NoValidBackends", "no valid backends"));
     c.add(new IngressCase("ing-bad-port-name", ingress("ing-bad-port-name", "", "defaultBackend: {service: {name: "
         + "backend, port: {name: nosuch}}}", ""), "InvalidIngressBackend",
-        "backend for path \"/\" has invalid port"));
+        "backend for path \"/\" has invalid port: Service \"backend\" has no port named \"nosuch\" (its ports: 80)"));
+    c.add(new IngressCase("ing-port-name-typo", ingress("ing-port-name-typo", "", "defaultBackend: {service: {name: "
+        + "named-be, port: {name: metric}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid port: "
+        + "Service \"named-be\" has no port named \"metric\" (its ports: http (8080), metrics (9090))"));
     c.add(new IngressCase("ing-headless", ingress("ing-headless", "", "defaultBackend: {service: {name: headless-be, "
-        + "port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid ClusterIP"));
+        + "port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid ClusterIP: Service \"headless-be\" is headless "
+        + "(clusterIP: None); the proxy forwards to a Service's cluster IP: point the Ingress at a Service of type "
+        + "ClusterIP"));
+    c.add(new IngressCase("ing-external-name", ingress("ing-external-name", "", "defaultBackend: {service: {name: "
+        + "external-be, port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid "
+        + "ClusterIP: Service \"external-be\" is of type ExternalName (\"db.example.com\") and has no cluster IP; the "
+        + "proxy forwards to a Service's cluster IP: point the Ingress at a Service of type ClusterIP"));
     c.add(new IngressCase("ing-other-host", ingress("ing-other-host", "tls: [{hosts: [mine]}]",
         "rules: [{host: theirs.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: "
         + "backend, port: {number: 80}}}}]}}]", ""), "InvalidIngressBackend",
@@ -247,9 +256,18 @@ class BadInputCatalogueIT {
   Stream<DynamicTest> ingresses() {
     if (env.client().services().inNamespace(NS).withName("backend").get() == null) {
       env.backendService(NS, "backend", 80);
-      env.client().resource(new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("headless-be")
-          .endMetadata().withNewSpec().withClusterIP("None").addToSelector("app", "x").addNewPort().withPort(80)
-          .endPort().endSpec().build()).create();
+    }
+    for (Service be : List.of(
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("headless-be").endMetadata().withNewSpec()
+            .withClusterIP("None").addToSelector("app", "x").addNewPort().withPort(80).endPort().endSpec().build(),
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("external-be").endMetadata().withNewSpec()
+            .withType("ExternalName").withExternalName("db.example.com").endSpec().build(),
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("named-be").endMetadata().withNewSpec()
+            .addToSelector("app", "x").addNewPort().withName("http").withPort(8080).endPort().addNewPort()
+            .withName("metrics").withPort(9090).endPort().endSpec().build())) {
+      if (env.client().services().inNamespace(NS).withName(be.getMetadata().getName()).get() == null) {
+        env.client().resource(be).create();
+      }
     }
     invalidClass();
     List<IngressCase> cases = ingressCases();

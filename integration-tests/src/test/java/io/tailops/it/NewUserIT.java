@@ -655,6 +655,66 @@ class NewUserIT {
         .status()).isEqualTo(Doctor.Status.FAIL);
   }
 
+  // ------------------------------------------------------------------------------------------------ 9
+
+  /**
+   * Backend errors name their cause: an Ingress whose backend is an ExternalName Service, and one naming a port the
+   * Service does not have (the Warning lists the ports it has); neither gets a proxy, doctor says why; after the fix
+   * the Ingress is served.
+   */
+  @Test
+  void item9BackendErrorsNameTheCause() {
+    env.createNamespace("backends");
+    kubectlApply("""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: db, namespace: backends}
+        spec: {type: ExternalName, externalName: db.example.com}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: backends}
+        spec: {selector: {app: web}, ports: [{name: http, port: 8080}]}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: external, namespace: backends}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: db, port: {number: 80}}}
+        ---
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: port-name, namespace: backends}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: web, port: {name: web}}}
+        """);
+    String external = "backend for path \"/\" has invalid ClusterIP: Service \"db\" is of type ExternalName "
+        + "(\"db.example.com\") and has no cluster IP; the proxy forwards to a Service's cluster IP: point the Ingress "
+        + "at a Service of type ClusterIP";
+    String portName = "backend for path \"/\" has invalid port: Service \"web\" has no port named \"web\" (its "
+        + "ports: http (8080))";
+    for (String[] c : new String[][] {{"external", external}, {"port-name", portName}}) {
+      Ingress i = ing("backends", c[0]);
+      assertThat(awaitWarnings(i, "InvalidIngressBackend")).as(c[0]).singleElement()
+          .satisfies(e -> assertThat(e.getMessage()).isEqualTo(c[1]));
+      assertThat(env.event(i, "NoValidBackends")).as(c[0]).isPresent();
+      assertThat(env.statefulSets("ingress", "backends", c[0])).as(c[0]).isEmpty();
+      assertThat(env.secrets("ingress", "backends", c[0])).as(c[0]).isEmpty();
+      Doctor.Check check = awaitDoctorCheck("ingress backends/" + c[0]);
+      assertThat(check.status()).isEqualTo(Doctor.Status.FAIL);
+      assertThat(check.detail()).isEqualTo("not served: ProxyInvalid: " + c[1]);
+    }
+    // The fix the message names: the port's name.
+    env.client().network().v1().ingresses().inNamespace("backends").withName("port-name").edit(i -> {
+      i.getSpec().getDefaultBackend().getService().getPort().setName("http");
+      return i;
+    });
+    awaitEvent(ing("backends", "port-name"), "ProxyReady");
+    assertThat(env.statefulSets("ingress", "backends", "port-name")).hasSize(1);
+  }
+
   static Map<String, String> registry() {
     var cm = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE)
         .withName(io.tailops.operator.proxy.DeviceRegistry.CONFIG_MAP).get();

@@ -313,7 +313,7 @@ public final class IngressPlanner {
       String clusterIp = svc.get().getSpec().getClusterIP();
       if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
         problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
-            + " has invalid ClusterIP"));
+            + " has invalid ClusterIP: " + noClusterIp(svc.get())));
         return;
       }
       int port = 0;
@@ -330,12 +330,40 @@ public final class IngressPlanner {
       }
       if (port == 0) {
         problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
-            + " has invalid port"));
+            + " has invalid port: " + (portName != null && !portName.isEmpty() ? "Service " + Validation.quote(name)
+                + " has no port named " + Validation.quote(portName) + " (its ports: " + ports(svc.get()) + ")"
+                : "the backend names no port of Service " + Validation.quote(name) + " (its ports: "
+                + ports(svc.get()) + ")")));
         return;
       }
       String scheme = port == 443 || "https".equals(portName) ? "https+insecure://" : "http://";
       String host = clusterIp.contains(":") ? "[" + clusterIp + "]" : clusterIp;
       handlers.put(path, scheme + host + ":" + port + path);
+    }
+
+    /** Why a backend Service has no cluster IP the proxy could forward to, and what to use instead. */
+    private static String noClusterIp(Service svc) {
+      String name = Validation.quote(svc.getMetadata().getName());
+      String instead = "; the proxy forwards to a Service's cluster IP: point the Ingress at a Service of type "
+          + "ClusterIP";
+      if ("ExternalName".equals(svc.getSpec().getType())) {
+        return "Service " + name + " is of type ExternalName (" + Validation.quote(String.valueOf(
+            svc.getSpec().getExternalName())) + ") and has no cluster IP" + instead;
+      }
+      if ("None".equals(svc.getSpec().getClusterIP())) {
+        return "Service " + name + " is headless (clusterIP: None)" + instead;
+      }
+      return "Service " + name + " has no cluster IP" + instead;
+    }
+
+    /** {@code http (80), 8443}: the Service's ports as a backend names them. */
+    private static String ports(Service svc) {
+      List<ServicePort> ports = svc.getSpec().getPorts() == null ? List.of() : svc.getSpec().getPorts();
+      if (ports.isEmpty()) {
+        return "none";
+      }
+      return String.join(", ", ports.stream().map(p -> p.getName() == null || p.getName().isEmpty()
+          ? String.valueOf(p.getPort()) : p.getName() + " (" + p.getPort() + ")").toList());
     }
   }
 }
