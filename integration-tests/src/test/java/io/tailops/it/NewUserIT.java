@@ -604,6 +604,62 @@ class NewUserIT {
     assertThat(user.detail()).isEqualTo("ready, but: ProxyClassSettingIgnored: ProxyClass seed-prod: " + initFinding);
   }
 
+  // ------------------------------------------------------------------------------------------------ 7
+
+  static Service funnelService(String ns, String name) {
+    return env.client().resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+        .withNamespace(ns).withName(name).addToAnnotations("tailscale.com/hostname", name)
+        .addToAnnotations("tailscale.com/funnel", "true").endMetadata().withNewSpec().withType("LoadBalancer")
+        .withLoadBalancerClass("tailscale").addToSelector("app", name).addNewPort().withPort(443)
+        .withNewTargetPort(8080).endPort().endSpec().build()).create();
+  }
+
+  /**
+   * Funnel is claimed only when the operator knows it works: with credentials that cannot read the policy the status
+   * says "Funnel requested; the tailnet policy is not readable" (and doctor warns how to check it); with a policy
+   * that lacks the funnel attribute it says plainly that it is not public, with a Warning; with one that grants it,
+   * public.
+   */
+  @Test
+  void item7FunnelClaimsOnlyWhatIsKnown() {
+    env.createNamespace("funnel");
+    funnelService("funnel", "funnel-unknown");
+    Condition unknown = awaitCondition("funnel", "funnel-unknown", "True", "ProxyCreated");
+    assertThat(unknown.getMessage()).endsWith("; port 443: Funnel requested; the tailnet policy is not readable by "
+        + "the operator, so whether https://funnel-unknown." + env.tailnet().tailnetDomain() + " is public is not "
+        + "known (doctor's funnel check says how to let the operator read it)").doesNotContain("public through");
+    Doctor.Check funnelCheck = awaitDoctorCheck("funnel");
+    assertThat(funnelCheck.status()).isEqualTo(Doctor.Status.WARN);
+    assertThat(funnelCheck.fix()).startsWith("give the OAuth client the policy_file:read scope");
+
+    // Credentials that may read the policy, which does not grant funnel: said plainly.
+    env.stopOperator();
+    var withPolicy = env.tailnet().addOAuthClient(List.of(
+        io.tailops.testkit.tailscale.FakeTailscaleApi.SCOPE_AUTH_KEYS,
+        io.tailops.testkit.tailscale.FakeTailscaleApi.SCOPE_DEVICES_CORE,
+        io.tailops.testkit.tailscale.FakeTailscaleApi.SCOPE_SERVICES,
+        io.tailops.testkit.tailscale.FakeTailscaleApi.SCOPE_POLICY_READ), List.of("tag:k8s-operator"));
+    env.writeCredentials(withPolicy.id(), withPolicy.secret());
+    env.startOperator();
+    Service denied = funnelService("funnel", "funnel-denied");
+    Condition deniedCondition = awaitCondition("funnel", "funnel-denied", "True", "ProxyCreated");
+    assertThat(deniedCondition.getMessage()).endsWith("; port 443: Funnel requested, but the tailnet policy does not "
+        + "grant the funnel node attribute to the proxy's tags, so it is not public (see the FunnelNotPermitted "
+        + "event)");
+    assertThat(awaitWarnings(denied, "FunnelNotPermitted")).singleElement().satisfies(e -> assertThat(e.getMessage())
+        .isEqualTo("the tailnet policy does not grant the \"funnel\" node attribute to [tag:k8s], so Funnel will be "
+            + "refused with a permission error; add \"nodeAttrs\": [{\"target\": [\"tag:k8s\"], \"attr\": "
+            + "[\"funnel\"]}] to the policy"));
+    assertThat(awaitDoctorCheck("funnel").status()).isEqualTo(Doctor.Status.FAIL);
+
+    // The policy grants it: public.
+    env.tailnet().addNodeAttr(List.of("tag:k8s"), List.of("funnel"));
+    funnelService("funnel", "funnel-granted");
+    Condition granted = awaitCondition("funnel", "funnel-granted", "True", "ProxyCreated");
+    assertThat(granted.getMessage()).endsWith("; port 443: public through Funnel at https://funnel-granted."
+        + env.tailnet().tailnetDomain());
+  }
+
   // ------------------------------------------------------------------------------------------------ 8
 
   /**

@@ -285,8 +285,9 @@ public final class Doctor {
     }
     if (policy.isEmpty()) {
       return Check.warn("funnel", users.size() + " resource(s) use Funnel, but the policy could not be read to check "
-          + "nodeAttrs", "make sure the policy has \"nodeAttrs\": [{\"target\": [\"" + config.proxyTags().get(0)
-          + "\"], \"attr\": [\"funnel\"]}]");
+          + "nodeAttrs, so whether they are public is not known", "give the OAuth client the policy_file:read scope so "
+          + "the operator can check it, and make sure the policy has \"nodeAttrs\": [{\"target\": [\""
+          + config.proxyTags().get(0) + "\"], \"attr\": [\"funnel\"]}]");
     }
     if (!policy.get().grantsAttr(config.proxyTags(), "funnel")) {
       return Check.fail("funnel", users + " use Funnel but nodeAttrs does not grant \"funnel\" to "

@@ -76,6 +76,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     this.healer = new ProxyHealer(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
         ctx.config().reauthMinInterval(), ctx.config().selfHealing(), ctx.devices());
     this.funnelPreflight = new FunnelPreflight(ctx::controlPlane);
+    kind.funnelVerdicts(funnelPreflight::verdict);
     this.notes = new ProblemReporter(ctx.events());
   }
 

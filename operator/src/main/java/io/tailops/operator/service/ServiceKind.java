@@ -19,6 +19,7 @@ import io.tailops.operator.pipeline.PlanMemo;
 import io.tailops.operator.pipeline.Projection;
 import io.tailops.operator.pipeline.ProxyKind;
 import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.status.Conditions;
@@ -27,6 +28,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Services as proxy parents: those that ask for it ({@code tailscale.com/expose}, LoadBalancer class
@@ -42,6 +44,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   private final ServicePlanner planner;
   private final PlanMemo<Service, ServicePlan> plans;
   private final Clock clock;
+
+  private Function<String, FunnelPreflight.Verdict> funnelVerdicts = uid -> FunnelPreflight.Verdict.UNKNOWN;
 
   public ServiceKind(OperatorConfig config, boolean funnelAvailable, Clock clock) {
     this.planner = new ServicePlanner(config.defaultLoadBalancer(), config.proxyTags(), config.proxyDefaultClass(),
@@ -68,6 +72,11 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   public Claim claim(Service svc) {
     return plans.get(svc) instanceof ServicePlan.Expose e ? new Claim(List.of(e.hostname()), e.proxyClassName(),
         "set a different " + TailscaleKeys.HOSTNAME + " annotation") : Claim.NONE;
+  }
+
+  @Override
+  public void funnelVerdicts(Function<String, FunnelPreflight.Verdict> verdicts) {
+    this.funnelVerdicts = verdicts;
   }
 
   @Override
@@ -111,7 +120,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     if (plan.funnelDenied() != null) {
       message = message + "; " + plan.funnelDenied().message();
     } else if (plan.funnelServeConfig() != null && status.ready()) {
-      message = message + "; port 443 is public through Funnel at https://" + device.fqdn();
+      message = message + "; port 443: " + FunnelPreflight.wording(funnelVerdicts.apply(svc.getMetadata().getUid()),
+          "https://" + device.fqdn());
     }
     return new Projection<>(condition(svc, status.ready(), status.reason(), message, status.ingress()),
         status.ready() ? List.of(Problem.normal("ProxyReady", message)) : List.of(), List.of());
