@@ -490,6 +490,44 @@ class BadInputCatalogueIT {
     }));
   }
 
+  /**
+   * ProxyClass settings that are accepted but do nothing or break the proxies (issue 13 item 6): the class stays valid
+   * (as upstream) with the finding in its message and one Warning event.
+   */
+  @TestFactory
+  Stream<DynamicTest> proxyClassSettingsThatDoNothing() {
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("pc-init-advertise-tags", new String[] {"statefulSet: {pod: {tailscaleInitContainer: {env: [{name: "
+        + "TS_EXTRA_ARGS, value: \"--advertise-tags=tag:prod\"}]}}}", "spec.statefulSet.pod.tailscaleInitContainer.env "
+        + "[TS_EXTRA_ARGS] has no effect"});
+    cases.put("pc-init-any-env", new String[] {"statefulSet: {pod: {tailscaleInitContainer: {env: [{name: "
+        + "TS_HOSTNAME, value: x}, {name: FOO, value: y}]}}}", "spec.statefulSet.pod.tailscaleInitContainer.env "
+        + "[TS_HOSTNAME, FOO] has no effect"});
+    cases.put("pc-main-authkey", new String[] {"statefulSet: {pod: {tailscaleContainer: {env: [{name: TS_AUTHKEY, "
+        + "value: x}]}}}", "spec.statefulSet.pod.tailscaleContainer.env TS_AUTHKEY breaks the proxy"});
+    cases.put("pc-main-extra-args", new String[] {"statefulSet: {pod: {tailscaleContainer: {env: [{name: "
+        + "TS_EXTRA_ARGS, value: \"--advertise-tags=tag:a\"}]}}}", "spec.statefulSet.pod.tailscaleContainer.env "
+        + "TS_EXTRA_ARGS breaks the proxy"});
+    for (Map.Entry<String, String[]> c : cases.entrySet()) {
+      env.client().resource(Serialization.unmarshal("apiVersion: tailscale.com/v1alpha1\nkind: ProxyClass\n"
+          + "metadata: {name: " + c.getKey() + "}\nspec:\n  " + c.getValue()[0] + "\n", ProxyClass.class)).create();
+    }
+    return cases.entrySet().stream().map(c -> DynamicTest.dynamicTest(c.getKey(), () -> {
+      var pc = env.client().resources(ProxyClass.class).withName(c.getKey());
+      await().atMost(Duration.ofSeconds(60)).until(() -> pc.get().getStatus() != null
+          && !pc.get().getStatus().getConditions().isEmpty());
+      var ready = pc.get().getStatus().getConditions().get(0);
+      assertThat(ready.getStatus()).isEqualTo("True");
+      assertThat(ready.getMessage()).startsWith("ProxyClassValid, but: " + c.getValue()[1]);
+      await().atMost(Duration.ofSeconds(20)).until(() -> env.event(pc.get(), "ProxyClassSettingIgnored").isPresent());
+      assertThat(env.events(pc.get())).filteredOn(e -> "ProxyClassSettingIgnored".equals(e.getReason()))
+          .singleElement().satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).startsWith(c.getValue()[1]);
+          });
+    }));
+  }
+
   /** Operator settings: one line per malformed variable, naming it and the accepted values. */
   @TestFactory
   Stream<DynamicTest> operatorSettings() {

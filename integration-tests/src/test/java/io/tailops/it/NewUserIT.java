@@ -201,6 +201,11 @@ class NewUserIT {
     env.client().resource(clusterIp("race-ing", "holder", Map.of("tailscale.com/expose", "true",
         "tailscale.com/hostname", "race-shared"))).create();
     awaitCondition("race-ing", "holder", "True", "ProxyCreated");
+    // The Service must be older by the API server's second (same clock as this machine's): within one second the
+    // documented order puts the Ingress kind first.
+    var holderCreated = HostnameClaims.created(svc("race-ing", "holder").getMetadata().getCreationTimestamp());
+    await().atMost(Duration.ofSeconds(5)).until(() -> java.time.Instant.now().getEpochSecond()
+        > holderCreated.getEpochSecond());
     Ingress ingress = env.client().resource(Serialization.unmarshal("""
         apiVersion: networking.k8s.io/v1
         kind: Ingress

@@ -7,7 +7,6 @@ import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.status.Problem;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -55,7 +54,8 @@ public final class ProxyClassEffects {
     ContainerConfig main = pod.getTailscaleContainer();
     if (main != null && main.getEnv() != null) {
       for (EnvVarConfig e : main.getEnv()) {
-        String n = e.getName() == null ? "" : e.getName().toUpperCase(Locale.ROOT);
+        // Environment variable names are case-sensitive: containerboot reads exactly these.
+        String n = e.getName() == null ? "" : e.getName();
         if (CONFLICTS_WITH_CONFIG_FILE.contains(n)) {
           out.add("spec.statefulSet.pod.tailscaleContainer.env " + e.getName() + " breaks the proxy: the operator "
               + "configures it through a tailscaled config file (TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR), and "

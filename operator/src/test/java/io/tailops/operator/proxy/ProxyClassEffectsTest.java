@@ -27,7 +27,7 @@ class ProxyClassEffectsTest {
 
   @Test
   void variablesContainerbootRefusesNextToAConfigFileAreTold() {
-    for (String v : new String[] {"TS_HOSTNAME", "TS_EXTRA_ARGS", "TS_AUTHKEY", "TS_ROUTES", "ts_accept_dns"}) {
+    for (String v : new String[] {"TS_HOSTNAME", "TS_EXTRA_ARGS", "TS_AUTHKEY", "TS_ROUTES", "TS_ACCEPT_DNS"}) {
       assertThat(ProxyClassEffects.findings(pc("statefulSet: {pod: {tailscaleContainer: {env: [{name: " + v
           + ", value: x}]}}}"))).as(v).singleElement().satisfies(f -> assertThat(f).startsWith(
               "spec.statefulSet.pod.tailscaleContainer.env " + v + " breaks the proxy"));
@@ -39,8 +39,8 @@ class ProxyClassEffectsTest {
   @Test
   void settingsThatWorkAreNotTold() {
     assertThat(ProxyClassEffects.findings(pc("statefulSet: {pod: {tailscaleContainer: {env: [{name: TS_DEBUG_MTU, "
-        + "value: \"1200\"}, {name: FOO, value: bar}]}, tailscaleInitContainer: {image: \"busybox:1\"}}}")))
-        .isEmpty();
+        + "value: \"1200\"}, {name: FOO, value: bar}, {name: ts_hostname, value: x}]}, tailscaleInitContainer: "
+        + "{image: \"busybox:1\"}}}"))).isEmpty();
     assertThat(ProxyClassEffects.findings(pc("metrics: {enable: true}"))).isEmpty();
     assertThat(ProxyClassEffects.warningsForUsers(pc("statefulSet: {pod: {tailscaleInitContainer: {env: [{name: A, "
         + "value: b}]}}}"))).singleElement().satisfies(p -> {
