@@ -223,8 +223,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    finish(parent, wanted, new Outcome.Running(proxy), found, parentWrites);
-    return Optional.empty();
+    return finish(parent, wanted, new Outcome.Running(proxy), found, parentWrites);
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
@@ -234,11 +233,11 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
 
   /**
    * Writes the projected status if it differs (then records the events of the change), reports the notes, and records
-   * where the parent stands for doctor and the status page.
+   * where the parent stands for doctor and the status page; returns when the kind wants to look again.
    *
    * @param wanted the decision when the parent wants a proxy, else null
    */
-  private void finish(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> found,
+  private Optional<Duration> finish(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> found,
       ParentWrites<P> parentWrites) {
     Q plan = wanted == null ? null : wanted.plan();
     Projection<S> projection = kind.project(parent, plan, outcome);
@@ -258,6 +257,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     all.addAll(projection.notes());
     notes.report(parent, all);
     served(parent, wanted, outcome, all);
+    return Optional.ofNullable(projection.recheckAfter());
   }
 
   /** Records where the parent stands in {@link ServedParents} (what doctor and the status page list). */

@@ -18,7 +18,8 @@ public final class DoctorChecks {
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources(OperatorConfig config) {
     return List.of(client -> ParentReport.checks(client, config.namespace()),
-        io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks, UnsupportedKinds::doctorChecks);
+        io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks,
+        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks);
   }
 
   /** A doctor with every feature's checks. */
