@@ -17,7 +17,8 @@ public final class DoctorChecks {
 
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources(OperatorConfig config) {
-    return List.of(client -> ParentReport.checks(client, config.namespace()),
+    // Connectors have their own checks (with the fix for unapproved routes): listed once, by ConnectorDoctor.
+    return List.of(client -> ParentReport.checks(client, config.namespace(), java.util.Set.of("Connector")),
         io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks,
         io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks);
   }

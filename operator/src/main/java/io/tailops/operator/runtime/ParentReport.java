@@ -80,6 +80,15 @@ public final class ParentReport {
    * is not running, or an older version) it says so and falls back to the Services' conditions.
    */
   public static List<Doctor.Check> checks(KubernetesClient client, String namespace) {
+    return checks(client, namespace, java.util.Set.of());
+  }
+
+  /**
+   * The same, without the lines of {@code selfReported} kinds (those with their own doctor checks, such as
+   * {@code Connector}: one check per parent, not two).
+   */
+  public static List<Doctor.Check> checks(KubernetesClient client, String namespace,
+      java.util.Set<String> selfReported) {
     List<Doctor.Check> out = new ArrayList<>();
     String report;
     try {
@@ -100,7 +109,11 @@ public final class ParentReport {
     String[] lines = report.split("\n");
     out.add(new Doctor.Check("parents", Doctor.Status.OK, lines[0], ""));
     for (int i = 1; i < lines.length; i++) {
-      check(lines[i]).ifPresent(out::add);
+      String kind = lines[i].contains(" ") ? lines[i].substring(lines[i].indexOf(' ') + 1) : "";
+      kind = kind.contains(" ") ? kind.substring(0, kind.indexOf(' ')) : kind;
+      if (!selfReported.contains(kind)) {
+        check(lines[i]).ifPresent(out::add);
+      }
     }
     return out;
   }
