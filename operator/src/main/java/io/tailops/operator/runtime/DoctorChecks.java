@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.doctor.Doctor;
+import io.tailops.operator.recorder.RecorderDoctor;
 import io.tailops.operator.unsupported.UnsupportedKinds;
 import java.util.List;
 
@@ -20,7 +21,7 @@ public final class DoctorChecks {
     // Connectors have their own checks (with the fix for unapproved routes): listed once, by ConnectorDoctor.
     return List.of(client -> ParentReport.checks(client, config.namespace(), java.util.Set.of("Connector")),
         io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks,
-        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks);
+        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks, RecorderDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */
