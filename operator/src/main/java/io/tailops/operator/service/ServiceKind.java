@@ -24,6 +24,7 @@ import io.tailops.operator.pipeline.Projection;
 import io.tailops.operator.pipeline.ProxyKind;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ObservedProxy;
 import io.tailops.operator.proxy.ProxyTarget;
 import io.tailops.operator.reconcile.TailnetDevices;
@@ -36,6 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -58,6 +60,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   private final TailnetDevices devices;
   /** The controller's Service cache, once its event sources are prepared (read by the DNS records). */
   private volatile IndexerResourceCache<Service> services;
+
+  private Function<String, FunnelPreflight.Verdict> funnelVerdicts = uid -> FunnelPreflight.Verdict.UNKNOWN;
 
   public ServiceKind(OperatorConfig config, boolean funnelAvailable, Clock clock) {
     this(config, funnelAvailable, clock, Optional::empty, null, ClusterDomain.DEFAULT);
@@ -115,10 +119,15 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   }
 
   @Override
+  public void funnelVerdicts(Function<String, FunnelPreflight.Verdict> verdicts) {
+    this.funnelVerdicts = verdicts;
+  }
+
+  @Override
   public Decision<ServicePlan.Expose> plan(Service svc, ProxyObjectStore proxies) {
     ServicePlan plan = plans.get(svc);
     if (plan instanceof ServicePlan.NotExposed ne) {
-      return new Decision.NotWanted<>(ne.why());
+      return new Decision.NotWanted<>(ne.why(), ne.nearMisses());
     }
     if (plan instanceof ServicePlan.Invalid inv) {
       return new Decision.Invalid<>(inv.reason(), List.of(Problem.warning(inv.eventReason(), inv.message())));
@@ -126,10 +135,11 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     ServicePlan.Expose e = (ServicePlan.Expose) plan;
     ProxySpec spec = new ProxySpec(e.parent(), e.hostname(), e.tags(), e.target(), null, e.ephemeral(), false,
         e.funnelServeConfig() != null, e.funnelServeConfig());
-    List<Problem> notes = new ArrayList<>(e.notes());
+    List<Problem> notes = new ArrayList<>();
     if (e.funnelDenied() != null) {
-      notes.add(0, e.funnelDenied());
+      notes.add(e.funnelDenied());
     }
+    notes.addAll(e.notes());
     return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null, notes, e);
   }
 
@@ -169,7 +179,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     if (plan.funnelDenied() != null) {
       message = message + "; " + plan.funnelDenied().message();
     } else if (plan.funnelServeConfig() != null && status.ready()) {
-      message = message + "; port 443 is public through Funnel at https://" + device.fqdn();
+      message = message + "; port 443: " + FunnelPreflight.wording(funnelVerdicts.apply(svc.getMetadata().getUid()),
+          "https://" + device.fqdn());
     }
     return new Projection<>(condition(svc, status.ready(), status.reason(), message, status.ingress()),
         status.ready() ? List.of(Problem.normal("ProxyReady", message)) : List.of(), List.of());

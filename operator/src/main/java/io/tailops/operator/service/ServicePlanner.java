@@ -12,8 +12,10 @@ import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP;
 import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP_DEPRECATED;
 
 import io.fabric8.kubernetes.api.model.Service;
+import io.tailops.operator.k8s.NearMisses;
 import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyTarget;
 import io.tailops.operator.proxy.ServeConfig;
@@ -101,12 +103,13 @@ public final class ServicePlanner {
         Optional<ServicePlan.Invalid> config = invalidFirewallMode();
         return config.isPresent() ? config.get() : this.egress.plan(svc);
       }
+      List<Problem> near = nearMisses(svc, ann);
       if (expose != null && !exposeAnnotation) {
         return new ServicePlan.NotExposed(EXPOSE + "=\"" + expose + "\" is not exactly \"true\", so the Service "
-            + "is not exposed");
+            + "is not exposed", near);
       }
       return new ServicePlan.NotExposed("no " + EXPOSE + "=\"true\" annotation and not a LoadBalancer of class "
-          + TailscaleKeys.LOAD_BALANCER_CLASS);
+          + TailscaleKeys.LOAD_BALANCER_CLASS, near);
     }
     Optional<ServicePlan.Invalid> config = invalidFirewallMode();
     if (config.isPresent()) {
@@ -122,8 +125,23 @@ public final class ServicePlanner {
     // upstream checks the egress annotations' values on every Service it serves
     violations.addAll(this.egress.targetViolations(svc));
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
-    String hostname = hostname(svc);
-    violations.addAll(proxyViolations(svc));
+    // The default is <namespace>-<name>, as upstream, when that is a valid DNS label; when it is too long, a valid one
+    // derived from it (upstream refuses the Service), said in a Normal event.
+    DerivedNames.DerivedHostname derived = hostnameGiven ? null : DerivedNames.hostname(
+        svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName(), "the Service's namespace and name",
+        "the " + HOSTNAME + " annotation");
+    String hostname = hostnameGiven ? ann.get(HOSTNAME) : derived.hostname();
+    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
+        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
+        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
+            + " annotation to override: " + err));
+    if (ann.containsKey(TAGS)) {
+      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
+    }
+    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
+      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
+          + ", use \"true\" or \"false\"");
+    }
     if (!violations.isEmpty()) {
       return invalidService(violations);
     }
@@ -163,10 +181,13 @@ public final class ServicePlanner {
     List<String> tags = ann.containsKey(TAGS) ? Validation.splitTags(ann.get(TAGS)) : defaultTags;
     ProxyTarget target = viaClusterIp ? new ProxyTarget.ClusterIp(clusterIp)
         : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
-    List<Problem> notes = egress ? List.of(Problem.warning("EgressAnnotationIgnored", "the Service is exposed to the "
-        + "tailnet (" + (loadBalancer && viaClusterIp ? "LoadBalancer of class tailscale" : EXPOSE) + "), so its "
-        + String.join(", ", egressAnnotations(ann)) + " annotation is ignored: a Service is either exposed to the "
-        + "tailnet or reaches into it; use a separate Service for egress")) : List.of();
+    List<Problem> notes = new ArrayList<>(notes(derived, ann));
+    if (egress) {
+      notes.add(Problem.warning("EgressAnnotationIgnored", "the Service is exposed to the tailnet (" + (loadBalancer
+          && viaClusterIp ? "LoadBalancer of class tailscale" : EXPOSE) + "), so its " + String.join(", ",
+          egressAnnotations(ann)) + " annotation is ignored: a Service is either exposed to the tailnet or reaches "
+          + "into it; use a separate Service for egress"));
+    }
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
         ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
         "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied, notes);
@@ -221,6 +242,34 @@ public final class ServicePlanner {
   static ServicePlan.Invalid invalidService(List<String> violations) {
     return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
         + String.join(", ", violations), "INVALIDSERVICE");
+  }
+
+  /** Notes of an exposed Service: the default hostname adjusted, annotations only Ingresses read. */
+  private static List<Problem> notes(DerivedNames.DerivedHostname derived, Map<String, String> ann) {
+    List<Problem> notes = new ArrayList<>();
+    if (derived != null && derived.adjusted() != null) {
+      notes.add(Problem.normal("DefaultHostnameAdjusted", derived.adjusted()));
+    }
+    notes.addAll(NearMisses.misplaced("Service", ann, NearMisses.INGRESS_ONLY, "Ingress", Map.of()));
+    return notes;
+  }
+
+  /**
+   * Why a Service that asks for no proxy may have meant to (each a Warning naming the accepted form): an expose value
+   * that is not "true", a LoadBalancer class that is "tailscale" except for case, annotations only Ingresses read or
+   * misspelt keys (such as tailscale.com/exposed). Not the operator's other annotations alone: a Service whose expose
+   * annotation was removed on purpose keeps them without a warning.
+   */
+  private static List<Problem> nearMisses(Service svc, Map<String, String> ann) {
+    List<Problem> near = new ArrayList<>();
+    NearMisses.booleanValue(ann, EXPOSE, "the Service is not exposed").ifPresent(near::add);
+    if ("LoadBalancer".equals(svc.getSpec().getType())) {
+      NearMisses.classCase("spec.loadBalancerClass", svc.getSpec().getLoadBalancerClass(),
+          TailscaleKeys.LOAD_BALANCER_CLASS, "this operator does not serve the LoadBalancer (the class cannot be "
+              + "changed once set: recreate the Service)").ifPresent(near::add);
+    }
+    near.addAll(NearMisses.misplaced("Service", ann, NearMisses.INGRESS_ONLY, "Ingress", Map.of()));
+    return near;
   }
 
   /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */
