@@ -164,12 +164,17 @@ public final class OperatorEnvironment implements AutoCloseable {
    * missing.
    */
   public static OperatorEnvironment create(Mode mode) {
-    return mode == Mode.SIMULATED ? create() : createReal();
+    return mode == Mode.SIMULATED ? create() : createReal(null);
   }
 
-  private static OperatorEnvironment createReal() {
+  /**
+   * A {@link Mode#REAL} environment whose tailnet names devices under {@code baseDomain} (headscale's
+   * {@code dns.base_domain}), e.g. a {@code <tailnet>.ts.net} domain, which the ts.net nameserver of a DNSConfig serves
+   * (it answers no other domain).
+   */
+  public static OperatorEnvironment createReal(String baseDomain) {
     TailnetBinaries binaries = TailnetBinaries.locate();
-    binaries.requireTailscale().requireHeadscale();
+    binaries.requireTailscale().requireHeadscale().requireK8sNameserver();
     List<AutoCloseable> started = new ArrayList<>();
     try {
       PodNetwork network = null;
@@ -185,8 +190,12 @@ public final class OperatorEnvironment implements AutoCloseable {
       }
       KubeApiServer kube = kb.start();
       started.add(kube);
-      HeadscaleServer headscale = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
-          .listenAddress(network != null ? network.hostAddress() : "127.0.0.1").binaries(binaries).start();
+      HeadscaleServer.Builder hb = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
+          .listenAddress(network != null ? network.hostAddress() : "127.0.0.1").binaries(binaries);
+      if (baseDomain != null) {
+        hb.baseDomain(baseDomain);
+      }
+      HeadscaleServer headscale = hb.start();
       started.add(headscale);
       KubernetesClient client = kube.client();
       client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
@@ -195,8 +204,13 @@ public final class OperatorEnvironment implements AutoCloseable {
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
       createProxyServiceAccount(client);
-      LocalPodRunner pods = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network).binaries(binaries)
-          .start();
+      LocalPodRunner.Builder pb = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network)
+          .binaries(binaries);
+      if (network != null) {
+        // the proxies run containerboot; a DNSConfig's nameserver Pods (label app=nameserver) run the k8s-nameserver
+        pb.program("app", "nameserver", "nameserver", binaries.k8sNameserver());
+      }
+      LocalPodRunner pods = pb.start();
       started.add(pods);
       TailnetClient tailnetClient = TailnetClient.builder(headscale).hostname(CLIENT_HOSTNAME).tags("tag:e2e-client")
           .startupTimeout(Duration.ofSeconds(120)).start();

@@ -419,7 +419,7 @@ public class ProxyProvisioner {
     // have failed, e.g. right after the CRD was installed) or removing; no write when all is in place.
     Service current = store.services(spec.parent()).stream()
         .filter(s -> metricsName.equals(s.getMetadata().getName())).findFirst().orElse(want);
-    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null;
+    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec) && current.getMetadata().getUid() != null;
     try {
       if (wanted) {
         if (serviceChanged || !writes.serviceMonitorExists(metricsName)) {

@@ -15,7 +15,12 @@ import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.reconcile.TailnetDevices;
+import io.tailops.operator.service.ClusterDomain;
+import io.tailops.operator.dns.DnsRecordsReconciler;
+import io.tailops.operator.dns.NameserverReconciler;
 import io.tailops.operator.service.ServiceController;
+import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -117,8 +122,10 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
+    TailnetDevices tailnetDevices = new TailnetDevices(config.deviceSweepInterval());
+    ServiceController services = new ServiceController(ctx, tailnetDevices, clusterDomain(config.namespace()));
     ParentlessSweep parentless = new ParentlessSweep(health);
-    register(operator, new ServiceController(ctx), parentless);
+    register(operator, services, parentless);
     register(operator, new IngressController(ctx, redirectProbe), parentless);
     if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
       register(operator, new io.tailops.operator.connector.ConnectorController(ctx), parentless);
@@ -130,7 +137,18 @@ public final class OperatorRuntime implements AutoCloseable {
         .withTriggerReconcilerOnAllEvents(true)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
     io.tailops.operator.recorder.RecorderController.register(operator, ctx);
-    // ProxyGroup, DNSConfig: reported as not supported yet (condition, Event).
+    // DNSConfig: the nameserver, and its records following the Ingress and egress proxies.
+    if (served(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
+      operator.register(new NameserverReconciler(ctx), c -> c.withName(NameserverReconciler.NAME)
+          .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
+          .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
+      ServiceKind serviceKind = (ServiceKind) services.kind();
+      DnsRecordsReconciler records = new DnsRecordsReconciler(ctx, serviceKind::service);
+      operator.register(records, records.configuration());
+    } else {
+      LOG.info("the CRD dnsconfigs.tailscale.com is not installed: DNSConfig objects are not watched");
+    }
+    // ProxyGroup: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
     if (http != null) {
@@ -161,7 +179,7 @@ public final class OperatorRuntime implements AutoCloseable {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
-    }).start();
+    }).publishTo(tailnetDevices).start();
     waitForCrd(client, health);
     operator.start();
     rt.parentless = parentless.start(config.deviceSweepInterval());
@@ -200,6 +218,16 @@ public final class OperatorRuntime implements AutoCloseable {
       return true;
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       return e.getCode() != 404;
+    }
+  }
+
+  /** The cluster's DNS domain, from this pod's resolv.conf as upstream reads it (cluster.local when it cannot tell). */
+  static String clusterDomain(String namespace) {
+    try {
+      return ClusterDomain.fromResolvConf(java.nio.file.Files.readString(java.nio.file.Path.of("/etc/resolv.conf")),
+          namespace);
+    } catch (java.io.IOException | RuntimeException e) {
+      return ClusterDomain.DEFAULT;
     }
   }
 

@@ -58,6 +58,10 @@ public final class LocalPod {
   private final Path dir;
   private final Path logFile;
   private final boolean kernelMode;
+  /** Whether the pod gets a network namespace of its own: kernel-mode proxies, and every pod of another program. */
+  private final boolean sandboxed;
+  /** The program the container runs instead of containerboot, or null. */
+  private final Path program;
   private volatile Pod pod;
   private PodNetwork.Sandbox sandbox;
   private String podIp;
@@ -65,7 +69,9 @@ public final class LocalPod {
   private final Map<String, AtomicVolumeWriter> volumes = new LinkedHashMap<>();
   private final Map<String, Path> mounts = new LinkedHashMap<>();
   private Map<String, String> env = Map.of();
-  private ContainerbootProcess process;
+  private ContainerProcess process;
+  /** The same process when it is containerboot (null for another program). */
+  private ContainerbootProcess containerboot;
   private Instant tokenIssued;
   private volatile int restarts;
   private volatile int lastExitCode = -1;
@@ -87,6 +93,8 @@ public final class LocalPod {
     Container c = runner.mainContainer(pod);
     this.kernelMode = c != null && c.getEnv() != null && c.getEnv().stream()
         .anyMatch(e -> "TS_USERSPACE".equals(e.getName()) && e.getValue() != null && FALSE.contains(e.getValue()));
+    this.program = runner.program(pod);
+    this.sandboxed = kernelMode || program != null;
   }
 
   // ------------------------------------------------------------------------------------------------ view
@@ -113,7 +121,7 @@ public final class LocalPod {
     return podIp;
   }
 
-  /** The network namespace of a kernel-mode pod (for {@code ip netns exec}), if any. */
+  /** The network namespace of a kernel-mode pod or another program's pod (for {@code ip netns exec}), if any. */
   public synchronized Optional<String> netns() {
     return Optional.ofNullable(sandbox).map(PodNetwork.Sandbox::netns);
   }
@@ -140,8 +148,7 @@ public final class LocalPod {
 
   /** tailscaled's LocalAPI socket ({@code tailscale --socket=...}). */
   public synchronized Path socket() {
-    requireProcess();
-    return process.socket();
+    return requireContainerboot().socket();
   }
 
   public synchronized boolean isRunning() {
@@ -206,8 +213,7 @@ public final class LocalPod {
   public String tailscale(String... args) {
     ContainerbootProcess p;
     synchronized (this) {
-      requireProcess();
-      p = process;
+      p = requireContainerboot();
     }
     return p.tailscale(args);
   }
@@ -217,12 +223,12 @@ public final class LocalPod {
    * container in the same pod (same UID, sandbox and volumes) after its back-off, as the kubelet does.
    */
   public void kill() {
-    ContainerbootProcess p;
+    ContainerProcess p;
     synchronized (this) {
       requireProcess();
       p = process;
     }
-    log.info("pod {}/{} ({}): killing containerboot (simulated crash)", namespace, name, shortUid());
+    log.info("pod {}/{} ({}): killing {} (simulated crash)", namespace, name, shortUid(), programName());
     p.kill();
   }
 
@@ -230,6 +236,20 @@ public final class LocalPod {
     if (process == null) {
       throw new IllegalStateException("pod " + namespace + "/" + name + " has not started");
     }
+  }
+
+  private ContainerbootProcess requireContainerboot() {
+    requireProcess();
+    if (containerboot == null) {
+      throw new IllegalStateException("pod " + namespace + "/" + name + " runs " + programName()
+          + ", not containerboot");
+    }
+    return containerboot;
+  }
+
+  /** What the container runs: containerboot, or the runner's program. */
+  private String programName() {
+    return program == null ? "containerboot" : program.getFileName().toString();
   }
 
   // ------------------------------------------------------------------------------------------------ driven by the runner
@@ -261,7 +281,7 @@ public final class LocalPod {
     }
     Container c = runner.mainContainer(pod);
     if (c == null) {
-      throw new NotReady("Failed", "the pod has no container named " + runner.containerName());
+      throw new NotReady("Failed", "the pod has no container named " + runner.containerName(pod));
     }
     if (!prepared) {
       prepare(c);
@@ -275,9 +295,9 @@ public final class LocalPod {
     process.start();
     startedAt = Instant.now();
     nextStart = null;
-    log.info("pod {}/{} ({}): containerboot started{} ({}, pod IP {}, log {})", namespace, name, shortUid(),
+    log.info("pod {}/{} ({}): {} started{} ({}, pod IP {}, log {})", namespace, name, shortUid(), programName(),
         restarts == 0 ? "" : " again (restart " + restarts + ")", kernelMode ? "kernel mode in network namespace "
-        + sandbox.netns() : "userspace", podIp, logFile);
+        + sandbox.netns() : sandboxed ? "network namespace " + sandbox.netns() : "userspace", podIp, logFile);
   }
 
   private void prepare(Container c) throws NotReady {
@@ -288,11 +308,12 @@ public final class LocalPod {
       throw new UncheckedIOException(e);
     }
     PodNetwork network = runner.network();
-    if (kernelMode) {
+    if (sandboxed) {
       PodNetwork.Support s = PodNetwork.probe();
       if (network == null || !s.kernelMode()) {
-        throw new NotReady("KernelModeUnavailable", "kernel-mode proxy pods (TS_USERSPACE=false) need a network "
-            + "namespace, TUN and netfilter, which are not available here: "
+        throw new NotReady("KernelModeUnavailable", (kernelMode ? "kernel-mode proxy pods (TS_USERSPACE=false)"
+            : "pods of " + programName()) + " need a network namespace, TUN and netfilter, which are not available "
+            + "here: "
             + (network == null ? "the pod runner has no pod network" : s.reason()));
       }
       if (sandbox == null) {
@@ -339,6 +360,17 @@ public final class LocalPod {
     resolved.forEach((k, v) -> finalEnv.put(k, rewritePath(v)));
     this.env = Map.copyOf(finalEnv);
     runInitContainers();
+    if (program != null) {
+      if (c.getCommand() != null && !c.getCommand().isEmpty()) {
+        log.warn("pod {}/{}: container command {} ignored: the local runner runs {}", namespace, name,
+            c.getCommand(), program);
+      }
+      Map<String, Path> volumeMounts = new LinkedHashMap<>(mounts);
+      process = new MinimalRootProcess(programName() + "[" + name + "]", program,
+          PodEnv.expandAll(c.getArgs(), resolved), finalEnv, volumeMounts, dir.resolve("c"), logFile,
+          sandbox.execPrefix());
+      return;
+    }
     String image = c.getImage() == null ? "" : c.getImage();
     String version = runner.binaries().tailscaleVersion();
     if (!image.endsWith(":v" + version) && !image.endsWith(":" + version)) {
@@ -361,7 +393,8 @@ public final class LocalPod {
     if (sandbox != null) {
       b.commandPrefix(sandbox.execPrefix());
     }
-    process = b.build();
+    containerboot = b.build();
+    process = ContainerProcess.of(containerboot);
   }
 
   /** Runs init containers that have a command, in the pod's network namespace; others are skipped. */
@@ -519,7 +552,7 @@ public final class LocalPod {
 
   /** Renews the service-account token file after 80% of its lifetime, as the kubelet does. */
   synchronized void refreshTokenIfOld() {
-    if (process == null || tokenIssued == null) {
+    if (containerboot == null || tokenIssued == null) {
       return;
     }
     Duration age = Duration.between(tokenIssued, Instant.now());
@@ -527,7 +560,7 @@ public final class LocalPod {
       return;
     }
     try {
-      process.updateServiceAccountToken(runner.serviceAccountToken(pod));
+      containerboot.updateServiceAccountToken(runner.serviceAccountToken(pod));
       tokenIssued = Instant.now();
       log.debug("pod {}/{}: service-account token renewed", namespace, name);
     } catch (NotReady | RuntimeException e) {
@@ -554,8 +587,8 @@ public final class LocalPod {
           : backoff.multipliedBy(2);
     }
     nextStart = Instant.now().plus(backoff);
-    log.info("pod {}/{} ({}): containerboot exited with code {} after {} s; restarting in {} ms", namespace, name,
-        shortUid(), lastExitCode, ran.toSeconds(), backoff.toMillis());
+    log.info("pod {}/{} ({}): {} exited with code {} after {} s; restarting in {} ms", namespace, name,
+        shortUid(), programName(), lastExitCode, ran.toSeconds(), backoff.toMillis());
     return true;
   }
 
@@ -577,7 +610,7 @@ public final class LocalPod {
    * the sandbox, the pod address and the pod's folder (volumes, state) go. The log stays.
    */
   void stop(Duration grace) {
-    ContainerbootProcess p;
+    ContainerProcess p;
     boolean alreadyStopping;
     synchronized (this) {
       alreadyStopping = stopped;
