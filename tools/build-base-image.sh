@@ -59,7 +59,8 @@ fi
 mkdir -p "$cache/debs"
 deb_files=()
 for p in "${debs[@]}"; do
-  fn="$(apt-cache show --no-all-versions "$p" | sed -n 's/^Filename: //p' | head -1)"
+  # sed -n 1p, not head -1: head exits early and, under pipefail, the writer's SIGPIPE would fail the assignment.
+  fn="$(apt-cache show --no-all-versions "$p" | sed -n 's/^Filename: //p' | sed -n 1p)"
   [[ -n "$fn" ]] || die "apt knows no package $p"
   f="$cache/debs/$(basename "$fn")"
   if [[ ! -s "$f" ]]; then

@@ -62,10 +62,19 @@ readonly PLATFORM
 
 hash_files() { cat "$@" | sha256sum | cut -c1-64; }
 
+# Runs a command and prints the first line of its output (stdout and stderr); fails if the command fails. Not
+# `cmd | head -1`: under pipefail that fails whenever cmd writes again after head has exited (SIGPIPE), which happened
+# under load ("etcd --version failed: etcd Version: 3.6.16").
+first_line_of() {
+  local out
+  out=$("$@" 2>&1) || { printf '%s\n' "$out"; return 1; }
+  printf '%s\n' "${out%%$'\n'*}"
+}
+
 # Prints the version a go.mod requires for a module, e.g. `module_version go.mod k8s.io/kubernetes` -> v1.34.4.
 module_version() {
   local gomod=$1 module=$2 v
-  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | head -1 |
+  v=$(grep -m1 -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" |
     awk '{print $NF}') || true
   [[ -n "$v" ]] || die "cannot find the version of ${module} in ${gomod}"
   printf '%s' "$v"
@@ -163,7 +172,7 @@ ${bad}"
   local got
   got=$("$dir/kube-apiserver" --version 2>&1) || die "${dir}/kube-apiserver --version failed: ${got}"
   [[ "$got" == "Kubernetes v${version}" ]] || die "${dir}/kube-apiserver --version printed '${got}', want 'Kubernetes v${version}'"
-  got=$("$dir/etcd" --version 2>&1 | head -1) || die "${dir}/etcd --version failed: ${got}"
+  got=$(first_line_of "$dir/etcd" --version) || die "${dir}/etcd --version failed: ${got}"
   log "ok: kube-apiserver v${version}, ${got}"
 }
 
@@ -207,9 +216,9 @@ group_tailscale() {
       "${ver[@]}"
   done
   local got
-  got=$("$dir/tailscaled" --version 2>&1 | head -1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=$(first_line_of "$dir/tailscaled" --version) || die "${dir}/tailscaled --version failed: ${got}"
   [[ "$got" == "$version" ]] || die "${dir}/tailscaled --version printed '${got}', want '${version}'"
-  got=$("$dir/tailscale" version 2>&1 | head -1) || die "${dir}/tailscale version failed: ${got}"
+  got=$(first_line_of "$dir/tailscale" version) || die "${dir}/tailscale version failed: ${got}"
   [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
   [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
   log "ok: tailscaled and tailscale ${version}, containerboot"
