@@ -24,6 +24,7 @@ import io.tailops.controlplane.tailscale.RetryPolicy;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.ingress.RedirectProbe;
+import io.tailops.operator.runtime.CompletedReconciles;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.kube.AuditEvents;
@@ -80,6 +81,8 @@ public final class OperatorEnvironment implements AutoCloseable {
   public static final String OPERATOR_USER_AGENT = "tailscale-operator-it";
   /** Hostname of the tailnet client node in {@link Mode#REAL}. */
   public static final String CLIENT_HOSTNAME = "e2e-client";
+  /** How long {@link #awaitReconciled} waits. */
+  static final Duration RECONCILE_TIMEOUT = Duration.ofSeconds(60);
 
   /** Which control plane and proxies the environment runs. */
   public enum Mode {
@@ -476,6 +479,53 @@ public final class OperatorEnvironment implements AutoCloseable {
       }
     }
     return statefulSets(type, namespace, name).get(0).getMetadata().getName();
+  }
+
+  /**
+   * Waits until the running operator has completed a reconcile of each object that saw the object's version (pass the
+   * object as the API server returned it from the change: create, edit, patch) or a newer one. After that, whatever the
+   * operator does about the change is done, so a check that nothing happened means something; a sleep before such a
+   * check only means the operator was not slower than the sleep.
+   *
+   * @throws IllegalStateException if that takes more than a minute
+   */
+  public void awaitReconciled(HasMetadata... objects) {
+    if (operator == null) {
+      throw new IllegalStateException("the operator is not running");
+    }
+    for (HasMetadata o : objects) {
+      String ns = o.getMetadata().getNamespace();
+      String name = o.getMetadata().getName();
+      long version = CompletedReconciles.version(o.getMetadata().getResourceVersion());
+      if (version < 0) {
+        throw new IllegalArgumentException("no resourceVersion on " + o.getKind() + " " + ns + "/" + name
+            + ": pass the object the API server returned");
+      }
+      boolean done;
+      try {
+        done = operator.reconciles().await(o.getKind(), ns, name, version, RECONCILE_TIMEOUT);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      if (!done) {
+        throw new IllegalStateException("the operator did not reconcile " + o.getKind() + " "
+            + (ns == null ? "" : ns + "/") + name + " at version " + version + " or later within " + RECONCILE_TIMEOUT
+            + " (newest reconciled: " + operator.reconciles().newestVersion(o.getKind(), ns, name) + ")");
+      }
+    }
+  }
+
+  /** {@link #awaitReconciled} for the objects as they are on the API server now. */
+  public void awaitCurrentVersionsReconciled(HasMetadata... objects) {
+    for (HasMetadata o : objects) {
+      HasMetadata now = client().resource(o).get();
+      if (now == null) {
+        throw new IllegalStateException(o.getKind() + " " + o.getMetadata().getNamespace() + "/"
+            + o.getMetadata().getName() + " does not exist");
+      }
+      awaitReconciled(now);
+    }
   }
 
   /** The decoded {@code cap-107.hujson} of a proxy's config Secret. */

@@ -3,6 +3,7 @@ package io.tailops.operator.runtime;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.api.monitoring.AggregatedMetrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
@@ -35,17 +36,19 @@ public final class OperatorRuntime implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
+  private final CompletedReconciles reconciles;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
 
   private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
-      ObservedControlPlane controlPlane) {
+      ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
     this.ctx = ctx;
     this.operator = operator;
     this.http = http;
     this.controlPlane = controlPlane;
+    this.reconciles = reconciles;
   }
 
   /**
@@ -71,6 +74,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
     }
+    CompletedReconciles reconciles = new CompletedReconciles();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -80,8 +84,8 @@ public final class OperatorRuntime implements AutoCloseable {
           .withStopOnInformerErrorDuringStartup(false)
           .withCacheSyncTimeout(Duration.ofMinutes(2))
           .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(metrics.registry())
-              .notCollectingMetricsPerResource().build());
+          .withMetrics(new AggregatedMetrics(java.util.List.of(MicrometerMetrics.newMicrometerMetricsBuilder(
+              metrics.registry()).notCollectingMetricsPerResource().build(), reconciles)));
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
             Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), identity,
@@ -119,7 +123,7 @@ public final class OperatorRuntime implements AutoCloseable {
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
-    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed, reconciles);
     if (http != null) {
       rt.routes();
       http.start();
@@ -257,6 +261,11 @@ public final class OperatorRuntime implements AutoCloseable {
 
   public DeviceSweeper sweeper() {
     return sweeper;
+  }
+
+  /** The newest version of each object that a completed reconcile saw (what tests wait for after a change). */
+  public CompletedReconciles reconciles() {
+    return reconciles;
   }
 
   public OperatorContext context() {
