@@ -162,7 +162,10 @@ class ChartInstallTest {
     assertThat(can(op, "list", "", "services", null, null)).isTrue();
     assertThat(can(op, "patch", "", "services", "status", "web")).isTrue();
     assertThat(can(op, "update", "networking.k8s.io", "ingresses", "status", "web")).isTrue();
-    assertThat(can(op, "create", "", "events", null, "web")).isTrue();
+    for (String verb : List.of("create", "get", "patch", "list")) {
+      assertThat(can(op, verb, "", "events", null, "web")).as("operator %s events in a user namespace", verb).isTrue();
+    }
+    assertThat(can(op, "delete", "", "events", null, "web")).isFalse();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
     assertThat(can(op, "create", "apps", "statefulsets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "secrets", null, NS)).isTrue();

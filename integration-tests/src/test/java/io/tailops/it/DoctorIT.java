@@ -53,7 +53,8 @@ class DoctorIT {
     ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
-    return new Doctor(env.config(), env.client(), cp, true).run();
+    // as `doctor` runs in the operator's Pod: with its ServiceAccount's permissions
+    return new Doctor(env.config(), env.operatorClient(), cp, true).run();
   }
 
   static Doctor.Check check(List<Doctor.Check> checks, String name) {

@@ -12,10 +12,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.headscale.ApiKeySource;
 import io.tailops.controlplane.headscale.HeadscaleControlPlane;
@@ -25,6 +21,7 @@ import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.runtime.CompletedReconciles;
+import io.tailops.operator.runtime.DeniedRequests;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.kube.AuditEvents;
@@ -71,9 +68,13 @@ import java.util.function.UnaryOperator;
  *       creates with the real containerboot and tailscaled (kernel-mode Service proxies in their own network
  *       namespaces, when the machine allows it: see {@link PodNetwork#probe()}); a {@link ServiceProxy} makes Service
  *       cluster IPs reach local backends ({@link #backend}); and a {@link TailnetClient} (userspace tailscaled with an
- *       HTTP proxy) reaches what the proxies expose, by tailnet IP or MagicDNS name. The ServiceAccount {@code proxies}
- *       and its Role are created as the Helm chart creates them.</li>
+ *       HTTP proxy) reaches what the proxies expose, by tailnet IP or MagicDNS name.</li>
  * </ul>
+ *
+ * <p>In both modes the permissions are the Helm chart's ({@link ChartRbac}): the operator runs with the token of the
+ * chart's operator ServiceAccount, and proxy Pods run with the {@code proxies} account's. A request of either that the
+ * API server denies fails the test: the operator records its own ({@link DeniedRequests}), the API server's audit log
+ * shows the proxies' ({@link #deniedRequests()}), and {@link #close()} fails if there were any.
  */
 public final class OperatorEnvironment implements AutoCloseable {
   public static final String NAMESPACE = "tailscale";
@@ -108,6 +109,12 @@ public final class OperatorEnvironment implements AutoCloseable {
   private OAuthClient oauthClient;
   private OperatorRuntime operator;
   private KubernetesClient operatorClient;
+  private ChartRbac rbac;
+  /** Every client built with the operator's credentials, each with its record of denied requests. */
+  private final List<DeniedRequests> operatorDenials = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<DeniedRequests, Long> deniedReported = new java.util.concurrent.ConcurrentHashMap<>();
+  private AuditLog.Mark deniedAuditMark;
+  private static final java.util.Set<OperatorEnvironment> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
 
   private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
@@ -133,9 +140,13 @@ public final class OperatorEnvironment implements AutoCloseable {
       client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
+      ChartRbac rbac = ChartRbac.render(client, NAMESPACE).apply(client);
       FakeTailscaleApi tailnet = FakeTailscaleApi.start();
+      // The simulator plays the kubelet as well as containerboot (it watches StatefulSets and Pods): admin client.
       ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet);
       OperatorEnvironment env = new OperatorEnvironment(Mode.SIMULATED, kube, tailnet, proxies, dir);
+      env.rbac = rbac;
+      env.opened();
       env.oauthClient = tailnet.addOperatorClient();
       env.writeCredentials(env.oauthClient.id(), env.oauthClient.secret());
       env.env.put("OPERATOR_NAMESPACE", NAMESPACE);
@@ -190,7 +201,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
-      createProxyServiceAccount(client);
+      ChartRbac rbac = ChartRbac.render(client, NAMESPACE).apply(client);
       LocalPodRunner pods = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network).binaries(binaries)
           .start();
       started.add(pods);
@@ -199,6 +210,8 @@ public final class OperatorEnvironment implements AutoCloseable {
       started.add(tailnetClient);
       Path dir = Files.createTempDirectory("tsop-e2e-");
       OperatorEnvironment env = new OperatorEnvironment(Mode.REAL, kube, null, null, dir);
+      env.rbac = rbac;
+      env.opened();
       env.network = network;
       env.headscale = headscale;
       env.pods = pods;
@@ -221,22 +234,6 @@ public final class OperatorEnvironment implements AutoCloseable {
       closeAll(started);
       throw e;
     }
-  }
-
-  /** What the Helm chart creates for proxy Pods (templates/proxy-rbac.yaml): ServiceAccount, Role, RoleBinding. */
-  private static void createProxyServiceAccount(KubernetesClient client) {
-    client.serviceAccounts().inNamespace(NAMESPACE).resource(new ServiceAccountBuilder().withNewMetadata()
-        .withName("proxies").endMetadata().build()).create();
-    client.rbac().roles().inNamespace(NAMESPACE).resource(new RoleBuilder().withNewMetadata().withName("proxies")
-        .endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("").withResources("secrets")
-                .withVerbs("get", "list", "watch", "create", "update", "patch").build(),
-            new PolicyRuleBuilder().withApiGroups("").withResources("events").withVerbs("get", "create", "patch")
-                .build())
-        .build()).create();
-    client.rbac().roleBindings().inNamespace(NAMESPACE).resource(new RoleBindingBuilder().withNewMetadata()
-        .withName("proxies").endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", "proxies")
-        .addNewSubject().withKind("ServiceAccount").withName("proxies").withNamespace(NAMESPACE).endSubject()
-        .build()).create();
   }
 
   private static void closeAll(List<AutoCloseable> started) {
@@ -296,10 +293,8 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new IllegalStateException("the operator is already running");
     }
     OperatorConfig config = config();
-    Config kc = kube.config();
-    kc.setUserAgent(OPERATOR_USER_AGENT);
-    operatorClient = new KubernetesClientBuilder().withConfig(kc).build();
     OperatorMetrics metrics = new OperatorMetrics();
+    operatorClient = newOperatorClient(OPERATOR_USER_AGENT, metrics);
     ControlPlane cp;
     if (mode == Mode.REAL) {
       cp = HeadscaleControlPlane.builder(headscale.baseUrl(), ApiKeySource.fromFile(headscale.apiKeyFile()))
@@ -323,6 +318,85 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return operator;
+  }
+
+  /**
+   * A new Kubernetes client with the operator's credentials, as a Helm install gives them: the token of the chart's
+   * operator ServiceAccount (so exactly the chart's RBAC applies), requests it denies recorded for
+   * {@link #deniedRequests()}. The caller closes it.
+   */
+  public KubernetesClient newOperatorClient(String userAgent, OperatorMetrics metrics) {
+    Config kc = kube.tokenConfig(kube.serviceAccountToken(NAMESPACE, rbac.operatorServiceAccount(),
+        Duration.ofHours(24)));
+    kc.setUserAgent(userAgent);
+    DeniedRequests denied = new DeniedRequests(metrics);
+    operatorDenials.add(denied);
+    return denied.installOn(new KubernetesClientBuilder().withConfig(kc)).build();
+  }
+
+  /**
+   * Writes a kubeconfig with the operator's credentials (a new token of the chart's operator ServiceAccount) for an
+   * operator in another process, and returns its path.
+   */
+  public Path writeOperatorKubeconfig() {
+    return kube.writeTokenKubeconfig("operator", kube.serviceAccountToken(NAMESPACE, rbac.operatorServiceAccount(),
+        Duration.ofHours(24)));
+  }
+
+  /** The running operator's Kubernetes client (its ServiceAccount's credentials); null while it is stopped. */
+  public KubernetesClient operatorClient() {
+    return operatorClient;
+  }
+
+  /** The chart's RBAC objects applied to the API server. */
+  public ChartRbac rbac() {
+    return rbac;
+  }
+
+  /**
+   * Requests denied (403) since the last call: the operator's (every client of {@link #newOperatorClient}) and those
+   * of any ServiceAccount of the operator namespace (proxies included) in the API server's audit log. Empty when the
+   * chart grants everything that ran.
+   */
+  public synchronized List<String> deniedRequests() {
+    List<String> out = new ArrayList<>();
+    for (DeniedRequests d : operatorDenials) {
+      long seen = deniedReported.getOrDefault(d, 0L);
+      long total = d.total();
+      if (total > seen) {
+        List<DeniedRequests.Attributes> recent = d.recent();
+        recent.subList(Math.max(0, recent.size() - (int) Math.min(total - seen, recent.size())), recent.size())
+            .forEach(a -> out.add("operator: " + a));
+        deniedReported.put(d, total);
+      }
+    }
+    AuditLog.Mark now = kube.audit().mark();
+    AuditEvents all = deniedAuditMark == null ? kube.audit().all() : kube.audit().since(deniedAuditMark);
+    deniedAuditMark = now;
+    String accounts = "system:serviceaccount:" + NAMESPACE + ":";
+    all.filter(e -> e.code() == 403 && e.username() != null && e.username().startsWith(accounts))
+        .stream().forEach(e -> out.add("API server denied " + e.username().substring(accounts.length()) + ": " + e));
+    return out;
+  }
+
+  /**
+   * Fails (AssertionError) if a request was denied since the last check, in any environment that is open: the check
+   * the integration tests run after each test, so that a permission the chart lacks fails the test that needed it.
+   */
+  public static void assertNoDeniedRequests() {
+    List<String> denied = new ArrayList<>();
+    for (OperatorEnvironment e : OPEN) {
+      denied.addAll(e.deniedRequests());
+    }
+    if (!denied.isEmpty()) {
+      throw new AssertionError("requests denied by the chart's RBAC (the operator and its proxies must work with "
+          + "exactly the chart's grants; fix chart/tailscale-operator/templates/*-rbac.yaml or the caller):\n  "
+          + String.join("\n  ", denied));
+    }
+  }
+
+  private void opened() {
+    OPEN.add(this);
   }
 
   /** Stops the operator (as a pod being replaced would). */
@@ -557,9 +631,24 @@ public final class OperatorEnvironment implements AutoCloseable {
     return kube.audit().since(mark).byUserAgent(OPERATOR_USER_AGENT);
   }
 
+  /** Stops everything; fails (AssertionError) afterwards if a request was denied since the last check. */
   @Override
   public void close() {
     stopOperator();
+    List<String> denied;
+    try {
+      denied = deniedRequests();
+    } catch (RuntimeException e) {
+      denied = List.of("(could not read the audit log: " + e + ")");
+    }
+    OPEN.remove(this);
+    closeEverything();
+    if (!denied.isEmpty()) {
+      throw new AssertionError("requests denied by the chart's RBAC:\n  " + String.join("\n  ", denied));
+    }
+  }
+
+  private void closeEverything() {
     if (mode == Mode.REAL) {
       List<AutoCloseable> all = new ArrayList<>();
       all.add(network);

@@ -316,6 +316,30 @@ public final class KubeApiServer implements AutoCloseable {
     return Config.fromKubeconfig(kubeconfigYaml(pki.client(user, groups), user));
   }
 
+  /**
+   * A token of ServiceAccount {@code namespace/name}, obtained as the kubelet gets one for a Pod (TokenRequest), valid
+   * for {@code lifetime}. The API server signs and checks such tokens with the key pair of this launcher's PKI (the
+   * {@code --service-account-*} flags). With {@link #tokenConfig(String)}, a client with exactly the permissions RBAC
+   * gives that account.
+   */
+  public String serviceAccountToken(String namespace, String name, Duration lifetime) {
+    return client().serviceAccounts().inNamespace(namespace).withName(name).tokenRequest(
+        new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder().withNewSpec()
+            .withExpirationSeconds(lifetime.toSeconds()).endSpec().build()).getStatus().getToken();
+  }
+
+  /** A fresh fabric8 {@link Config} that authenticates with a bearer token (e.g. a ServiceAccount's): RBAC applies. */
+  public Config tokenConfig(String bearerToken) {
+    return Config.fromKubeconfig(tokenKubeconfigYaml(bearerToken));
+  }
+
+  /** Writes a kubeconfig that authenticates with {@code bearerToken} into the work folder and returns its path. */
+  public Path writeTokenKubeconfig(String name, String bearerToken) {
+    Path f = workDir.resolve("kubeconfig-token-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + ".yaml");
+    KubePki.writeString(f, tokenKubeconfigYaml(bearerToken));
+    return f;
+  }
+
   /** The admin kubeconfig file (self-contained: certificates are embedded). */
   public Path kubeconfig() {
     return adminKubeconfig();
@@ -637,6 +661,29 @@ public final class KubeApiServer implements AutoCloseable {
         current-context: tsop-test
         """.formatted(url(), KubePki.base64(pki.caPem()), quote(userName), KubePki.base64(user.certPem()),
         KubePki.base64(user.keyPem()), quote(userName));
+  }
+
+  private String tokenKubeconfigYaml(String token) {
+    return """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: tsop-test
+          cluster:
+            server: %s
+            certificate-authority-data: %s
+        users:
+        - name: token
+          user:
+            token: %s
+        contexts:
+        - name: tsop-test
+          context:
+            cluster: tsop-test
+            user: token
+            namespace: default
+        current-context: tsop-test
+        """.formatted(url(), KubePki.base64(pki.caPem()), quote(token));
   }
 
   private static String quote(String s) {
