@@ -36,8 +36,16 @@ public final class DeniedRequests implements Interceptor {
     }
   }
 
+  /** One denied request and when its answer came. */
+  public record Denial(java.time.Instant at, Attributes request) {
+    @Override
+    public String toString() {
+      return at + " " + request;
+    }
+  }
+
   private final OperatorMetrics metrics;
-  private final Deque<Attributes> kept = new ArrayDeque<>();
+  private final Deque<Denial> kept = new ArrayDeque<>();
   private long total;
 
   public DeniedRequests(OperatorMetrics metrics) {
@@ -62,7 +70,7 @@ public final class DeniedRequests implements Interceptor {
     Attributes a = attributes(request.method(), request.uri());
     synchronized (kept) {
       total++;
-      kept.addLast(a);
+      kept.addLast(new Denial(java.time.Instant.now(), a));
       if (kept.size() > KEPT) {
         kept.removeFirst();
       }
@@ -84,7 +92,7 @@ public final class DeniedRequests implements Interceptor {
   }
 
   /** The last denied requests, oldest first. */
-  public List<Attributes> recent() {
+  public List<Denial> recent() {
     synchronized (kept) {
       return List.copyOf(kept);
     }

@@ -74,7 +74,7 @@ class DeniedRequestsTest {
     })).isInstanceOf(KubernetesClientException.class);
     client.configMaps().inNamespace("tailscale").withName("allowed").get();
 
-    assertThat(denied.recent()).extracting(DeniedRequests.Attributes::toString).containsExactly(
+    assertThat(denied.recent()).extracting(d -> d.request().toString()).containsExactly(
         "list events",
         "get services in namespace web named app",
         "create configmaps in namespace tailscale",

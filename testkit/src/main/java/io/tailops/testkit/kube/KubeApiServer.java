@@ -15,6 +15,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.KeyPair;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -115,6 +116,9 @@ public final class KubeApiServer implements AutoCloseable {
   private volatile WatchedProcess controllerManager;
   private KubernetesClient client;
   private AuditLog audit;
+  /** Since when the API server is down or starting (null while it is ready), and the earlier such periods. */
+  private volatile Instant notReadySince;
+  private final List<Instant[]> notReadyPeriods = new java.util.concurrent.CopyOnWriteArrayList<>();
   private boolean started;
   private boolean closed;
 
@@ -200,6 +204,9 @@ public final class KubeApiServer implements AutoCloseable {
    */
   public synchronized void stopApiServer() {
     checkStarted();
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     if (apiServer != null) {
       apiServer.stop(cfg.stopTimeout);
       log.info("API server stopped ({} still up)", cfg.controllerManager ? "etcd and controller manager" : "etcd");
@@ -209,6 +216,9 @@ public final class KubeApiServer implements AutoCloseable {
   /** Kills the API server with SIGKILL, as a crash would. */
   public synchronized void killApiServer() {
     checkStarted();
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     if (apiServer != null) {
       apiServer.kill();
       log.info("API server killed");
@@ -388,6 +398,24 @@ public final class KubeApiServer implements AutoCloseable {
 
   public boolean hasControllerManager() {
     return cfg.controllerManager;
+  }
+
+  /**
+   * Whether the API server was stopped, or started but not yet ready ({@code /readyz}), at {@code t} or up to
+   * {@code grace} before. While it starts it already answers requests, but its authorizer's caches may not be synced:
+   * it then denies (403) requests that RBAC allows, as any kube-apiserver does after a restart.
+   */
+  public boolean wasNotReadyAt(Instant t, Duration grace) {
+    Instant since = notReadySince;
+    if (since != null && !t.isBefore(since)) {
+      return true;
+    }
+    for (Instant[] p : notReadyPeriods) {
+      if (!t.isBefore(p[0]) && !t.isAfter(p[1].plus(grace))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The audit log reader, if the audit log was enabled with {@link Builder#auditLog(boolean)}. */
@@ -603,11 +631,16 @@ public final class KubeApiServer implements AutoCloseable {
           "--audit-log-maxsize=0"));
     }
     args.addAll(cfg.apiServerFlags);
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     apiServer = launch("kube-apiserver", binaries.kubeApiServer(), args, apiServerLog());
     waitFor("kube-apiserver /readyz", cfg.startupTimeout, apiServer, () -> {
       HttpResponse<String> r = get(URI.create(url() + "/readyz"));
       return r != null && r.statusCode() == 200;
     });
+    notReadyPeriods.add(new Instant[] {notReadySince, Instant.now()});
+    notReadySince = null;
   }
 
   private void startControllerManager() {
