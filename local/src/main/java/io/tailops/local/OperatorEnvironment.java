@@ -21,6 +21,7 @@ import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.runtime.CompletedReconciles;
+import io.tailops.operator.runtime.ControlPlanes;
 import io.tailops.operator.runtime.DeniedRequests;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
@@ -84,6 +85,11 @@ public final class OperatorEnvironment implements AutoCloseable {
   /** Hostname of the tailnet client node in {@link Mode#REAL}. */
   public static final String CLIENT_HOSTNAME = "e2e-client";
   /**
+   * The request timeout of the test-tuned control-plane client (production: 30 s; see
+   * {@link #productionControlPlaneClient(boolean)}).
+   */
+  public static final Duration TUNED_CONTROL_PLANE_TIMEOUT = Duration.ofSeconds(5);
+  /**
    * Denials while the API server was (re)starting are not the chart's fault (its authorizer's caches were not synced
    * yet, see {@link KubeApiServer#wasNotReadyAt}); this much after it was seen ready still counts as starting (the
    * answer of a request it denied before may arrive a moment after).
@@ -123,6 +129,7 @@ public final class OperatorEnvironment implements AutoCloseable {
   private AuditLog.Mark deniedAuditMark;
   private static final java.util.Set<OperatorEnvironment> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
+  private boolean productionControlPlaneClient;
 
   private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
       Path dir) {
@@ -271,6 +278,17 @@ public final class OperatorEnvironment implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Whether the operator's control-plane client is built exactly as in production ({@link ControlPlanes#create}, as
+   * {@code Main} does: its request timeout, retry attempts and delays) instead of the test-tuned one (the default:
+   * 20–200 ms retry delays and a {@link #TUNED_CONTROL_PLANE_TIMEOUT} timeout, for speed). Takes effect at the next
+   * operator start.
+   */
+  public OperatorEnvironment productionControlPlaneClient(boolean on) {
+    this.productionControlPlaneClient = on;
+    return this;
+  }
+
   /** Maps backend URLs before the operator probes them (cluster IPs do not route here). */
   public OperatorEnvironment redirectProbeRewriter(UnaryOperator<URI> rewriter) {
     this.probeRewriter = rewriter;
@@ -303,7 +321,9 @@ public final class OperatorEnvironment implements AutoCloseable {
     OperatorMetrics metrics = new OperatorMetrics();
     operatorClient = newOperatorClient(OPERATOR_USER_AGENT, metrics);
     ControlPlane cp;
-    if (mode == Mode.REAL) {
+    if (productionControlPlaneClient) {
+      cp = ControlPlanes.create(config, metrics);
+    } else if (mode == Mode.REAL) {
       cp = HeadscaleControlPlane.builder(headscale.baseUrl(), ApiKeySource.fromFile(headscale.apiKeyFile()))
           .baseDomain(headscale.baseDomain())
           .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(50)).withMaxDelay(Duration.ofSeconds(1)))
@@ -314,7 +334,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       cp = TailscaleApiClient.builder(CredentialSource.fromFiles(clientIdFile, clientSecretFile))
           .loginServer(tailnet.baseUrl())
           .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(20)).withMaxDelay(Duration.ofMillis(200)))
-          .requestTimeout(Duration.ofSeconds(5))
+          .requestTimeout(TUNED_CONTROL_PLANE_TIMEOUT)
           .listener(metrics::controlPlaneCall)
           .build();
     }
