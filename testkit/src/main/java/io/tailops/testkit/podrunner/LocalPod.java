@@ -353,7 +353,7 @@ public final class LocalPod {
         .podName(name)
         .podUid(uid)
         .serviceAccount(namespace, runner.caPem(), token)
-        .kubernetesServiceAddress(network != null ? network.hostAddress() : "127.0.0.1")
+        .kubernetesServiceAddress(runner.apiAddress())
         .workDir(dir.resolve("c"))
         .logFile(logFile)
         .binaries(runner.binaries())
