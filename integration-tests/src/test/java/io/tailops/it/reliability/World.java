@@ -255,15 +255,6 @@ final class World {
    * one are not orphans of another) and of the whole operator namespace and tailnet.
    */
   static void assertConverged(OperatorEnvironment env, List<World> worlds) {
-    assertConverged(env, worlds, false);
-  }
-
-  /**
-   * As {@link #assertConverged(OperatorEnvironment, List)}; with {@code tolerateFinding4}, devices registered with a
-   * key that the operator then revoked as unused (a proxy deleted while it registered, before its device ID reached its
-   * Secret: docs/reliability.md, finding 4) are not counted as leaked. {@link #devicesOfRevokedKeys} lists them.
-   */
-  static void assertConverged(OperatorEnvironment env, List<World> worlds, boolean tolerateFinding4) {
     KubernetesClient c = env.client();
     String opNs = OperatorEnvironment.NAMESPACE;
     Map<String, List<StatefulSet>> sets = byParent(c.apps().statefulSets().inNamespace(opNs).list().getItems());
@@ -317,12 +308,7 @@ final class World {
     // The tailnet holds exactly the devices of live proxies: none without a proxy, none for deleted Services.
     Set<String> tailnet = new HashSet<>();
     List<String> extra = new ArrayList<>();
-    Set<String> tolerated = tolerateFinding4 ? devicesOfRevokedKeys(env, liveDevices).stream()
-        .map(FakeDevice::nodeId).collect(java.util.stream.Collectors.toSet()) : Set.of();
     for (FakeDevice d : env.tailnet().devices()) {
-      if (tolerated.contains(d.nodeId())) {
-        continue;
-      }
       tailnet.add(d.nodeId());
       if (!liveDevices.contains(d.nodeId())) {
         extra.add(d.nodeId() + " " + d.name() + " (key " + d.authKeyId() + ", registered " + d.created() + ")");
@@ -330,14 +316,6 @@ final class World {
     }
     assertThat(tailnet).as("devices in the tailnet vs devices of live proxies; not of a live proxy: %s", extra)
         .isEqualTo(liveDevices);
-  }
-
-  /** Devices, other than {@code liveDevices}, that registered with a key the operator revoked (finding 4). */
-  static List<FakeDevice> devicesOfRevokedKeys(OperatorEnvironment env, Set<String> liveDevices) {
-    Set<String> revokedUsed = env.tailnet().keys().stream().filter(k -> k.revoked() && k.used())
-        .map(io.tailops.testkit.tailscale.FakeAuthKey::id).collect(java.util.stream.Collectors.toSet());
-    return env.tailnet().devices().stream().filter(d -> !liveDevices.contains(d.nodeId()))
-        .filter(d -> d.authKeyId() != null && revokedUsed.contains(d.authKeyId())).toList();
   }
 
   static Condition condition(Service svc) {
@@ -351,17 +329,11 @@ final class World {
   /** Awaits {@link #assertConverged} and returns how long it took (ms); fails with the last mismatch. */
   static long awaitConverged(OperatorEnvironment env, List<World> worlds, long timeoutSeconds,
       Supplier<String> context) {
-    return awaitConverged(env, worlds, timeoutSeconds, context, false);
-  }
-
-  /** {@link #awaitConverged}, tolerating the devices of finding 4 if asked (see {@link #assertConverged}). */
-  static long awaitConverged(OperatorEnvironment env, List<World> worlds, long timeoutSeconds,
-      Supplier<String> context, boolean tolerateFinding4) {
     long start = System.nanoTime();
     AssertionError last = null;
     while (System.nanoTime() - start < timeoutSeconds * 1_000_000_000L) {
       try {
-        assertConverged(env, worlds, tolerateFinding4);
+        assertConverged(env, worlds);
         return (System.nanoTime() - start) / 1_000_000;
       } catch (AssertionError | KubernetesClientException e) {
         last = e instanceof AssertionError a ? a : new AssertionError(e.toString(), e);

@@ -384,7 +384,7 @@ public class IngressReconciler implements Reconciler<Ingress> {
       LOG.info("removing the proxy: {}", why);
       boolean done;
       try {
-        done = provisioner.cleanup(parent, store);
+        done = provisioner.cleanup(parent);
       } catch (ProvisionException e) {
         ctx.health().error(parent.toString(), e.getMessage());
         if (!context.isPrimaryResourceDeleted()) {

@@ -213,10 +213,16 @@ public class ProxyProvisioner {
    * One step of removing the proxy of {@code parent} (§6.2): StatefulSet first (foreground, waiting for its pods),
    * then the devices (404 is success), then the Secrets and headless Services.
    *
+   * <p>It reads the proxy's objects from the API server, not from the informer caches: when the parent is deleted
+   * while its proxy is being created, or right after the proxy's last write (its device ID), the caches may not have
+   * the newest objects yet, and the cleanup would leave a Secret or a device behind for good (both found by
+   * ControlPlaneFaultsProductionIT: an orphaned Secret at seed 2501, a device whose key was revoked as unused at seed
+   * 2500). A few label-selected LISTs in the operator namespace per removal.
+   *
    * @return true when nothing is left; false when waiting for the StatefulSet to go away
    */
-  public boolean cleanup(ParentRef parent, ProxyObjectStore store) throws ProvisionException {
-    List<StatefulSet> sets = store.statefulSets(parent);
+  public boolean cleanup(ParentRef parent) throws ProvisionException {
+    List<StatefulSet> sets = current(parent, client.apps().statefulSets());
     if (!sets.isEmpty()) {
       for (StatefulSet s : sets) {
         if (s.getMetadata().getDeletionTimestamp() == null) {
@@ -232,7 +238,7 @@ public class ProxyProvisioner {
       }
       return false;
     }
-    List<Secret> secrets = new ArrayList<>(store.secrets(parent));
+    List<Secret> secrets = current(parent, client.secrets());
     for (Secret s : secrets) {
       String deviceId = DeviceState.from(s).deviceId();
       if (deviceId.isEmpty() && s.getMetadata().getAnnotations() != null) {
@@ -259,10 +265,21 @@ public class ProxyProvisioner {
     for (Secret s : secrets) {
       deleteQuietly(s);
     }
-    for (Service s : store.services(parent)) {
+    for (Service s : current(parent, client.services())) {
       deleteQuietly(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
     return true;
+  }
+
+  /** The objects of {@code parent}'s proxy as the API server has them now (by their child labels). */
+  private <T extends HasMetadata, L extends io.fabric8.kubernetes.api.model.KubernetesResourceList<T>> List<T>
+      current(ParentRef parent, io.fabric8.kubernetes.client.dsl.MixedOperation<T, L, ?> kind)
+      throws ProvisionException {
+    try {
+      return kind.inNamespace(defaults.namespace()).withLabels(ChildLabels.of(parent)).list().getItems();
+    } catch (KubernetesClientException e) {
+      throw apiError("listing the proxy's objects of " + parent, e);
+    }
   }
 
   private void deleteQuietly(HasMetadata obj) throws ProvisionException {

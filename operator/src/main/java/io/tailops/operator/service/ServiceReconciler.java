@@ -255,7 +255,7 @@ public class ServiceReconciler implements Reconciler<Service> {
       LOG.info("removing the proxy: {}", why.why());
       boolean done;
       try {
-        done = provisioner.cleanup(parent, store);
+        done = provisioner.cleanup(parent);
       } catch (ProvisionException e) {
         ctx.health().error(parent.toString(), e.getMessage());
         if (!context.isPrimaryResourceDeleted()) {
