@@ -204,6 +204,8 @@ class LocalPodRunnerTest {
         value("TS_INTERNAL_APP", "k8s-operator-ingress-resource")), serve);
     LocalPod pod = runner.awaitStartupComplete("ts-dash-fghij-0", BOOT);
     assertThat(pod.kernelMode()).isFalse();
+    // in a network namespace of its own too (where namespaces work): its ports are not this machine's
+    assertThat(pod.netns()).isPresent();
     assertThat(pod.env().get("TS_SERVE_CONFIG")).isEqualTo(pod.volumeDir("serve-config-0").orElseThrow()
         .resolve("serve-config").toString());
     // the items volume holds exactly the serve-config key

@@ -27,9 +27,11 @@ class PodNetworkTest {
       throws Exception {
     assumeTrue(PodNetwork.probe().kernelMode(), "no network namespaces: " + PodNetwork.probe().reason());
     String prefix;
+    String serviceCidr;
     try (ServerSocket held = holdOnEveryAddress(8080); PodNetwork net = PodNetwork.create()) {
       assertThat(net.routesServices()).as("service router (needs nft: Debian package nftables)").isTrue();
       prefix = "tsop" + net.slot();
+      serviceCidr = net.serviceCidr();
       String svcIp = net.serviceCidr().replace(".0/24", ".10");
       try (ServerSocket relay = new ServerSocket()) {
         relay.bind(new InetSocketAddress(net.hostAddress(), 0));
@@ -68,7 +70,9 @@ class PodNetworkTest {
     assertThat(Host.run("ip", "-o", "link", "show").stdout()).doesNotContain(prefix + "br").doesNotContain(prefix
         + "v0");
     assertThat(Host.run("ip", "netns", "list").stdout()).doesNotContain(prefix + "-0");
-    assertThat(Host.run("ip", "-o", "addr", "show").stdout()).doesNotContain("10.96.");
+    // (other runs on this machine may have their own bridges and routes; this run's are gone)
+    assertThat(Host.run("ip", "-o", "addr", "show").stdout()).doesNotContain(prefix + "br");
+    assertThat(Host.run("ip", "route", "show").stdout()).doesNotContain(serviceCidr.replace("/24", ""));
   }
 
   /** Listens on {@code *:port} (or null if another program already does: the port is held either way). */
