@@ -25,8 +25,8 @@ case "${1:-}" in
   *) printf 'unknown argument %s (see --help)\n' "$1" >&2; exit 2 ;;
 esac
 
-# Root's sbin folders hold ip, iptables and nft; a non-root PATH often lacks them.
-on_path() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+# On the PATH the tests get (they look the commands up there, as a shell would).
+on_path() { command -v "$1" >/dev/null 2>&1; }
 
 missing=()
 for entry in "${PACKAGES[@]}"; do
