@@ -672,6 +672,16 @@ public final class KubeApiServer implements AutoCloseable {
   }
 
   private String kubeconfigYaml(KubePki.Issued user, String userName) {
+    return kubeconfigYaml(userName, "client-certificate-data: " + KubePki.base64(user.certPem()) + "\n"
+        + "    client-key-data: " + KubePki.base64(user.keyPem()));
+  }
+
+  private String tokenKubeconfigYaml(String token) {
+    return kubeconfigYaml("token", "token: " + quote(token));
+  }
+
+  /** A kubeconfig for this server and one user, whose credentials are {@code credentials} (YAML, under "user:"). */
+  private String kubeconfigYaml(String userName, String credentials) {
     return """
         apiVersion: v1
         kind: Config
@@ -683,8 +693,7 @@ public final class KubeApiServer implements AutoCloseable {
         users:
         - name: %s
           user:
-            client-certificate-data: %s
-            client-key-data: %s
+            %s
         contexts:
         - name: tsop-test
           context:
@@ -692,31 +701,7 @@ public final class KubeApiServer implements AutoCloseable {
             user: %s
             namespace: default
         current-context: tsop-test
-        """.formatted(url(), KubePki.base64(pki.caPem()), quote(userName), KubePki.base64(user.certPem()),
-        KubePki.base64(user.keyPem()), quote(userName));
-  }
-
-  private String tokenKubeconfigYaml(String token) {
-    return """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: tsop-test
-          cluster:
-            server: %s
-            certificate-authority-data: %s
-        users:
-        - name: token
-          user:
-            token: %s
-        contexts:
-        - name: tsop-test
-          context:
-            cluster: tsop-test
-            user: token
-            namespace: default
-        current-context: tsop-test
-        """.formatted(url(), KubePki.base64(pki.caPem()), quote(token));
+        """.formatted(url(), KubePki.base64(pki.caPem()), quote(userName), credentials, quote(userName));
   }
 
   private static String quote(String s) {
