@@ -80,8 +80,8 @@ public final class DeniedRequests implements Interceptor {
             + "needs")
         .tag("verb", a.verb()).tag("resource", (a.group().isEmpty() ? "" : a.group() + "/") + a.resource())
         .register(metrics.registry()).increment();
-    LOG.error("the Kubernetes API server denied {} (403 Forbidden): the operator's ServiceAccount lacks this permission;"
-        + " the Helm chart's RBAC (templates/operator-rbac.yaml) should grant it", a);
+    LOG.error("the Kubernetes API server denied {} (403 Forbidden): the operator's ServiceAccount lacks this "
+        + "permission; the Helm chart's RBAC (templates/operator-rbac.yaml) should grant it", a);
   }
 
   /** How many requests were denied since this client was built. */
