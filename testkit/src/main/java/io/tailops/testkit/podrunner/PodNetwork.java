@@ -41,13 +41,14 @@ import org.slf4j.LoggerFactory;
  * <h2>Layout (run slot {@code n}, 0–199)</h2>
  * <pre>
  *   root namespace                                     pod namespace tsop&lt;n&gt;-&lt;k&gt;
- *   bridge tsop&lt;n&gt;br  10.244.n.1/24  (node address)      eth0 10.244.n.x/24, 10.96.n.0/24 via 10.244.n.2
+ *   bridge tsop&lt;n&gt;br  10.244.n.1/24  (node address)      eth0 10.244.n.x/24, default via 10.244.n.2
  *     + 10.244.n.y/32 per userspace pod (POD_IP)          tailscale0 (tailscaled, kernel mode)
  *     10.96.n.0/24 via 10.244.n.2                        ts-* and DNAT rules (containerboot, nftables/iptables)
  *     port tsop&lt;n&gt;v&lt;k&gt;  &lt;-- veth --&gt;  eth0
  *
  *   service router namespace tsop&lt;n&gt;-0: eth0 10.244.n.2/24 (port tsop&lt;n&gt;v0), IP forwarding on, nftables:
- *     &lt;cluster IP&gt;:&lt;port&gt; DNAT to 10.244.n.1:&lt;relay port&gt; (a map), masquerade towards 10.244.n.1
+ *     &lt;cluster IP&gt;:&lt;port&gt; DNAT to 10.244.n.1:&lt;relay port&gt; (a map), masquerade towards 10.244.n.1;
+ *     no route beyond 10.244.n.0/24, so what pods send elsewhere ends there
  * </pre>
  * <ul>
  *   <li>A connection to a Service cluster IP, from the root namespace or a pod, is routed to the service router,
@@ -685,8 +686,11 @@ public final class PodNetwork implements AutoCloseable {
 
   /**
    * A pod's own network namespace {@code tsop<n>-<k>}: loopback up, {@code eth0} (one end of a veth whose other end
-   * {@code tsop<n>v<k>} is a bridge port) with a free pod address /24 and a route to {@link #serviceCidr()} via
-   * the service router (or {@link #hostAddress()} without one) and no default route.
+   * {@code tsop<n>v<k>} is a bridge port) with a free pod address /24 and a default route via the service router,
+   * which routes nothing beyond this run's addresses (without a router: only a route to {@link #serviceCidr()} via
+   * {@link #hostAddress()}). A default route as in a cluster also matters to tailscaled: without one it treats every
+   * network change as affecting all its connections and cuts them, and a cut first registration leaves the proxy
+   * with a used auth key ("authkey already used").
    *
    * @param label who it is for (logged)
    */
@@ -705,9 +709,14 @@ public final class PodNetwork implements AutoCloseable {
       ip("-n", s.netns, "link", "set", "lo", "up");
       ip("-n", s.netns, "addr", "add", s.ip + "/24", "dev", "eth0");
       ip("-n", s.netns, "link", "set", "eth0", "up");
-      // No default route: besides its own /24 (the node address and other pods), a pod reaches only this run's
-      // Service range, so nothing it sends can leave the machine even where the host forwards packets.
-      ip("-n", s.netns, "route", "add", serviceCidr(), "via", serviceRouter ? routerAddress() : hostAddress());
+      // Nothing a pod sends can leave the machine, even where the host forwards packets: its default route is the
+      // service router, which has no route beyond this run's /24; without a router, a pod has no default route and
+      // reaches only its own /24 and this run's Service range.
+      if (serviceRouter) {
+        ip("-n", s.netns, "route", "add", "default", "via", routerAddress());
+      } else {
+        ip("-n", s.netns, "route", "add", serviceCidr(), "via", hostAddress());
+      }
       log.debug("network namespace {} ({}) for {}", s.netns, s.ip, label);
       return s;
     } catch (RuntimeException e) {

@@ -46,6 +46,12 @@ class PodNetworkTest {
         OneShotCommand.Result r = Host.run(cmd, java.util.Map.of(), java.time.Duration.ofSeconds(10));
         accept.join(5000);
         assertThat(r.stdout()).as("peer seen by the relay (%s)", r.stderr()).isEqualTo(net.routerAddress());
+        // nothing else is reachable from a pod: its default route ends at the router (TEST-NET-2 address)
+        List<String> out = new java.util.ArrayList<>(box.execPrefix());
+        out.addAll(List.of("timeout", "5", "/bin/bash", "-c", "exec 3<>/dev/tcp/198.51.100.7/80"));
+        OneShotCommand.Result away = Host.run(out, java.util.Map.of(), java.time.Duration.ofSeconds(10));
+        assertThat(away.ok()).as("a connection out of the pod network").isFalse();
+        assertThat(away.stderr()).containsAnyOf("unreachable", "No route to host");
         // from the root namespace (userspace proxies, the operator)
         accept = acceptOnce(relay);
         try (Socket c = new Socket()) {
