@@ -11,7 +11,7 @@
 # Templates of CRDs the api module no longer generates are removed.
 #
 # Usage:
-#   chart/sync-crds.sh             # builds the api module first (./mvnw -pl api process-classes)
+#   chart/sync-crds.sh             # builds the api module first (./mvnw -pl api process-test-classes)
 #   chart/sync-crds.sh --no-build  # uses what is already in api/target/classes
 # MVNW_OPTS adds options to the Maven call, e.g. MVNW_OPTS=-o for an offline build.
 #
@@ -33,13 +33,13 @@ done
 
 if $build; then
   # shellcheck disable=SC2086
-  (cd "$ROOT" && ./mvnw -q -B ${MVNW_OPTS:-} -pl api process-classes)
+  (cd "$ROOT" && ./mvnw -q -B ${MVNW_OPTS:-} -pl api process-test-classes)
 fi
 
 shopt -s nullglob
 sources=("$GENERATED"/*-v1.yml)
 if [ ${#sources[@]} -eq 0 ]; then
-  echo "sync-crds: no generated CRDs in $GENERATED; build the api module first (./mvnw -pl api process-classes)" >&2
+  echo "sync-crds: no generated CRDs in $GENERATED; build the api module first (./mvnw -pl api process-test-classes)" >&2
   exit 1
 fi
 

@@ -76,6 +76,7 @@ def main():
     p.add_argument("--owner", action="append", help="/PATH=UID:GID (default owner is 0:0)")
     p.add_argument("--user", default="")
     p.add_argument("--workdir", default="/")
+    p.add_argument("--arch", default="amd64", choices=["amd64", "arm64"], help="the image's architecture (linux)")
     a = p.parse_args()
 
     owners = {}
@@ -91,7 +92,7 @@ def main():
         layers.append((hashlib.sha256(data).hexdigest(), data, desc or d))
 
     config = {
-        "architecture": "amd64",
+        "architecture": a.arch,
         "os": "linux",
         "created": EPOCH,
         "config": {
@@ -104,6 +105,8 @@ def main():
         "history": [{"created": EPOCH, "created_by": desc, "comment": "tools/build-base-image.sh"}
                     for _, _, desc in layers],
     }
+    if a.arch == "arm64":
+        config["variant"] = "v8"
     config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
     manifest = [{

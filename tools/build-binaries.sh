@@ -8,6 +8,9 @@
 # Usage:
 #   bash tools/build-binaries.sh                 # build every group that is out of date
 #   bash tools/build-binaries.sh --only k8s      # only these groups (comma-separated)
+#   bash tools/build-binaries.sh --only release  # the release tools (registry, crane, cosign, helm, actionlint), which
+#                                                # are not built by default: only the release tests need them
+#   bash tools/build-binaries.sh --only k8s-operator  # the official operator (golden files, benchmark baseline)
 #   bash tools/build-binaries.sh --force         # rebuild even if up to date
 #   bash tools/build-binaries.sh --print-env     # build nothing, print the exports only
 #   bash tools/build-binaries.sh --list          # list the groups
@@ -29,6 +32,9 @@
 #       official image (module tools/tailscale); containerboot finds tailscaled and tailscale on PATH, so put this
 #       folder first on the PATH of a containerboot process.
 #   headscale/<headscale version>-linux-amd64/headscale     (module tools/headscale)
+#   k8s-operator/<tailscale.com version>-linux-amd64/k8s-operator     (module tools/k8s-operator; optional group: only
+#       with --only k8s-operator, never in CI) the official operator, for the golden files (tools/golden/regenerate.sh)
+#       and as the benchmark's baseline.
 #
 # Adding a tool group (e.g. tailscale's containerboot/tailscaled/tailscale, headscale):
 #   1. put a Go module under tools/<something>/ (go.mod + go.sum, a tools.go or main.go naming the packages);
@@ -44,6 +50,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
 readonly ALL_GROUPS=(k8s tailscale headscale)
+# Built only when asked for (--only): the release tools, which only the release tests (module release-tests) and
+# tools/release.sh need (that module's build asks for them before its tests), and the official operator (k8s-operator),
+# which only tools/golden/regenerate.sh and the benchmark baseline run.
+readonly RELEASE_TOOLS=(registry crane cosign helm actionlint)
+readonly OPTIONAL_GROUPS=("${RELEASE_TOOLS[@]}" k8s-operator)
+readonly RELEASE_GROUPS=registry,crane,cosign,helm,actionlint
 CURRENT_TMP=""
 
 log() { printf '[build-binaries] %s\n' "$*" >&2; }
@@ -62,19 +74,10 @@ readonly PLATFORM
 
 hash_files() { cat "$@" | sha256sum | cut -c1-64; }
 
-# Runs a command and prints the first line of its output (stdout and stderr); fails if the command fails. Not
-# `cmd | head -1`: under pipefail that fails whenever cmd writes again after head has exited (SIGPIPE), which happened
-# under load ("etcd --version failed: etcd Version: 3.6.16").
-first_line_of() {
-  local out
-  out=$("$@" 2>&1) || { printf '%s\n' "$out"; return 1; }
-  printf '%s\n' "${out%%$'\n'*}"
-}
-
 # Prints the version a go.mod requires for a module, e.g. `module_version go.mod k8s.io/kubernetes` -> v1.34.4.
 module_version() {
   local gomod=$1 module=$2 v
-  v=$(grep -m1 -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" |
+  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | sed -n 1p |
     awk '{print $NF}') || true
   [[ -n "$v" ]] || die "cannot find the version of ${module} in ${gomod}"
   printf '%s' "$v"
@@ -172,7 +175,9 @@ ${bad}"
   local got
   got=$("$dir/kube-apiserver" --version 2>&1) || die "${dir}/kube-apiserver --version failed: ${got}"
   [[ "$got" == "Kubernetes v${version}" ]] || die "${dir}/kube-apiserver --version printed '${got}', want 'Kubernetes v${version}'"
-  got=$(first_line_of "$dir/etcd" --version) || die "${dir}/etcd --version failed: ${got}"
+  # Not `| head -1`: with pipefail, etcd's SIGPIPE on its later lines fails the check at random.
+  got=$("$dir/etcd" --version 2>&1) || die "${dir}/etcd --version failed: ${got}"
+  got=${got%%$'\n'*}
   log "ok: kube-apiserver v${version}, ${got}"
 }
 
@@ -216,9 +221,11 @@ group_tailscale() {
       "${ver[@]}"
   done
   local got
-  got=$(first_line_of "$dir/tailscaled" --version) || die "${dir}/tailscaled --version failed: ${got}"
+  got=$("$dir/tailscaled" --version 2>&1) || die "${dir}/tailscaled --version failed: ${got}"
+  got=${got%%$'\n'*} # first line (not `| head -1`: under pipefail its early exit can fail the program with SIGPIPE)
   [[ "$got" == "$version" ]] || die "${dir}/tailscaled --version printed '${got}', want '${version}'"
-  got=$(first_line_of "$dir/tailscale" version) || die "${dir}/tailscale version failed: ${got}"
+  got=$("$dir/tailscale" version 2>&1) || die "${dir}/tailscale version failed: ${got}"
+  got=${got%%$'\n'*} # first line (not `| head -1`: under pipefail its early exit can fail the program with SIGPIPE)
   [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
   [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
   log "ok: tailscaled and tailscale ${version}, containerboot"
@@ -250,6 +257,107 @@ group_headscale() {
   log "ok: headscale $(printf '%s' "$got" | tr -d '\n' | cut -c1-120) (module v${version})"
 }
 
+# --- release tools (tools/release/<name>): one Go module each, so their dependency graphs do not mix.
+#   registry    the distribution registry (OCI registry server), started on loopback by the release tests
+#   crane       pushes the multi-arch image index (go-containerregistry)
+#   cosign      signs the image and attaches its SBOM as a signed attestation
+#   helm        packages the chart and pushes it as an OCI artifact
+#   actionlint  lints .github/workflows
+RELEASE_TOOLS_DIR="$ROOT/tools/release"
+release_tool_module() { # NAME -> the Go module that the tool comes from
+  case $1 in
+    registry) printf 'github.com/distribution/distribution/v3' ;;
+    crane) printf 'github.com/google/go-containerregistry' ;;
+    cosign) printf 'github.com/sigstore/cosign/v2' ;;
+    helm) printf 'helm.sh/helm/v3' ;;
+    actionlint) printf 'github.com/rhysd/actionlint' ;;
+  esac
+}
+release_tool_version() { # NAME -> version without the leading v
+  local v
+  v=$(module_version "$RELEASE_TOOLS_DIR/$1/go.mod" "$(release_tool_module "$1")")
+  printf '%s' "${v#v}"
+}
+release_tool_dir() { printf '%s/%s/%s-%s' "$CACHE" "$1" "$(release_tool_version "$1")" "$PLATFORM"; }
+
+build_release_tool() { # NAME PACKAGE VERSION-LDFLAGS...
+  local name=$1 pkg=$2 version dir module
+  shift 2
+  module=$(release_tool_module "$name")
+  version=$(release_tool_version "$name")
+  dir=$(release_tool_dir "$name")
+  log "group ${name}: ${module} v${version} -> ${dir}"
+  require_no_replace "$RELEASE_TOOLS_DIR/$name" "$module" "v${version}"
+  go_build "$RELEASE_TOOLS_DIR/$name" "$pkg" "$dir/$name" "$@"
+}
+
+group_registry() {
+  local v; v=$(release_tool_version registry)
+  build_release_tool registry github.com/distribution/distribution/v3/cmd/registry \
+    "-X github.com/distribution/distribution/v3/version.version=v${v}"
+  "$(release_tool_dir registry)/registry" --version >&2 || die "registry --version failed"
+}
+group_crane() {
+  local v; v=$(release_tool_version crane)
+  build_release_tool crane github.com/google/go-containerregistry/cmd/crane \
+    "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=v${v}"
+  log "ok: crane $("$(release_tool_dir crane)/crane" version 2>&1)"
+}
+group_cosign() {
+  local v; v=$(release_tool_version cosign)
+  build_release_tool cosign github.com/sigstore/cosign/v2/cmd/cosign \
+    "-X sigs.k8s.io/release-utils/version.gitVersion=v${v}"
+  "$(release_tool_dir cosign)/cosign" version >/dev/null 2>&1 || die "cosign version failed"
+  log "ok: cosign v${v}"
+}
+group_helm() {
+  local v; v=$(release_tool_version helm)
+  build_release_tool helm helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=v${v}"
+  log "ok: helm $("$(release_tool_dir helm)/helm" version --short 2>&1)"
+}
+group_actionlint() {
+  local v; v=$(release_tool_version actionlint)
+  build_release_tool actionlint github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=v${v}"
+  local got
+  got=$("$(release_tool_dir actionlint)/actionlint" -version 2>&1) || die "actionlint -version failed: ${got}"
+  log "ok: actionlint ${got%%$'\n'*}"
+}
+
+# --- optional group k8s-operator: the official operator (tools/k8s-operator), same tailscale.com release as the proxies
+K8S_OPERATOR_MODULE="$ROOT/tools/k8s-operator"
+
+k8s_operator_version() { # without the leading v, e.g. 1.94.2
+  local v
+  v=$(module_version "$K8S_OPERATOR_MODULE/go.mod" tailscale.com)
+  printf '%s' "${v#v}"
+}
+
+k8s_operator_dir() { printf '%s/k8s-operator/%s-%s' "$CACHE" "$(k8s_operator_version)" "$PLATFORM"; }
+
+group_k8s-operator() {
+  local version dir
+  version=$(k8s_operator_version)
+  dir=$(k8s_operator_dir)
+  log "group k8s-operator: tailscale.com/cmd/k8s-operator v${version} -> ${dir}"
+  require_no_replace "$K8S_OPERATOR_MODULE" tailscale.com "v${version}"
+  # As the official image (build_docker.sh, target k8s-operator): tags ts_kube,ts_package_container, version stamps.
+  # The binary keeps its upstream name: tsnet names its state folder after it (tsnet-k8s-operator).
+  # One change, to its metrics listener only: controller-runtime's default ":8080" (all interfaces, fixed, no setting
+  # in the operator) becomes a free port on loopback, so that it can run beside anything else on this machine.
+  local -a ver=("-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}"
+    "-X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBindAddress=127.0.0.1:0")
+  GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$K8S_OPERATOR_MODULE" tailscale.com/cmd/k8s-operator \
+    "$dir/k8s-operator" "${ver[@]}"
+  # The operator has no --version flag (it starts at once); check the stamp the linker put into the binary instead.
+  local modinfo
+  modinfo=$(go version -m "$dir/k8s-operator") || die "go version -m ${dir}/k8s-operator failed"
+  # (grep on a variable, not on a pipe from go: grep -q exits at the first match, and under pipefail that can fail go.)
+  grep -q -E "^[[:space:]]+(mod|dep)[[:space:]]+tailscale\.com[[:space:]]+v${version//./\\.}([[:space:]]|\$)" <<<"$modinfo" ||
+    die "${dir}/k8s-operator is not built from tailscale.com v${version} (go version -m)"
+  log "ok: k8s-operator ${version}"
+}
+
 print_env() {
   local dir
   dir=$(k8s_dir)
@@ -267,6 +375,13 @@ print_env() {
   printf 'export TSOP_TAILSCALE_BIN_DIR=%q\n' "$(tailscale_dir)"
   printf 'export TSOP_HEADSCALE_VERSION=%q\n' "$(headscale_version)"
   printf 'export TSOP_HEADSCALE_BIN_DIR=%q\n' "$(headscale_dir)"
+  # The release tools (optional groups): where each one is, built or not.
+  local t
+  for t in "${RELEASE_TOOLS[@]}"; do
+    printf 'export TSOP_%s=%q\n' "$(printf '%s' "$t" | tr '[:lower:]' '[:upper:]')" "$(release_tool_dir "$t")/$t"
+  done
+  # The official operator (optional group k8s-operator; the folder may not exist). Read by tools/golden/regenerate.sh.
+  printf 'export TSOP_K8S_OPERATOR_BIN_DIR=%q\n' "$(k8s_operator_dir)"
 }
 
 main() {
@@ -278,7 +393,7 @@ main() {
       --only=*) only=${1#--only=}; shift ;;
       --force) FORCE=true; shift ;;
       --print-env) print_only=true; shift ;;
-      --list) printf '%s\n' "${ALL_GROUPS[@]}"; return 0 ;;
+      --list) printf '%s\n' "${ALL_GROUPS[@]}"; printf '%s (only with --only)\n' "${OPTIONAL_GROUPS[@]}"; return 0 ;;
       -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; return 0 ;;
       *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -306,13 +421,13 @@ main() {
 
   local -a groups
   if [[ -n "$only" ]]; then
-    IFS=, read -r -a groups <<<"$only"
+    IFS=, read -r -a groups <<<"${only//release/$RELEASE_GROUPS}"
   else
     groups=("${ALL_GROUPS[@]}")
   fi
   local g started=$SECONDS
   for g in "${groups[@]}"; do
-    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]})"
+    declare -F "group_${g}" >/dev/null || die "unknown group '${g}' (known: ${ALL_GROUPS[*]} ${OPTIONAL_GROUPS[*]}, release = ${RELEASE_GROUPS})"
   done
   for g in "${groups[@]}"; do
     "group_${g}"

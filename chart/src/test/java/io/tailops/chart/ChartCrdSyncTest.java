@@ -45,9 +45,10 @@ class ChartCrdSyncTest {
   }
 
   @Test
-  void theApiModuleGeneratesProxyClass() {
+  void theApiModuleGeneratesEveryKind() {
     assertThat(generated).as("CRDs found under META-INF/fabric8 on the test classpath (the api module)")
-        .containsKey("proxyclasses.tailscale.com");
+        .containsOnlyKeys("proxyclasses.tailscale.com", "connectors.tailscale.com", "proxygroups.tailscale.com",
+            "recorders.tailscale.com", "dnsconfigs.tailscale.com");
   }
 
   @Test

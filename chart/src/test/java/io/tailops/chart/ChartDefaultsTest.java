@@ -45,7 +45,11 @@ class ChartDefaultsTest {
         "Deployment/operator",
         "Service/operator-metrics",
         "IngressClass/tailscale",
-        "CustomResourceDefinition/proxyclasses.tailscale.com");
+        "CustomResourceDefinition/proxyclasses.tailscale.com",
+        "CustomResourceDefinition/connectors.tailscale.com",
+        "CustomResourceDefinition/proxygroups.tailscale.com",
+        "CustomResourceDefinition/recorders.tailscale.com",
+        "CustomResourceDefinition/dnsconfigs.tailscale.com");
   }
 
   @Test
@@ -60,8 +64,11 @@ class ChartDefaultsTest {
   void deploymentMatchesUpstreamShape() {
     Deployment d = r.deployment();
     assertThat(d.getSpec().getReplicas()).isEqualTo(1);
-    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
-    assertThat(d.getSpec().getStrategy().getRollingUpdate()).isNull();
+    // Not upstream's Recreate: the running operator (also the official one, on an upgrade from its chart) keeps
+    // working until the new pod is ready (UpgradeFromOfficialChartTest).
+    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal()).isEqualTo(1);
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
     // The selector must stay exactly upstream's: it is immutable, so `helm upgrade` from the official chart works.
     assertThat(d.getSpec().getSelector().getMatchLabels()).isEqualTo(Map.of("app", "operator"));
     assertThat(d.getSpec().getSelector().getMatchExpressions()).isNullOrEmpty();
@@ -76,7 +83,8 @@ class ChartDefaultsTest {
   @Test
   void operatorContainerRunsOurImageWithUpstreamPullPolicy() {
     Container c = r.operatorContainer();
-    assertThat(c.getImage()).isEqualTo("tailops/tailscale-operator:0.1.0");
+    // The published image (tools/release/published.env), at the chart's appVersion.
+    assertThat(c.getImage()).isEqualTo("ghcr.io/tailops/tailscale-operator:0.1.0");
     assertThat(c.getImagePullPolicy()).isEqualTo("Always");
     assertThat(c.getPorts()).singleElement().satisfies(p -> {
       assertThat(p.getName()).isEqualTo("http");
@@ -87,9 +95,10 @@ class ChartDefaultsTest {
     assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
     assertThat(c.getReadinessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("http");
     assertThat(c.getStartupProbe().getHttpGet().getPath()).isEqualTo("/healthz");
-    assertThat(c.getResources()).satisfiesAnyOf(
-        res -> assertThat(res).isNull(),
-        res -> assertThat(res.getRequests()).isNullOrEmpty());
+    // A memory bound by default (upstream has none): the JVM sizes its heap from the limit (docs/benchmarks).
+    assertThat(c.getResources().getRequests().get("memory").toString()).isEqualTo("192Mi");
+    assertThat(c.getResources().getLimits().get("memory").toString()).isEqualTo("512Mi");
+    assertThat(c.getResources().getLimits()).doesNotContainKey("cpu");
   }
 
   @Test
@@ -256,6 +265,11 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "list", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
+    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+      // Not supported yet: read, and report in the status.
+      expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
+      expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
+    }
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");

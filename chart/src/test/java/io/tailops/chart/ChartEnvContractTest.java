@@ -91,7 +91,7 @@ class ChartEnvContractTest {
   static void readOperatorSource() throws Exception {
     Path source = operatorConfigSource();
     String text = Files.readString(source);
-    Matcher m = Pattern.compile("\\br\\.(?:string|bool|list|intValue|duration|enumValue)\\(\\s*\"([A-Z][A-Z0-9_]*)\"")
+    Matcher m = Pattern.compile("\\br\\.(?:string|bool|list|intValue|duration|enumValue|enumOrWarn)\\(\\s*\"([A-Z][A-Z0-9_]*)\"")
         .matcher(text);
     known = new TreeSet<>();
     while (m.find()) {

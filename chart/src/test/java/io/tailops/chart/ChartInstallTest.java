@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The chart against a real kube-apiserver (with etcd and the controller manager, so the Deployment gets a ReplicaSet
  * and a Pod): every value set passes the server's validation, and a release goes through install, upgrade with
- * changed values, uninstall, and an upgrade from a release of the official chart. No pod runs (there are no nodes).
+ * changed values, and uninstall (switching from and to the official chart: OfficialChartSwitchTest). No pod runs
+ * (there are no nodes).
  */
 @Tag("apiserver")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -53,9 +54,6 @@ class ChartInstallTest {
   static final String NS = Chart.NAMESPACE;
   static final ResourceDefinitionContext PROXY_CLASS = new ResourceDefinitionContext.Builder()
       .withGroup("tailscale.com").withVersion("v1alpha1").withPlural("proxyclasses").withKind("ProxyClass")
-      .withNamespaced(false).build();
-  static final ResourceDefinitionContext CONNECTOR = new ResourceDefinitionContext.Builder()
-      .withGroup("tailscale.com").withVersion("v1alpha1").withPlural("connectors").withKind("Connector")
       .withNamespaced(false).build();
 
   static KubernetesClient client;
@@ -162,11 +160,22 @@ class ChartInstallTest {
     assertThat(can(op, "list", "", "services", null, null)).isTrue();
     assertThat(can(op, "patch", "", "services", "status", "web")).isTrue();
     assertThat(can(op, "update", "networking.k8s.io", "ingresses", "status", "web")).isTrue();
-    for (String verb : List.of("create", "get", "patch", "list")) {
-      assertThat(can(op, verb, "", "events", null, "web")).as("operator %s events in a user namespace", verb).isTrue();
+    assertThat(can(op, "create", "", "events", null, "web")).isTrue();
+    // The event recorder bumps a repeated event (get, patch) and, after a restart, looks for an identical one (list):
+    // in every namespace, and in "default" for cluster-scoped objects such as a Connector.
+    for (String verb : List.of("get", "list", "patch")) {
+      assertThat(can(op, verb, "", "events", null, "web")).as("%s events in web", verb).isTrue();
+      assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
     assertThat(can(op, "delete", "", "events", null, "web")).isFalse();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
+    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+      // Not supported yet: read them and report in their status, never change them.
+      assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
+      assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();
+      assertThat(can(op, "update", "tailscale.com", kind, null, null)).as("update %s", kind).isFalse();
+      assertThat(can(op, "delete", "tailscale.com", kind, null, null)).as("delete %s", kind).isFalse();
+    }
     assertThat(can(op, "create", "apps", "statefulsets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "secrets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "services", null, NS)).isTrue();
@@ -243,13 +252,13 @@ class ChartInstallTest {
     assertThat(client.genericKubernetesResources("monitoring.coreos.com/v1", "ServiceMonitor").inNamespace(NS)
         .withName("operator").get()).isNotNull();
 
-    // Back to one replica: Recreate, and the rollingUpdate block must be gone (the server rejects it with Recreate).
+    // Back to one replica: still a rolling update that keeps the running pod until the new one is ready.
     release = upgrade(ChartValuesTest.SEED_VALUES);
     assertThat(release.getRevision()).isEqualTo("4");
     d = client.apps().deployments().inNamespace(NS).withName("operator").get();
     assertThat(d.getSpec().getReplicas()).isEqualTo(1);
-    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("Recreate");
-    assertThat(d.getSpec().getStrategy().getRollingUpdate()).isNull();
+    assertThat(d.getSpec().getStrategy().getType()).isEqualTo("RollingUpdate");
+    assertThat(d.getSpec().getStrategy().getRollingUpdate().getMaxUnavailable().getIntVal()).isZero();
     assertThat(d.getSpec().getTemplate().getSpec().getContainers()).hasSize(2);
     assertThat(client.secrets().inNamespace(NS).withName("operator-oauth").get()).isNull();
     assertThat(client.network().v1().ingressClasses().withName("tailscale").get()).isNotNull();
@@ -272,58 +281,12 @@ class ChartInstallTest {
       assertThat(client.services().inNamespace(NS).withName("operator-metrics").get()).isNull();
       assertThat(client.network().v1().ingressClasses().withName("tailscale").get()).isNull();
     });
-    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("proxyclasses.tailscale.com").get())
-        .as("helm.sh/resource-policy: keep").isNotNull();
+    for (String crd : OfficialChartSwitchTest.CRDS) {
+      assertThat(client.apiextensions().v1().customResourceDefinitions().withName(crd).get())
+          .as("%s: helm.sh/resource-policy: keep", crd).isNotNull();
+    }
     assertThat(client.genericKubernetesResources(PROXY_CLASS).withName("prod").get()).isNotNull();
     assertThat(client.secrets().inNamespace(NS).withName("operator").get()).as("the device's state").isNotNull();
-  }
-
-  @Order(6)
-  @Test
-  void upgradeFromAReleaseOfTheOfficialChart() throws Exception {
-    // A release made with (a stand-in for) the official chart, with CRDs our chart does not ship.
-    Release old = new Helm(resource("kube/official-like-chart")).install().withName(Chart.RELEASE).withNamespace(NS)
-        .withKubeConfig(kubeconfig).withValuesFile(Chart.valuesFile(ChartValuesTest.SEED_VALUES)).call();
-    assertThat(old.getStatus()).isEqualTo("deployed");
-    String deploymentUid = client.apps().deployments().inNamespace(NS).withName("operator").get()
-        .getMetadata().getUid();
-    client.genericKubernetesResources(CONNECTOR).resource(new GenericKubernetesResourceBuilder()
-        .withApiVersion("tailscale.com/v1alpha1").withKind("Connector").withNewMetadata().withName("subnet")
-        .endMetadata().addToAdditionalProperties("spec", Map.of("exitNode", true)).build()).create();
-    // What the chart README tells users to do first.
-    client.apiextensions().v1().customResourceDefinitions().withName("connectors.tailscale.com")
-        .edit(c -> {
-          Map<String, String> annotations = new java.util.HashMap<>();
-          if (c.getMetadata().getAnnotations() != null) {
-            annotations.putAll(c.getMetadata().getAnnotations());
-          }
-          annotations.put("helm.sh/resource-policy", "keep");
-          c.getMetadata().setAnnotations(annotations);
-          return c;
-        });
-
-    // As the README says: keep the user's values, take this chart's defaults.
-    Release upgraded = Chart.helm().upgrade().withName(Chart.RELEASE).withNamespace(NS).withKubeConfig(kubeconfig)
-        .resetThenReuseValues().call();
-    assertThat(upgraded.getStatus()).isEqualTo("deployed");
-
-    Deployment d = client.apps().deployments().inNamespace(NS).withName("operator").get();
-    assertThat(d.getMetadata().getUid()).as("updated in place: same immutable selector").isEqualTo(deploymentUid);
-    assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())
-        .isEqualTo("tailops/tailscale-operator:0.1.0");
-    assertThat(env(d)).containsEntry("OPERATOR_HOSTNAME", "k3s-tailscale-operator");
-    assertThat(d.getSpec().getTemplate().getSpec().getAffinity().getNodeAffinity()).isNotNull();
-    assertThat(client.apiextensions().v1().customResourceDefinitions().withName("connectors.tailscale.com").get())
-        .as("annotated CRD survives the upgrade").isNotNull();
-    assertThat(client.genericKubernetesResources(CONNECTOR).withName("subnet").get()).isNotNull();
-    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(client.apiextensions().v1()
-        .customResourceDefinitions().withName("dnsconfigs.tailscale.com").get())
-        .as("a CRD only the old chart had, not annotated, is deleted by Helm: why the README says to annotate")
-        .isNull());
-    assertThat(client.genericKubernetesResources(PROXY_CLASS).withName("prod").get())
-        .as("ProxyClass kept across uninstall and re-install").isNotNull();
-
-    Helm.uninstall(Chart.RELEASE).withNamespace(NS).withKubeConfig(kubeconfig).call();
   }
 
   // --- helpers -------------------------------------------------------------------------------------------------

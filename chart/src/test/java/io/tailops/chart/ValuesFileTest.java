@@ -39,7 +39,6 @@ class ValuesFileTest {
     UPSTREAM.put("operatorConfig.logging", "info");
     UPSTREAM.put("operatorConfig.hostname", "tailscale-operator");
     UPSTREAM.put("operatorConfig.nodeSelector", Map.of("kubernetes.io/os", "linux"));
-    UPSTREAM.put("operatorConfig.resources", Map.of());
     UPSTREAM.put("operatorConfig.podAnnotations", Map.of());
     UPSTREAM.put("operatorConfig.podLabels", Map.of());
     UPSTREAM.put("operatorConfig.serviceAccountAnnotations", Map.of());
@@ -59,7 +58,10 @@ class ValuesFileTest {
     UPSTREAM.put("apiServerProxyConfig.mode", "false");
     UPSTREAM.put("imagePullSecrets", List.of());
 
-    OURS.put("operatorConfig.image.repository", "tailops/tailscale-operator");
+    OURS.put("operatorConfig.image.repository", "ghcr.io/tailops/tailscale-operator");
+    // Upstream's default is {}: ours bounds the JVM's memory (docs/benchmarks, "Memory bound").
+    OURS.put("operatorConfig.resources", Map.of("requests", Map.of("memory", "192Mi"), "limits",
+        Map.of("memory", "512Mi")));
     OURS.put("proxyConfig.image.repository", "tailscale/tailscale");
     OURS.put("proxyConfig.image.tag", "v1.94.2");
     OURS.put("oauth.existingSecret", "");

@@ -80,6 +80,10 @@ import java.util.function.UnaryOperator;
  */
 public final class OperatorEnvironment implements AutoCloseable {
   public static final String NAMESPACE = "tailscale";
+  /** The CRDs of every tailscale.com kind, as the api module generates them and the chart installs them. */
+  static final String[] CRDS = io.tailops.api.v1alpha1.TailscaleResources.KINDS.stream()
+      .map(k -> "META-INF/fabric8/" + io.fabric8.kubernetes.client.CustomResource.getCRDName(k) + "-v1.yml")
+      .toArray(String[]::new);
   /** User agent of the operator's Kubernetes client, to tell its requests apart in the audit log. */
   public static final String OPERATOR_USER_AGENT = "tailscale-operator-it";
   /** Hostname of the tailnet client node in {@link Mode#REAL}. */
@@ -147,7 +151,7 @@ public final class OperatorEnvironment implements AutoCloseable {
     try {
       Path dir = Files.createTempDirectory("tsop-it-");
       KubeApiServer kube = KubeApiServer.builder().controllerManager(true).auditLog(true)
-          .crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml").start();
+          .crdsFromClasspath(CRDS).start();
       KubernetesClient client = kube.client();
       client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
           .create();
@@ -199,7 +203,7 @@ public final class OperatorEnvironment implements AutoCloseable {
         started.add(network);
       }
       KubeApiServer.Builder kb = KubeApiServer.builder().controllerManager(true).auditLog(true)
-          .crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml");
+          .crdsFromClasspath(CRDS);
       if (network != null) {
         // this run's own Service range, served on the pod network's bridge (no clash with another run)
         kb.apiServerFlag("--service-cluster-ip-range=" + network.serviceCidr());

@@ -2,13 +2,11 @@ package io.tailops.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import io.fabric8.generator.annotation.Required;
 
 /** {@code tailscaleContainer.debug}: tailscaled's debug endpoints on port 9001. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class DebugConfig {
-  @Required
-  @JsonPropertyDescription("Enable tailscaled's debug endpoints on <pod-ip>:9001. Defaults to metrics.enable.")
+  @JsonPropertyDescription("Enable tailscaled's debug endpoints on <pod-ip>:9001. Defaults to false.")
   private Boolean enable;
 
   public Boolean getEnable() {

@@ -9,7 +9,7 @@ import io.fabric8.generator.annotation.Required;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class EnvVarConfig {
   @Required
-  @Pattern("^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+  @Pattern(Patterns.ENV_VAR_NAME)
   @JsonPropertyDescription("Name of the environment variable. Must be a C_IDENTIFIER.")
   private String name;
 

@@ -8,14 +8,15 @@ import io.fabric8.kubernetes.api.model.PodDNSConfig;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.tailops.api.schema.LabelValue;
 import java.util.List;
 import java.util.Map;
 
 /** {@code spec.statefulSet.pod}: fields applied to the proxy Pod template. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class PodConfig {
-  @JsonPropertyDescription("Labels added to the proxy Pod.")
-  private Map<String, String> labels;
+  @JsonPropertyDescription("Labels added to the proxy Pod. Values must be valid label values.")
+  private Map<String, @LabelValue String> labels;
 
   @JsonPropertyDescription("Annotations added to the proxy Pod.")
   private Map<String, String> annotations;

@@ -1,6 +1,7 @@
 package io.tailops.api.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.generator.annotation.Required;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
@@ -15,16 +16,24 @@ import io.fabric8.kubernetes.model.annotation.Version;
  */
 @Group(ProxyClass.GROUP)
 @Version(ProxyClass.VERSION)
-@Kind("ProxyClass")
+@Kind(ProxyClass.KIND)
 @Plural("proxyclasses")
 @Singular("proxyclass")
 @AdditionalPrinterColumn(name = "Status", type = AdditionalPrinterColumn.Type.STRING,
-    jsonPath = ".status.conditions[?(@.type == \"ProxyClassReady\")].reason")
+    jsonPath = ".status.conditions[?(@.type == \"ProxyClassReady\")].reason",
+    getDescription = "Status of the ProxyClass.")
 @AdditionalPrinterColumn(name = "Age", type = AdditionalPrinterColumn.Type.DATE, jsonPath = ".metadata.creationTimestamp")
 public class ProxyClass extends CustomResource<ProxyClassSpec, ProxyClassStatus> {
   public static final String GROUP = "tailscale.com";
   public static final String VERSION = "v1alpha1";
   public static final String CRD_NAME = "proxyclasses." + GROUP;
+  public static final String KIND = "ProxyClass";
+
+  @Override
+  @Required
+  public ProxyClassSpec getSpec() {
+    return super.getSpec();
+  }
 
   @Override
   protected ProxyClassSpec initSpec() {

@@ -3,6 +3,7 @@ package io.tailops.api.v1alpha1;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
+import io.tailops.api.schema.LabelValue;
 import java.util.Map;
 
 /** {@code spec.metrics.serviceMonitor}. */
@@ -12,8 +13,8 @@ public class ServiceMonitorConfig {
   @JsonPropertyDescription("Create a ServiceMonitor for the proxy's metrics Service.")
   private Boolean enable;
 
-  @JsonPropertyDescription("Labels added to the ServiceMonitor.")
-  private Map<String, String> labels;
+  @JsonPropertyDescription("Labels added to the ServiceMonitor. Values must be valid label values.")
+  private Map<String, @LabelValue String> labels;
 
   public Boolean getEnable() {
     return enable;

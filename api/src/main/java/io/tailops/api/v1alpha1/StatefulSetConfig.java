@@ -2,13 +2,14 @@ package io.tailops.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.tailops.api.schema.LabelValue;
 import java.util.Map;
 
 /** {@code spec.statefulSet}: labels, annotations and pod configuration for the proxy StatefulSet. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class StatefulSetConfig {
   @JsonPropertyDescription("Labels added to the StatefulSet. Label keys and values must be valid Kubernetes label keys and values.")
-  private Map<String, String> labels;
+  private Map<String, @LabelValue String> labels;
 
   @JsonPropertyDescription("Annotations added to the StatefulSet. Keys must be valid annotation keys.")
   private Map<String, String> annotations;

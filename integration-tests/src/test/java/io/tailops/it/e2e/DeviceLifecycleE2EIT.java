@@ -73,12 +73,13 @@ class DeviceLifecycleE2EIT {
     env().client().services().inNamespace(ns).withName("app").delete();
     await("node removed from headscale").atMost(RealTailnet.TIMEOUT)
         .until(() -> env().headscale().node(before.id()).isEmpty());
-    await("proxy objects gone, the proxy stopped and the Service deleted (finalizer removed)")
-        .atMost(RealTailnet.TIMEOUT).until(() -> env().statefulSets("svc", ns, "app").isEmpty()
-            && env().secrets("svc", ns, "app").isEmpty() && env().pods().pod(pod.name()).isEmpty()
-            && service(ns, "app") == null);
+    await("proxy objects gone and the proxy stopped").atMost(RealTailnet.TIMEOUT).until(() ->
+        env().statefulSets("svc", ns, "app").isEmpty() && env().secrets("svc", ns, "app").isEmpty()
+            && env().pods().pod(pod.name()).isEmpty());
     assertThat(pod.stopped()).isTrue();
     assertThat(pod.isRunning()).isFalse();
+    // The finalizer comes off after the proxy objects are gone, in the reconcile that saw them go.
+    await("the Service is gone (finalizer removed)").atMost(RealTailnet.TIMEOUT).until(() -> service(ns, "app") == null);
   }
 
   /**

@@ -46,15 +46,20 @@ public record OperatorConfig(
     boolean selfHealing,
     int reconcileThreads,
     String podName,
+    ApiServerProxySettings apiServerProxy,
     List<String> warnings) {
 
   public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
   public static final String DEFAULT_INGRESS_CLASS = "tailscale";
   public static final String SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-  /** {@code OPERATOR_LOGGING}: info and debug log JSON, dev logs plain text at debug level (as upstream). */
+  /**
+   * {@code OPERATOR_LOGGING}: info and debug log JSON, dev logs plain text at debug level (as upstream); warn and error
+   * log JSON at that level. Any other value logs at info with a warning, as the official operator (which ignores
+   * values it does not know) would log at info.
+   */
   public enum LogMode {
-    INFO, DEBUG, DEV
+    INFO, DEBUG, DEV, WARN, ERROR
   }
 
   /** {@code OPERATOR_LOG_FORMAT}: overrides the format implied by {@code OPERATOR_LOGGING}. */
@@ -97,16 +102,29 @@ public record OperatorConfig(
         namespace = "tailscale";
       }
     }
-    LogMode logging = r.enumValue("OPERATOR_LOGGING", LogMode.class, LogMode.INFO);
+    LogMode logging = r.enumOrWarn("OPERATOR_LOGGING", LogMode.class, LogMode.INFO,
+        "logging at info, as the official operator does for a value it does not know");
     LogFormat logFormat = r.enumValue("OPERATOR_LOG_FORMAT", LogFormat.class,
         logging == LogMode.DEV ? LogFormat.PLAIN : LogFormat.JSON);
     String firewallMode = r.string("PROXY_FIREWALL_MODE", "");
+    if (!firewallMode.isEmpty() && !java.util.Set.of("auto", "iptables", "nftables").contains(firewallMode)) {
+      r.warnings.add("PROXY_FIREWALL_MODE=" + firewallMode + " is not auto, iptables or nftables: Services and "
+          + "Ingresses get no proxy and say InvalidConfig until it is fixed (as with the official operator)");
+    }
     String loginServer = r.string("OPERATOR_LOGIN_SERVER", "");
     if (loginServer.endsWith("/")) {
       loginServer = loginServer.substring(0, loginServer.length() - 1);
     }
     if (!loginServer.isEmpty() && !loginServer.startsWith("http://") && !loginServer.startsWith("https://")) {
-      r.errors.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is not a URL: use http://host:port or https://host");
+      if (loginServer.contains("://") || loginServer.isBlank()) {
+        r.errors.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is not a URL: use http://host:port or https://host");
+      } else {
+        // The official chart accepts a bare host name (and the official operator then fails to reach it); a control
+        // server is served over HTTPS, so this is what the user meant.
+        r.warnings.add("OPERATOR_LOGIN_SERVER=" + loginServer + " has no scheme: using https://" + loginServer
+            + " (set the full URL, e.g. https://" + loginServer + ", to silence this warning)");
+        loginServer = "https://" + loginServer;
+      }
     }
     String clientIdFile = r.string("CLIENT_ID_FILE", "");
     String clientSecretFile = r.string("CLIENT_SECRET_FILE", "");
@@ -127,14 +145,12 @@ public record OperatorConfig(
       r.errors.add("CLIENT_ID_FILE and CLIENT_SECRET_FILE must be set: paths of files holding the OAuth client ID "
           + "and secret (the Helm chart mounts the operator-oauth Secret at /oauth/client_id and /oauth/client_secret)");
     }
-    String apiServerProxy = r.string("APISERVER_PROXY", "");
-    if (!apiServerProxy.isEmpty() && !apiServerProxy.equals("false")) {
-      if (apiServerProxy.equals("true") || apiServerProxy.equals("noauth")) {
-        r.warnings.add("APISERVER_PROXY=" + apiServerProxy
-            + " is not supported by this operator; the API server proxy stays off");
-      } else {
-        r.errors.add("APISERVER_PROXY=" + apiServerProxy + " is not valid: use true, noauth or false");
-      }
+    ApiServerProxySettings.Mode apiProxyMode = apiServerProxyMode(r);
+    boolean selfDevice = r.bool("OPERATOR_SELF_DEVICE", false);
+    if (apiProxyMode != ApiServerProxySettings.Mode.OFF && !selfDevice) {
+      r.warnings.add("APISERVER_PROXY=" + apiProxyMode.envValue() + " needs the operator's own tailnet device "
+          + "(OPERATOR_SELF_DEVICE=true; chart value operatorConfig.device.enabled: true): the API server proxy stays "
+          + "off");
     }
     int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
 
@@ -165,15 +181,44 @@ public record OperatorConfig(
         r.duration("OPERATOR_ORPHAN_GRACE_PERIOD", Duration.ofHours(24)),
         r.duration("OPERATOR_DEVICE_SWEEP_INTERVAL", Duration.ofMinutes(2)),
         r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
-        r.bool("OPERATOR_SELF_DEVICE", false),
+        selfDevice,
         r.bool("OPERATOR_SELF_HEALING", true),
         r.intValue("OPERATOR_RECONCILE_THREADS", 8, 1, 64),
         r.string("POD_NAME", ""),
+        new ApiServerProxySettings(apiProxyMode, r.intValue("OPERATOR_APISERVER_PROXY_PORT",
+            ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",
+            ApiServerProxySettings.DEFAULT_DEVICE_SOCKET.toString()))),
         List.copyOf(r.warnings));
     if (!r.errors.isEmpty()) {
       throw new ConfigException(String.join("\n", r.errors));
     }
     return cfg;
+  }
+
+  /**
+   * {@code APISERVER_PROXY} ({@code true}, {@code noauth}, {@code false}) or the deprecated {@code AUTH_PROXY}
+   * ({@code true} = auth mode), never both, as upstream (which exits on both and panics on other values).
+   */
+  private static ApiServerProxySettings.Mode apiServerProxyMode(Reader r) {
+    String apiServerProxy = r.string("APISERVER_PROXY", "");
+    boolean authProxySet = r.string("AUTH_PROXY", null) != null;
+    if (authProxySet && !apiServerProxy.isEmpty()) {
+      r.errors.add("AUTH_PROXY (deprecated) and APISERVER_PROXY are mutually exclusive: unset AUTH_PROXY");
+      return ApiServerProxySettings.Mode.OFF;
+    }
+    if (authProxySet) {
+      r.warnings.add("AUTH_PROXY is deprecated: use APISERVER_PROXY=true (auth mode) or APISERVER_PROXY=noauth");
+      return r.bool("AUTH_PROXY", false) ? ApiServerProxySettings.Mode.AUTH : ApiServerProxySettings.Mode.OFF;
+    }
+    return switch (apiServerProxy) {
+      case "", "false" -> ApiServerProxySettings.Mode.OFF;
+      case "true" -> ApiServerProxySettings.Mode.AUTH;
+      case "noauth" -> ApiServerProxySettings.Mode.NOAUTH;
+      default -> {
+        r.errors.add("APISERVER_PROXY=" + apiServerProxy + " is not valid: use true, noauth or false");
+        yield ApiServerProxySettings.Mode.OFF;
+      }
+    };
   }
 
   private static String readServiceAccountNamespace() {
@@ -253,6 +298,22 @@ public record OperatorConfig(
         return def;
       }
       return d.get();
+    }
+
+    /** Like {@link #enumValue}, but an unknown value is a warning (ending with {@code fallback}) instead of an error. */
+    <E extends Enum<E>> E enumOrWarn(String name, Class<E> type, E def, String fallback) {
+      String v = string(name, null);
+      if (v == null) {
+        return def;
+      }
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(v.trim())) {
+          return e;
+        }
+      }
+      List<String> accepted = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase()).toList();
+      warnings.add(name + "=" + v + " is not one of " + String.join(", ", accepted) + ": " + fallback);
+      return def;
     }
 
     <E extends Enum<E>> E enumValue(String name, Class<E> type, E def) {

@@ -18,10 +18,7 @@ import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.proxy.DeviceState;
-import io.tailops.operator.proxy.ProxyProvisioner;
-import io.tailops.operator.proxy.TailscaledConfig;
-import io.tailops.operator.proxy.ProxyConfigSecret;
+import io.tailops.operator.proxy.ReplicaState;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,8 +32,8 @@ import java.util.Optional;
  * Checks, against the live cluster and control plane, everything the seed guide's troubleshooting section asks users
  * to check by hand: credentials present and not {@code REPLACE_ME}; a token can be obtained; the scopes suffice; the
  * proxy tags can be minted; the policy's {@code tagOwners} lets the operator tag own the proxy tags; {@code nodeAttrs}
- * grants {@code funnel} when Funnel is used; the IngressClass; and each proxy's state. One result per check, each
- * with the fix.
+ * grants {@code funnel} when Funnel is used; the IngressClass; each proxy's state; and objects of kinds this operator
+ * does not implement yet. One result per check, each with the fix.
  */
 public final class Doctor {
   /** Outcome of a check. */
@@ -70,15 +67,44 @@ public final class Doctor {
    * @param mintTestKey whether to prove that the proxy tags can be minted by creating (and at once revoking) a
    *     short-lived auth key
    */
+  /**
+   * The settings the operator accepted with a warning (values the official chart passes on, such as an unknown
+   * OPERATOR_LOGGING or a login server without a scheme): one WARN check each, so that doctor says what the start-up
+   * log said.
+   */
+  public static List<Check> settings(OperatorConfig config) {
+    return config.warnings().stream().map(w -> Check.warn("settings", w,
+        "set the value named here in the chart values (or the environment variable) to one the message accepts"))
+        .toList();
+  }
+
+  /**
+   * Checks that a feature contributes (a kind's objects, a component's state). Contributions are wired in by the
+   * runtime ({@code runtime.DoctorChecks}), so that this package does not depend on the features it reports on.
+   */
+  @FunctionalInterface
+  public interface Source {
+    List<Check> checks(KubernetesClient client);
+  }
+
+  private final List<Source> sources;
+
   public Doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, boolean mintTestKey) {
+    this(config, client, controlPlane, mintTestKey, List.of());
+  }
+
+  /** @param sources the features' own checks, run after the standard ones when a cluster is reachable */
+  public Doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, boolean mintTestKey,
+      List<Source> sources) {
     this.config = config;
     this.client = client;
     this.controlPlane = controlPlane;
     this.mintTestKey = mintTestKey;
+    this.sources = List.copyOf(sources);
   }
 
   public List<Check> run() {
-    List<Check> checks = new ArrayList<>();
+    List<Check> checks = new ArrayList<>(settings(config));
     boolean credentialsOk = true;
     if (config.controlPlane() == OperatorConfig.ControlPlaneKind.TAILSCALE) {
       Check files = credentialFiles();
@@ -120,6 +146,9 @@ public final class Doctor {
       checks.add(funnel(policy, tokenOk));
       checks.add(ingressClass());
       checks.addAll(proxies(devices));
+      for (Source source : sources) {
+        checks.addAll(source.checks(client));
+      }
     }
     return checks;
   }
@@ -308,11 +337,9 @@ public final class Doctor {
       String parent = labels.get(TailscaleKeys.LABEL_PARENT_TYPE) + " " + labels.get(TailscaleKeys.LABEL_PARENT_NAMESPACE)
           + "/" + labels.get(TailscaleKeys.LABEL_PARENT_NAME);
       String name = "proxy " + parent;
-      DeviceState state = DeviceState.from(s);
-      String remembered = s.getMetadata().getAnnotations() == null ? null
-          : s.getMetadata().getAnnotations().get(ProxyProvisioner.DEVICE_ID_ANNOTATION);
-      String id = state.hasDevice() ? state.deviceId() : remembered;
-      String wanted = TailscaledConfig.hostnameOf(ProxyConfigSecret.value(s, TailscaledConfig.CAP_107));
+      ReplicaState replica = ReplicaState.of(s);
+      String id = replica.knownDeviceId();
+      String wanted = replica.configuredHostname();
       if (id == null || id.isEmpty()) {
         out.add(Check.warn(name, "the proxy " + s.getMetadata().getName() + " has not logged in yet",
             "wait for the pod; if it stays so, kubectl logs -n " + config.namespace() + " " + s.getMetadata().getName()));

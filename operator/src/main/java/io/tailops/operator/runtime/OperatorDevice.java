@@ -60,6 +60,8 @@ public final class OperatorDevice implements AutoCloseable {
     return t;
   });
   private volatile DeviceState device = DeviceState.NONE;
+  private volatile int apiServerProxyPort = -1;
+  private volatile java.util.function.Consumer<String> apiServerProxyEndpoint = url -> { };
 
   public OperatorDevice(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       OperatorHealth health, Clock clock, String identity, int statusPort) {
@@ -70,6 +72,17 @@ public final class OperatorDevice implements AutoCloseable {
     this.clock = clock;
     this.identity = identity;
     this.statusPort = statusPort;
+  }
+
+  /**
+   * Publishes the Kubernetes API server proxy listening on loopback {@code port} on the device's HTTPS port 443 (HTTP
+   * port 80 without certificates), where upstream serves it; the status page moves to 8443 (8080). {@code endpoint}
+   * hears the URL kubectl uses once the device's name is known.
+   */
+  public OperatorDevice apiServerProxy(int port, java.util.function.Consumer<String> endpoint) {
+    this.apiServerProxyPort = port;
+    this.apiServerProxyEndpoint = endpoint;
+    return this;
   }
 
   public OperatorDevice start(Duration period) {
@@ -168,14 +181,29 @@ public final class OperatorDevice implements AutoCloseable {
         patch.toString());
   }
 
-  /** HTTPS on 443 to the status page, or plain HTTP on 80 where the control plane issues no certificates. */
+  /**
+   * HTTPS on 443 to the status page, or plain HTTP on 80 where the control plane issues no certificates. With the API
+   * server proxy, 443 (80) goes to the proxy instead and the status page to 8443 (8080).
+   */
   String serveConfig(DeviceState state) {
-    String target = "http://127.0.0.1:" + statusPort + "/status";
-    if (controlPlane.capabilities().httpsCertificates()) {
-      return new ServeConfig().tcp(443, true).proxy(ServeConfig.hostPort(443), "/", target).toJson();
+    String statusPage = "http://127.0.0.1:" + statusPort + "/status";
+    boolean https = controlPlane.capabilities().httpsCertificates();
+    int port = https ? 443 : 80;
+    ServeConfig serve = new ServeConfig();
+    if (apiServerProxyPort > 0) {
+      serve(serve, state, https, port, "http://127.0.0.1:" + apiServerProxyPort);
+      port = https ? 8443 : 8080;
+      if (!state.fqdn().isEmpty()) {
+        apiServerProxyEndpoint.accept((https ? "https://" : "http://") + state.fqdn());
+      }
     }
-    String hostPort = state.fqdn().isEmpty() ? ServeConfig.hostPort(80) : state.fqdn() + ":80";
-    return new ServeConfig().tcp(80, false).proxy(hostPort, "/", target).toJson();
+    serve(serve, state, https, port, statusPage);
+    return serve.toJson();
+  }
+
+  private static void serve(ServeConfig serve, DeviceState state, boolean https, int port, String target) {
+    String hostPort = https || state.fqdn().isEmpty() ? ServeConfig.hostPort(port) : state.fqdn() + ":" + port;
+    serve.tcp(port, https).proxy(hostPort, "/", target);
   }
 
   private static Instant parse(String s) {

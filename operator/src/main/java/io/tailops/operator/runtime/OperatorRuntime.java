@@ -6,14 +6,17 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.monitoring.AggregatedMetrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
+import io.tailops.operator.apiproxy.OperatorApiServerProxy;
 import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.ingress.IngressReconciler;
+import io.tailops.operator.ingress.IngressController;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
+import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
-import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.service.ServiceReconciler;
+import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.service.ServiceController;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -33,6 +36,8 @@ public final class OperatorRuntime implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicBoolean();
 
   private final OperatorContext ctx;
+  private final OperatorHealth health;
+  private final OperatorMetrics metrics;
   private final Operator operator;
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
@@ -41,10 +46,13 @@ public final class OperatorRuntime implements AutoCloseable {
   private DeviceSweeper sweeper;
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
+  private OperatorApiServerProxy apiServerProxy;
 
-  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
-      ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
+  private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
+      HttpEndpoints http, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
     this.ctx = ctx;
+    this.health = health;
+    this.metrics = metrics;
     this.operator = operator;
     this.http = http;
     this.controlPlane = controlPlane;
@@ -107,23 +115,16 @@ public final class OperatorRuntime implements AutoCloseable {
             false));
       }
     });
-    // The operator's own Services (proxies' headless Services, metrics Services) carry tailscale.com/managed=true and
-    // are never exposed: leaving them out of the primary cache halves the Services cached and reconciled at start.
-    operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
-        .watchingAllNamespaces()
-        .withLabelSelector(TailscaleKeys.LABEL_MANAGED + "!=true")
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
-    operator.register(new IngressReconciler(ctx, redirectProbe), c -> c.withName(IngressReconciler.NAME)
-        .watchingAllNamespaces()
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
+    // The proxy kinds: one line each.
+    register(operator, new ServiceController(ctx));
+    register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
-        .withTriggerReconcilerOnAllEvents(true));
-    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed, reconciles);
+        .withTriggerReconcilerOnAllEvents(true)
+        .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
+    // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed, reconciles);
     if (http != null) {
       rt.routes();
       http.start();
@@ -150,9 +151,19 @@ public final class OperatorRuntime implements AutoCloseable {
     }).start();
     waitForCrd(client, health);
     operator.start();
+    rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
+        OperatorStatusPublisher.NAME);
+    rt.apiServerProxy.status().onChange(() -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    });
     if (config.selfDevice()) {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
-          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort()).start(Duration.ofSeconds(15));
+          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort())
+          .apiServerProxy(rt.apiServerProxy.running() ? rt.apiServerProxy.port() : -1,
+              rt.apiServerProxy.status()::endpoint)
+          .start(Duration.ofSeconds(15));
     }
     java.util.List<java.nio.file.Path> credentialFiles = config.controlPlane()
         == OperatorConfig.ControlPlaneKind.HEADSCALE ? java.util.Collections.singletonList(config.headscaleApiKeyFile())
@@ -165,6 +176,11 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
         controlPlane.capabilities().name(), config.proxyImage());
     return rt;
+  }
+
+  private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
+      ProxyController<P, ?, ?> controller) {
+    operator.register(controller, controller.configuration());
   }
 
   /**
@@ -206,38 +222,48 @@ public final class OperatorRuntime implements AutoCloseable {
   private void routes() {
     http.route("/healthz", () -> HttpEndpoints.Response.text(200, "ok\n"));
     http.route("/readyz", () -> {
-      boolean ok = ctx.health().isStarted() && operator.getRuntimeInfo().isStarted();
-      String waiting = ctx.health().notes().get("waiting");
+      boolean ok = health.isStarted() && operator.getRuntimeInfo().isStarted();
+      String waiting = health.notes().get("waiting");
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
           : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
     http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
-    StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
+        metrics.scrape()));
+    StatusPage page = new StatusPage(ctx, health, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
-        () -> new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run());
+        this::doctor);
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
         "text/html; charset=utf-8", page.html());
     http.route("/status", status);
     http.route("/", status);
     http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
+        metrics.scrape()));
     http.route("/doctor", () -> {
-      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      var checks = doctor();
       return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
           io.tailops.operator.doctor.Doctor.text(checks));
     });
     http.route("/doctor.json", () -> {
-      var checks = new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(), controlPlane, false).run();
+      var checks = doctor();
       return new HttpEndpoints.Response(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
           "application/json", io.tailops.operator.doctor.Doctor.json(checks));
     });
   }
 
+  /** Doctor's checks, with the API server proxy's. */
+  private java.util.List<io.tailops.operator.doctor.Doctor.Check> doctor() {
+    var checks = new java.util.ArrayList<>(DoctorChecks.doctor(ctx.config(), ctx.client(), controlPlane,
+        false).run());
+    if (apiServerProxy != null) {
+      apiServerProxy.check().ifPresent(checks::add);
+    }
+    return checks;
+  }
+
   /** What the status ConfigMap says. */
   java.util.Map<String, String> statusContent(String identity) {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
-    OperatorHealth h = ctx.health();
+    OperatorHealth h = health;
     String cred = switch (h.credentialState()) {
       case VALID -> "valid";
       case UNKNOWN -> "not checked yet";
@@ -252,11 +278,19 @@ public final class OperatorRuntime implements AutoCloseable {
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
             + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
         .toList()));
+    if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
+      m.put("apiServerProxy", apiServerProxy.status().summary());
+    }
     return m;
   }
 
   public OperatorDevice device() {
     return device;
+  }
+
+  /** The Kubernetes API server proxy ({@code APISERVER_PROXY}); null before the operator started. */
+  public OperatorApiServerProxy apiServerProxy() {
+    return apiServerProxy;
   }
 
   public DeviceSweeper sweeper() {
@@ -268,8 +302,19 @@ public final class OperatorRuntime implements AutoCloseable {
     return reconciles;
   }
 
-  public OperatorContext context() {
-    return ctx;
+  /** What the running operator is made of, for tests and the local environment. */
+  public RuntimeContext context() {
+    return new RuntimeContext(ctx, health, metrics);
+  }
+
+  /**
+   * The running operator's parts.
+   *
+   * @param reconcile what its reconcilers share
+   * @param health its own state (credentials, leadership, recent errors)
+   * @param metrics its Prometheus metrics
+   */
+  public record RuntimeContext(OperatorContext reconcile, OperatorHealth health, OperatorMetrics metrics) {
   }
 
   public ObservedControlPlane controlPlane() {
@@ -291,6 +336,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (device != null) {
       device.close();
+    }
+    if (apiServerProxy != null) {
+      apiServerProxy.close();
     }
     try {
       operator.stop();

@@ -70,7 +70,7 @@ public record TailnetBinaries(Path tailscaleDir, String tailscaleVersion, Path h
    * The version a {@code go.mod} under the repository requires for {@code module}, found by walking up from the
    * working folder (Maven runs tests in the module's folder).
    */
-  static Optional<String> pinnedVersion(String gomodPath, String module) {
+  public static Optional<String> pinnedVersion(String gomodPath, String module) {
     Pattern pin = Pattern.compile(
         "(?m)^\\s*(?:require\\s+)?" + Pattern.quote(module) + "\\s+v(\\d+\\.\\d+\\.\\d+)\\s*$");
     Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath();

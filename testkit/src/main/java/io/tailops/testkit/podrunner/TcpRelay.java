@@ -1,8 +1,6 @@
 package io.tailops.testkit.podrunner;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -15,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import io.tailops.testkit.Sockets;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,17 +114,9 @@ final class TcpRelay implements AutoCloseable {
 
   /** Copies until end of file, then half-closes {@code to}; the second direction to finish closes both sockets. */
   private void pump(Socket from, Socket to, AtomicInteger done) {
-    byte[] buf = new byte[16_384];
     boolean clean = false;
     try {
-      InputStream in = from.getInputStream();
-      OutputStream out = to.getOutputStream();
-      int n;
-      while ((n = in.read(buf)) >= 0) {
-        out.write(buf, 0, n);
-        out.flush();
-      }
-      to.shutdownOutput();
+      Sockets.copyUntilEof(from, to);
       clean = true;
     } catch (SocketException e) {
       // the other side went away

@@ -142,6 +142,7 @@ public final class FakeTailscaleApi implements AutoCloseable {
   private volatile boolean rejectBasic;
   private volatile boolean rejectBody;
   private volatile boolean policyIgnoresAccept;
+  private volatile KeySecretSource keySecrets = KeySecretSource.NONE;
   private final Clock clock;
 
   // State, guarded by lock.
@@ -256,6 +257,27 @@ public final class FakeTailscaleApi implements AutoCloseable {
   public FakeTailscaleApi rejectBodyClientAuth(boolean reject) {
     this.rejectBody = reject;
     return this;
+  }
+
+  /**
+   * Where the secrets of keys created through the API come from. By default the fake makes them up
+   * ({@code tskey-auth-…}); a source may mint them elsewhere instead, e.g. as real headscale pre-auth keys, so that a
+   * real tailscaled (the official operator's own tsnet node) can log in with a key it got from this API. The fake still
+   * records the key (ID, tags, expiry, uses) as for any other.
+   */
+  public FakeTailscaleApi keySecrets(KeySecretSource source) {
+    this.keySecrets = Objects.requireNonNull(source, "source");
+    return this;
+  }
+
+  /** Mints the secret of a key requested through the API somewhere else; see {@link #keySecrets}. */
+  @FunctionalInterface
+  public interface KeySecretSource {
+    /** The fake's own secrets. */
+    KeySecretSource NONE = (tags, reusable, ephemeral, expiry) -> Optional.empty();
+
+    /** The secret of a new key with these properties, or empty to let the fake make one up. */
+    Optional<String> secret(List<String> tags, boolean reusable, boolean ephemeral, Duration expiry);
   }
 
   /** Moves the fake's clock forward (tokens and keys expire accordingly). */
@@ -895,15 +917,19 @@ public final class FakeTailscaleApi implements AutoCloseable {
       throw new ApiError(400, "expirySeconds must not be negative");
     }
     Duration expiry = expirySeconds == 0 ? DEFAULT_KEY_EXPIRY : Duration.ofSeconds(expirySeconds);
-    ObjectNode out;
+    boolean reusable = create.path("reusable").asBoolean(false);
+    boolean ephemeral = create.path("ephemeral").asBoolean(false);
     synchronized (lock) {
       List<String> refused = refusedTagsLocked(client, tags);
       if (tags.isEmpty() || !refused.isEmpty()) {
         throw new ApiError(400, "requested tags [" + String.join(" ", refused) + "] are invalid or not permitted");
       }
-      KeyState k = newKeyLocked(tags, create.path("reusable").asBoolean(false),
-          create.path("ephemeral").asBoolean(false), create.path("preauthorized").asBoolean(false), description,
-          expiry, client.id());
+    }
+    String external = keySecrets.secret(List.copyOf(tags), reusable, ephemeral, expiry).orElse(null);
+    ObjectNode out;
+    synchronized (lock) {
+      KeyState k = newKeyLocked(tags, reusable, ephemeral, create.path("preauthorized").asBoolean(false), description,
+          expiry, client.id(), external);
       out = keyJson(k);
       out.put("key", k.secret);
     }
@@ -1117,10 +1143,16 @@ public final class FakeTailscaleApi implements AutoCloseable {
 
   private KeyState newKeyLocked(List<String> tags, boolean reusable, boolean ephemeral, boolean preauthorized,
       String description, Duration expiry, String createdBy) {
+    return newKeyLocked(tags, reusable, ephemeral, preauthorized, description, expiry, createdBy, null);
+  }
+
+  /** As above; {@code secret} null: the fake makes one up. */
+  private KeyState newKeyLocked(List<String> tags, boolean reusable, boolean ephemeral, boolean preauthorized,
+      String description, Duration expiry, String createdBy, String secret) {
     String id = "k" + random(10) + "CNTRL";
     Instant now = nowLocked().truncatedTo(ChronoUnit.SECONDS);
-    KeyState k = new KeyState(id, "tskey-auth-" + id + "-" + random(30), List.copyOf(tags), reusable, ephemeral,
-        preauthorized, description, now, now.plus(expiry), createdBy);
+    KeyState k = new KeyState(id, secret != null ? secret : "tskey-auth-" + id + "-" + random(30), List.copyOf(tags),
+        reusable, ephemeral, preauthorized, description, now, now.plus(expiry), createdBy);
     keys.put(id, k);
     return k;
   }

@@ -235,6 +235,27 @@ class FakeTailscaleApiTest {
     }
 
     @Test
+    void keySecretsCanComeFromElsewhere() {
+      List<String> asked = new java.util.ArrayList<>();
+      fake.keySecrets((tags, reusable, ephemeral, expiry) -> {
+        asked.add(tags + " reusable=" + reusable + " ephemeral=" + ephemeral + " expiry=" + expiry);
+        return tags.contains("tag:k8s-operator") ? java.util.Optional.of("hskey-auth-abc-def")
+            : java.util.Optional.empty();
+      });
+      Resp own = createKey(token(operator), "tag:k8s-operator");
+      assertThat(own.status()).isEqualTo(200);
+      assertThat(own.json().get("key").asText()).isEqualTo("hskey-auth-abc-def");
+      assertThat(fake.key(own.json().get("id").asText()).orElseThrow().secret()).isEqualTo("hskey-auth-abc-def");
+      Resp proxy = createKey(token(operator), "tag:k8s");
+      assertThat(proxy.json().get("key").asText()).startsWith("tskey-auth-");
+      assertThat(asked).containsExactly("[tag:k8s-operator] reusable=false ephemeral=false expiry=PT2160H",
+          "[tag:k8s] reusable=false ephemeral=false expiry=PT2160H");
+      // refused requests never reach the source
+      assertThat(createKey(token(operator), "tag:prod").status()).isEqualTo(400);
+      assertThat(asked).hasSize(2);
+    }
+
+    @Test
     void allowsTheClientsOwnTag() {
       assertThat(createKey(token(operator), "tag:k8s-operator").status()).isEqualTo(200);
     }

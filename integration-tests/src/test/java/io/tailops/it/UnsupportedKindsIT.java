@@ -1,0 +1,262 @@
+package io.tailops.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.micrometer.core.instrument.Counter;
+import io.tailops.api.v1alpha1.ConditionedStatus;
+import io.tailops.api.v1alpha1.Connector;
+import io.tailops.api.v1alpha1.ConnectorDevice;
+import io.tailops.api.v1alpha1.DNSConfig;
+import io.tailops.api.v1alpha1.ProxyGroup;
+import io.tailops.api.v1alpha1.Recorder;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.tailscale.CredentialSource;
+import io.tailops.controlplane.tailscale.RetryPolicy;
+import io.tailops.controlplane.tailscale.TailscaleApiClient;
+import io.tailops.local.OperatorEnvironment;
+import io.tailops.operator.doctor.Doctor;
+import io.tailops.operator.unsupported.ConnectorNotSupported;
+import io.tailops.operator.unsupported.DNSConfigNotSupported;
+import io.tailops.operator.unsupported.ProxyGroupNotSupported;
+import io.tailops.operator.unsupported.RecorderNotSupported;
+import io.tailops.operator.unsupported.UnsupportedKind;
+import io.tailops.testkit.kube.AuditLog;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Connector, ProxyGroup, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
+ * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
+ * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
+ * moves observedGeneration; a restart writes nothing; doctor lists the objects.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class UnsupportedKindsIT {
+  static OperatorEnvironment env;
+
+  static final String CONNECTOR = """
+      apiVersion: tailscale.com/v1alpha1
+      kind: Connector
+      metadata:
+        name: prod
+      spec:
+        tags: ["tag:prod"]
+        hostnamePrefix: ts-prod
+        replicas: 2
+        subnetRouter:
+          advertiseRoutes: ["10.40.0.0/14"]
+        exitNode: true
+      """;
+  static final String PROXY_GROUP = """
+      apiVersion: tailscale.com/v1alpha1
+      kind: ProxyGroup
+      metadata:
+        name: egress-proxies
+      spec:
+        type: egress
+        replicas: 3
+      """;
+  static final String RECORDER = """
+      apiVersion: tailscale.com/v1alpha1
+      kind: Recorder
+      metadata:
+        name: recorder
+      spec:
+        enableUI: true
+      """;
+  static final String DNS_CONFIG = """
+      apiVersion: tailscale.com/v1alpha1
+      kind: DNSConfig
+      metadata:
+        name: ts-dns
+      spec:
+        nameserver: {}
+      """;
+
+  @BeforeAll
+  static void start() {
+    env = OperatorEnvironment.create();
+    env.startOperator();
+  }
+
+  @AfterAll
+  static void stop() {
+    env.close();
+  }
+
+  @Order(1)
+  @Test
+  void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
+    AuditLog.Mark mark = env.mark();
+    List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
+        create(CONNECTOR, Connector.class), create(PROXY_GROUP, ProxyGroup.class), create(RECORDER, Recorder.class),
+        create(DNS_CONFIG, DNSConfig.class));
+    List<UnsupportedKind> kinds = List.of(ConnectorNotSupported.KIND, ProxyGroupNotSupported.KIND,
+        RecorderNotSupported.KIND, DNSConfigNotSupported.KIND);
+    for (int i = 0; i < created.size(); i++) {
+      CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
+      UnsupportedKind kind = kinds.get(i);
+      Condition c = awaitNotSupported(obj, kind, 1L);
+      assertThat(c.getMessage()).isEqualTo(kind.message()).contains("is not supported by this operator yet")
+          .contains("run the official Tailscale operator");
+      Event e = await().atMost(Duration.ofSeconds(30)).until(() -> env.event(obj, "NotSupported"),
+          Optional::isPresent).orElseThrow();
+      assertThat(e.getType()).isEqualTo("Warning");
+      assertThat(e.getMessage()).isEqualTo(kind.message());
+      CustomResource<?, ?> now = get(obj);
+      assertThat(now.getSpec()).as("spec untouched").usingRecursiveComparison().isEqualTo(obj.getSpec());
+      assertThat(now.getMetadata().getFinalizers()).as("no finalizer").isNullOrEmpty();
+    }
+    // The operator's writes about these objects: one status update each (and the Events), nothing else anywhere
+    // (but its own status ConfigMap, published once at start-up).
+    var writes = env.operatorRequestsSince(mark).writes()
+        .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
+            && !"tailscale-operator-status".equals(w.name()));
+    assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
+      assertThat(w.resource()).isIn("connectors", "proxygroups", "recorders", "dnsconfigs");
+      assertThat(w.subresource()).isEqualTo("status");
+      assertThat(w.verb()).isEqualTo("update");
+    });
+    assertThat(writes.list()).hasSize(4);
+    assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
+        .as("nothing deployed").isEmpty();
+  }
+
+  @Order(2)
+  @Test
+  void statusWrittenByTheOfficialOperatorIsKeptExceptTheReadyCondition() {
+    Connector c = create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: Connector
+        metadata:
+          name: adopted
+        spec:
+          exitNode: true
+        """, Connector.class);
+    // What the official operator had written before the switch (the status subresource is the operator's alone, so
+    // write it with the operator stopped: no race with our first reconcile).
+    env.stopOperator();
+    Connector withStatus = get(c);
+    withStatus.getStatus().setHostname("adopted-connector.tailnet.ts.net");
+    withStatus.getStatus().setIsExitNode(true);
+    withStatus.getStatus().setTailnetIPs(List.of("100.64.0.9"));
+    withStatus.getStatus().setDevices(List.of(new ConnectorDevice("adopted-connector.tailnet.ts.net",
+        List.of("100.64.0.9"))));
+    withStatus.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder()
+        .withType("ConnectorReady").withStatus("True").withReason("ConnectorCreated").withMessage("ConnectorCreated")
+        .withObservedGeneration(1L).withLastTransitionTime("2026-01-01T00:00:00Z").build()));
+    env.client().resource(withStatus).updateStatus();
+    env.startOperator();
+
+    awaitNotSupported(c, ConnectorNotSupported.KIND, 1L);
+    Connector now = get(c);
+    assertThat(now.getStatus().getHostname()).isEqualTo("adopted-connector.tailnet.ts.net");
+    assertThat(now.getStatus().getIsExitNode()).isTrue();
+    assertThat(now.getStatus().getTailnetIPs()).containsExactly("100.64.0.9");
+    assertThat(now.getStatus().getDevices()).hasSize(1);
+    assertThat(now.getStatus().getConditions()).hasSize(1);
+  }
+
+  @Order(3)
+  @Test
+  void aSpecChangeMovesObservedGenerationOnlyWithoutASecondEvent() {
+    Connector c = env.client().resources(Connector.class).withName("prod").get();
+    Condition before = condition(c, ConnectorNotSupported.KIND).orElseThrow();
+    env.client().resources(Connector.class).withName("prod").edit(x -> {
+      x.getSpec().setReplicas(3);
+      return x;
+    });
+    Condition after = awaitNotSupported(c, ConnectorNotSupported.KIND, 2L);
+    assertThat(after.getLastTransitionTime()).isEqualTo(before.getLastTransitionTime());
+    List<Event> events = env.events(c).stream().filter(e -> "NotSupported".equals(e.getReason())).toList();
+    assertThat(events).hasSize(1);
+    assertThat(events.get(0).getCount()).isEqualTo(1);
+  }
+
+  @Order(4)
+  @Test
+  void aRestartReconcilesEveryObjectAndWritesNothing() {
+    env.stopOperator();
+    AuditLog.Mark mark = env.mark();
+    env.startOperator();
+    // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
+    Map<String, Integer> objects = Map.of("Connector", 2, "ProxyGroup", 1, "Recorder", 1, "DNSConfig", 1);
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
+        assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
+    var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
+    assertThat(writes.list()).as(writes.summary()).isEmpty();
+  }
+
+  @Order(5)
+  @Test
+  void doctorListsTheObjectsOfEveryUnsupportedKind() {
+    ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
+            env.dir().resolve("client_secret")))
+        .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
+    List<Doctor.Check> checks = io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
+    Doctor.Check connectors = checks.stream().filter(x -> x.name().equals("not supported: Connector")).findFirst()
+        .orElseThrow(() -> new AssertionError(Doctor.text(checks)));
+    assertThat(connectors.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(connectors.detail()).startsWith("2 Connector object(s) (adopted, prod) are not acted on: no subnet "
+        + "router, exit node or app connector is deployed for it");
+    assertThat(connectors.fix()).contains("official Tailscale operator");
+    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: ProxyGroup",
+        "not supported: Recorder", "not supported: DNSConfig");
+    assertThat(Doctor.text(checks)).contains("FAIL not supported: Recorder: 1 Recorder object(s) (recorder)");
+  }
+
+  @Order(6)
+  @Test
+  void deletingAnObjectIsNotHeldUp() {
+    env.client().resources(DNSConfig.class).withName("ts-dns").delete();
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> env.client().resources(DNSConfig.class).withName("ts-dns").get() == null);
+  }
+
+  // --- helpers -------------------------------------------------------------------------------------------------
+
+  static <R extends CustomResource<?, ? extends ConditionedStatus>> R create(String yaml, Class<R> type) {
+    return env.client().resource(Serialization.unmarshal(yaml, type)).create();
+  }
+
+  @SuppressWarnings("unchecked")
+  static <R extends CustomResource<?, ?>> R get(R obj) {
+    return (R) env.client().resources(obj.getClass()).withName(obj.getMetadata().getName()).get();
+  }
+
+  static Optional<Condition> condition(CustomResource<?, ? extends ConditionedStatus> obj, UnsupportedKind kind) {
+    return obj == null || obj.getStatus() == null ? Optional.empty() : obj.getStatus().getConditions().stream()
+        .filter(c -> kind.conditionType().equals(c.getType())).findFirst();
+  }
+
+  static Condition awaitNotSupported(CustomResource<?, ? extends ConditionedStatus> obj, UnsupportedKind kind,
+      long generation) {
+    return await().atMost(Duration.ofSeconds(60)).until(() -> condition(get(obj), kind)
+        .filter(c -> "False".equals(c.getStatus()) && "NotSupported".equals(c.getReason())
+            && c.getObservedGeneration() == generation), Optional::isPresent).orElseThrow();
+  }
+
+  /** Successful reconciles of a kind since the operator started (JOSDK's Micrometer counters). */
+  static double reconciled(String kind) {
+    return env.operator().context().metrics().registry().find("operator.sdk.reconciliations.success")
+        .tag("kind", kind).counters().stream().mapToDouble(Counter::count).sum();
+  }
+
+  static List<String> meters() {
+    return env.operator().context().metrics().registry().getMeters().stream()
+        .filter(m -> m.getId().getName().contains("reconciliations.success")).map(m -> m.getId().toString()).toList();
+  }
+}

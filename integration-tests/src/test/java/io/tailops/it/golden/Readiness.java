@@ -1,0 +1,108 @@
+package io.tailops.it.golden;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * When an operator is done with the inputs: every parent is in its ready state and every proxy has logged in and lost
+ * its auth key (the operator removes it from the config once the proxy reports a device). Judged from what a user sees,
+ * the same way for both operators. A new kind of parent adds its rule to {@link #waitingFor(ClusterState)}.
+ */
+final class Readiness {
+  private static final Pattern AUTH_KEY = Pattern.compile("\"AuthKey\":\"[^\"]+\"");
+
+  private Readiness() {
+  }
+
+  /** What is not ready yet, one line each; empty when everything is. */
+  static List<String> waitingFor(ClusterState state) {
+    List<String> waiting = new ArrayList<>();
+    for (ClusterState.Observed o : state.inputs()) {
+      GoldenInputs.Input in = o.input();
+      ObjectNode live = o.live();
+      if (live == null) {
+        waiting.add(in.describe() + " does not exist");
+        continue;
+      }
+      switch (in.kind()) {
+        case "Service" -> {
+          if (servedService(live) && !conditionTrue(live, "TailscaleProxyReady")) {
+            waiting.add(in.describe() + ": condition TailscaleProxyReady is not True");
+          }
+        }
+        case "Ingress" -> {
+          if (ingressClass(live) && live.path("status").path("loadBalancer").path("ingress").isEmpty()) {
+            waiting.add(in.describe() + ": no status.loadBalancer.ingress");
+          }
+        }
+        default -> {
+          if (in.group().equals("tailscale.com")) {
+            boolean any = false;
+            for (JsonNode c : live.path("status").path("conditions")) {
+              if (c.path("type").asText().endsWith("Ready")) {
+                any = true;
+                if (!c.path("status").asText().equals("True")) {
+                  waiting.add(in.describe() + ": condition " + c.path("type").asText() + " is not True");
+                }
+              }
+            }
+            if (!any) {
+              waiting.add(in.describe() + ": no Ready condition yet");
+            }
+          }
+        }
+      }
+    }
+    for (ObjectNode c : state.created()) {
+      if (!c.path("kind").asText().equals("Secret")) {
+        continue;
+      }
+      JsonNode data = c.path("data");
+      boolean config = false;
+      boolean key = false;
+      Iterator<Map.Entry<String, JsonNode>> it = data.fields();
+      while (it.hasNext()) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (e.getKey().startsWith("cap-") && e.getKey().endsWith(".hujson")) {
+          config = true;
+          String text = new String(Base64.getDecoder().decode(e.getValue().asText()), StandardCharsets.UTF_8);
+          key |= AUTH_KEY.matcher(text).find();
+        }
+      }
+      String name = c.path("metadata").path("name").asText();
+      if (config && !data.has("device_id")) {
+        waiting.add("Secret " + name + ": no device_id (the proxy has not logged in)");
+      } else if (config && key) {
+        waiting.add("Secret " + name + ": the config still holds the auth key");
+      }
+    }
+    return waiting;
+  }
+
+  /** A Service the operator serves with an ingress proxy (expose annotation or LoadBalancer class tailscale). */
+  static boolean servedService(JsonNode svc) {
+    return "true".equals(svc.path("metadata").path("annotations").path("tailscale.com/expose").asText())
+        || ("LoadBalancer".equals(svc.path("spec").path("type").asText())
+            && "tailscale".equals(svc.path("spec").path("loadBalancerClass").asText()));
+  }
+
+  private static boolean ingressClass(JsonNode ing) {
+    return "tailscale".equals(ing.path("spec").path("ingressClassName").asText());
+  }
+
+  private static boolean conditionTrue(JsonNode obj, String type) {
+    for (JsonNode c : obj.path("status").path("conditions")) {
+      if (type.equals(c.path("type").asText())) {
+        return "True".equals(c.path("status").asText());
+      }
+    }
+    return false;
+  }
+}
