@@ -322,6 +322,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new IllegalStateException("the operator is already running");
     }
     OperatorConfig config = config();
+    applyChartRbacFor(env);
     OperatorMetrics metrics = new OperatorMetrics();
     operatorClient = newOperatorClient(OPERATOR_USER_AGENT, metrics);
     ControlPlane cp;
@@ -349,6 +350,22 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return operator;
+  }
+
+  /**
+   * Renders the chart's RBAC with the values the operator's settings come from (the chart's Deployment turns
+   * {@code apiServerProxyConfig.mode} into {@code APISERVER_PROXY}, and renders the impersonation grant for it) and
+   * puts it on the API server in place of the previous rendering, as {@code helm upgrade} would.
+   */
+  private void applyChartRbacFor(Map<String, String> settings) {
+    Map<String, String> values = new java.util.TreeMap<>();
+    String apiServerProxy = settings.get("APISERVER_PROXY");
+    if (apiServerProxy != null && !apiServerProxy.isBlank()) {
+      values.put("apiServerProxyConfig.mode", apiServerProxy.trim());
+    }
+    if (!values.equals(rbac.values())) {
+      rbac = ChartRbac.render(kube.client(), NAMESPACE, values).replace(rbac, kube.client());
+    }
   }
 
   /**
@@ -406,7 +423,10 @@ public final class OperatorEnvironment implements AutoCloseable {
     AuditEvents all = deniedAuditMark == null ? kube.audit().all() : kube.audit().since(deniedAuditMark);
     deniedAuditMark = now;
     String accounts = "system:serviceaccount:" + NAMESPACE + ":";
+    // A request the operator made as somebody else (the API server proxy impersonating a tailnet caller) is decided
+    // by that caller's RBAC: its refusal is the caller's, not a grant the chart lacks.
     all.filter(e -> e.code() == 403 && e.username() != null && e.username().startsWith(accounts))
+        .filter(e -> e.impersonatedUser() == null)
         .filter(e -> e.requestReceived() == null || !kube.wasNotReadyAt(e.requestReceived(), RESTART_GRACE))
         .stream().forEach(e -> out.add("API server denied " + e.username().substring(accounts.length()) + ": " + e));
     return out;
