@@ -5,6 +5,7 @@ import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import java.util.List;
 import java.util.Optional;
@@ -108,6 +109,16 @@ public final class ObservedControlPlane implements ControlPlane {
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
     return observe(() -> delegate.deleteDevice(deviceId));
+  }
+
+  @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
+    return observe(() -> delegate.getDeviceRoutes(deviceId));
+  }
+
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
+    return observe(() -> delegate.setApprovedRoutes(deviceId, routes));
   }
 
   @Override
