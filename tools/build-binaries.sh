@@ -79,7 +79,7 @@ hash_files() { cat "$@" | sha256sum | cut -c1-64; }
 # Prints the version a go.mod requires for a module, e.g. `module_version go.mod k8s.io/kubernetes` -> v1.34.4.
 module_version() {
   local gomod=$1 module=$2 v
-  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | head -1 |
+  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | sed -n 1p |
     awk '{print $NF}') || true
   [[ -n "$v" ]] || die "cannot find the version of ${module} in ${gomod}"
   printf '%s' "$v"

@@ -167,6 +167,7 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "web")).as("%s events in web", verb).isTrue();
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
+    assertThat(can(op, "delete", "", "events", null, "web")).isFalse();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
     assertThat(can(op, "update", "tailscale.com", "dnsconfigs", null, null)).as("DNSConfig finalizer").isTrue();
     assertThat(can(op, "delete", "tailscale.com", "dnsconfigs", null, null)).as("delete dnsconfigs").isFalse();

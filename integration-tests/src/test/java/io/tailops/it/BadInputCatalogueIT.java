@@ -194,8 +194,8 @@ class BadInputCatalogueIT {
     }
     return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
       if (c.reason() == null) {
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
-            .until(() -> ServiceExposeIT.ready(getSvc(c.name())).isEmpty());
+        env.awaitCurrentVersionsReconciled(getSvc(c.name()));
+        assertThat(ServiceExposeIT.ready(getSvc(c.name()))).as(c.name() + " condition").isEmpty();
       } else {
         await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(getSvc(c.name()))
             .filter(x -> c.reason().equals(x.getReason())).isPresent());
@@ -203,6 +203,7 @@ class BadInputCatalogueIT {
         assertThat(ServiceExposeIT.ready(getSvc(c.name())).get().getStatus()).isEqualTo("False");
         await().atMost(Duration.ofSeconds(20)).until(() -> env.events(getSvc(c.name())).stream()
             .anyMatch(e -> "Warning".equals(e.getType()) && c.message().equals(e.getMessage())));
+        env.awaitCurrentVersionsReconciled(getSvc(c.name()));
       }
       assertNothingFor("svc", c.name(), getSvc(c.name()));
       assertThat(getSvc(c.name()).getSpec().getType()).as("type unchanged (an egress Service is not rewritten)")
@@ -305,6 +306,7 @@ class BadInputCatalogueIT {
           .anyMatch(e -> c.reason().equals(e.getReason())));
       assertThat(env.events(ing)).filteredOn(e -> c.reason().equals(e.getReason()))
           .extracting(e -> e.getMessage()).contains(c.message());
+      env.awaitCurrentVersionsReconciled(ing);
       if (c.name().equals("ing-exact")) {
         // A warning only: the Ingress is served (as a Prefix path), as upstream does.
         assertThat(env.statefulSets("ingress", NS, c.name())).hasSize(1);

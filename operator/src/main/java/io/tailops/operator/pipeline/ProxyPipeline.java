@@ -334,7 +334,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
         hostnames.add(h);
       }
     }
-    boolean done = provisioner.cleanup(ref, store);
+    boolean done = provisioner.cleanup(ref);
     if (done) {
       LOG.info("removed the proxy of {}, which no longer exists (deleted without its finalizer running)", ref);
       ctx.metrics().selfHealing("ParentlessProxyRemoved");
@@ -370,7 +370,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
     boolean done;
     try {
-      done = provisioner.cleanup(ref, store);
+      done = provisioner.cleanup(ref);
     } catch (ProvisionException e) {
       ctx.errors().error(ref.toString(), e.getMessage());
       if (!gone) {

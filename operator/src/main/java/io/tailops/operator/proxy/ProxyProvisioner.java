@@ -321,10 +321,16 @@ public class ProxyProvisioner {
    * One step of removing the proxy of {@code parent} (§6.2): StatefulSet first (foreground, waiting for its pods),
    * then the devices (404 is success), then the Secrets and Services.
    *
+   * <p>It reads the proxy's objects from the API server ({@link ProxyWrites#current}), not from the informer caches:
+   * when the parent is deleted while its proxy is being created, or right after the proxy's last write (its device
+   * ID), the caches may not have the newest objects yet, and the cleanup would leave a Secret or a device behind for
+   * good (both found by ControlPlaneFaultsProductionIT: an orphaned Secret at seed 2501, a device whose key was
+   * revoked as unused at seed 2500). A few label-selected LISTs in the operator namespace per removal.
+   *
    * @return true when nothing is left; false when waiting for the StatefulSet to go away
    */
-  public boolean cleanup(ParentRef parent, ProxyObjectStore store) throws ProvisionException {
-    List<StatefulSet> sets = store.statefulSets(parent);
+  public boolean cleanup(ParentRef parent) throws ProvisionException {
+    List<StatefulSet> sets = current(StatefulSet.class, parent);
     if (!sets.isEmpty()) {
       for (StatefulSet s : sets) {
         if (s.getMetadata().getDeletionTimestamp() == null) {
@@ -337,7 +343,7 @@ public class ProxyProvisioner {
       }
       return false;
     }
-    List<Secret> all = new ArrayList<>(store.secrets(parent));
+    List<Secret> all = current(Secret.class, parent);
     for (Secret s : all) {
       removeDevice(parent, ReplicaState.of(s));
     }
@@ -348,10 +354,18 @@ public class ProxyProvisioner {
     for (Secret s : all) {
       delete(s);
     }
-    for (Service s : store.services(parent)) {
+    for (Service s : current(Service.class, parent)) {
       delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
     return true;
+  }
+
+  private <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) throws ProvisionException {
+    try {
+      return writes.current(kind, parent);
+    } catch (KubernetesClientException e) {
+      throw apiError("listing the proxy's " + kind.getSimpleName() + "s of " + parent, e);
+    }
   }
 
   /** Deletes the replica's device, or revokes its never-used auth key. */

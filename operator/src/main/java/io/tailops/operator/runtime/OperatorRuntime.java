@@ -3,6 +3,7 @@ package io.tailops.operator.runtime;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.api.monitoring.AggregatedMetrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.apiproxy.OperatorApiServerProxy;
@@ -45,6 +46,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private final Operator operator;
   private final HttpEndpoints http;
   private final ObservedControlPlane controlPlane;
+  private final CompletedReconciles reconciles;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
   private OperatorDevice device;
@@ -53,13 +55,14 @@ public final class OperatorRuntime implements AutoCloseable {
   private ParentlessSweep parentless;
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
-      HttpEndpoints http, ObservedControlPlane controlPlane) {
+      HttpEndpoints http, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
     this.ctx = ctx;
     this.health = health;
     this.metrics = metrics;
     this.operator = operator;
     this.http = http;
     this.controlPlane = controlPlane;
+    this.reconciles = reconciles;
   }
 
   /**
@@ -89,6 +92,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (httpPort >= 0) {
       http = new HttpEndpoints("0.0.0.0", httpPort);
     }
+    CompletedReconciles reconciles = new CompletedReconciles();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -98,8 +102,8 @@ public final class OperatorRuntime implements AutoCloseable {
           .withStopOnInformerErrorDuringStartup(false)
           .withCacheSyncTimeout(Duration.ofMinutes(2))
           .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(metrics.registry())
-              .notCollectingMetricsPerResource().build());
+          .withMetrics(new AggregatedMetrics(java.util.List.of(MicrometerMetrics.newMicrometerMetricsBuilder(
+              metrics.registry()).notCollectingMetricsPerResource().build(), reconciles)));
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
             Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), identity,
@@ -150,7 +154,7 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     // ProxyGroup: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
-    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed, reconciles);
     if (http != null) {
       rt.routes();
       http.start();
@@ -350,6 +354,11 @@ public final class OperatorRuntime implements AutoCloseable {
 
   public DeviceSweeper sweeper() {
     return sweeper;
+  }
+
+  /** The newest version of each object that a completed reconcile saw (what tests wait for after a change). */
+  public CompletedReconciles reconciles() {
+    return reconciles;
   }
 
   /** What the running operator is made of, for tests and the local environment. */

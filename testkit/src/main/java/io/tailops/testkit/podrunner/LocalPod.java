@@ -31,8 +31,9 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.tailops.testkit.headscale.ContainerbootProcess;
 
 /**
- * One Pod (one UID) run by the {@link LocalPodRunner}: its sandbox (a network namespace for kernel-mode pods, a pod
- * address on the bridge for userspace ones), its materialised volumes, its service-account token and the real
+ * One Pod (one UID) run by the {@link LocalPodRunner}: its sandbox (a network namespace of its own, as in a cluster;
+ * where namespaces cannot be made, userspace pods get a pod address on the bridge and share the host's namespace and
+ * its ports), its materialised volumes, its service-account token and the real
  * {@code containerboot} of its {@code tailscale} container, restarted when it exits as a kubelet would. Read-only
  * view for tests; the runner drives it.
  */
@@ -296,8 +297,9 @@ public final class LocalPod {
     startedAt = Instant.now();
     nextStart = null;
     log.info("pod {}/{} ({}): {} started{} ({}, pod IP {}, log {})", namespace, name, shortUid(), programName(),
-        restarts == 0 ? "" : " again (restart " + restarts + ")", kernelMode ? "kernel mode in network namespace "
-        + sandbox.netns() : sandboxed ? "network namespace " + sandbox.netns() : "userspace", podIp, logFile);
+        restarts == 0 ? "" : " again (restart " + restarts + ")", (kernelMode ? "kernel mode" : "userspace")
+        + (sandbox != null ? " in network namespace " + sandbox.netns() : " in the host's network namespace"), podIp,
+        logFile);
   }
 
   private void prepare(Container c) throws NotReady {
@@ -321,7 +323,12 @@ public final class LocalPod {
         podIp = sandbox.ip();
       }
     } else if (podIp == null) {
-      if (network != null) {
+      if (network != null && PodNetwork.probe().kernelMode()) {
+        // Its own namespace too: what it listens on (metrics on $(POD_IP):9002, the debug port) is its own, never
+        // a port of this machine that another program may hold.
+        sandbox = network.sandbox(namespace + "/" + name);
+        podIp = sandbox.ip();
+      } else if (network != null) {
         podIp = network.podAddress();
         ownsPodAddress = true;
       } else {
@@ -385,7 +392,7 @@ public final class LocalPod {
         .podName(name)
         .podUid(uid)
         .serviceAccount(namespace, runner.caPem(), token)
-        .kubernetesServiceAddress(network != null ? network.hostAddress() : "127.0.0.1")
+        .kubernetesServiceAddress(runner.apiAddress())
         .workDir(dir.resolve("c"))
         .logFile(logFile)
         .binaries(runner.binaries())

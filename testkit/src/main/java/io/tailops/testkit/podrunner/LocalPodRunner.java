@@ -66,9 +66,10 @@ import io.tailops.testkit.kube.KubeApiServer;
  *   <li><b>API server.</b> A service-account token (TokenRequest for the Pod's ServiceAccount, renewed) at the fixed
  *       path inside a private mount namespace (see {@code ContainerbootProcess}). With a pod network, the API server is
  *       reached exactly as in a cluster, at {@code https://kubernetes.default.svc} (port 443): the private
- *       {@code /etc/hosts} maps it to the node address, where a relay forwards to the API server on 127.0.0.1 (its
- *       certificate is valid for that name). Without one, at 127.0.0.1 via
- *       {@code TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV}.</li>
+ *       {@code /etc/hosts} maps it to the cluster IP of the {@code default/kubernetes} Service, which the network's
+ *       service router sends to a relay (on the node address, any port) that forwards to the API server on 127.0.0.1
+ *       (its certificate is valid for that name). Without a service router the relay listens on the node address,
+ *       port 443. Without a pod network, at 127.0.0.1 via {@code TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV}.</li>
  *   <li><b>Lifecycle.</b> A container that exits is restarted with the kubelet's doubling back-off (shorter here).
  *       A Pod that is deleted, or replaced under the same name with a new UID, is stopped (SIGTERM, then SIGKILL after
  *       its grace period) before its replacement starts; its sandbox and folder go, its log stays
@@ -101,6 +102,8 @@ public final class LocalPodRunner implements AutoCloseable {
   private final String caPem;
   private final ServiceProxy services;
   private final TcpRelay apiRelay;
+  /** Where pods reach the API server on port 443: the kubernetes Service's cluster IP, or the node address. */
+  private final String apiAddress;
   private final SharedIndexInformer<Pod> pods;
   private final SharedIndexInformer<Secret> secrets;
   private final SharedIndexInformer<ConfigMap> configMaps;
@@ -154,14 +157,25 @@ public final class LocalPodRunner implements AutoCloseable {
     PodNetwork net = cfg.network;
     TcpRelay relay = null;
     ServiceProxy svc = null;
+    String api = "127.0.0.1";
     if (net != null) {
-      relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 443),
-          () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+      String clusterIp = net.routesServices() ? kubernetesServiceIp() : null;
+      if (net.routesServices() && net.isServiceAddress(clusterIp)) {
+        relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 0),
+            () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+        net.mapServicePort(clusterIp, 443, relay.address());
+        api = clusterIp;
+      } else {
+        relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 443),
+            () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+        api = net.hostAddress();
+      }
       if (cfg.serviceProxy) {
         svc = ServiceProxy.start(client, net);
       }
     }
     this.apiRelay = relay;
+    this.apiAddress = api;
     this.services = svc;
     if (cfg.bindToNode) {
       ensureNode();
@@ -181,8 +195,8 @@ public final class LocalPodRunner implements AutoCloseable {
     log.info("local pod runner for namespace {} (pods labelled {}={}{}): tailscale v{} from {}, {}, work folder {}",
         cfg.namespace, cfg.labelKey, cfg.labelValue, cfg.programs.stream().map(r -> ", " + r).reduce("", String::concat),
         binaries.tailscaleVersion(), binaries.tailscaleDir(),
-        net == null ? "no pod network (userspace pods only, API server at 127.0.0.1)" : net + ", API server relay "
-            + net.hostAddress() + ":443", workDir);
+        net == null ? "no pod network (userspace pods only, API server at 127.0.0.1)" : net + ", API server at "
+            + apiAddress + ":443 (relay " + relay.address() + ")", workDir);
   }
 
   /**
@@ -553,7 +567,7 @@ public final class LocalPodRunner implements AutoCloseable {
   Map<String, String> serviceEnv() {
     Map<String, String> env = new LinkedHashMap<>();
     if (cfg.network != null) {
-      String host = cfg.network.hostAddress();
+      String host = apiAddress;
       env.put("KUBERNETES_SERVICE_HOST", host);
       env.put("KUBERNETES_SERVICE_PORT", "443");
       env.put("KUBERNETES_SERVICE_PORT_HTTPS", "443");
@@ -639,6 +653,27 @@ public final class LocalPodRunner implements AutoCloseable {
   /** The program {@code pod}'s container runs instead of containerboot, or null. */
   Path program(Pod pod) {
     return ruleFor(pod).map(Rule::program).orElse(null);
+  }
+
+  /** The cluster IP of {@code default/kubernetes}, which the API server creates soon after it starts (or null). */
+  private String kubernetesServiceIp() {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      var svc = client.services().inNamespace("default").withName("kubernetes").get();
+      if (svc != null && svc.getSpec().getClusterIP() != null) {
+        return svc.getSpec().getClusterIP();
+      }
+      if (System.nanoTime() > deadline) {
+        log.warn("no Service default/kubernetes after 30 s: pods reach the API server at the node address, port 443");
+        return null;
+      }
+      Host.sleep(100);
+    }
+  }
+
+  /** The address pods reach the API server at, on port 443 (see the class comment). */
+  String apiAddress() {
+    return apiAddress;
   }
 
   String hostIp() {
