@@ -26,17 +26,19 @@ public final class ChildLabels {
     return labels;
   }
 
-  /** The parent named by an object's child labels, if it has them and is of {@code type}. */
+  /**
+   * The parent named by an object's child labels, if it has them and is of {@code type}. A missing namespace label
+   * means a cluster-scoped parent (the official operator labels a ProxyGroup's objects without it).
+   */
   public static Optional<ParentRef> parentOf(Map<String, String> labels, String type) {
     if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))) {
       return Optional.empty();
     }
     String name = labels.get(LABEL_PARENT_NAME);
-    String ns = labels.get(LABEL_PARENT_NAMESPACE);
-    if (name == null || ns == null) {
+    if (name == null) {
       return Optional.empty();
     }
-    return Optional.of(new ParentRef(type, ns, name, null));
+    return Optional.of(new ParentRef(type, labels.getOrDefault(LABEL_PARENT_NAMESPACE, ""), name, null));
   }
 
   /** {@code namespace/name} of an object, or its name when it is cluster-scoped. */

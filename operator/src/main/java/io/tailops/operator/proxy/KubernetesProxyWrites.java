@@ -103,6 +103,11 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   }
 
   @Override
+  public <T extends HasMetadata> T read(T obj) {
+    return client.resource(obj).get();
+  }
+
+  @Override
   public Secret readSecret(String name) {
     return client.secrets().inNamespace(namespace).withName(name).get();
   }

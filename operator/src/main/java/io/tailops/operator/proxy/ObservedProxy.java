@@ -8,11 +8,17 @@ import java.util.Optional;
  *
  * @param keyMinted whether this reconcile minted a key for a new replica (a new proxy)
  * @param reverted what was found changed by hand and put back, one line per object
+ * @param desired what the proxy was provisioned to (null when not known)
  */
-public record ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted) {
+public record ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted,
+    DesiredProxy desired) {
   public ObservedProxy {
     replicas = List.copyOf(replicas);
     reverted = List.copyOf(reverted);
+  }
+
+  public ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted) {
+    this(name, replicas, keyMinted, reverted, null);
   }
 
   /** Replica 0 (single-replica proxies have only it). */

@@ -193,6 +193,12 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   }
 
   @Override
+  @SuppressWarnings("unchecked")
+  public <T extends HasMetadata> T read(T obj) {
+    return (T) copy(objects.get(key(obj.getKind(), obj.getMetadata().getName())));
+  }
+
+  @Override
   public Secret readSecret(String name) {
     return get(Secret.class, name);
   }
