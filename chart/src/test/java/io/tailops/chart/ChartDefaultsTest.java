@@ -266,7 +266,9 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "proxygroups/status", "update", "patch"));
+    for (String kind : List.of("connectors", "recorders", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
@@ -296,7 +298,13 @@ class ChartDefaultsTest {
     expected.addAll(grants("apps", "statefulsets", crud));
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
-    expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
+    expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
+    // A ProxyGroup's ServiceAccount, Role and RoleBinding.
+    expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
+        "delete"));
+    expected.addAll(grants("rbac.authorization.k8s.io", "rolebindings", "get", "list", "watch", "create", "update",
+        "patch", "delete"));
     expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
     // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
     expected.addAll(grants("", "events", "get", "create", "patch"));

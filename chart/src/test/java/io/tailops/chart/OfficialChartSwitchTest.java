@@ -135,7 +135,7 @@ class OfficialChartSwitchTest {
     assertThat(release.getOutput()).contains("WARNINGS")
         .contains("1 Connector object(s) exist (prod), but this operator does not support Connector yet: it keeps "
             + "them unchanged and marks each with the condition ConnectorReady=False, reason NotSupported.")
-        .contains("1 ProxyGroup object(s) exist (egress-proxies)").contains("1 Recorder object(s) exist (recorder)")
+        .doesNotContain("ProxyGroup object(s)").contains("1 Recorder object(s) exist (recorder)")
         .contains("1 DNSConfig object(s) exist (ts-dns)").doesNotContain("ProxyClass object(s)");
     for (String crd : CRDS) {
       assertThat(crd(crd).getMetadata().getAnnotations()).as("our %s", crd)

@@ -12,7 +12,6 @@ import io.tailops.api.v1alpha1.ConditionedStatus;
 import io.tailops.api.v1alpha1.Connector;
 import io.tailops.api.v1alpha1.ConnectorDevice;
 import io.tailops.api.v1alpha1.DNSConfig;
-import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.api.v1alpha1.Recorder;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.tailscale.CredentialSource;
@@ -22,7 +21,6 @@ import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.unsupported.ConnectorNotSupported;
 import io.tailops.operator.unsupported.DNSConfigNotSupported;
-import io.tailops.operator.unsupported.ProxyGroupNotSupported;
 import io.tailops.operator.unsupported.RecorderNotSupported;
 import io.tailops.operator.unsupported.UnsupportedKind;
 import io.tailops.testkit.kube.AuditLog;
@@ -38,7 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Connector, ProxyGroup, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
+ * Connector, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
  * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
  * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
  * moves observedGeneration; a restart writes nothing; doctor lists the objects.
@@ -59,15 +57,6 @@ class UnsupportedKindsIT {
         subnetRouter:
           advertiseRoutes: ["10.40.0.0/14"]
         exitNode: true
-      """;
-  static final String PROXY_GROUP = """
-      apiVersion: tailscale.com/v1alpha1
-      kind: ProxyGroup
-      metadata:
-        name: egress-proxies
-      spec:
-        type: egress
-        replicas: 3
       """;
   static final String RECORDER = """
       apiVersion: tailscale.com/v1alpha1
@@ -102,10 +91,9 @@ class UnsupportedKindsIT {
   void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
     AuditLog.Mark mark = env.mark();
     List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
-        create(CONNECTOR, Connector.class), create(PROXY_GROUP, ProxyGroup.class), create(RECORDER, Recorder.class),
-        create(DNS_CONFIG, DNSConfig.class));
-    List<UnsupportedKind> kinds = List.of(ConnectorNotSupported.KIND, ProxyGroupNotSupported.KIND,
-        RecorderNotSupported.KIND, DNSConfigNotSupported.KIND);
+        create(CONNECTOR, Connector.class), create(RECORDER, Recorder.class), create(DNS_CONFIG, DNSConfig.class));
+    List<UnsupportedKind> kinds = List.of(ConnectorNotSupported.KIND, RecorderNotSupported.KIND,
+        DNSConfigNotSupported.KIND);
     for (int i = 0; i < created.size(); i++) {
       CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
       UnsupportedKind kind = kinds.get(i);
@@ -126,11 +114,11 @@ class UnsupportedKindsIT {
         .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
             && !"tailscale-operator-status".equals(w.name()));
     assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
-      assertThat(w.resource()).isIn("connectors", "proxygroups", "recorders", "dnsconfigs");
+      assertThat(w.resource()).isIn("connectors", "recorders", "dnsconfigs");
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(4);
+    assertThat(writes.list()).hasSize(3);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
@@ -193,7 +181,7 @@ class UnsupportedKindsIT {
     AuditLog.Mark mark = env.mark();
     env.startOperator();
     // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
-    Map<String, Integer> objects = Map.of("Connector", 2, "ProxyGroup", 1, "Recorder", 1, "DNSConfig", 1);
+    Map<String, Integer> objects = Map.of("Connector", 2, "Recorder", 1, "DNSConfig", 1);
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
         assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
@@ -213,8 +201,7 @@ class UnsupportedKindsIT {
     assertThat(connectors.detail()).startsWith("2 Connector object(s) (adopted, prod) are not acted on: no subnet "
         + "router, exit node or app connector is deployed for it");
     assertThat(connectors.fix()).contains("official Tailscale operator");
-    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: ProxyGroup",
-        "not supported: Recorder", "not supported: DNSConfig");
+    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: Recorder", "not supported: DNSConfig");
     assertThat(Doctor.text(checks)).contains("FAIL not supported: Recorder: 1 Recorder object(s) (recorder)");
   }
 

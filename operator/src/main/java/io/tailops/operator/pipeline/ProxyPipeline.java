@@ -127,6 +127,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
 
     // 2. One hostname, one owner.
     ProxySpec spec = wanted.spec().withProxyClass(pc);
+    found.addAll(wanted.blueprint().notes(spec));
     for (int i = 0; i < Math.max(1, spec.replicas()); i++) {
       String hostname = spec.hostname(i);
       Optional<HostnameClaims.Claim> owner = ctx.hostnames().owner(hostname);

@@ -1,5 +1,7 @@
 package io.tailops.operator.proxy;
 
+import io.tailops.operator.status.Problem;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -17,5 +19,13 @@ public interface ProxyBlueprint {
    */
   default Optional<String> fixedName(ParentRef parent) {
     return Optional.empty();
+  }
+
+  /**
+   * What to tell the user about building this proxy with its ProxyClass applied (a setting the shape cannot honour,
+   * and what follows from it), recorded as notes while they hold.
+   */
+  default List<Problem> notes(ProxySpec spec) {
+    return List.of();
   }
 }

@@ -114,10 +114,11 @@ public final class OperatorRuntime implements AutoCloseable {
     // The proxy kinds: one line each.
     register(operator, new ServiceController(ctx));
     register(operator, new IngressController(ctx, redirectProbe));
+    register(operator, new io.tailops.operator.proxygroup.ProxyGroupController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
-    // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    // Connector, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
     if (http != null) {

@@ -65,7 +65,6 @@ class NotSupportedConditionsTest {
     assertThat(UnsupportedKinds.kinds()).extracting(UnsupportedKind::kind, UnsupportedKind::conditionType)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("Connector", ConditionTypes.CONNECTOR_READY),
-            org.assertj.core.groups.Tuple.tuple("ProxyGroup", ConditionTypes.PROXY_GROUP_READY),
             org.assertj.core.groups.Tuple.tuple("Recorder", ConditionTypes.RECORDER_READY),
             org.assertj.core.groups.Tuple.tuple("DNSConfig", ConditionTypes.NAMESERVER_READY));
     for (UnsupportedKind k : UnsupportedKinds.kinds()) {
@@ -73,6 +72,6 @@ class NotSupportedConditionsTest {
           .contains("run the official Tailscale operator").contains("delete the object")
           .hasSizeLessThan(32768);
     }
-    assertThat(ProxyGroupNotSupported.KIND.crdName()).isEqualTo("proxygroups.tailscale.com");
+    assertThat(RecorderNotSupported.KIND.crdName()).isEqualTo("recorders.tailscale.com");
   }
 }

@@ -192,13 +192,23 @@ public final class ProxySimulator implements AutoCloseable {
     return failedLogins.get();
   }
 
+  /** What replica 0 of the proxy is doing. */
   public Phase phase(String statefulSetName) {
-    Proxy p = proxies.get(statefulSetName);
+    return phase(statefulSetName, 0);
+  }
+
+  /** What replica {@code ordinal} (pod {@code <statefulSetName>-<ordinal>}) of the proxy is doing. */
+  public Phase phase(String statefulSetName, int ordinal) {
+    Proxy p = proxies.get(replicaName(statefulSetName, ordinal));
     return p == null ? Phase.STOPPED : p.phase;
   }
 
   public String lastError(String statefulSetName) {
-    Proxy p = proxies.get(statefulSetName);
+    return lastError(statefulSetName, 0);
+  }
+
+  public String lastError(String statefulSetName, int ordinal) {
+    Proxy p = proxies.get(replicaName(statefulSetName, ordinal));
     return p == null ? "" : p.lastError;
   }
 
@@ -210,7 +220,7 @@ public final class ProxySimulator implements AutoCloseable {
           .getItems()) {
         names.add(s.getMetadata().getName());
       }
-      names.addAll(proxies.keySet());
+      proxies.keySet().forEach(r -> names.add(stsOfReplica(r)));
       List<Future<?>> done = new ArrayList<>();
       for (String name : names) {
         done.add(stripe(name).submit(() -> sync(name)));
@@ -234,7 +244,8 @@ public final class ProxySimulator implements AutoCloseable {
       if (own != null && own.equals(s.getMetadata().getResourceVersion())) {
         return; // the event of the simulator's own patch: nothing new
       }
-      name = stsOfReplica(s.getMetadata().getName());
+      String n = s.getMetadata().getName();
+      name = stsOfReplica(n.endsWith("-config") ? n.substring(0, n.length() - "-config".length()) : n);
     } else if (obj instanceof StatefulSet s) {
       name = s.getMetadata().getName();
     } else if (obj instanceof Pod p) {
@@ -271,7 +282,7 @@ public final class ProxySimulator implements AutoCloseable {
       for (StatefulSet s : statefulSetInformer.getStore().list()) {
         names.add(s.getMetadata().getName());
       }
-      names.addAll(proxies.keySet());
+      proxies.keySet().forEach(r -> names.add(stsOfReplica(r)));
       for (String name : names) {
         if (needsPass(name)) {
           enqueue(name);
@@ -283,7 +294,24 @@ public final class ProxySimulator implements AutoCloseable {
   }
 
   private boolean needsPass(String sts) {
-    Proxy p = proxies.get(sts);
+    StatefulSet live = statefulSetInformer.getStore().getByKey(namespace + "/" + sts);
+    int replicas = replicas(live);
+    for (int i = 0; i < replicas; i++) {
+      if (needsPass(sts, proxies.get(replicaName(sts, i)))) {
+        return true;
+      }
+    }
+    // replicas above the desired count (scale-down) or of a deleted StatefulSet that still run
+    for (Map.Entry<String, Proxy> e : proxies.entrySet()) {
+      if (stsOfReplica(e.getKey()).equals(sts) && ordinal(e.getKey()) >= replicas
+          && e.getValue().phase != Phase.STOPPED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean needsPass(String sts, Proxy p) {
     if (p == null) {
       return true;
     }
@@ -320,10 +348,31 @@ public final class ProxySimulator implements AutoCloseable {
     }
   }
 
+  /**
+   * One pass over every replica of a proxy: pods {@code <sts>-0} … {@code <sts>-<replicas-1>}, each with its own
+   * config/state Secret of the same name and its own device (as the official operator's replicas are); replicas above
+   * the desired count (after a scale-down) stop.
+   */
   private void doSync(String stsName) {
-    Proxy proxy = proxies.computeIfAbsent(stsName, k -> new Proxy());
-    String secretName = stsName + "-0";
     StatefulSet sts = client.apps().statefulSets().inNamespace(namespace).withName(stsName).get();
+    int replicas = replicas(sts);
+    Set<Integer> ordinals = new java.util.TreeSet<>();
+    for (int i = 0; i < replicas; i++) {
+      ordinals.add(i);
+    }
+    for (String known : new ArrayList<>(proxies.keySet())) {
+      if (stsOfReplica(known).equals(stsName)) {
+        ordinals.add(ordinal(known));
+      }
+    }
+    for (int i : ordinals) {
+      syncReplica(stsName, i < replicas ? sts : null, i);
+    }
+  }
+
+  private void syncReplica(String stsName, StatefulSet sts, int ordinal) {
+    String secretName = replicaName(stsName, ordinal);
+    Proxy proxy = proxies.computeIfAbsent(secretName, k -> new Proxy());
     Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
     String podUid = currentPodUid(sts, secretName);
     if (podUid == null || secret == null) {
@@ -334,7 +383,7 @@ public final class ProxySimulator implements AutoCloseable {
       proxy.podUid = null;
       proxy.nodeId = null;
       if (sts == null && secret == null) {
-        proxies.remove(stsName);
+        proxies.remove(secretName);
         ownWrites.remove(secretName);
       }
       return;
@@ -355,7 +404,7 @@ public final class ProxySimulator implements AutoCloseable {
       data.put("tailscale_capver", Integer.toString(capVer));
       data.put("pod_uid", podUid);
     }
-    JsonNode config = config(data);
+    JsonNode config = config(configData(sts, secretName, data));
     if (config == null) {
       proxy.phase = Phase.NEEDS_LOGIN;
       proxy.lastError = "no tailscaled config file found for current capability version " + capVer;
@@ -468,10 +517,76 @@ public final class ProxySimulator implements AutoCloseable {
     }
     Pod pod = client.pods().inNamespace(namespace).withName(podName).get();
     if (pod != null) {
-      return pod.getMetadata().getDeletionTimestamp() == null ? pod.getMetadata().getUid() : null;
+      if (pod.getMetadata().getDeletionTimestamp() != null) {
+        return null;
+      }
+      markRunning(pod);
+      return pod.getMetadata().getUid();
     }
-    String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration();
+    String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration() + "/" + podName;
     return UUID.nameUUIDFromBytes(revision.getBytes(StandardCharsets.UTF_8)).toString();
+  }
+
+  /**
+   * Plays the kubelet's part for a real Pod of a proxy StatefulSet (none runs here): its status says Running and Ready,
+   * with a pod IP, as soon as its proxy "starts", so that the StatefulSet controller goes on to the next ordinal
+   * (pods of a StatefulSet are created one at a time, each once the previous one is ready).
+   */
+  private void markRunning(Pod pod) {
+    if (pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase())) {
+      return;
+    }
+    int h = Math.floorMod(pod.getMetadata().getName().hashCode(), 250 * 250);
+    String ip = "10.250." + (h / 250 + 1) + "." + (h % 250 + 1);
+    String now = java.time.format.DateTimeFormatter.ISO_INSTANT.format(java.time.Instant.now()
+        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    StringBuilder conditions = new StringBuilder();
+    for (String type : List.of("PodScheduled", "Initialized", "ContainersReady", "Ready")) {
+      conditions.append(conditions.length() == 0 ? "" : ",").append("{\"type\":\"").append(type)
+          .append("\",\"status\":\"True\",\"lastTransitionTime\":\"").append(now).append("\"}");
+    }
+    String body = "{\"status\":{\"phase\":\"Running\",\"podIP\":\"" + ip + "\",\"podIPs\":[{\"ip\":\"" + ip
+        + "\"}],\"startTime\":\"" + now + "\",\"conditions\":[" + conditions + "]}}";
+    try {
+      client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).subresource("status")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+    } catch (KubernetesClientException e) {
+      LOG.debug("could not mark pod {} running: {}", pod.getMetadata().getName(), e.getMessage());
+    }
+  }
+
+  /**
+   * The files of the pod's tailscaled config dir, as containerboot finds them: the Secret mounted at
+   * {@code TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR} ({@code <pg>-<i>-config} for a ProxyGroup replica; the state Secret
+   * itself for other proxies).
+   */
+  private Map<String, String> configData(StatefulSet sts, String podName, Map<String, String> stateData) {
+    String configSecret = configSecretName(sts, podName);
+    if (configSecret == null || configSecret.equals(podName)) {
+      return stateData;
+    }
+    return decode(client.secrets().inNamespace(namespace).withName(configSecret).get());
+  }
+
+  private static String configSecretName(StatefulSet sts, String podName) {
+    if (sts == null || sts.getSpec() == null || sts.getSpec().getTemplate() == null) {
+      return null;
+    }
+    var pod = sts.getSpec().getTemplate().getSpec();
+    var main = pod.getContainers().stream().filter(c -> "tailscale".equals(c.getName())).findFirst().orElse(null);
+    if (main == null || main.getEnv() == null) {
+      return null;
+    }
+    String dir = main.getEnv().stream().filter(e -> "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR".equals(e.getName()))
+        .map(e -> e.getValue()).findFirst().orElse(null);
+    if (dir == null || main.getVolumeMounts() == null || pod.getVolumes() == null) {
+      return null;
+    }
+    String path = dir.replace("$(POD_NAME)", podName);
+    String volume = main.getVolumeMounts().stream().filter(m -> path.equals(m.getMountPath()))
+        .map(m -> m.getName()).findFirst().orElse(null);
+    return pod.getVolumes().stream().filter(v -> v.getName().equals(volume) && v.getSecret() != null)
+        .map(v -> v.getSecret().getSecretName()).findFirst().orElse(null);
   }
 
   private JsonNode config(Map<String, String> data) {
@@ -559,6 +674,29 @@ public final class ProxySimulator implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static String replicaName(String sts, int ordinal) {
+    return sts + "-" + ordinal;
+  }
+
+  /** The ordinal of a replica's pod or Secret name ({@code <sts>-<ordinal>}), or -1. */
+  private static int ordinal(String replicaName) {
+    int dash = replicaName.lastIndexOf('-');
+    try {
+      return dash < 0 ? -1 : Integer.parseInt(replicaName.substring(dash + 1));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Desired replicas of a StatefulSet (1 when unset, as the API server defaults it), 0 when gone or deleting. */
+  private static int replicas(StatefulSet sts) {
+    if (sts == null || sts.getMetadata().getDeletionTimestamp() != null) {
+      return 0;
+    }
+    Integer r = sts.getSpec() == null ? null : sts.getSpec().getReplicas();
+    return r == null ? 1 : r;
   }
 
   private static String stsOfReplica(String replicaName) {
