@@ -318,6 +318,43 @@ class ProxyGroupIT {
     await().atMost(WAIT).until(() -> pg("waits") == null);
   }
 
+  @Test
+  void doctorSaysHowEachGroupIsAndFailsOnUnsupportedTypes() {
+    create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: doc
+        spec:
+          type: egress
+          replicas: 1
+        """);
+    create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: doc-api
+        spec:
+          type: kube-apiserver
+        """);
+    awaitReady("doc", 1);
+    await().atMost(WAIT).until(() -> condition(pg("doc-api"), "ProxyGroupReady"), Optional::isPresent);
+    io.tailops.controlplane.ControlPlane cp = io.tailops.controlplane.tailscale.TailscaleApiClient.builder(
+            io.tailops.controlplane.tailscale.CredentialSource.fromFiles(env.dir().resolve("client_id"),
+                env.dir().resolve("client_secret")))
+        .loginServer(env.tailnet().baseUrl()).retryPolicy(io.tailops.controlplane.tailscale.RetryPolicy.noRetries())
+        .build();
+    List<io.tailops.operator.doctor.Doctor.Check> checks = io.tailops.operator.runtime.DoctorChecks.doctor(
+        env.config(), env.client(), cp, false).run();
+    String text = io.tailops.operator.doctor.Doctor.text(checks);
+    assertThat(text).contains("ok   proxygroup doc: egress, 1 replica(s) running: doc-0")
+        .contains("FAIL proxygroup doc-api: type kube-apiserver is not supported by this operator yet")
+        .contains("ok   proxy proxygroup doc: device ").doesNotContain("doc-0-config");
+    env.client().resources(ProxyGroup.class).withName("doc").delete();
+    env.client().resources(ProxyGroup.class).withName("doc-api").delete();
+    await().atMost(WAIT).until(() -> pg("doc") == null);
+  }
+
   static void edit(String name, int replicas) {
     env.client().resources(ProxyGroup.class).withName(name).edit(p -> {
       p.getSpec().setReplicas(replicas);
