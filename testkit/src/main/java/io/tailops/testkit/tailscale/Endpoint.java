@@ -22,7 +22,15 @@ public enum Endpoint {
   /** {@code GET /api/v2/tailnet/-/devices}: list devices. */
   LIST_DEVICES("GET", "/api/v2/tailnet/-/devices"),
   /** {@code GET /api/v2/tailnet/-/acl}: read the policy file. */
-  GET_POLICY("GET", "/api/v2/tailnet/-/acl");
+  GET_POLICY("GET", "/api/v2/tailnet/-/acl"),
+  /** {@code GET /api/v2/tailnet/-/vip-services/{name}}: one Tailscale Service (E4). */
+  GET_SERVICE("GET", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code PUT /api/v2/tailnet/-/vip-services/{name}}: create or replace a Tailscale Service (E5). */
+  PUT_SERVICE("PUT", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code DELETE /api/v2/tailnet/-/vip-services/{name}}: delete a Tailscale Service (E6). */
+  DELETE_SERVICE("DELETE", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code GET /api/v2/tailnet/-/vip-services}: list Tailscale Services (E7). */
+  LIST_SERVICES("GET", "/api/v2/tailnet/-/vip-services");
 
   private final String method;
   private final String template;
