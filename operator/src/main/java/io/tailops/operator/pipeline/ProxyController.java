@@ -16,6 +16,7 @@ import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.HostnameClaims;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
@@ -63,7 +64,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
   public Consumer<ControllerConfigurationOverrider<P>> configuration() {
     return c -> {
       c.withName(kind.controllerName()).withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
-          .withReconciliationMaxInterval(Duration.ofHours(10));
+          .withReconciliationMaxInterval(Duration.ofHours(10)).withItemStore(new StoreWithoutManagedFields<>());
       if (!kind.clusterScoped()) {
         c.watchingAllNamespaces();
       }
@@ -79,13 +80,16 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     String prefix = kind.kindName().toLowerCase(Locale.ROOT) + "-proxy-";
     InformerEventSource<StatefulSet, P> statefulSets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(StatefulSet.class, kind.parentClass()).withName(prefix + "statefulsets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<Secret, P> secrets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Secret.class, kind.parentClass()).withName(prefix + "secrets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<Service, P> services = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Service.class, kind.parentClass()).withName(prefix + "services").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     IndexerResourceCache<P> parents = context.getPrimaryCache();
     parents.addIndexer(INDEX_HOSTNAME, p -> p.getMetadata().getDeletionTimestamp() != null ? List.of()
@@ -105,7 +109,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
             + "-proxyclasses")
         .withSecondaryToPrimaryMapper(pc -> parents.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     Map<Class<? extends HasMetadata>, InformerEventSource<? extends HasMetadata, P>> further = new LinkedHashMap<>();
     for (Class<? extends HasMetadata> type : kind.ownedTypes()) {
@@ -129,7 +133,8 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
       String selector, EventSourceContext<P> context) {
     return new InformerEventSource<>(InformerEventSourceConfiguration.from(type, kind.parentClass())
         .withName(prefix + type.getSimpleName().toLowerCase(Locale.ROOT) + "s").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
   }
 
   private Set<ResourceID> parentOf(HasMetadata child) {

@@ -117,7 +117,8 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new io.tailops.operator.proxygroup.ProxyGroupController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
-        .withTriggerReconcilerOnAllEvents(true));
+        .withTriggerReconcilerOnAllEvents(true)
+        .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
     // Connector, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed);
