@@ -110,6 +110,7 @@ public final class OperatorEnvironment implements AutoCloseable {
   private OperatorRuntime operator;
   private KubernetesClient operatorClient;
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
+  private UnaryOperator<ControlPlane> controlPlaneWrapper = UnaryOperator.identity();
 
   private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
       Path dir) {
@@ -268,6 +269,12 @@ public final class OperatorEnvironment implements AutoCloseable {
     return this;
   }
 
+  /** Wraps the control plane the next {@link #startOperator()} gives the operator (to take a feature away). */
+  public OperatorEnvironment controlPlaneWrapper(UnaryOperator<ControlPlane> wrapper) {
+    this.controlPlaneWrapper = wrapper;
+    return this;
+  }
+
   /** Maps backend URLs before the operator probes them (cluster IPs do not route here). */
   public OperatorEnvironment redirectProbeRewriter(UnaryOperator<URI> rewriter) {
     this.probeRewriter = rewriter;
@@ -317,6 +324,7 @@ public final class OperatorEnvironment implements AutoCloseable {
           .listener(metrics::controlPlaneCall)
           .build();
     }
+    cp = controlPlaneWrapper.apply(cp);
     try {
       operator = OperatorRuntime.start(config, operatorClient, cp, Clock.systemUTC(), 0,
           new RedirectProbe(Duration.ofSeconds(2), probeRewriter), metrics);

@@ -53,9 +53,15 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
     return statefulSets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
   }
 
+  /**
+   * The parent's proxy Secrets: not the TLS certificate Secret an HA Ingress's ProxyGroup issues into, which carries
+   * the Ingress's parent labels too ({@code tailscale.com/secret-type: certs}) but belongs to the group's replicas.
+   */
   @Override
   public List<Secret> secrets(ParentRef parent) {
-    return secrets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
+    return secrets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)
+        && !"certs".equals(s.getMetadata().getLabels().get(io.tailops.operator.proxy.ReplicaState.LABEL_SECRET_TYPE)))
+        .toList();
   }
 
   @Override

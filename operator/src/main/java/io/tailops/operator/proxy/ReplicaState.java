@@ -188,6 +188,45 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
     return !device.fqdn().isEmpty() ? device.fqdn() : configuredServeHost;
   }
 
+  /**
+   * The Tailscale Services the replica's tailscaled advertises now: {@code AdvertiseServices} of its current profile's
+   * prefs in the state Secret ({@code _current-profile} names the key), as the official operator reads them; empty
+   * before it logged in.
+   */
+  public List<String> advertisedServices() {
+    List<String> out = new ArrayList<>();
+    String profile = ProxyConfigSecret.value(secret, "_current-profile");
+    if (profile.isEmpty()) {
+      return out;
+    }
+    String prefs = ProxyConfigSecret.value(secret, profile);
+    if (prefs.isEmpty()) {
+      return out;
+    }
+    try {
+      JSON.readTree(prefs).path("AdvertiseServices").forEach(n -> out.add(n.asText()));
+    } catch (Exception e) {
+      return out;
+    }
+    return out;
+  }
+
+  /**
+   * What the replica's containerboot reports about the HA Services it routes (state Secret key
+   * {@code ingress-config.json}: {@code {"configs":{...},"podIPv4":"…","podIPv6":"…"}}), or null before it did.
+   */
+  public JsonNode ingressServicesStatus() {
+    String raw = ProxyConfigSecret.value(secret, "ingress-config.json");
+    if (raw.isEmpty()) {
+      return null;
+    }
+    try {
+      return JSON.readTree(raw);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
   /** Every device ID the given proxy Secrets report or remember. */
   public static Set<String> knownDeviceIds(Collection<Secret> secrets) {
     Set<String> ids = new HashSet<>();

@@ -115,6 +115,9 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new ServiceController(ctx));
     register(operator, new IngressController(ctx, redirectProbe));
     register(operator, new io.tailops.operator.proxygroup.ProxyGroupController(ctx));
+    // Ingresses and Services served by an ingress ProxyGroup through a Tailscale Service.
+    register(operator, new io.tailops.operator.ha.HaIngressController(ctx));
+    register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
@@ -177,6 +180,11 @@ public final class OperatorRuntime implements AutoCloseable {
 
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
       ProxyController<P, ?, ?> controller) {
+    operator.register(controller, controller.configuration());
+  }
+
+  private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
+      io.tailops.operator.ha.HaController<P, ?> controller) {
     operator.register(controller, controller.configuration());
   }
 

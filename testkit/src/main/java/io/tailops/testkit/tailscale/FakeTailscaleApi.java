@@ -604,7 +604,6 @@ public final class FakeTailscaleApi implements AutoCloseable {
     }
   }
 
-  /** All devices, in registration order. */
   /** The Tailscale Services, as the API returns them (E4 objects). */
   public List<JsonNode> services() {
     synchronized (lock) {
@@ -634,6 +633,7 @@ public final class FakeTailscaleApi implements AutoCloseable {
     }
   }
 
+  /** All devices, in registration order. */
   public List<FakeDevice> devices() {
     synchronized (lock) {
       Instant now = nowLocked();
