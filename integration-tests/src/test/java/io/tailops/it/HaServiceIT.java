@@ -226,6 +226,54 @@ class HaServiceIT {
   }
 
   @Test
+  void aServiceKeepsBeingServedWhileItsGroupScalesOneToThreeToOne() throws Exception {
+    create(ProxyGroup.class, """
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: grow
+        spec:
+          type: ingress
+          replicas: 1
+        """);
+    awaitAvailable("grow", 1);
+    haService("scaled", "grow", "");
+    awaitConfigured("scaled", "1/1");
+    String address = svc("scaled").getStatus().getLoadBalancer().getIngress().get(0).getIp();
+
+    scale("grow", 3);
+    awaitConfigured("scaled", "3/3");
+    for (int i = 0; i < 3; i++) {
+      assertThat(advertised("grow-" + i + "-config")).containsExactly("svc:ha-scaled");
+    }
+    assertThat(svc("scaled").getStatus().getLoadBalancer().getIngress().get(0).getIp()).isEqualTo(address);
+
+    scale("grow", 1);
+    await().atMost(WAIT).until(() -> env.client().secrets().inNamespace(NS).withName("grow-2-config").get() == null
+        && env.client().secrets().inNamespace(NS).withName("grow-1-config").get() == null);
+    awaitConfigured("scaled", "1/1");
+    assertThat(advertised("grow-0-config")).containsExactly("svc:ha-scaled");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(svc("scaled").getStatus().getLoadBalancer().getIngress())
+        .singleElement().satisfies(i -> assertThat(i.getIp()).isEqualTo(address)));
+    assertThat(env.tailnet().service("svc:ha-scaled")).isPresent();
+  }
+
+  static void scale(String group, int replicas) {
+    env.client().resources(ProxyGroup.class).withName(group).edit(p -> {
+      p.getSpec().setReplicas(replicas);
+      return p;
+    });
+  }
+
+  /** Waits until the Service is configured with {@code count} ("n/m") replicas advertising it. */
+  static void awaitConfigured(String name, String count) {
+    await().atMost(WAIT).until(() -> svc(name), s -> condition(s, "TailscaleIngressSvcConfigured")
+        .map(c -> "True".equals(c.getStatus()) && c.getMessage().startsWith(count + " ")).orElse(false)
+        && s.getStatus().getLoadBalancer().getIngress() != null
+        && !s.getStatus().getLoadBalancer().getIngress().isEmpty());
+  }
+
+  @Test
   void aServiceNamingAGroupThatDoesNotExistIsToldSo() {
     Service s = haService("nogroup", "missing", "");
     Condition c = await().atMost(WAIT).until(() -> condition(svc("nogroup"), "TailscaleIngressSvcValid"),
