@@ -268,7 +268,10 @@ class ChartDefaultsTest {
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxygroups/status", "update", "patch"));
-    for (String kind : List.of("connectors", "recorders", "dnsconfigs")) {
+    // Connectors: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
+    for (String kind : List.of("recorders", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));

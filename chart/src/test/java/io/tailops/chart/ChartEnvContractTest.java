@@ -59,6 +59,7 @@ class ChartEnvContractTest {
         headscale:
           apiKeySecret:
             name: hs
+          approveRoutes: true
         """);
     sets.put("everything of ours", """
         operatorConfig:
@@ -155,6 +156,7 @@ class ChartEnvContractTest {
     assertThat(String.valueOf(get(hs, "controlPlane"))).isEqualTo("HEADSCALE");
     assertThat(String.valueOf(get(hs, "headscaleApiKeyFile"))).isEqualTo("/headscale/api-key");
     assertThat(get(hs, "loginServer")).isEqualTo("https://hs.example.com");
+    assertThat(get(get(hs, "connectors"), "headscaleApproveRoutes")).isEqualTo(true);
   }
 
   @Test

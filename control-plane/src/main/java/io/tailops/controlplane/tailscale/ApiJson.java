@@ -8,6 +8,7 @@ import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailscaleService;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import io.tailops.controlplane.DeviceRoutes;
 
 /**
  * JSON mapping of Tailscale API v2 payloads. Tree-based and lenient: unknown fields are ignored and fields of an
@@ -74,5 +75,10 @@ final class ApiJson {
       s.tags().forEach(n.putArray("tags")::add);
     }
     return n;
+  }
+
+  /** {@code {"advertisedRoutes":[...],"enabledRoutes":[...]}} (a missing list is empty). */
+  static DeviceRoutes toRoutes(JsonNode r) {
+    return new DeviceRoutes(strings(r.get("advertisedRoutes")), strings(r.get("enabledRoutes")));
   }
 }

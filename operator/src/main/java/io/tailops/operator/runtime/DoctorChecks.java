@@ -17,7 +17,8 @@ public final class DoctorChecks {
 
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources() {
-    return List.of(UnsupportedKinds::doctorChecks, io.tailops.operator.proxygroup.ProxyGroupDoctor::checks);
+    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks,
+        io.tailops.operator.proxygroup.ProxyGroupDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */

@@ -5,6 +5,7 @@ import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import java.util.List;
 import java.util.Optional;
@@ -127,6 +128,16 @@ public final class ObservedControlPlane implements ControlPlane {
   @Override
   public boolean deleteService(String name) throws ControlPlaneException {
     return observe(() -> delegate.deleteService(name));
+  }
+
+  @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
+    return observe(() -> delegate.getDeviceRoutes(deviceId));
+  }
+
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
+    return observe(() -> delegate.setApprovedRoutes(deviceId, routes));
   }
 
   @Override

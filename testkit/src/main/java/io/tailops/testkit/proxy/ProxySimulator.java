@@ -472,6 +472,12 @@ public final class ProxySimulator implements AutoCloseable {
         && !hostname.equalsIgnoreCase(d.dnsLabel())) {
       d = rename(d, hostname);
     }
+    // tailscaled advertises what its config's AdvertiseRoutes lists (subnet routes, the exit node's default routes)
+    List<String> routes = new ArrayList<>();
+    config.path("AdvertiseRoutes").forEach(r -> routes.add(r.asText()));
+    if (!routes.equals(api.routes(d.nodeId()).advertised())) {
+      api.advertiseRoutes(d.nodeId(), routes);
+    }
     proxy.nodeId = d.nodeId();
     proxy.hostname = hostname;
     proxy.phase = Phase.RUNNING;

@@ -30,7 +30,11 @@ public enum Endpoint {
   /** {@code DELETE /api/v2/tailnet/-/vip-services/{name}}: delete a Tailscale Service (E6). */
   DELETE_SERVICE("DELETE", "/api/v2/tailnet/-/vip-services/{name}"),
   /** {@code GET /api/v2/tailnet/-/vip-services}: list Tailscale Services (E7). */
-  LIST_SERVICES("GET", "/api/v2/tailnet/-/vip-services");
+  LIST_SERVICES("GET", "/api/v2/tailnet/-/vip-services"),
+  /** {@code GET /api/v2/device/{id}/routes}: a device's advertised and enabled routes. */
+  GET_DEVICE_ROUTES("GET", "/api/v2/device/{id}/routes"),
+  /** {@code POST /api/v2/device/{id}/routes}: set a device's enabled (approved) routes. */
+  SET_DEVICE_ROUTES("POST", "/api/v2/device/{id}/routes");
 
   private final String method;
   private final String template;
