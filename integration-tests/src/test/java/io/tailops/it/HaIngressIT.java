@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
@@ -17,10 +15,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.local.OperatorEnvironment;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -38,7 +33,6 @@ class HaIngressIT {
   static final String NS = OperatorEnvironment.NAMESPACE;
   static final String APP = "hai";
   static final Duration WAIT = Duration.ofSeconds(120);
-  static final ObjectMapper JSON = new ObjectMapper();
   static OperatorEnvironment env;
 
   @BeforeAll
@@ -97,18 +91,11 @@ class HaIngressIT {
   }
 
   static JsonNode serveConfig() throws Exception {
-    ConfigMap cm = env.client().configMaps().inNamespace(NS).withName("web-pg-ingress-config").get();
-    String b64 = cm.getBinaryData() == null ? null : cm.getBinaryData().get("serve-config.json");
-    return b64 == null ? JSON.createObjectNode() : JSON.readTree(Base64.getDecoder().decode(b64));
+    return IngressGroupFiles.configMapJson(env, "web-pg", "serve-config.json");
   }
 
   static List<String> advertised(String replicaConfigSecret) throws Exception {
-    Secret s = env.client().secrets().inNamespace(NS).withName(replicaConfigSecret).get();
-    JsonNode cfg = JSON.readTree(new String(Base64.getDecoder().decode(s.getData().get("cap-106.hujson")),
-        StandardCharsets.UTF_8));
-    List<String> out = new ArrayList<>();
-    cfg.path("AdvertiseServices").forEach(n -> out.add(n.asText()));
-    return out;
+    return IngressGroupFiles.advertised(env, replicaConfigSecret);
   }
 
   @Test
