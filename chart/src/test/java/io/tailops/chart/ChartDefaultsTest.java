@@ -266,16 +266,19 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "proxygroups/status", "update", "patch"));
     // Connectors: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
-    for (String kind : List.of("recorders", "dnsconfigs")) {
+    for (String kind : List.of("dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
+    // Recorders: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -302,7 +305,7 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
-    // A ProxyGroup's ServiceAccount, Role and RoleBinding.
+    // A ProxyGroup's or Recorder's ServiceAccount, Role and RoleBinding.
     expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
         "delete"));

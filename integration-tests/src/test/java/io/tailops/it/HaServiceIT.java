@@ -251,11 +251,11 @@ class HaServiceIT {
     assertThat(env.tailnet().service("svc:ha-scaled")).isPresent();
   }
 
+  /** A merge patch, without resourceVersion: the operator writes the group's status meanwhile. */
   static void scale(String group, int replicas) {
-    env.client().resources(ProxyGroup.class).withName(group).edit(p -> {
-      p.getSpec().setReplicas(replicas);
-      return p;
-    });
+    env.client().resources(ProxyGroup.class).withName(group).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"spec\":{\"replicas\":" + replicas + "}}");
   }
 
   /** Waits until the Service is configured with {@code count} ("n/m") replicas advertising it. */

@@ -154,10 +154,10 @@ class ProxyGroupIT {
         .containsExactlyInAnyOrder("eg-0", "eg-0-config"));
     assertThat(resourceNames(get(Role.class, "eg"))).containsExactly("eg-0-config", "eg-0");
     // A later reconcile (forced by a label on the group) deletes nothing more: no not-found loop.
-    env.client().resources(ProxyGroup.class).withName("eg").edit(p -> {
-      p.getMetadata().getLabels().put("touched", "1");
-      return p;
-    });
+    // (a merge patch: the operator writes the group's status meanwhile, so an edit could meet a conflict)
+    env.client().resources(ProxyGroup.class).withName("eg").patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"metadata\":{\"labels\":{\"touched\":\"1\"}}}");
     awaitReady("eg", 1);
     assertThat(env.tailnet().calls(Endpoint.DELETE_DEVICE) - deletesBefore).isEqualTo(2);
 
@@ -355,11 +355,11 @@ class ProxyGroupIT {
     await().atMost(WAIT).until(() -> pg("doc") == null);
   }
 
+  /** Sets the group's replicas with a merge patch (no resourceVersion: the operator writes its status meanwhile). */
   static void edit(String name, int replicas) {
-    env.client().resources(ProxyGroup.class).withName(name).edit(p -> {
-      p.getSpec().setReplicas(replicas);
-      return p;
-    });
+    env.client().resources(ProxyGroup.class).withName(name).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"spec\":{\"replicas\":" + replicas + "}}");
   }
 
   static List<String> resourceNames(Role role) {

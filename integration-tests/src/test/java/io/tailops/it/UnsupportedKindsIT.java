@@ -10,8 +10,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.core.instrument.Counter;
 import io.tailops.api.v1alpha1.ConditionedStatus;
 import io.tailops.api.v1alpha1.DNSConfig;
-import io.tailops.api.v1alpha1.Recorder;
-import io.tailops.api.v1alpha1.RecorderTailnetDevice;
+import io.tailops.api.v1alpha1.NameserverStatus;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.tailscale.CredentialSource;
 import io.tailops.controlplane.tailscale.RetryPolicy;
@@ -19,7 +18,6 @@ import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.unsupported.DNSConfigNotSupported;
-import io.tailops.operator.unsupported.RecorderNotSupported;
 import io.tailops.operator.unsupported.UnsupportedKind;
 import io.tailops.testkit.kube.AuditLog;
 import java.time.Duration;
@@ -34,7 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Recorder and DNSConfig, which this operator does not implement yet, are reported and never
+ * DNSConfig, which this operator does not implement yet, are reported and never
  * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
  * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
  * moves observedGeneration; a restart writes nothing; doctor lists the objects.
@@ -43,14 +41,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 class UnsupportedKindsIT {
   static OperatorEnvironment env;
 
-  static final String RECORDER = """
-      apiVersion: tailscale.com/v1alpha1
-      kind: Recorder
-      metadata:
-        name: recorder
-      spec:
-        enableUI: true
-      """;
   static final String DNS_CONFIG = """
       apiVersion: tailscale.com/v1alpha1
       kind: DNSConfig
@@ -76,8 +66,8 @@ class UnsupportedKindsIT {
   void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
     AuditLog.Mark mark = env.mark();
     List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
-        create(RECORDER, Recorder.class), create(DNS_CONFIG, DNSConfig.class));
-    List<UnsupportedKind> kinds = List.of(RecorderNotSupported.KIND, DNSConfigNotSupported.KIND);
+        create(DNS_CONFIG, DNSConfig.class));
+    List<UnsupportedKind> kinds = List.of(DNSConfigNotSupported.KIND);
     for (int i = 0; i < created.size(); i++) {
       CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
       UnsupportedKind kind = kinds.get(i);
@@ -98,11 +88,11 @@ class UnsupportedKindsIT {
         .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
             && !"tailscale-operator-status".equals(w.name()));
     assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
-      assertThat(w.resource()).isIn("recorders", "dnsconfigs");
+      assertThat(w.resource()).isIn("dnsconfigs");
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(2);
+    assertThat(writes.list()).hasSize(1);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
@@ -110,45 +100,41 @@ class UnsupportedKindsIT {
   @Order(2)
   @Test
   void statusWrittenByTheOfficialOperatorIsKeptExceptTheReadyCondition() {
-    Recorder c = create("""
+    DNSConfig c = create("""
         apiVersion: tailscale.com/v1alpha1
-        kind: Recorder
+        kind: DNSConfig
         metadata:
           name: adopted
         spec:
-          enableUI: true
-        """, Recorder.class);
+          nameserver: {}
+        """, DNSConfig.class);
     // What the official operator had written before the switch (the status subresource is the operator's alone, so
     // write it with the operator stopped: no race with our first reconcile).
     env.stopOperator();
-    Recorder withStatus = get(c);
-    RecorderTailnetDevice device = new RecorderTailnetDevice("adopted-0.tailnet.ts.net", List.of("100.64.0.9"),
-        "https://adopted-0.tailnet.ts.net");
-    withStatus.getStatus().setDevices(List.of(device));
+    DNSConfig withStatus = get(c);
+    withStatus.getStatus().setNameserver(new NameserverStatus("10.96.0.53"));
     withStatus.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder()
-        .withType("RecorderReady").withStatus("True").withReason("RecorderCreated").withMessage("RecorderCreated")
+        .withType("NameserverReady").withStatus("True").withReason("NameserverCreated").withMessage("NameserverCreated")
         .withObservedGeneration(1L).withLastTransitionTime("2026-01-01T00:00:00Z").build()));
     env.client().resource(withStatus).updateStatus();
     env.startOperator();
 
-    awaitNotSupported(c, RecorderNotSupported.KIND, 1L);
-    Recorder now = get(c);
-    assertThat(now.getStatus().getDevices()).hasSize(1);
-    assertThat(now.getStatus().getDevices().get(0).getHostname()).isEqualTo("adopted-0.tailnet.ts.net");
-    assertThat(now.getStatus().getDevices().get(0).getTailnetIPs()).containsExactly("100.64.0.9");
+    awaitNotSupported(c, DNSConfigNotSupported.KIND, 1L);
+    DNSConfig now = get(c);
+    assertThat(now.getStatus().getNameserver().getIp()).isEqualTo("10.96.0.53");
     assertThat(now.getStatus().getConditions()).hasSize(1);
   }
 
   @Order(3)
   @Test
   void aSpecChangeMovesObservedGenerationOnlyWithoutASecondEvent() {
-    Recorder c = env.client().resources(Recorder.class).withName("recorder").get();
-    Condition before = condition(c, RecorderNotSupported.KIND).orElseThrow();
-    env.client().resources(Recorder.class).withName("recorder").edit(x -> {
-      x.getSpec().setEnableUI(false);
+    DNSConfig c = env.client().resources(DNSConfig.class).withName("ts-dns").get();
+    Condition before = condition(c, DNSConfigNotSupported.KIND).orElseThrow();
+    env.client().resources(DNSConfig.class).withName("ts-dns").edit(x -> {
+      x.getSpec().getNameserver().setReplicas(2);
       return x;
     });
-    Condition after = awaitNotSupported(c, RecorderNotSupported.KIND, 2L);
+    Condition after = awaitNotSupported(c, DNSConfigNotSupported.KIND, 2L);
     assertThat(after.getLastTransitionTime()).isEqualTo(before.getLastTransitionTime());
     List<Event> events = env.events(c).stream().filter(e -> "NotSupported".equals(e.getReason())).toList();
     assertThat(events).hasSize(1);
@@ -162,7 +148,7 @@ class UnsupportedKindsIT {
     AuditLog.Mark mark = env.mark();
     env.startOperator();
     // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
-    Map<String, Integer> objects = Map.of("Recorder", 2, "DNSConfig", 1);
+    Map<String, Integer> objects = Map.of("DNSConfig", 2);
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
         assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
@@ -176,14 +162,14 @@ class UnsupportedKindsIT {
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
     List<Doctor.Check> checks = io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
-    Doctor.Check recorders = checks.stream().filter(x -> x.name().equals("not supported: Recorder")).findFirst()
+    Doctor.Check dns = checks.stream().filter(x -> x.name().equals("not supported: DNSConfig")).findFirst()
         .orElseThrow(() -> new AssertionError(Doctor.text(checks)));
-    assertThat(recorders.status()).isEqualTo(Doctor.Status.FAIL);
-    assertThat(recorders.detail()).startsWith("2 Recorder object(s) (adopted, recorder) are not acted on: no "
-        + "tsrecorder is deployed for it");
-    assertThat(recorders.fix()).contains("official Tailscale operator");
-    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: DNSConfig")
-        .doesNotContain("not supported: Connector", "not supported: ProxyGroup");
+    assertThat(dns.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(dns.detail()).startsWith("2 DNSConfig object(s) (adopted, ts-dns) are not acted on: no ts.net "
+        + "nameserver is deployed for it");
+    assertThat(dns.fix()).contains("official Tailscale operator");
+    assertThat(checks).extracting(Doctor.Check::name)
+        .doesNotContain("not supported: Connector", "not supported: Recorder", "not supported: ProxyGroup");
   }
 
   @Order(6)

@@ -14,16 +14,16 @@ import org.junit.jupiter.api.Test;
 class NotSupportedConditionsTest {
   static final Clock T0 = Clock.fixed(Instant.parse("2026-01-01T00:00:00Z"), ZoneOffset.UTC);
   static final Clock T1 = Clock.fixed(Instant.parse("2026-01-02T00:00:00Z"), ZoneOffset.UTC);
-  static final UnsupportedKind RECORDER = RecorderNotSupported.KIND;
+  static final UnsupportedKind DNS_CONFIG = DNSConfigNotSupported.KIND;
 
   @Test
   void aNewObjectGetsTheKindsConditionFalseNotSupported() {
-    List<Condition> write = NotSupportedConditions.toWrite(RECORDER, List.of(), 3L, T0).orElseThrow();
+    List<Condition> write = NotSupportedConditions.toWrite(DNS_CONFIG, List.of(), 3L, T0).orElseThrow();
     assertThat(write).singleElement().satisfies(c -> {
-      assertThat(c.getType()).isEqualTo("RecorderReady");
+      assertThat(c.getType()).isEqualTo("NameserverReady");
       assertThat(c.getStatus()).isEqualTo("False");
       assertThat(c.getReason()).isEqualTo("NotSupported");
-      assertThat(c.getMessage()).isEqualTo(RECORDER.message());
+      assertThat(c.getMessage()).isEqualTo(DNS_CONFIG.message());
       assertThat(c.getObservedGeneration()).isEqualTo(3L);
       assertThat(c.getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
     });
@@ -31,46 +31,45 @@ class NotSupportedConditionsTest {
 
   @Test
   void nothingIsWrittenWhenTheConditionIsAlreadyThereForThisGeneration() {
-    List<Condition> current = NotSupportedConditions.toWrite(RECORDER, List.of(), 3L, T0).orElseThrow();
-    assertThat(NotSupportedConditions.toWrite(RECORDER, current, 3L, T1)).isEmpty();
+    List<Condition> current = NotSupportedConditions.toWrite(DNS_CONFIG, List.of(), 3L, T0).orElseThrow();
+    assertThat(NotSupportedConditions.toWrite(DNS_CONFIG, current, 3L, T1)).isEmpty();
   }
 
   @Test
   void aNewGenerationUpdatesObservedGenerationButKeepsTheTransitionTimeAndIsNoNews() {
-    assertThat(NotSupportedConditions.isNews(RECORDER, List.of())).isTrue();
-    List<Condition> current = NotSupportedConditions.toWrite(RECORDER, List.of(), 3L, T0).orElseThrow();
-    List<Condition> write = NotSupportedConditions.toWrite(RECORDER, current, 4L, T1).orElseThrow();
+    assertThat(NotSupportedConditions.isNews(DNS_CONFIG, List.of())).isTrue();
+    List<Condition> current = NotSupportedConditions.toWrite(DNS_CONFIG, List.of(), 3L, T0).orElseThrow();
+    List<Condition> write = NotSupportedConditions.toWrite(DNS_CONFIG, current, 4L, T1).orElseThrow();
     assertThat(write.get(0).getObservedGeneration()).isEqualTo(4L);
     assertThat(write.get(0).getLastTransitionTime()).isEqualTo("2026-01-01T00:00:00Z");
-    assertThat(NotSupportedConditions.isNews(RECORDER, current)).as("no second Event").isFalse();
+    assertThat(NotSupportedConditions.isNews(DNS_CONFIG, current)).as("no second Event").isFalse();
   }
 
   @Test
   void aReadyConditionLeftByTheOfficialOperatorIsReplacedAndOtherTypesAreKept() {
-    Condition ready = new ConditionBuilder().withType("RecorderReady").withStatus("True")
-        .withReason("RecorderCreated").withMessage("RecorderCreated").withObservedGeneration(3L).withLastTransitionTime("2025-12-01T00:00:00Z")
+    Condition ready = new ConditionBuilder().withType("NameserverReady").withStatus("True")
+        .withReason("NameserverCreated").withMessage("NameserverCreated").withObservedGeneration(3L).withLastTransitionTime("2025-12-01T00:00:00Z")
         .build();
     Condition other = new ConditionBuilder().withType("Other").withStatus("True").withReason("R").withMessage("m")
         .withLastTransitionTime("2025-12-01T00:00:00Z").build();
-    List<Condition> write = NotSupportedConditions.toWrite(RECORDER, List.of(ready, other), 3L, T1).orElseThrow();
+    List<Condition> write = NotSupportedConditions.toWrite(DNS_CONFIG, List.of(ready, other), 3L, T1).orElseThrow();
     assertThat(write).extracting(Condition::getType, Condition::getStatus, Condition::getReason).containsExactly(
-        org.assertj.core.groups.Tuple.tuple("RecorderReady", "False", "NotSupported"),
+        org.assertj.core.groups.Tuple.tuple("NameserverReady", "False", "NotSupported"),
         org.assertj.core.groups.Tuple.tuple("Other", "True", "R"));
     assertThat(write.get(0).getLastTransitionTime()).as("the status changed").isEqualTo("2026-01-02T00:00:00Z");
-    assertThat(NotSupportedConditions.isNews(RECORDER, List.of(ready, other))).isTrue();
+    assertThat(NotSupportedConditions.isNews(DNS_CONFIG, List.of(ready, other))).isTrue();
   }
 
   @Test
   void everyUnsupportedKindUsesItsOfficialConditionTypeAndSaysWhatToDo() {
     assertThat(UnsupportedKinds.kinds()).extracting(UnsupportedKind::kind, UnsupportedKind::conditionType)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("Recorder", ConditionTypes.RECORDER_READY),
             org.assertj.core.groups.Tuple.tuple("DNSConfig", ConditionTypes.NAMESERVER_READY));
     for (UnsupportedKind k : UnsupportedKinds.kinds()) {
       assertThat(k.message()).startsWith(k.kind() + " is not supported by this operator yet: ")
           .contains("run the official Tailscale operator").contains("delete the object")
           .hasSizeLessThan(32768);
     }
-    assertThat(RecorderNotSupported.KIND.crdName()).isEqualTo("recorders.tailscale.com");
+    assertThat(DNSConfigNotSupported.KIND.crdName()).isEqualTo("dnsconfigs.tailscale.com");
   }
 }
