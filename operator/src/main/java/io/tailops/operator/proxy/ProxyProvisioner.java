@@ -40,12 +40,21 @@ public class ProxyProvisioner {
   private final ProxySecrets secrets;
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
+  private final DeviceRegistry devices;
 
+  /** A provisioner with a registry of its own in memory (tests). */
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
+    this(writes, controlPlane, defaults, DeviceRegistry.inMemory());
+  }
+
+  /** @param devices where every device a proxy registered is remembered (the operator's {@link DeviceRegistry}) */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      DeviceRegistry devices) {
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
+    this.devices = devices;
   }
 
   /** Ensures all objects of a {@link StandardProxy} exist and match {@code spec}. */
@@ -92,6 +101,7 @@ public class ProxyProvisioner {
     // (the same Secret, or one created empty beside it).
     boolean minted = false;
     List<ReplicaState> replicas = new ArrayList<>();
+    List<String> recovered = new ArrayList<>();
     for (DesiredProxy.Replica r : desired.replicas()) {
       Secret state = null;
       if (r.stateTemplate() != null) {
@@ -99,10 +109,27 @@ public class ProxyProvisioner {
       }
       Secret secret = cachedOrLive(r.secretName(), store);
       if (secret == null) {
+        List<DeviceRegistry.Entry> previous = devices.ofReplica(r.secretName());
+        if (!previous.isEmpty()) {
+          // The replica's Secret was deleted by hand (the seed guide's fix for a logged-out proxy): its devices are
+          // ours (registered for this very replica) and have no state to come back to. They go first, so that the
+          // new registration gets the name instead of name-1, and the pod restarts into the new Secret.
+          for (DeviceRegistry.Entry e : previous) {
+            deleteDevice(parent, e.deviceId());
+          }
+          writes.restartPod(r.secretName());
+        }
         secret = createSecret(spec, r, name);
         minted = true;
+        if (!previous.isEmpty()) {
+          recovered.add("the proxy Secret " + defaults.namespace() + "/" + r.secretName() + " was deleted: the operator "
+              + "created it again with a new auth key, deleted the proxy's previous device " + previous.stream()
+              .map(e -> e.deviceId() + (e.hostname().isEmpty() ? "" : " (" + e.hostname() + ")")).toList()
+              + " so that the new one gets the name " + r.hostname() + ", and restarted the proxy");
+        }
       } else {
         secret = enforceSecret(r, secret, state, settled, reverted);
+        rememberDevice(parent, r, r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
       }
       replicas.add(r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
     }
@@ -135,7 +162,7 @@ public class ProxyProvisioner {
 
     // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
     reconcileMetrics(spec, desired, settled, store, reverted);
-    return new ObservedProxy(name, replicas, minted, reverted, desired);
+    return new ObservedProxy(name, replicas, minted, reverted, recovered, desired);
   }
 
   /** The Secret from the cache, else as the API server has it (a Secret whose labels were removed by hand). */
@@ -267,6 +294,37 @@ public class ProxyProvisioner {
     }
   }
 
+  /**
+   * Records the replica's device in the registry; a device recorded earlier for the same replica and no longer its
+   * own (its state was reset, by the healer or by hand) is deleted: it is ours and nothing uses it.
+   */
+  private void rememberDevice(ParentRef parent, DesiredProxy.Replica r, ReplicaState state)
+      throws ProvisionException {
+    String id = state.knownDeviceId();
+    if (id.isEmpty()) {
+      return;
+    }
+    devices.record(id, r.secretName(), parent, r.hostname());
+    for (DeviceRegistry.Entry e : devices.ofReplica(r.secretName())) {
+      if (!e.deviceId().equals(id)) {
+        LOG.info("device {} of proxy replica {} was replaced by {}; deleting it", e.deviceId(), r.secretName(), id);
+        deleteDevice(parent, e.deviceId());
+      }
+    }
+  }
+
+  /** Deletes a device of ours (404 is success) and forgets it. */
+  private void deleteDevice(ParentRef parent, String deviceId) throws ProvisionException {
+    try {
+      boolean existed = controlPlane.get().deleteDevice(deviceId);
+      LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
+    } catch (ControlPlaneException e) {
+      throw new ProvisionException("failed to delete the proxy's device " + deviceId + ": " + e.userMessage(),
+          "DeviceDeleteFailed", e.isTransient(), e);
+    }
+    devices.forget(deviceId);
+  }
+
   /** "reverted a manual change to spec.replicas of StatefulSet tailscale/ts-web-abcde". */
   static String describe(List<String> paths, HasMetadata obj) {
     return "reverted a manual change to " + Drift.describe(paths) + " of " + obj.getKind() + " "
@@ -380,6 +438,12 @@ public class ProxyProvisioner {
       }
       LOG.info("removing replica {} of {} (scaled down to {})", ordinal, parent, replicas);
       removeDevice(parent, r);
+      String configName = r.config() == null ? n : r.config().getMetadata().getName();
+      for (String replicaName : new java.util.LinkedHashSet<>(List.of(n, configName))) {
+        for (DeviceRegistry.Entry e : devices.ofReplica(replicaName)) {
+          deleteDevice(parent, e.deviceId());
+        }
+      }
       deleteSecrets(r);
     }
   }
@@ -438,6 +502,10 @@ public class ProxyProvisioner {
     for (ReplicaState r : ReplicaState.pair(all)) {
       removeDevice(parent, r);
     }
+    // Devices the proxy registered whose Secret is gone (deleted by hand, then the parent deleted) are ours too.
+    for (DeviceRegistry.Entry e : devices.ofParent(parent)) {
+      deleteDevice(parent, e.deviceId());
+    }
     for (Secret s : all) {
       delete(s);
     }
@@ -457,6 +525,7 @@ public class ProxyProvisioner {
       if (!deviceId.isEmpty()) {
         boolean existed = controlPlane.get().deleteDevice(deviceId);
         LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
+        devices.forget(deviceId);
       } else if (r.authKeyId() != null && r.authKeyPending()) {
         controlPlane.get().deleteAuthKey(r.authKeyId());
         LOG.info("revoked unused auth key {} of {}", r.authKeyId(), parent);

@@ -8,6 +8,7 @@ import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DeviceRegistry;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
@@ -47,6 +48,7 @@ public final class DeviceSweeper implements AutoCloseable {
   private final OperatorMetrics metrics;
   private final Clock clock;
   private final Runnable onResult;
+  private final DeviceRegistry devices;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "device-sweeper");
     t.setDaemon(true);
@@ -55,7 +57,8 @@ public final class DeviceSweeper implements AutoCloseable {
   private volatile List<Orphan> lastOrphans = List.of();
 
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
-      OperatorMetrics metrics, Clock clock, Runnable onResult) {
+      OperatorMetrics metrics, Clock clock, DeviceRegistry devices, Runnable onResult) {
+    this.devices = devices;
     this.config = config;
     this.writes = new KubernetesProxyWrites(client, config.namespace(), null);
     this.proxySecrets = new ProxySecrets(writes);
@@ -93,7 +96,11 @@ public final class DeviceSweeper implements AutoCloseable {
       return lastOrphans;
     }
     List<Secret> secrets = writes.managedSecrets();
-    Set<String> known = ReplicaState.knownDeviceIds(secrets);
+    Set<String> known = new HashSet<>(ReplicaState.knownDeviceIds(secrets));
+    // Devices in the registry are the proxies' own: not orphans of unknown origin (a registered device whose proxy
+    // and parent are gone is removed by the parent-less sweep). Entries of devices no longer in the tailnet go.
+    this.devices.load();
+    known.addAll(forgetVanished(devices));
     if (config.selfHealing()) {
       noticeMissingDevices(devices, secrets);
     }
@@ -135,6 +142,33 @@ public final class DeviceSweeper implements AutoCloseable {
     lastOrphans = List.copyOf(orphans);
     onResult.run();
     return lastOrphans;
+  }
+
+  /**
+   * Forgets the registry's entries of devices that are no longer in the tailnet (each confirmed, so that a device
+   * registered after the list was read stays); returns the IDs of the registered devices that are.
+   */
+  Set<String> forgetVanished(List<Device> inTailnet) {
+    Set<String> present = new HashSet<>();
+    inTailnet.forEach(d -> present.add(d.nodeId()));
+    Set<String> registered = new HashSet<>();
+    for (DeviceRegistry.Entry e : this.devices.all()) {
+      if (present.contains(e.deviceId())) {
+        registered.add(e.deviceId());
+        continue;
+      }
+      try {
+        if (controlPlane.getDevice(e.deviceId()).isEmpty()) {
+          LOG.info("device {} of proxy {} is no longer in the tailnet; forgotten", e.deviceId(), e.replica());
+          this.devices.forget(e.deviceId());
+        } else {
+          registered.add(e.deviceId());
+        }
+      } catch (ControlPlaneException ex) {
+        registered.add(e.deviceId());
+      }
+    }
+    return registered;
   }
 
   /**
