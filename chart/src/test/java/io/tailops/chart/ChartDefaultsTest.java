@@ -261,9 +261,8 @@ class ChartDefaultsTest {
     expected.addAll(grants("networking.k8s.io", "ingresses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingresses/status", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingressclasses", "get", "list", "watch"));
-    expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
+    // the event recorder: create; get+patch to count a repeat; list to adopt an identical event after a restart
     expected.addAll(grants("", "events", "get", "list", "create", "patch"));
-    expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "patch"));
@@ -271,19 +270,20 @@ class ChartDefaultsTest {
     // Connectors: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
-    for (String kind : List.of("dnsconfigs")) {
-      // Not supported yet: read, and report in the status.
-      expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
-      expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
-    }
+    // DNSConfig: its finalizer, and its status.
+    expected.addAll(grants("tailscale.com", "dnsconfigs", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "dnsconfigs/status", "update", "patch"));
     // Recorders: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
+    // HA Services: a ready endpoint; a DNSConfig's records: the egress proxies' addresses.
+    expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
+    // The operator's namespace UID: the owner of the Tailscale Services of HA Services and Ingresses.
+    expected.addAll(grants("", "namespaces", "get"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
     }
-    expected.addAll(grants("", "namespaces", "get", "list", "watch"));
 
     assertThat(Rbac.permissions(r.clusterRoleRules("tailscale-operator")))
         .containsExactlyInAnyOrderElementsOf(expected);
@@ -305,7 +305,8 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
-    // A ProxyGroup's or Recorder's ServiceAccount, Role and RoleBinding.
+    expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
+    // A ProxyGroup's or Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
     expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
         "delete"));

@@ -167,7 +167,13 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "web")).as("%s events in web", verb).isTrue();
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
+    assertThat(can(op, "delete", "", "events", null, "web")).isFalse();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "dnsconfigs", null, null)).as("DNSConfig finalizer").isTrue();
+    assertThat(can(op, "delete", "tailscale.com", "dnsconfigs", null, null)).as("delete dnsconfigs").isFalse();
+    assertThat(can(op, "create", "apps", "deployments", null, NS)).as("the nameserver Deployment").isTrue();
+    assertThat(can(op, "create", "", "serviceaccounts", null, NS)).as("the nameserver ServiceAccount").isTrue();
+    assertThat(can(op, "create", "apps", "deployments", null, "default")).as("Deployments elsewhere").isFalse();
     // Connectors: their finalizer (a patch) and status, never an update or a deletion of the object itself.
     assertThat(can(op, "patch", "tailscale.com", "connectors", null, null)).isTrue();
     assertThat(can(op, "update", "tailscale.com", "connectors", "status", null)).isTrue();
@@ -185,13 +191,6 @@ class ChartInstallTest {
     assertThat(can(op, "update", "tailscale.com", "proxygroups", "status", null)).isTrue();
     assertThat(can(op, "update", "tailscale.com", "proxygroups", null, null)).isFalse();
     assertThat(can(op, "delete", "tailscale.com", "proxygroups", null, null)).isFalse();
-    for (String kind : List.of("dnsconfigs")) {
-      // Not supported yet: read them and report in their status, never change them.
-      assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
-      assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();
-      assertThat(can(op, "update", "tailscale.com", kind, null, null)).as("update %s", kind).isFalse();
-      assertThat(can(op, "delete", "tailscale.com", kind, null, null)).as("delete %s", kind).isFalse();
-    }
     assertThat(can(op, "create", "apps", "statefulsets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "secrets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "services", null, NS)).isTrue();

@@ -40,7 +40,8 @@ public final class ProxyClassOverlay {
   }
 
   public static void apply(StatefulSet sts, ProxyClass pc, ProxySpec proxy) {
-    apply(sts, pc, !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()), proxy.isIngressProxy());
+    apply(sts, pc, !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.target().egress(),
+        proxy.isIngressProxy());
   }
 
   /**
@@ -57,7 +58,8 @@ public final class ProxyClassOverlay {
     PodSpec pod = template.getSpec();
     Container main = find(pod.getContainers(), ProxyStatefulSet.CONTAINER_NAME);
 
-    // 1. Metrics and debug endpoints (not for proxies that forward cluster traffic through the pod IP).
+    // 1. Metrics and debug endpoints (not for proxies that forward cluster traffic through the pod IP: egress proxies,
+    //    and Ingress proxies that forward cluster traffic; upstream only logs that it leaves them out).
     boolean metrics = spec.getMetrics() != null && Boolean.TRUE.equals(spec.getMetrics().getEnable());
     ContainerConfig tsc = spec.getStatefulSet() != null && spec.getStatefulSet().getPod() != null
         ? spec.getStatefulSet().getPod().getTailscaleContainer() : null;

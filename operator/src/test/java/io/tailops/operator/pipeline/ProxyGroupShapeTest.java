@@ -160,7 +160,8 @@ class ProxyGroupShapeTest {
     provision(2);
     cluster.delete(cluster.get(StatefulSet.class, "pg"), true);
     int calls = tailnet.calls.size();
-    assertThat(provisioner.cleanup(PG, cluster)).isTrue();
+    assertThat(provisioner.cleanup(PG, List.of(io.fabric8.kubernetes.api.model.ServiceAccount.class, Role.class,
+        RoleBinding.class, io.fabric8.kubernetes.api.model.ConfigMap.class))).isTrue();
     // Replica 0's device is deleted once (known from its state Secret and its config Secret's annotation); replica
     // 1 never logged in, so its unused key is revoked.
     assertThat(tailnet.calls.subList(calls, tailnet.calls.size())).containsExactly("deleteDevice n0",
