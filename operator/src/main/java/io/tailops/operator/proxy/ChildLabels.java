@@ -31,6 +31,19 @@ public final class ChildLabels {
   }
 
   /**
+   * The label selector of a parent's objects: its child labels, without the namespace label for a cluster-scoped
+   * parent (the official operator labels a ProxyGroup's objects without it, a Connector's with an empty value), so
+   * that both are found.
+   */
+  public static Map<String, String> selector(ParentRef parent) {
+    Map<String, String> labels = of(parent);
+    if (parent.namespace() == null || parent.namespace().isEmpty()) {
+      labels.remove(LABEL_PARENT_NAMESPACE);
+    }
+    return labels;
+  }
+
+  /**
    * The parent named by an object's child labels, if it has them and is of {@code type}. A missing namespace label
    * means a cluster-scoped parent (the official operator labels a ProxyGroup's objects without it). Its name is the
    * label's value: for a parent whose name is too long for a label, the value {@link DerivedNames#labelValue} makes of it.

@@ -114,7 +114,7 @@ public final class KubernetesProxyWrites implements ProxyWrites {
 
   @Override
   public <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) {
-    return client.resources(kind).inNamespace(namespace).withLabels(ChildLabels.of(parent)).list().getItems();
+    return client.resources(kind).inNamespace(namespace).withLabels(ChildLabels.selector(parent)).list().getItems();
   }
 
   @Override

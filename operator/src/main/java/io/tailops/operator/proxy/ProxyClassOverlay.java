@@ -40,7 +40,7 @@ public final class ProxyClassOverlay {
   }
 
   public static void apply(StatefulSet sts, ProxyClass pc, ProxySpec proxy) {
-    apply(sts, pc, !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.target().egress(),
+    apply(sts, pc, !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.isEgressProxy(),
         proxy.isIngressProxy());
   }
 
