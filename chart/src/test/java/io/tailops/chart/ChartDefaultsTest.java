@@ -265,20 +265,21 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "list", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "proxygroups", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "proxygroups/status", "update", "patch"));
     // Connectors: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
-    for (String kind : List.of("proxygroups")) {
-      // Not supported yet: read, and report in the status.
-      expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
-      expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
-    }
     // DNSConfig: its finalizer, and its status.
     expected.addAll(grants("tailscale.com", "dnsconfigs", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "dnsconfigs/status", "update", "patch"));
     // Recorders: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
+    // HA Services: a ready endpoint; a DNSConfig's records: the egress proxies' addresses.
+    expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
+    // The operator's namespace UID: the owner of the Tailscale Services of HA Services and Ingresses.
+    expected.addAll(grants("", "namespaces", "get"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -302,21 +303,20 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "secrets", crud));
     expected.addAll(grants("apps", "statefulsets", crud));
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
-    expected.addAll(grants("discovery.k8s.io", "endpointslices", "list", "watch"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
-    expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
+    expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
-    expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
-    // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
-    expected.addAll(grants("", "events", "get", "create", "patch"));
-    expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
-        "get", "list", "watch", "create", "update", "patch", "delete"));
-    // A Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
+    // A ProxyGroup's or Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
     expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
         "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "rolebindings", "get", "list", "watch", "create", "update",
         "patch", "delete"));
+    expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
+    // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
+    expected.addAll(grants("", "events", "get", "create", "patch"));
+    expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
+        "get", "list", "watch", "create", "update", "patch", "delete"));
 
     assertThat(Rbac.permissions(r.roleRules("operator"))).containsExactlyInAnyOrderElementsOf(expected);
   }

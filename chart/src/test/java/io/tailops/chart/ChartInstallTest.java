@@ -186,13 +186,11 @@ class ChartInstallTest {
     assertThat(can(op, "delete", "tailscale.com", "recorders", null, null)).isFalse();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, NS)).as("Recorder Role").isTrue();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, "default")).isFalse();
-    for (String kind : List.of("proxygroups")) {
-      // Not supported yet: read them and report in their status, never change them.
-      assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
-      assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();
-      assertThat(can(op, "update", "tailscale.com", kind, null, null)).as("update %s", kind).isFalse();
-      assertThat(can(op, "delete", "tailscale.com", kind, null, null)).as("delete %s", kind).isFalse();
-    }
+    // ProxyGroups: the same (egress and ingress groups are served).
+    assertThat(can(op, "patch", "tailscale.com", "proxygroups", null, null)).as("ProxyGroup finalizer").isTrue();
+    assertThat(can(op, "update", "tailscale.com", "proxygroups", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "proxygroups", null, null)).isFalse();
+    assertThat(can(op, "delete", "tailscale.com", "proxygroups", null, null)).isFalse();
     assertThat(can(op, "create", "apps", "statefulsets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "secrets", null, NS)).isTrue();
     assertThat(can(op, "create", "", "services", null, NS)).isTrue();

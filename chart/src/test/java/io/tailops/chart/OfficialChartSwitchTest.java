@@ -74,10 +74,10 @@ class OfficialChartSwitchTest {
       apiVersion: tailscale.com/v1alpha1
       kind: ProxyGroup
       metadata:
-        name: egress-proxies
+        name: api-proxies
       spec:
-        type: egress
-        replicas: 3
+        type: kube-apiserver
+        replicas: 2
       ---
       apiVersion: tailscale.com/v1alpha1
       kind: Recorder
@@ -131,10 +131,12 @@ class OfficialChartSwitchTest {
     assertThat(release.getStatus()).isEqualTo("deployed");
     assertThat(release.getChart()).startsWith("tailscale-operator-0.");
     assertThat(snapshot()).as("CRDs, objects and the Deployment: same UIDs").isEqualTo(uids);
-    // The NOTES name the objects this operator does not act on yet (Connectors, Recorders, DNSConfigs it serves).
+    // The NOTES name the objects this operator does not act on yet: only ProxyGroups of type kube-apiserver (the
+    // other kinds it serves).
     assertThat(release.getOutput()).contains("WARNINGS")
-        .contains("1 ProxyGroup object(s) exist (egress-proxies), but this operator does not support ProxyGroup yet: "
-            + "it keeps them unchanged and marks each with the condition ProxyGroupReady=False, reason NotSupported.")
+        .contains("1 ProxyGroup object(s) of type kube-apiserver exist (api-proxies), but this operator does not "
+            + "support that type yet: it keeps them unchanged and marks each with the condition ProxyGroupReady=False, "
+            + "reason NotSupported.")
         .doesNotContain("DNSConfig object(s)").doesNotContain("ProxyClass object(s)")
         .doesNotContain("Connector object(s)").doesNotContain("Recorder object(s)");
     for (String crd : CRDS) {

@@ -33,6 +33,34 @@ public interface ControlPlane {
   boolean deleteDevice(String deviceId) throws ControlPlaneException;
 
   /**
+   * The Tailscale Service {@code name} ({@code svc:<label>}), or empty when there is none (E4). Tailscale: needs the
+   * {@code services} scope. A control plane without Tailscale Services (headscale) throws {@code UNSUPPORTED}.
+   */
+  default Optional<TailscaleService> getService(String name) throws ControlPlaneException {
+    throw servicesUnsupported();
+  }
+
+  /**
+   * Creates or replaces a Tailscale Service (E5): a whole replacement, so an existing service's addresses must be sent
+   * back. Tailscale: needs the {@code services} scope.
+   */
+  default void putService(TailscaleService service) throws ControlPlaneException {
+    throw servicesUnsupported();
+  }
+
+  /** Deletes a Tailscale Service (E6); false when it was already gone. */
+  default boolean deleteService(String name) throws ControlPlaneException {
+    throw servicesUnsupported();
+  }
+
+  /** The error of a control plane without Tailscale Services. */
+  default ControlPlaneException servicesUnsupported() {
+    return new ControlPlaneException(ControlPlaneException.Kind.UNSUPPORTED, 0, null, capabilities().name()
+        + " has no Tailscale Services (VIP services), which Ingresses and Services served by a ProxyGroup are "
+        + "published through");
+  }
+
+  /**
    * The routes a device advertises and those the tailnet approved for it (subnet routers, exit nodes, app
    * connectors); empty when the device is unknown. Tailscale: needs the {@code devices:routes:read} scope.
    */

@@ -135,6 +135,7 @@ public final class OperatorEnvironment implements AutoCloseable {
   private AuditLog.Mark deniedAuditMark;
   private static final java.util.Set<OperatorEnvironment> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
+  private UnaryOperator<ControlPlane> controlPlaneWrapper = UnaryOperator.identity();
   private boolean productionControlPlaneClient;
 
   private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
@@ -299,6 +300,12 @@ public final class OperatorEnvironment implements AutoCloseable {
     return this;
   }
 
+  /** Wraps the control plane the next {@link #startOperator()} gives the operator (to take a feature away). */
+  public OperatorEnvironment controlPlaneWrapper(UnaryOperator<ControlPlane> wrapper) {
+    this.controlPlaneWrapper = wrapper;
+    return this;
+  }
+
   /**
    * Whether the operator's control-plane client is built exactly as in production ({@link ControlPlanes#create}, as
    * {@code Main} does: its request timeout, retry attempts and delays) instead of the test-tuned one (the default:
@@ -360,6 +367,7 @@ public final class OperatorEnvironment implements AutoCloseable {
           .listener(metrics::controlPlaneCall)
           .build();
     }
+    cp = controlPlaneWrapper.apply(cp);
     try {
       operator = OperatorRuntime.start(config, operatorClient, cp, Clock.systemUTC(), 0,
           new RedirectProbe(Duration.ofSeconds(2), probeRewriter), metrics);

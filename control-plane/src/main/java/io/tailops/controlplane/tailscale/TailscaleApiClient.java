@@ -14,6 +14,7 @@ import io.tailops.controlplane.ControlPlaneException.Kind;
 import io.tailops.controlplane.Device;
 import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
+import io.tailops.controlplane.TailscaleService;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -70,6 +71,7 @@ public final class TailscaleApiClient implements ControlPlane {
   public static final String EP_DEVICES = "/api/v2/tailnet/-/devices";
   public static final String EP_DEVICE_ROUTES = "/api/v2/device/{id}/routes";
   public static final String EP_POLICY = "/api/v2/tailnet/-/acl";
+  public static final String EP_SERVICE = "/api/v2/tailnet/-/vip-services/{name}";
   public static final String EP_TOKEN = OAuthTokenSource.TOKEN_TEMPLATE;
 
   private static final Logger LOG = LoggerFactory.getLogger(TailscaleApiClient.class);
@@ -192,6 +194,41 @@ public final class TailscaleApiClient implements ControlPlane {
     requireOk(ex);
     LOG.info("deleted Tailscale device {}", deviceId);
     return true;
+  }
+
+  @Override
+  public Optional<TailscaleService> getService(String name) throws ControlPlaneException {
+    Exchange ex = call("GET", EP_SERVICE, servicePath(name), null, true, Map.of());
+    if (ex.response.status() == 404) {
+      return Optional.empty();
+    }
+    requireOk(ex);
+    return Optional.of(ApiJson.toService(requireObject(ex)));
+  }
+
+  @Override
+  public void putService(TailscaleService service) throws ControlPlaneException {
+    Exchange ex = call("PUT", EP_SERVICE, servicePath(service.name()), bytes(ApiJson.serviceJson(service)), true,
+        Map.of());
+    requireOk(ex);
+    LOG.info("wrote Tailscale Service {} (ports {}, tags {})", service.name(), service.ports(), service.tags());
+  }
+
+  @Override
+  public boolean deleteService(String name) throws ControlPlaneException {
+    Exchange ex = call("DELETE", EP_SERVICE, servicePath(name), null, true, Map.of());
+    if (ex.response.status() == 404) {
+      LOG.debug("Tailscale Service {} was already gone", name);
+      return false;
+    }
+    requireOk(ex);
+    LOG.info("deleted Tailscale Service {}", name);
+    return true;
+  }
+
+  /** {@code /api/v2/tailnet/-/vip-services/svc:name}: the name as Go's path escaping sends it (':' unescaped). */
+  private static String servicePath(String name) throws ControlPlaneException {
+    return "/api/v2/tailnet/-/vip-services/" + segment(requireId(name, "Tailscale Service name"));
   }
 
   /** {@code GET /api/v2/device/{id}/routes}: {@code {"advertisedRoutes":[...],"enabledRoutes":[...]}}. */

@@ -202,6 +202,17 @@ final class Normaliser {
       String name = labels.path("tailscale.com/parent-resource").asText();
       return fileOfInput.get(kind + "/" + (ns.isEmpty() ? "" : ns + "/") + name);
     }
+    // A metrics Service (tailscale.com/metrics-target: <StatefulSet>, labelled without the parent labels upstream)
+    // goes with the proxy StatefulSet it targets.
+    String target = labels.path("tailscale.com/metrics-target").asText("");
+    if (!target.isEmpty() && depth < 5) {
+      for (ObjectNode other : createdByUid.values()) {
+        if (other.path("kind").asText().equals("StatefulSet")
+            && other.path("metadata").path("name").asText().equals(target)) {
+          return ownerFile(other, fileOfInput, uidToInputFile, createdByUid, depth + 1);
+        }
+      }
+    }
     return null;
   }
 

@@ -63,6 +63,12 @@ final class Readiness {
         }
       }
     }
+    java.util.Map<String, ObjectNode> secrets = new java.util.HashMap<>();
+    for (ObjectNode c : state.created()) {
+      if (c.path("kind").asText().equals("Secret")) {
+        secrets.put(c.path("metadata").path("name").asText(), c);
+      }
+    }
     for (ObjectNode c : state.created()) {
       if (!c.path("kind").asText().equals("Secret")) {
         continue;
@@ -80,7 +86,12 @@ final class Readiness {
         }
       }
       String name = c.path("metadata").path("name").asText();
-      if (config && !data.has("device_id")) {
+      // A ProxyGroup replica's config Secret <pg>-<i>-config: the proxy reports its device in the state Secret <pg>-<i>.
+      boolean separate = "config".equals(c.path("metadata").path("labels").path("tailscale.com/secret-type").asText())
+          && name.endsWith("-config");
+      JsonNode stateData = separate ? secrets.getOrDefault(name.substring(0, name.length() - "-config".length()),
+          c).path("data") : data;
+      if (config && !stateData.has("device_id")) {
         waiting.add("Secret " + name + ": no device_id (the proxy has not logged in)");
       } else if (config && key) {
         waiting.add("Secret " + name + ": the config still holds the auth key");

@@ -332,17 +332,18 @@ public final class Doctor {
     if (secrets.isEmpty()) {
       out.add(Check.ok("proxies", "no proxies yet"));
     }
-    for (Secret s : secrets) {
+    for (ReplicaState replica : ReplicaState.pair(secrets)) {
+      Secret s = replica.secret() != null ? replica.secret() : replica.config();
       Map<String, String> labels = s.getMetadata().getLabels();
-      String parent = labels.get(TailscaleKeys.LABEL_PARENT_TYPE) + " " + labels.get(TailscaleKeys.LABEL_PARENT_NAMESPACE)
-          + "/" + labels.get(TailscaleKeys.LABEL_PARENT_NAME);
+      String ns = labels.getOrDefault(TailscaleKeys.LABEL_PARENT_NAMESPACE, "");
+      String parent = labels.get(TailscaleKeys.LABEL_PARENT_TYPE) + " " + (ns.isEmpty() ? "" : ns + "/")
+          + labels.get(TailscaleKeys.LABEL_PARENT_NAME);
       String name = "proxy " + parent;
-      ReplicaState replica = ReplicaState.of(s);
       String id = replica.knownDeviceId();
       String wanted = replica.configuredHostname();
       if (id == null || id.isEmpty()) {
-        out.add(Check.warn(name, "the proxy " + s.getMetadata().getName() + " has not logged in yet",
-            "wait for the pod; if it stays so, kubectl logs -n " + config.namespace() + " " + s.getMetadata().getName()));
+        out.add(Check.warn(name, "the proxy " + replica.secretName() + " has not logged in yet",
+            "wait for the pod; if it stays so, kubectl logs -n " + config.namespace() + " " + replica.secretName()));
         continue;
       }
       if (devices != null && !byId.containsKey(id)) {

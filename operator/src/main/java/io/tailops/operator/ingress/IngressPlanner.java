@@ -189,32 +189,8 @@ public final class IngressPlanner {
     }
     boolean redirect = "true".equals(ann.get(HTTP_REDIRECT)) && !plainHttp;
 
-    Map<String, String> handlers = new LinkedHashMap<>();
+    Map<String, String> handlers = handlers(ing, services, problems);
     List<String> backendUrls = new ArrayList<>();
-    BackendResolver resolver = new BackendResolver(ing, services, problems);
-    if (ing.getSpec().getDefaultBackend() != null) {
-      resolver.add(ing.getSpec().getDefaultBackend(), "/", handlers);
-    }
-    List<IngressRule> rules = ing.getSpec().getRules() == null ? List.of() : ing.getSpec().getRules();
-    for (IngressRule rule : rules) {
-      if (rule.getHost() != null && !rule.getHost().isEmpty() && !rule.getHost().equals(tlsHost)) {
-        problems.add(Problem.warning("InvalidIngressBackend", "rule with host "
-            + Validation.quote(rule.getHost()) + " ignored, unsupported"));
-        continue;
-      }
-      if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
-        problems.add(Problem.warning("InvalidIngressBackend", "rule without http paths ignored"));
-        continue;
-      }
-      for (HTTPIngressPath p : rule.getHttp().getPaths()) {
-        if ("Exact".equals(p.getPathType())) {
-          problems.add(Problem.warning("UnsupportedPathTypeExact", "Exact path type strict matching is "
-              + "currently not supported and requests will be routed as for Prefix path type. This behaviour might "
-              + "change in the future."));
-        }
-        resolver.add(p.getBackend(), p.getPath(), handlers);
-      }
-    }
     if (handlers.isEmpty()) {
       problems.add(Problem.warning("NoValidBackends", "no valid backends"));
       return new IngressPlan.Unservable(dedupe(problems));
@@ -249,6 +225,42 @@ public final class IngressPlanner {
   }
 
   /**
+   * The Ingress's proxy handlers by mount point ({@code /api} → {@code http://10.0.0.1:8080/api}): the default backend
+   * at {@code /}, then each path of the rules for the TLS host (or no host), each backend resolved to its Service's
+   * cluster IP and port; what cannot be served is added to {@code problems} (official {@code handlersForIngress}).
+   */
+  public static Map<String, String> handlers(Ingress ing, BiFunction<String, String, Optional<Service>> services,
+      List<Problem> problems) {
+    String tlsHost = tlsHost(ing);
+    Map<String, String> handlers = new LinkedHashMap<>();
+    BackendResolver resolver = new BackendResolver(ing, services, problems);
+    if (ing.getSpec().getDefaultBackend() != null) {
+      resolver.add(ing.getSpec().getDefaultBackend(), "/", handlers);
+    }
+    List<IngressRule> rules = ing.getSpec().getRules() == null ? List.of() : ing.getSpec().getRules();
+    for (IngressRule rule : rules) {
+      if (rule.getHost() != null && !rule.getHost().isEmpty() && !rule.getHost().equals(tlsHost)) {
+        problems.add(Problem.warning("InvalidIngressBackend", "rule with host "
+            + Validation.quote(rule.getHost()) + " ignored, unsupported"));
+        continue;
+      }
+      if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
+        problems.add(Problem.warning("InvalidIngressBackend", "rule without http paths ignored"));
+        continue;
+      }
+      for (HTTPIngressPath p : rule.getHttp().getPaths()) {
+        if ("Exact".equals(p.getPathType())) {
+          problems.add(Problem.warning("UnsupportedPathTypeExact", "Exact path type strict matching is "
+              + "currently not supported and requests will be routed as for Prefix path type. This behaviour might "
+              + "change in the future."));
+        }
+        resolver.add(p.getBackend(), p.getPath(), handlers);
+      }
+    }
+    return handlers;
+  }
+
+  /**
    * The hostname: first label of {@code spec.tls[0].hosts[0]}, else {@code <ns>-<name>-ingress} (as upstream) when
    * that is a valid DNS label, else a valid one derived from it ({@link DerivedNames#hostname}: an Ingress may be
    * called {@code grafana.example.com}).
@@ -267,7 +279,7 @@ public final class IngressPlanner {
         "the Ingress's namespace and name, as it has no spec.tls[0].hosts[0]", "spec.tls[0].hosts[0]");
   }
 
-  static String tlsHost(Ingress ing) {
+  public static String tlsHost(Ingress ing) {
     if (ing.getSpec().getTls() != null && !ing.getSpec().getTls().isEmpty()
         && ing.getSpec().getTls().get(0).getHosts() != null && !ing.getSpec().getTls().get(0).getHosts().isEmpty()) {
       return ing.getSpec().getTls().get(0).getHosts().get(0);

@@ -9,24 +9,44 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyObjectStore;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets and headless Services. */
+/**
+ * {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets and headless Services, and for the
+ * further types its kind watches ({@link ProxyKind#ownedTypes()}, {@link ProxyKind#watchedTypes()}).
+ */
 public final class InformerProxyObjectStore implements ProxyObjectStore {
   private final String namespace;
   private final InformerEventSource<StatefulSet, ?> statefulSets;
   private final InformerEventSource<Secret, ?> secrets;
   private final InformerEventSource<Service, ?> services;
+  private final Map<Class<? extends HasMetadata>, ? extends InformerEventSource<? extends HasMetadata, ?>> further;
+  private final Set<Class<? extends HasMetadata>> owned;
 
   public InformerProxyObjectStore(String namespace, InformerEventSource<StatefulSet, ?> statefulSets,
       InformerEventSource<Secret, ?> secrets, InformerEventSource<Service, ?> services) {
+    this(namespace, statefulSets, secrets, services, Map.of(), Set.of());
+  }
+
+  /**
+   * @param further informers of further types, by type
+   * @param owned which of those types the operator creates for the proxies (the rest it only reads)
+   */
+  public InformerProxyObjectStore(String namespace, InformerEventSource<StatefulSet, ?> statefulSets,
+      InformerEventSource<Secret, ?> secrets, InformerEventSource<Service, ?> services,
+      Map<Class<? extends HasMetadata>, ? extends InformerEventSource<? extends HasMetadata, ?>> further,
+      Set<Class<? extends HasMetadata>> owned) {
     this.namespace = namespace;
     this.statefulSets = statefulSets;
     this.secrets = secrets;
     this.services = services;
+    this.further = Map.copyOf(further);
+    this.owned = Set.copyOf(owned);
   }
 
   @Override
@@ -34,9 +54,15 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
     return statefulSets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
   }
 
+  /**
+   * The parent's proxy Secrets: not the TLS certificate Secret an HA Ingress's ProxyGroup issues into, which carries
+   * the Ingress's parent labels too ({@code tailscale.com/secret-type: certs}) but belongs to the group's replicas.
+   */
   @Override
   public List<Secret> secrets(ParentRef parent) {
-    return secrets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
+    return secrets.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)
+        && !"certs".equals(s.getMetadata().getLabels().get(io.tailops.operator.proxy.ReplicaState.LABEL_SECRET_TYPE)))
+        .toList();
   }
 
   @Override
@@ -70,6 +96,25 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
   }
 
   @Override
+  @SuppressWarnings("unchecked")
+  public <T extends HasMetadata> List<T> objects(ParentRef parent, Class<T> type) {
+    InformerEventSource<T, ?> source = (InformerEventSource<T, ?>) further.get(type);
+    if (source == null) {
+      return List.of();
+    }
+    return source.list(namespace, o -> ChildLabels.belongsTo(o.getMetadata().getLabels(), parent)).toList();
+  }
+
+  @Override
+  public List<HasMetadata> owned(ParentRef parent) {
+    List<HasMetadata> out = new ArrayList<>();
+    for (Class<? extends HasMetadata> type : owned) {
+      out.addAll(objects(parent, type));
+    }
+    return out;
+  }
+
+  @Override
   public void created(HasMetadata obj) {
     ResourceID id = ResourceID.fromResource(obj);
     if (obj instanceof StatefulSet s) {
@@ -78,6 +123,11 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
       secrets.handleRecentResourceCreate(id, s);
     } else if (obj instanceof Service s) {
       services.handleRecentResourceCreate(id, s);
+    } else {
+      InformerEventSource<HasMetadata, ?> source = sourceOf(obj);
+      if (source != null) {
+        source.handleRecentResourceCreate(id, obj);
+      }
     }
   }
 
@@ -90,6 +140,16 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
       secrets.handleRecentResourceUpdate(id, s, (Secret) previous);
     } else if (updated instanceof Service s) {
       services.handleRecentResourceUpdate(id, s, (Service) previous);
+    } else {
+      InformerEventSource<HasMetadata, ?> source = sourceOf(updated);
+      if (source != null) {
+        source.handleRecentResourceUpdate(id, updated, previous);
+      }
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private InformerEventSource<HasMetadata, ?> sourceOf(HasMetadata obj) {
+    return (InformerEventSource<HasMetadata, ?>) further.get(obj.getClass());
   }
 }

@@ -25,7 +25,9 @@ import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryingReconcile;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -135,14 +137,31 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
         .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
-    InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
+    Map<Class<? extends HasMetadata>, InformerEventSource<? extends HasMetadata, P>> further = new LinkedHashMap<>();
+    for (Class<? extends HasMetadata> type : kind.ownedTypes()) {
+      further.put(type, informer(type, prefix, ns, selector, context));
+    }
+    for (Class<? extends HasMetadata> type : kind.watchedTypes()) {
+      further.put(type, informer(type, prefix, ns, selector, context));
+    }
+    InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services, further,
+        Set.copyOf(kind.ownedTypes()));
     this.store = store;
     pipeline = new ProxyPipeline<>(kind, ctx, store, new KubernetesProxyWrites(ctx.client(), ns, store),
         name -> proxyClasses.get(new ResourceID(name)));
     List<EventSource<?, P>> sources = new ArrayList<>(List.of(statefulSets, secrets, services, proxyClasses));
+    sources.addAll(further.values());
     sources.addAll(kind.eventSources(context, parents));
     sources.add(retries.eventSource());
     return sources;
+  }
+
+  private <T extends HasMetadata> InformerEventSource<T, P> informer(Class<T> type, String prefix, String ns,
+      String selector, EventSourceContext<P> context) {
+    return new InformerEventSource<>(InformerEventSourceConfiguration.from(type, kind.parentClass())
+        .withName(prefix + type.getSimpleName().toLowerCase(Locale.ROOT) + "s").withNamespaces(Set.of(ns))
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
   }
 
   /** Wakes the claimants of the hostname {@code before} asked for, when {@code after} (null: deleted) no longer does. */

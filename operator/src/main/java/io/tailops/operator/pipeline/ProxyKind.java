@@ -64,6 +64,23 @@ public interface ProxyKind<P extends HasMetadata, S, Q> {
   default void configure(ControllerConfigurationOverrider<P> controller) {
   }
 
+  /**
+   * Object types the kind creates for its proxies besides StatefulSets, Secrets and Services (a ProxyGroup's
+   * ServiceAccount, Role, RoleBinding and ConfigMaps, see {@link io.tailops.operator.proxy.DesiredProxy#owned()}):
+   * watched in the operator namespace by the proxies' labels, like the others, and removed with the proxy.
+   */
+  default List<Class<? extends HasMetadata>> ownedTypes() {
+    return List.of();
+  }
+
+  /**
+   * Object types the kind only reads, watched the same way (a ProxyGroup's Pods, whose state its status reports);
+   * available to the plan through {@link ProxyObjectStore#objects}.
+   */
+  default List<Class<? extends HasMetadata>> watchedTypes() {
+    return List.of();
+  }
+
   /** Event sources beyond the proxy objects and ProxyClasses (an Ingress's backend Services, its IngressClass). */
   default List<EventSource<?, P>> eventSources(EventSourceContext<P> context, IndexerResourceCache<P> parents) {
     return List.of();

@@ -140,6 +140,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     // included. The owner creates its proxy (or renames it to the name) only once no other proxy asks for the name,
     // so that its device gets the plain name and not name-1; it is woken when the name is let go.
     ProxySpec spec = wanted.spec().withProxyClass(pc);
+    found.addAll(wanted.blueprint().notes(spec));
     boolean hasProxy = hasProxy(ref);
     for (int i = 0; i < Math.max(1, spec.replicas()); i++) {
       String hostname = spec.hostname(i);
@@ -334,7 +335,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
         hostnames.add(h);
       }
     }
-    boolean done = provisioner.cleanup(ref);
+    boolean done = provisioner.cleanup(ref, kind.ownedTypes());
     if (done) {
       LOG.info("removed the proxy of {}, which no longer exists (deleted without its finalizer running)", ref);
       ctx.metrics().selfHealing("ParentlessProxyRemoved");
@@ -370,7 +371,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
     boolean done;
     try {
-      done = provisioner.cleanup(ref);
+      done = provisioner.cleanup(ref, kind.ownedTypes());
     } catch (ProvisionException e) {
       ctx.errors().error(ref.toString(), e.getMessage());
       if (!gone) {

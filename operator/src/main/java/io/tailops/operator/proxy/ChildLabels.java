@@ -31,19 +31,32 @@ public final class ChildLabels {
   }
 
   /**
-   * The parent named by an object's child labels, if it has them and is of {@code type}. Its name is the label's value:
-   * for a parent whose name is too long for a label, the value {@link DerivedNames#labelValue} makes of it.
+   * The label selector of a parent's objects: its child labels, without the namespace label for a cluster-scoped
+   * parent (the official operator labels a ProxyGroup's objects without it, a Connector's with an empty value), so
+   * that both are found.
+   */
+  public static Map<String, String> selector(ParentRef parent) {
+    Map<String, String> labels = of(parent);
+    if (parent.namespace() == null || parent.namespace().isEmpty()) {
+      labels.remove(LABEL_PARENT_NAMESPACE);
+    }
+    return labels;
+  }
+
+  /**
+   * The parent named by an object's child labels, if it has them and is of {@code type}. A missing namespace label
+   * means a cluster-scoped parent (the official operator labels a ProxyGroup's objects without it). Its name is the
+   * label's value: for a parent whose name is too long for a label, the value {@link DerivedNames#labelValue} makes of it.
    */
   public static Optional<ParentRef> parentOf(Map<String, String> labels, String type) {
     if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))) {
       return Optional.empty();
     }
     String name = labels.get(LABEL_PARENT_NAME);
-    String ns = labels.get(LABEL_PARENT_NAMESPACE);
-    if (name == null || ns == null) {
+    if (name == null) {
       return Optional.empty();
     }
-    return Optional.of(new ParentRef(type, ns, name, null));
+    return Optional.of(new ParentRef(type, labels.getOrDefault(LABEL_PARENT_NAMESPACE, ""), name, null));
   }
 
   /** The key of the index that maps a label-named parent back to the parent: {@code <namespace>/<label value>}. */

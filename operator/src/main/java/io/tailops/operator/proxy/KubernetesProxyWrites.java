@@ -103,13 +103,18 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   }
 
   @Override
+  public <T extends HasMetadata> T read(T obj) {
+    return client.resource(obj).get();
+  }
+
+  @Override
   public Secret readSecret(String name) {
     return client.secrets().inNamespace(namespace).withName(name).get();
   }
 
   @Override
   public <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) {
-    return client.resources(kind).inNamespace(namespace).withLabels(ChildLabels.of(parent)).list().getItems();
+    return client.resources(kind).inNamespace(namespace).withLabels(ChildLabels.selector(parent)).list().getItems();
   }
 
   @Override

@@ -9,9 +9,10 @@ import java.util.Optional;
  * @param keyMinted whether this reconcile minted a key for a new replica (a new proxy)
  * @param reverted what was found changed by hand and put back, one line per object
  * @param recovered what was found deleted by hand and made again (a proxy Secret), one line each
+ * @param desired what the proxy was provisioned to (null when not known)
  */
 public record ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted,
-    List<String> recovered) {
+    List<String> recovered, DesiredProxy desired) {
   public ObservedProxy {
     replicas = List.copyOf(replicas);
     reverted = List.copyOf(reverted);
@@ -19,7 +20,7 @@ public record ObservedProxy(String name, List<ReplicaState> replicas, boolean ke
   }
 
   public ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted) {
-    this(name, replicas, keyMinted, reverted, List.of());
+    this(name, replicas, keyMinted, reverted, List.of(), null);
   }
 
   /** Replica 0 (single-replica proxies have only it). */

@@ -27,6 +27,7 @@ public record ParentRef(String type, String namespace, String name, String uid) 
     return switch (type) {
       case TYPE_SERVICE -> "Service";
       case TYPE_INGRESS -> "Ingress";
+      case "proxygroup" -> "ProxyGroup";
       default -> type;
     };
   }

@@ -40,6 +40,16 @@ public final class ProxyClassOverlay {
   }
 
   public static void apply(StatefulSet sts, ProxyClass pc, ProxySpec proxy) {
+    apply(sts, pc, !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.isEgressProxy(),
+        proxy.isIngressProxy());
+  }
+
+  /**
+   * @param endpointsAllowed whether the class's metrics and debug endpoints apply to this proxy
+   * @param usesLetsEncrypt whether the proxy gets certificates (Ingress proxies, ingress ProxyGroups), so that
+   *     {@code useLetsEncryptStagingEnvironment} applies
+   */
+  public static void apply(StatefulSet sts, ProxyClass pc, boolean endpointsAllowed, boolean usesLetsEncrypt) {
     ProxyClassSpec spec = pc.getSpec();
     if (spec == null) {
       return;
@@ -54,7 +64,6 @@ public final class ProxyClassOverlay {
     ContainerConfig tsc = spec.getStatefulSet() != null && spec.getStatefulSet().getPod() != null
         ? spec.getStatefulSet().getPod().getTailscaleContainer() : null;
     boolean debug = tsc != null && tsc.getDebug() != null ? Boolean.TRUE.equals(tsc.getDebug().getEnable()) : metrics;
-    boolean endpointsAllowed = !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.target().egress();
     if (main != null && endpointsAllowed) {
       if (debug) {
         main.getEnv().add(ProxyStatefulSet.value("TS_DEBUG_ADDR_PORT", "$(POD_IP):9001"));
@@ -70,7 +79,7 @@ public final class ProxyClassOverlay {
       }
     }
     // 2. Let's Encrypt staging for Ingress proxies.
-    if (Boolean.TRUE.equals(spec.getUseLetsEncryptStagingEnvironment()) && proxy.isIngressProxy() && main != null) {
+    if (Boolean.TRUE.equals(spec.getUseLetsEncryptStagingEnvironment()) && usesLetsEncrypt && main != null) {
       main.getEnv().add(ProxyStatefulSet.value("TS_DEBUG_ACME_DIRECTORY_URL", LETS_ENCRYPT_STAGING));
     }
     StatefulSetConfig ssc = spec.getStatefulSet();

@@ -88,7 +88,9 @@ public class ProxyHealer {
   public Optional<Outcome> check(ProxySpec spec, ObservedProxy proxy, String forceToken) throws ProvisionException {
     List<Outcome> found = new ArrayList<>();
     for (int i = 0; i < proxy.replicas().size(); i++) {
-      Optional<Outcome> o = check(spec, proxy.replicas().get(i), spec.hostname(i), forceToken);
+      DesiredProxy.Replica desired = proxy.desired() == null || proxy.desired().replicas().size() <= i ? null
+          : proxy.desired().replicas().get(i);
+      Optional<Outcome> o = check(spec, proxy.replicas().get(i), desired, spec.hostname(i), forceToken);
       if (o.isPresent() && o.get().acted()) {
         return o;
       }
@@ -97,23 +99,23 @@ public class ProxyHealer {
     return found.stream().findFirst();
   }
 
-  private Optional<Outcome> check(ProxySpec spec, ReplicaState r, String hostname, String forceToken)
-      throws ProvisionException {
+  private Optional<Outcome> check(ProxySpec spec, ReplicaState r, DesiredProxy.Replica desired, String hostname,
+      String forceToken) throws ProvisionException {
     if (forceToken != null && !forceToken.isEmpty() && !forceToken.equals(r.forceReauthDone())) {
-      return reauthenticate(spec, r, hostname, "re-registration was requested with " + TailscaleKeys.FORCE_REAUTH + "="
-          + forceToken, null, forceToken);
+      return reauthenticate(spec, r, desired, hostname, "re-registration was requested with "
+          + TailscaleKeys.FORCE_REAUTH + "=" + forceToken, null, forceToken);
     }
     if (!enabled) {
       return Optional.empty();
     }
     DeviceState state = r.device();
     if (!state.hasDevice() && !r.authKeyPending() && !r.rememberedDeviceId().isEmpty()) {
-      return loggedOut(spec, r, hostname, r.rememberedDeviceId());
+      return loggedOut(spec, r, desired, hostname, r.rememberedDeviceId());
     }
     if (state.hasDevice() && state.deviceId().equals(r.deviceMissing())) {
       // The device sweep found the proxy's device gone while the proxy still runs with it (headscale keeps a
       // deleted node's tailscaled running until it reconnects): confirm, then re-register.
-      return loggedOut(spec, r, hostname, state.deviceId());
+      return loggedOut(spec, r, desired, hostname, state.deviceId());
     }
     if (state.isReady() && state.dnsLabel().isPresent() && isSuffixed(state.dnsLabel().get(), hostname)) {
       Instant last = lastSuffixCheck.get(r.secretName());
@@ -121,14 +123,14 @@ public class ProxyHealer {
         return Optional.empty();
       }
       lastSuffixCheck.put(r.secretName(), clock.instant());
-      return suffixed(spec, r, hostname, state);
+      return suffixed(spec, r, desired, hostname, state);
     }
     lastSuffixCheck.remove(r.secretName());
     return Optional.empty();
   }
 
-  private Optional<Outcome> loggedOut(ProxySpec spec, ReplicaState r, String hostname, String deviceId)
-      throws ProvisionException {
+  private Optional<Outcome> loggedOut(ProxySpec spec, ReplicaState r, DesiredProxy.Replica desired, String hostname,
+      String deviceId) throws ProvisionException {
     Optional<Device> device;
     try {
       device = controlPlane.get().getDevice(deviceId);
@@ -141,11 +143,11 @@ public class ProxyHealer {
     }
     String why = "the proxy's device " + deviceId + " no longer exists in the tailnet (deleted in the admin console?), "
         + "so the proxy cannot log in";
-    return reauthenticate(spec, r, hostname, why, null, null);
+    return reauthenticate(spec, r, desired, hostname, why, null, null);
   }
 
-  private Optional<Outcome> suffixed(ProxySpec spec, ReplicaState r, String hostname, DeviceState state)
-      throws ProvisionException {
+  private Optional<Outcome> suffixed(ProxySpec spec, ReplicaState r, DesiredProxy.Replica desired, String hostname,
+      DeviceState state) throws ProvisionException {
     String wanted = hostname.toLowerCase(Locale.ROOT);
     List<Device> devices;
     try {
@@ -172,11 +174,11 @@ public class ProxyHealer {
       }
       String why = "the proxy's device got the name " + state.dnsLabel().get() + " because a stale device of this "
           + "operator (" + h.nodeId() + ", offline, tags " + h.tags() + ") held " + hostname;
-      return reauthenticate(spec, r, hostname, why, h, null);
+      return reauthenticate(spec, r, desired, hostname, why, h, null);
     }
     // Nobody holds the name any more: re-register to take it.
-    return reauthenticate(spec, r, hostname, "the proxy's device is " + state.dnsLabel().get() + " but " + hostname
-        + " is free now", null, null);
+    return reauthenticate(spec, r, desired, hostname, "the proxy's device is " + state.dnsLabel().get() + " but "
+        + hostname + " is free now", null, null);
   }
 
   /**
@@ -207,9 +209,11 @@ public class ProxyHealer {
   /**
    * Re-registers one replica: deletes {@code staleHolder} (if given) and the replica's current device, mints a fresh
    * key, resets tailscaled's state in the Secret and restarts the pod. Rate-limited per replica.
+   *
+   * @param desired the replica as provisioned (its config keys), or null for the standard config
    */
-  Optional<Outcome> reauthenticate(ProxySpec spec, ReplicaState r, String hostname, String why, Device staleHolder,
-      String forceToken) throws ProvisionException {
+  Optional<Outcome> reauthenticate(ProxySpec spec, ReplicaState r, DesiredProxy.Replica desired, String hostname,
+      String why, Device staleHolder, String forceToken) throws ProvisionException {
     Instant now = clock.instant();
     Instant last = r.reauthAt();
     if (forceToken == null && last != null && Duration.between(last, now).compareTo(minInterval) < 0) {
@@ -241,10 +245,13 @@ public class ProxyHealer {
     // 2. A fresh key and no tailscaled state in the Secret, before anything else can observe a logged-out proxy. On a
     // conflict the reset is written again on the current copy, with the same key, unless someone re-registered the
     // proxy meanwhile.
-    Map<String, String> config = ProxyConfigSecret.desiredData(spec, hostname, key.secret(), defaults);
+    Map<String, String> config = desired == null
+        ? ProxyConfigSecret.desiredData(spec, hostname, key.secret(), defaults)
+        : desired.operatorKeys().of(key.secret(), r.config());
+    boolean single = r.singleSecret();
     Secret after;
     try {
-      after = secrets.change(r.secret(), s -> {
+      after = secrets.change(r.config(), s -> {
         ReplicaState now2 = ReplicaState.of(s);
         if (!Objects.equals(now2.reauthAt(), r.reauthAt())) {
           return SecretChange.NONE; // re-registered meanwhile
@@ -258,11 +265,25 @@ public class ProxyHealer {
         if (forceToken != null) {
           c.annotate(ProxySecrets.FORCE_REAUTH_DONE, forceToken);
         }
-        if (s.getData() != null) {
+        if (single && s.getData() != null) {
           s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
         }
         return c.build();
       });
+      if (!single && after != null && r.secret() != null
+          && Objects.equals(ReplicaState.of(after).reauthAt(), now)) {
+        // A separate state Secret (a ProxyGroup replica's) loses tailscaled's state after the config has the new key.
+        secrets.change(r.secret(), s -> {
+          SecretChange.Builder c = SecretChange.builder().removeAnnotation(TailscaleKeys.DEVICE_MISSING);
+          if (s.getData() != null) {
+            s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
+          }
+          SecretChange change = c.build();
+          boolean noop = change.removeData().isEmpty() && (s.getMetadata().getAnnotations() == null
+              || !s.getMetadata().getAnnotations().containsKey(TailscaleKeys.DEVICE_MISSING));
+          return noop ? SecretChange.NONE : change;
+        });
+      }
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       revoke(key);
       throw ProxyProvisioner.apiError("resetting the proxy Secret " + r.secretName(), e);

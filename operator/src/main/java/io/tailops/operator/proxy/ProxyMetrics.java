@@ -37,12 +37,12 @@ public final class ProxyMetrics {
    * (upstream enables no metrics for egress proxies, which forward everything sent to the pod to the tailnet).
    */
   public static boolean enabled(ProxySpec spec) {
-    return !spec.target().egress() && enabled(spec.proxyClass());
+    return !spec.isEgressProxy() && enabled(spec.proxyClass());
   }
 
   /** Whether {@code spec}'s proxy gets a ServiceMonitor (see {@link #enabled(ProxySpec)}). */
   public static boolean serviceMonitorEnabled(ProxySpec spec) {
-    return !spec.target().egress() && serviceMonitorEnabled(spec.proxyClass());
+    return !spec.isEgressProxy() && serviceMonitorEnabled(spec.proxyClass());
   }
 
   public static boolean serviceMonitorEnabled(ProxyClass pc) {

@@ -26,6 +26,19 @@ public interface ProxyObjectStore {
 
   Optional<Secret> secret(String name);
 
+  /**
+   * The parent's objects of one further type its kind watches (a ProxyGroup's ServiceAccounts, Roles, RoleBindings,
+   * ConfigMaps and Pods); empty for types the kind does not watch.
+   */
+  default <T extends HasMetadata> List<T> objects(ParentRef parent, Class<T> type) {
+    return List.of();
+  }
+
+  /** Every object of the further types the operator creates for the parent ({@link DesiredProxy#owned()}). */
+  default List<HasMetadata> owned(ParentRef parent) {
+    return List.of();
+  }
+
   /** The operator created {@code obj}. */
   void created(HasMetadata obj);
 

@@ -1,7 +1,12 @@
 package io.tailops.operator.proxy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -61,7 +66,8 @@ public class ProxyProvisioner {
   public ObservedProxy provision(ProxySpec spec, ProxyBlueprint blueprint, ProxyObjectStore store)
       throws ProvisionException {
     ParentRef parent = spec.parent();
-    String name = proxyName(parent, store);
+    Optional<String> fixed = blueprint.fixedName(parent);
+    String name = fixed.isPresent() ? fixed.get() : proxyName(parent, store);
     DesiredProxy desired = blueprint.build(spec, name, defaults);
     Optional<StatefulSet> liveSts = store.statefulSets(parent).stream()
         .filter(s -> name.equals(s.getMetadata().getName())).findFirst();
@@ -88,18 +94,20 @@ public class ProxyProvisioner {
       }
     }
 
-    // 2. One config/state Secret per replica, with an auth key only while its proxy has no device.
+    // 1b. Further objects of the proxy (a ProxyGroup's ServiceAccount, Role, RoleBinding, ConfigMap).
+    reconcileOwned(parent, desired, settled, store, reverted);
+
+    // 2. One config Secret per replica, with an auth key only while its proxy has no device, and its state Secret
+    // (the same Secret, or one created empty beside it).
     boolean minted = false;
     List<ReplicaState> replicas = new ArrayList<>();
     List<String> recovered = new ArrayList<>();
     for (DesiredProxy.Replica r : desired.replicas()) {
-      Secret secret = store.secret(r.secretName()).orElse(null);
-      if (secret == null) {
-        secret = readLive(r.secretName());
-        if (secret != null) {
-          store.created(secret);
-        }
+      Secret state = null;
+      if (r.stateTemplate() != null) {
+        state = ensureStateSecret(r.stateTemplate(), store);
       }
+      Secret secret = cachedOrLive(r.secretName(), store);
       if (secret == null) {
         List<DeviceRegistry.Entry> previous = devices.ofReplica(r.secretName());
         if (!previous.isEmpty()) {
@@ -120,12 +128,11 @@ public class ProxyProvisioner {
               + " so that the new one gets the name " + r.hostname() + ", and restarted the proxy");
         }
       } else {
-        secret = enforceSecret(r, secret, settled, reverted);
-        rememberDevice(parent, r, ReplicaState.of(secret));
+        secret = enforceSecret(r, secret, state, settled, reverted);
+        rememberDevice(parent, r, r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
       }
-      replicas.add(ReplicaState.of(secret));
+      replicas.add(r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
     }
-    removeSurplusReplicas(parent, name, desired.replicas().size(), store);
 
     // 3. StatefulSet.
     if (liveSts.isEmpty()) {
@@ -150,10 +157,141 @@ public class ProxyProvisioner {
         }
       }
     }
+    // 3b. Replicas beyond the desired count (a scale-down), once the StatefulSet has been told to stop their pods.
+    removeSurplusReplicas(parent, name, desired.replicas().size(), store);
 
     // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
     reconcileMetrics(spec, desired, settled, store, reverted);
-    return new ObservedProxy(name, replicas, minted, reverted, recovered);
+    return new ObservedProxy(name, replicas, minted, reverted, recovered, desired);
+  }
+
+  /** The Secret from the cache, else as the API server has it (a Secret whose labels were removed by hand). */
+  private Secret cachedOrLive(String name, ProxyObjectStore store) throws ProvisionException {
+    Secret secret = store.secret(name).orElse(null);
+    if (secret == null) {
+      secret = readLive(name);
+      if (secret != null) {
+        store.created(secret);
+      }
+    }
+    return secret;
+  }
+
+  /**
+   * A replica's separate state Secret: created empty (labels only) before its pod starts, its labels put back when
+   * they were removed; its data is the proxy's.
+   */
+  private Secret ensureStateSecret(Secret template, ProxyObjectStore store) throws ProvisionException {
+    Secret live = cachedOrLive(template.getMetadata().getName(), store);
+    if (live == null) {
+      try {
+        return writes.create(template);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          throw new ProvisionException("state Secret " + template.getMetadata().getName() + " appeared concurrently; "
+              + "retrying", "ProxyRetry", true, e);
+        }
+        throw apiError("creating state Secret " + template.getMetadata().getName(), e);
+      }
+    }
+    if (!Drift.differences(template.getMetadata().getLabels(), live.getMetadata().getLabels(), "metadata.labels")
+        .isEmpty()) {
+      Map<String, String> labels = new LinkedHashMap<>(live.getMetadata().getLabels() == null ? Map.of()
+          : live.getMetadata().getLabels());
+      labels.putAll(template.getMetadata().getLabels());
+      try {
+        live = writes.setFields(live, Map.of("/metadata/labels", labels));
+      } catch (KubernetesClientException e) {
+        throw apiError("labelling state Secret " + template.getMetadata().getName(), e);
+      }
+    }
+    return live;
+  }
+
+  /**
+   * Creates the proxy's further objects that are missing, puts back the owned fields of those that differ (a hand edit
+   * when the desired proxy is unchanged) and deletes those of its objects that are no longer wanted.
+   */
+  private void reconcileOwned(ParentRef parent, DesiredProxy desired, boolean settled, ProxyObjectStore store,
+      List<String> reverted) throws ProvisionException {
+    Map<String, HasMetadata> live = new LinkedHashMap<>();
+    for (HasMetadata o : store.owned(parent)) {
+      live.put(o.getKind() + "/" + o.getMetadata().getName(), o);
+    }
+    for (DesiredProxy.Owned want : desired.owned()) {
+      HasMetadata have = live.remove(want.key());
+      JsonNode wantTree = Drift.tree(want.object());
+      if (have == null) {
+        try {
+          writes.create(want.object());
+          continue;
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != 409) {
+            throw apiError("creating " + want.key(), e);
+          }
+          // It exists but is not in the cache (its labels were removed, or it was made by someone else): the owned
+          // fields go on it, as the official operator's create-or-update does.
+          try {
+            have = writes.read(want.object());
+          } catch (KubernetesClientException e2) {
+            throw apiError("reading " + want.key(), e2);
+          }
+          if (have == null) {
+            throw new ProvisionException(want.key() + " was deleted while being created; retrying", "ProxyRetry",
+                true, e);
+          }
+        }
+      }
+      JsonNode haveTree = Drift.tree(have);
+      Map<String, Object> fields = new LinkedHashMap<>();
+      List<String> diff = new ArrayList<>();
+      for (String pointer : want.fields()) {
+        JsonNode w = wantTree.at(pointer);
+        JsonNode h = haveTree.at(pointer);
+        List<String> d = Drift.differences(w.isMissingNode() ? null : w, h.isMissingNode() ? null : h,
+            pointer.substring(1).replace('/', '.'));
+        if (!d.isEmpty()) {
+          diff.addAll(d);
+          settable(pointer, w, haveTree, fields);
+        }
+      }
+      if (!fields.isEmpty()) {
+        try {
+          writes.setFields(have, fields);
+        } catch (KubernetesClientException e) {
+          throw apiError("updating " + want.key(), e);
+        }
+        if (settled && !diff.isEmpty()) {
+          reverted.add(describe(diff, have));
+        }
+      }
+    }
+    for (HasMetadata unwanted : live.values()) {
+      LOG.info("deleting {} {} of {}: no longer part of the proxy", unwanted.getKind(),
+          unwanted.getMetadata().getName(), parent);
+      delete(unwanted);
+    }
+  }
+
+  /**
+   * Adds to {@code fields} the JSON pointer at which {@code value} can be set on {@code live} by a JSON patch "add":
+   * the pointer itself when its parent exists, else the nearest ancestor that does (with the value wrapped).
+   */
+  static void settable(String pointer, JsonNode value, JsonNode live, Map<String, Object> fields) {
+    String p = pointer;
+    JsonNode v = value.isMissingNode() ? NullNode.getInstance() : value;
+    while (true) {
+      int slash = p.lastIndexOf('/');
+      String parentPointer = p.substring(0, slash);
+      if (slash == 0 || live.at(parentPointer).isObject()) {
+        fields.put(p, v);
+        return;
+      }
+      ObjectNode wrapped = JsonNodeFactory.instance.objectNode();
+      wrapped.set(p.substring(slash + 1).replace("~1", "/").replace("~0", "~"), v);
+      v = wrapped;
+      p = parentPointer;
+    }
   }
 
   /**
@@ -214,7 +352,13 @@ public class ProxyProvisioner {
 
   private Secret createSecret(ProxySpec spec, DesiredProxy.Replica r, String name) throws ProvisionException {
     AuthKey key = mintKey(spec, name);
-    Secret fresh = ProxyConfigSecret.build(spec, r.secretName(), r.operatorKeys().apply(key.secret()), defaults);
+    Map<String, String> keys = r.operatorKeys().of(key.secret(), null);
+    Secret fresh;
+    if (r.configTemplate() == null) {
+      fresh = ProxyConfigSecret.build(spec, r.secretName(), keys, defaults);
+    } else {
+      fresh = new SecretBuilder(r.configTemplate()).withData(ProxyConfigSecret.encode(keys)).build();
+    }
     fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(ProxySecrets.AUTH_KEY_ID, key.id())));
     try {
       return secrets.create(fresh);
@@ -233,18 +377,19 @@ public class ProxyProvisioner {
    * a device, dropping it after) and records the reported device ID. A config key that differs from the desired one,
    * beyond the auth key, while the desired proxy is unchanged was edited by hand.
    */
-  private Secret enforceSecret(DesiredProxy.Replica r, Secret secret, boolean settled, List<String> reverted)
-      throws ProvisionException {
+  private Secret enforceSecret(DesiredProxy.Replica r, Secret secret, Secret stateSecret, boolean settled,
+      List<String> reverted) throws ProvisionException {
     List<String> edited = new ArrayList<>();
     Secret result;
     try {
       result = secrets.change(secret, current -> {
         edited.clear();
-        ReplicaState state = ReplicaState.of(current);
-        Map<String, String> desired = r.operatorKeys().apply(state.device().hasDevice() ? null
-            : state.pendingAuthKey());
+        ReplicaState state = r.stateTemplate() == null ? ReplicaState.of(current)
+            : ReplicaState.of(stateSecret, current);
+        Map<String, String> desired = r.operatorKeys().of(state.device().hasDevice() ? null
+            : state.pendingAuthKey(), current);
         Map<String, String> changed = ProxyConfigSecret.changedKeys(current, desired);
-        Map<String, String> withoutKey = r.operatorKeys().apply(null);
+        Map<String, String> withoutKey = r.operatorKeys().of(null, current);
         for (String k : changed.keySet()) {
           String live = ProxyConfigSecret.value(current, k);
           String liveWithoutKey = TailscaledConfig.withoutAuthKey(live);
@@ -271,11 +416,14 @@ public class ProxyProvisioner {
     return result;
   }
 
-  /** Replica Secrets beyond the desired count (a scaled-down proxy): their devices go first, then the Secrets. */
+  /**
+   * Replicas beyond the desired count (a scaled-down proxy): each replica's device goes first (404 counts as gone),
+   * then its Secrets (config and state). A replica is {@code <name>-<ordinal>} by its state Secret's name.
+   */
   private void removeSurplusReplicas(ParentRef parent, String name, int replicas, ProxyObjectStore store)
       throws ProvisionException {
-    for (Secret s : store.secrets(parent)) {
-      String n = s.getMetadata().getName();
+    for (ReplicaState r : ReplicaState.pair(store.secrets(parent))) {
+      String n = r.secretName();
       if (!n.startsWith(name + "-")) {
         continue;
       }
@@ -288,11 +436,24 @@ public class ProxyProvisioner {
       if (ordinal < replicas) {
         continue;
       }
-      removeDevice(parent, ReplicaState.of(s));
-      for (DeviceRegistry.Entry e : devices.ofReplica(n)) {
-        deleteDevice(parent, e.deviceId());
+      LOG.info("removing replica {} of {} (scaled down to {})", ordinal, parent, replicas);
+      removeDevice(parent, r);
+      String configName = r.config() == null ? n : r.config().getMetadata().getName();
+      for (String replicaName : new java.util.LinkedHashSet<>(List.of(n, configName))) {
+        for (DeviceRegistry.Entry e : devices.ofReplica(replicaName)) {
+          deleteDevice(parent, e.deviceId());
+        }
       }
-      delete(s);
+      deleteSecrets(r);
+    }
+  }
+
+  private void deleteSecrets(ReplicaState r) throws ProvisionException {
+    if (r.secret() != null) {
+      delete(r.secret());
+    }
+    if (r.config() != null && r.config() != r.secret()) {
+      delete(r.config());
     }
   }
 
@@ -330,6 +491,16 @@ public class ProxyProvisioner {
    * @return true when nothing is left; false when waiting for the StatefulSet to go away
    */
   public boolean cleanup(ParentRef parent) throws ProvisionException {
+    return cleanup(parent, List.of());
+  }
+
+  /**
+   * {@link #cleanup(ParentRef)} for a kind that creates further objects for its proxies (a ProxyGroup's
+   * ServiceAccount, Role, RoleBinding and ConfigMaps): they are read from the API server too and deleted last.
+   *
+   * @param ownedTypes the further types (the kind's {@code ownedTypes()})
+   */
+  public boolean cleanup(ParentRef parent, List<Class<? extends HasMetadata>> ownedTypes) throws ProvisionException {
     List<StatefulSet> sets = current(StatefulSet.class, parent);
     if (!sets.isEmpty()) {
       for (StatefulSet s : sets) {
@@ -344,8 +515,8 @@ public class ProxyProvisioner {
       return false;
     }
     List<Secret> all = current(Secret.class, parent);
-    for (Secret s : all) {
-      removeDevice(parent, ReplicaState.of(s));
+    for (ReplicaState r : ReplicaState.pair(all)) {
+      removeDevice(parent, r);
     }
     // Devices the proxy registered whose Secret is gone (deleted by hand, then the parent deleted) are ours too.
     for (DeviceRegistry.Entry e : devices.ofParent(parent)) {
@@ -356,6 +527,11 @@ public class ProxyProvisioner {
     }
     for (Service s : current(Service.class, parent)) {
       delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
+    }
+    for (Class<? extends HasMetadata> type : ownedTypes) {
+      for (HasMetadata o : current(type, parent)) {
+        delete(o); // a ProxyGroup's ServiceAccount, Role, RoleBinding, ConfigMaps
+      }
     }
     return true;
   }

@@ -24,8 +24,10 @@ public final class ProxySecrets {
   public static final String DEVICE_ID = "tailscale.com/device-id";
   /** On the config Secret: the last {@code tailscale.com/force-reauth} value acted upon. */
   public static final String FORCE_REAUTH_DONE = "tailscale.com/force-reauth-done";
+  /** The config file of a ProxyGroup replica (capability version 106, as the official operator writes it). */
+  public static final String CAP_106 = "cap-106.hujson";
   /** The keys the operator writes; everything else in the Secret belongs to the proxy. */
-  public static final Set<String> OPERATOR_KEYS = Set.of(TailscaledConfig.CAP_95, TailscaledConfig.CAP_107,
+  public static final Set<String> OPERATOR_KEYS = Set.of(TailscaledConfig.CAP_95, TailscaledConfig.CAP_107, CAP_106,
       ProxyStatefulSet.SERVE_CONFIG_KEY);
   /** tailscaled's state in the Secret; removing it makes the proxy's next start a fresh login. */
   public static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile",

@@ -75,6 +75,14 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
     return target instanceof ProxyTarget.Serve;
   }
 
+  /**
+   * Whether this is an egress proxy (to a tailnet target); false for a proxy without a target of its own (a ProxyGroup
+   * replica, whose config the group writes).
+   */
+  public boolean isEgressProxy() {
+    return target != null && target.egress();
+  }
+
   /** This spec with {@code pc} applied (null for none); a class asking for ephemeral devices makes them ephemeral. */
   public ProxySpec withProxyClass(ProxyClass pc) {
     return new ProxySpec(parent, hostname, tags, target, pc, ephemeral || ProxyClasses.ephemeral(pc), forwardClusterTraffic, funnel, serviceServeConfig,

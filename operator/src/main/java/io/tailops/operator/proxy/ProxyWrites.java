@@ -30,6 +30,9 @@ public interface ProxyWrites {
   /** Applies {@code change} to Secret {@code name}, guarded by {@code resourceVersion}. */
   Secret patchSecret(String name, String resourceVersion, SecretChange change);
 
+  /** {@code obj} (by kind, namespace and name) as the API server has it now (null when absent). */
+  <T extends HasMetadata> T read(T obj);
+
   /** The Secret as the API server has it now (null when absent). */
   Secret readSecret(String name);
 

@@ -21,7 +21,8 @@ public final class DoctorChecks {
     // Connectors have their own checks (with the fix for unapproved routes): listed once, by ConnectorDoctor.
     return List.of(client -> ParentReport.checks(client, config.namespace(), java.util.Set.of("Connector")),
         io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks,
-        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks, RecorderDoctor::checks);
+        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks, RecorderDoctor::checks,
+        io.tailops.operator.proxygroup.ProxyGroupDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */

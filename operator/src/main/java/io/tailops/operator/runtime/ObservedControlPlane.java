@@ -64,6 +64,7 @@ public final class ObservedControlPlane implements ControlPlane {
         }
         changed(c, s);
       } else if (e.kind() != ControlPlaneException.Kind.TRANSPORT
+          && e.kind() != ControlPlaneException.Kind.UNSUPPORTED
           && e.kind() != ControlPlaneException.Kind.RATE_LIMITED
           && e.kind() != ControlPlaneException.Kind.SERVER_ERROR) {
         changed(health.credentials(OperatorHealth.CredentialState.VALID, "credentials accepted"),
@@ -109,6 +110,24 @@ public final class ObservedControlPlane implements ControlPlane {
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
     return observe(() -> delegate.deleteDevice(deviceId));
+  }
+
+  @Override
+  public Optional<io.tailops.controlplane.TailscaleService> getService(String name) throws ControlPlaneException {
+    return observe(() -> delegate.getService(name));
+  }
+
+  @Override
+  public void putService(io.tailops.controlplane.TailscaleService service) throws ControlPlaneException {
+    observe(() -> {
+      delegate.putService(service);
+      return null;
+    });
+  }
+
+  @Override
+  public boolean deleteService(String name) throws ControlPlaneException {
+    return observe(() -> delegate.deleteService(name));
   }
 
   @Override

@@ -136,6 +136,13 @@ public final class OperatorRuntime implements AutoCloseable {
     } else {
       LOG.info("the Connector CRD is not installed: Connectors are not watched");
     }
+    // Not in the parent-less sweep yet: a ProxyGroup's objects carry owner references (the garbage collector removes
+    // them with the group), and the sweep has not been checked against cluster-scoped parents.
+    var proxyGroups = new io.tailops.operator.proxygroup.ProxyGroupController(ctx);
+    operator.register(proxyGroups, proxyGroups.configuration());
+    // Ingresses and Services served by an ingress ProxyGroup through a Tailscale Service.
+    register(operator, new io.tailops.operator.ha.HaIngressController(ctx));
+    register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
@@ -152,7 +159,7 @@ public final class OperatorRuntime implements AutoCloseable {
     } else {
       LOG.info("the CRD dnsconfigs.tailscale.com is not installed: DNSConfig objects are not watched");
     }
-    // ProxyGroup: reported as not supported yet (condition, Event).
+    // Kinds not supported yet are reported (condition, Event); every kind is served now, so the list is empty.
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed, reconciles);
     if (http != null) {
@@ -239,6 +246,11 @@ public final class OperatorRuntime implements AutoCloseable {
       ProxyController<P, ?, ?> controller, ParentlessSweep parentless) {
     operator.register(controller, controller.configuration());
     parentless.add(controller);
+  }
+
+  private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
+      io.tailops.operator.ha.HaController<P, ?> controller) {
+    operator.register(controller, controller.configuration());
   }
 
   /**

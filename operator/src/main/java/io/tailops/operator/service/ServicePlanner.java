@@ -84,16 +84,22 @@ public final class ServicePlanner {
     if ("true".equals(labels.get(LABEL_MANAGED))) {
       return new ServicePlan.NotExposed("the Service is a proxy's own headless Service");
     }
+    boolean egress = !ann.getOrDefault(TAILNET_IP, "").isEmpty() || !ann.getOrDefault(TAILNET_IP_DEPRECATED, "")
+        .isEmpty() || !ann.getOrDefault(TAILNET_FQDN, "").isEmpty();
     if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
-      return new ServicePlan.NotExposed("the Service names a ProxyGroup (tailscale.com/proxy-group), which this "
-          + "operator does not serve");
+      if (egress) {
+        return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: egress Services through "
+            + "a ProxyGroup (" + PROXY_GROUP + " with " + TAILNET_IP + " or " + TAILNET_FQDN + ") are not supported "
+            + "by this operator yet; remove " + PROXY_GROUP + " or run the official operator for egress",
+            "INVALIDSERVICE");
+      }
+      return new ServicePlan.NotExposed("the Service names ProxyGroup " + ann.get(PROXY_GROUP) + " ("
+          + PROXY_GROUP + "): served by the group as a Tailscale Service, not by a proxy of its own");
     }
     String type = svc.getSpec().getType() == null ? "ClusterIP" : svc.getSpec().getType();
     String expose = ann.get(EXPOSE);
     boolean exposeAnnotation = "true".equals(expose);
     boolean loadBalancer = isTailscaleLoadBalancer(svc);
-    boolean egress = !ann.getOrDefault(TAILNET_IP, "").isEmpty() || !ann.getOrDefault(TAILNET_IP_DEPRECATED, "")
-        .isEmpty() || !ann.getOrDefault(TAILNET_FQDN, "").isEmpty();
     String clusterIp = svc.getSpec().getClusterIP() == null ? "" : svc.getSpec().getClusterIP();
     boolean viaClusterIp = !clusterIp.isEmpty() && (loadBalancer || exposeAnnotation);
     boolean viaDnsName = exposeAnnotation && "ExternalName".equals(type)

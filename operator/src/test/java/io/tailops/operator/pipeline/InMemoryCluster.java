@@ -90,6 +90,25 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   }
 
   @Override
+  public <T extends HasMetadata> List<T> objects(ParentRef parent, Class<T> type) {
+    return children(type, parent);
+  }
+
+  /** The further types the operator creates (a ProxyGroup's). */
+  static final List<Class<? extends HasMetadata>> OWNED_TYPES = List.of(
+      io.fabric8.kubernetes.api.model.ServiceAccount.class, io.fabric8.kubernetes.api.model.rbac.Role.class,
+      io.fabric8.kubernetes.api.model.rbac.RoleBinding.class, io.fabric8.kubernetes.api.model.ConfigMap.class);
+
+  @Override
+  public List<HasMetadata> owned(ParentRef parent) {
+    List<HasMetadata> out = new ArrayList<>();
+    for (Class<? extends HasMetadata> t : OWNED_TYPES) {
+      out.addAll(children(t, parent));
+    }
+    return out;
+  }
+
+  @Override
   public Optional<Secret> secret(String name) {
     return Optional.ofNullable(get(Secret.class, name));
   }
@@ -190,6 +209,12 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
     objects.put(k, s);
     writes.add("patch " + k);
     return copy(s);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <T extends HasMetadata> T read(T obj) {
+    return (T) copy(objects.get(key(obj.getKind(), obj.getMetadata().getName())));
   }
 
   @Override

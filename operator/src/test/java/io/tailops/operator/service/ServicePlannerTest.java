@@ -140,6 +140,9 @@ class ServicePlannerTest {
   void proxyGroupServicesAreLeftAlone() {
     assertThat(planner.plan(svc("d", "w", Map.of("tailscale.com/expose", "true", "tailscale.com/proxy-group", "pg"))
         .build())).isInstanceOf(ServicePlan.NotExposed.class);
+    assertThat(planner.plan(svc("d", "w", Map.of("tailscale.com/tailnet-fqdn", "db.tailnet.ts.net",
+        "tailscale.com/proxy-group", "eg")).build())).isInstanceOfSatisfying(ServicePlan.Invalid.class, i ->
+        assertThat(i.message()).contains("egress Services through a ProxyGroup").contains("not supported"));
   }
 
   @Test

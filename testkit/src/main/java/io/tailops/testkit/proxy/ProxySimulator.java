@@ -148,6 +148,8 @@ public final class ProxySimulator implements AutoCloseable {
     sim.statefulSetInformer = client.apps().statefulSets().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
         .inform(cast(handler), 0);
     sim.informers.add(sim.statefulSetInformer);
+    sim.informers.add(client.configMaps().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
+        .inform(cast(handler), 0));
     sim.informers.add(client.pods().inNamespace(namespace).withLabel(LABEL_MANAGED, "true")
         .inform(cast(handler), 0));
     // A crash-looping proxy retries its login every few seconds, and devices deleted in the control plane are noticed.
@@ -244,9 +246,16 @@ public final class ProxySimulator implements AutoCloseable {
       if (own != null && own.equals(s.getMetadata().getResourceVersion())) {
         return; // the event of the simulator's own patch: nothing new
       }
-      name = stsOfReplica(s.getMetadata().getName());
+      String n = s.getMetadata().getName();
+      String group = s.getMetadata().getLabels() == null ? null
+          : s.getMetadata().getLabels().get("tailscale.com/proxy-group");
+      name = group != null ? group
+          : stsOfReplica(n.endsWith("-config") ? n.substring(0, n.length() - "-config".length()) : n);
     } else if (obj instanceof StatefulSet s) {
       name = s.getMetadata().getName();
+    } else if (obj instanceof io.fabric8.kubernetes.api.model.ConfigMap cm) {
+      String n = cm.getMetadata().getName();
+      name = n.endsWith("-ingress-config") ? n.substring(0, n.length() - "-ingress-config".length()) : null;
     } else if (obj instanceof Pod p) {
       name = stsOfReplica(p.getMetadata().getName());
     }
@@ -403,7 +412,7 @@ public final class ProxySimulator implements AutoCloseable {
       data.put("tailscale_capver", Integer.toString(capVer));
       data.put("pod_uid", podUid);
     }
-    JsonNode config = config(data);
+    JsonNode config = config(configData(sts, secretName, data));
     if (config == null) {
       proxy.phase = Phase.NEEDS_LOGIN;
       proxy.lastError = "no tailscaled config file found for current capability version " + capVer;
@@ -487,6 +496,7 @@ public final class ProxySimulator implements AutoCloseable {
     if (data.containsKey("serve-config")) {
       state.put("https_endpoint", httpsEnabled ? d.name() : "no-https");
     }
+    groupIngress(sts, secretName, config, d, data, state);
     Map<String, String> changed = new LinkedHashMap<>();
     state.forEach((k, v) -> {
       if (!v.equals(data.get(k))) {
@@ -496,6 +506,104 @@ public final class ProxySimulator implements AutoCloseable {
     if (!changed.isEmpty()) {
       patch(secretName, changed, data);
     }
+  }
+
+  /**
+   * What a replica of an ingress ProxyGroup does besides logging in: tailscaled advertises the Tailscale Services its
+   * config lists (its current profile's prefs in the state Secret show {@code AdvertiseServices}); containerboot routes
+   * the HA Services of the group's ConfigMap ({@code ingress-config.json}) and reports them with its pod IP in the state
+   * Secret; and replica 0, in certificate share read-write mode, issues a certificate for every domain of the group's
+   * serve config into the Secret named after the domain, when the tailnet has HTTPS.
+   */
+  private void groupIngress(StatefulSet sts, String podName, JsonNode config, FakeDevice d, Map<String, String> data,
+      Map<String, String> state) {
+    List<String> advertised = new ArrayList<>();
+    config.path("AdvertiseServices").forEach(n -> advertised.add(n.asText()));
+    String profileKey = "profile-" + d.nodeId();
+    if (!advertised.isEmpty() || data.containsKey(profileKey)) {
+      var prefs = JSON.createObjectNode();
+      var cfg = prefs.putObject("Config");
+      cfg.put("NodeID", d.nodeId());
+      cfg.putObject("UserProfile").put("LoginName", d.name() + ".");
+      var a = prefs.putArray("AdvertiseServices");
+      advertised.forEach(a::add);
+      state.put(profileKey, prefs.toString());
+    }
+    String env = env(sts, "TS_INGRESS_PROXIES_CONFIG_PATH");
+    String cmName = configMapAt(sts, "/etc/proxies");
+    if (env == null || cmName == null) {
+      return;
+    }
+    var cm = client.configMaps().inNamespace(namespace).withName(cmName).get();
+    if (cm == null || cm.getBinaryData() == null) {
+      return;
+    }
+    String ingress = cm.getBinaryData().get("ingress-config.json");
+    String podIp = podIp(podName);
+    if (ingress != null && podIp != null) {
+      try {
+        var status = JSON.createObjectNode();
+        status.set("configs", JSON.readTree(Base64.getDecoder().decode(ingress)));
+        status.put("podIPv4", podIp);
+        state.put("ingress-config.json", status.toString());
+      } catch (Exception e) {
+        LOG.debug("ingress-config.json of {} is not JSON", cmName);
+      }
+    }
+    String serve = cm.getBinaryData().get("serve-config.json");
+    if (serve == null || !httpsEnabled || !podName.endsWith("-0") || !"true".equals(env(sts,
+        "TS_EXPERIMENTAL_CERT_SHARE"))) {
+      return;
+    }
+    try {
+      JsonNode services = JSON.readTree(Base64.getDecoder().decode(serve)).path("Services");
+      for (JsonNode svc : services) {
+        for (var it = svc.path("Web").fieldNames(); it.hasNext(); ) {
+          String hostPort = it.next();
+          String domain = hostPort.substring(0, hostPort.lastIndexOf(':'));
+          Secret cert = client.secrets().inNamespace(namespace).withName(domain).get();
+          if (cert != null && (cert.getData() == null || cert.getData().getOrDefault("tls.crt", "").isEmpty())) {
+            String pem = "-----BEGIN CERTIFICATE-----\nsimulated certificate for " + domain
+                + "\n-----END CERTIFICATE-----\n";
+            String key = "-----BEGIN PRIVATE KEY-----\nsimulated key\n-----END PRIVATE KEY-----\n";
+            client.secrets().inNamespace(namespace).withName(domain).patch(PatchContext.of(PatchType.JSON_MERGE),
+                JSON.writeValueAsString(Map.of("data", Map.of(
+                    "tls.crt", Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.UTF_8)),
+                    "tls.key", Base64.getEncoder().encodeToString(key.getBytes(StandardCharsets.UTF_8))))));
+          }
+        }
+      }
+    } catch (Exception e) {
+      LOG.debug("serve-config.json of {}: {}", cmName, e.toString());
+    }
+  }
+
+  private static String env(StatefulSet sts, String name) {
+    if (sts == null) {
+      return null;
+    }
+    return sts.getSpec().getTemplate().getSpec().getContainers().stream().filter(c -> "tailscale".equals(c.getName()))
+        .flatMap(c -> c.getEnv() == null ? java.util.stream.Stream.empty() : c.getEnv().stream())
+        .filter(e -> name.equals(e.getName())).map(e -> e.getValue()).findFirst().orElse(null);
+  }
+
+  /** The ConfigMap mounted at {@code path} in the main container, or null. */
+  private static String configMapAt(StatefulSet sts, String path) {
+    if (sts == null) {
+      return null;
+    }
+    var pod = sts.getSpec().getTemplate().getSpec();
+    String volume = pod.getContainers().stream().filter(c -> "tailscale".equals(c.getName()))
+        .flatMap(c -> c.getVolumeMounts() == null ? java.util.stream.Stream.empty() : c.getVolumeMounts().stream())
+        .filter(m -> path.equals(m.getMountPath())).map(m -> m.getName()).findFirst().orElse(null);
+    return pod.getVolumes() == null ? null : pod.getVolumes().stream().filter(v -> v.getName().equals(volume)
+        && v.getConfigMap() != null).map(v -> v.getConfigMap().getName()).findFirst().orElse(null);
+  }
+
+  /** The IP the simulated kubelet gave a real pod ({@link #markRunning}), or null. */
+  private String podIp(String podName) {
+    Pod pod = client.pods().inNamespace(namespace).withName(podName).get();
+    return pod == null || pod.getStatus() == null ? null : pod.getStatus().getPodIP();
   }
 
   /** tailscaled reports a new hostname; the control plane renames the device, suffixing on clashes. */
@@ -529,10 +637,76 @@ public final class ProxySimulator implements AutoCloseable {
     }
     Pod pod = client.pods().inNamespace(namespace).withName(podName).get();
     if (pod != null) {
-      return pod.getMetadata().getDeletionTimestamp() == null ? pod.getMetadata().getUid() : null;
+      if (pod.getMetadata().getDeletionTimestamp() != null) {
+        return null;
+      }
+      markRunning(pod);
+      return pod.getMetadata().getUid();
     }
     String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration() + "/" + podName;
     return UUID.nameUUIDFromBytes(revision.getBytes(StandardCharsets.UTF_8)).toString();
+  }
+
+  /**
+   * Plays the kubelet's part for a real Pod of a proxy StatefulSet (none runs here): its status says Running and Ready,
+   * with a pod IP, as soon as its proxy "starts", so that the StatefulSet controller goes on to the next ordinal
+   * (pods of a StatefulSet are created one at a time, each once the previous one is ready).
+   */
+  private void markRunning(Pod pod) {
+    if (pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase())) {
+      return;
+    }
+    int h = Math.floorMod(pod.getMetadata().getName().hashCode(), 250 * 250);
+    String ip = "10.250." + (h / 250 + 1) + "." + (h % 250 + 1);
+    String now = java.time.format.DateTimeFormatter.ISO_INSTANT.format(java.time.Instant.now()
+        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    StringBuilder conditions = new StringBuilder();
+    for (String type : List.of("PodScheduled", "Initialized", "ContainersReady", "Ready")) {
+      conditions.append(conditions.length() == 0 ? "" : ",").append("{\"type\":\"").append(type)
+          .append("\",\"status\":\"True\",\"lastTransitionTime\":\"").append(now).append("\"}");
+    }
+    String body = "{\"status\":{\"phase\":\"Running\",\"podIP\":\"" + ip + "\",\"podIPs\":[{\"ip\":\"" + ip
+        + "\"}],\"startTime\":\"" + now + "\",\"conditions\":[" + conditions + "]}}";
+    try {
+      client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).subresource("status")
+          .patch(PatchContext.of(PatchType.JSON_MERGE), body);
+    } catch (KubernetesClientException e) {
+      LOG.debug("could not mark pod {} running: {}", pod.getMetadata().getName(), e.getMessage());
+    }
+  }
+
+  /**
+   * The files of the pod's tailscaled config dir, as containerboot finds them: the Secret mounted at
+   * {@code TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR} ({@code <pg>-<i>-config} for a ProxyGroup replica; the state Secret
+   * itself for other proxies).
+   */
+  private Map<String, String> configData(StatefulSet sts, String podName, Map<String, String> stateData) {
+    String configSecret = configSecretName(sts, podName);
+    if (configSecret == null || configSecret.equals(podName)) {
+      return stateData;
+    }
+    return decode(client.secrets().inNamespace(namespace).withName(configSecret).get());
+  }
+
+  private static String configSecretName(StatefulSet sts, String podName) {
+    if (sts == null || sts.getSpec() == null || sts.getSpec().getTemplate() == null) {
+      return null;
+    }
+    var pod = sts.getSpec().getTemplate().getSpec();
+    var main = pod.getContainers().stream().filter(c -> "tailscale".equals(c.getName())).findFirst().orElse(null);
+    if (main == null || main.getEnv() == null) {
+      return null;
+    }
+    String dir = main.getEnv().stream().filter(e -> "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR".equals(e.getName()))
+        .map(e -> e.getValue()).findFirst().orElse(null);
+    if (dir == null || main.getVolumeMounts() == null || pod.getVolumes() == null) {
+      return null;
+    }
+    String path = dir.replace("$(POD_NAME)", podName);
+    String volume = main.getVolumeMounts().stream().filter(m -> path.equals(m.getMountPath()))
+        .map(m -> m.getName()).findFirst().orElse(null);
+    return pod.getVolumes().stream().filter(v -> v.getName().equals(volume) && v.getSecret() != null)
+        .map(v -> v.getSecret().getSecretName()).findFirst().orElse(null);
   }
 
   private JsonNode config(Map<String, String> data) {

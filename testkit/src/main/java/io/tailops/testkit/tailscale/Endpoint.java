@@ -23,6 +23,14 @@ public enum Endpoint {
   LIST_DEVICES("GET", "/api/v2/tailnet/-/devices"),
   /** {@code GET /api/v2/tailnet/-/acl}: read the policy file. */
   GET_POLICY("GET", "/api/v2/tailnet/-/acl"),
+  /** {@code GET /api/v2/tailnet/-/vip-services/{name}}: one Tailscale Service (E4). */
+  GET_SERVICE("GET", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code PUT /api/v2/tailnet/-/vip-services/{name}}: create or replace a Tailscale Service (E5). */
+  PUT_SERVICE("PUT", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code DELETE /api/v2/tailnet/-/vip-services/{name}}: delete a Tailscale Service (E6). */
+  DELETE_SERVICE("DELETE", "/api/v2/tailnet/-/vip-services/{name}"),
+  /** {@code GET /api/v2/tailnet/-/vip-services}: list Tailscale Services (E7). */
+  LIST_SERVICES("GET", "/api/v2/tailnet/-/vip-services"),
   /** {@code GET /api/v2/device/{id}/routes}: a device's advertised and enabled routes. */
   GET_DEVICE_ROUTES("GET", "/api/v2/device/{id}/routes"),
   /** {@code POST /api/v2/device/{id}/routes}: set a device's enabled (approved) routes. */

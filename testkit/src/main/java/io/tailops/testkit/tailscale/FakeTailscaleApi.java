@@ -154,6 +154,7 @@ public final class FakeTailscaleApi implements AutoCloseable {
   private final Map<String, TokenState> tokens = new HashMap<>();
   private final Map<String, KeyState> keys = new LinkedHashMap<>();
   private final Map<String, DeviceState> devices = new LinkedHashMap<>();
+  private final FakeServices services = new FakeServices(json);
   private ObjectNode policy;
   private String policyHuJson;
   private int nextAddress = 1;
@@ -605,6 +606,35 @@ public final class FakeTailscaleApi implements AutoCloseable {
     }
   }
 
+  /** The Tailscale Services, as the API returns them (E4 objects). */
+  public List<JsonNode> services() {
+    synchronized (lock) {
+      return List.copyOf(services.list());
+    }
+  }
+
+  /** One Tailscale Service ({@code svc:<label>}), as the API returns it. */
+  public Optional<JsonNode> service(String name) {
+    synchronized (lock) {
+      return services.get(name).map(n -> (JsonNode) n);
+    }
+  }
+
+  /**
+   * Creates or replaces a Tailscale Service as someone else would (the admin console, another tool): {@code body} is
+   * the API object; returns the stored one.
+   */
+  public JsonNode putServiceDirectly(String name, String body) {
+    try {
+      JsonNode req = json.readTree(body);
+      synchronized (lock) {
+        return services.put(name, req);
+      }
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
   /** All devices, in registration order. */
   public List<FakeDevice> devices() {
     synchronized (lock) {
@@ -949,6 +979,10 @@ public final class FakeTailscaleApi implements AutoCloseable {
       case DELETE_DEVICE -> deleteDevice(ex, route.param);
       case LIST_DEVICES -> listDevices(ex, query);
       case GET_POLICY -> getPolicy(ex);
+      case GET_SERVICE -> getService(ex, route.param);
+      case PUT_SERVICE -> putService(ex, route.param, body);
+      case DELETE_SERVICE -> deleteService(ex, route.param);
+      case LIST_SERVICES -> listServices(ex);
       case GET_DEVICE_ROUTES -> getDeviceRoutes(ex, route.param);
       case SET_DEVICE_ROUTES -> setDeviceRoutes(ex, route.param, body);
       default -> throw new ApiError(404, MSG_NOT_FOUND);
@@ -1146,6 +1180,58 @@ public final class FakeTailscaleApi implements AutoCloseable {
       for (DeviceState d : devices.values()) {
         arr.add(deviceJson(d, all, now));
       }
+    }
+    sendJson(ex, out);
+  }
+
+  private void getService(HttpExchange ex, String name) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_SERVICES + ":read");
+    ObjectNode out;
+    synchronized (lock) {
+      out = services.get(name).orElseThrow(() -> new ApiError(404, MSG_NOT_FOUND));
+    }
+    sendJson(ex, out);
+  }
+
+  private void putService(HttpExchange ex, String name, String body) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_SERVICES);
+    JsonNode req;
+    try {
+      req = body.isBlank() ? null : json.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new ApiError(400, "invalid JSON request body");
+    }
+    ObjectNode out;
+    synchronized (lock) {
+      try {
+        out = services.put(name, req);
+      } catch (IllegalArgumentException e) {
+        throw new ApiError(400, e.getMessage());
+      }
+    }
+    sendJson(ex, out);
+  }
+
+  private void deleteService(HttpExchange ex, String name) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_SERVICES);
+    synchronized (lock) {
+      if (!services.delete(name)) {
+        throw new ApiError(404, MSG_NOT_FOUND);
+      }
+    }
+    sendEmpty(ex);
+  }
+
+  private void listServices(HttpExchange ex) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_SERVICES + ":read");
+    ObjectNode out = json.createObjectNode();
+    ArrayNode arr = out.putArray("vipServices");
+    synchronized (lock) {
+      services.list().forEach(arr::add);
     }
     sendJson(ex, out);
   }
@@ -1549,6 +1635,17 @@ public final class FakeTailscaleApi implements AutoCloseable {
           default -> null;
         };
       }
+      if (what.equals("vip-services") && r.size() <= 4) {
+        if (r.size() == 3) {
+          return method.equals("GET") ? new Route(Endpoint.LIST_SERVICES, null) : null;
+        }
+        return switch (method) {
+          case "GET" -> new Route(Endpoint.GET_SERVICE, r.get(3));
+          case "PUT" -> new Route(Endpoint.PUT_SERVICE, r.get(3));
+          case "DELETE" -> new Route(Endpoint.DELETE_SERVICE, r.get(3));
+          default -> null;
+        };
+      }
       if (r.size() == 4 && what.equals("keys")) {
         return switch (method) {
           case "GET" -> new Route(Endpoint.GET_KEY, r.get(3));
@@ -1561,7 +1658,7 @@ public final class FakeTailscaleApi implements AutoCloseable {
   }
 
   private static ApiError unknownRoute(String method, List<String> segments) {
-    for (String m : List.of("GET", "POST", "DELETE")) {
+    for (String m : List.of("GET", "POST", "PUT", "DELETE")) {
       if (!m.equals(method) && route(m, segments) != null) {
         return new ApiError(405, "method not allowed");
       }
