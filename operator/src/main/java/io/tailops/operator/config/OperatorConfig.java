@@ -47,6 +47,7 @@ public record OperatorConfig(
     int reconcileThreads,
     String podName,
     ApiServerProxySettings apiServerProxy,
+    SecuritySettings security,
     List<String> warnings) {
 
   public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
@@ -153,6 +154,7 @@ public record OperatorConfig(
           + "off");
     }
     int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
+    SecuritySettings security = security(r, loginServer);
 
     OperatorConfig cfg = new OperatorConfig(
         namespace,
@@ -188,6 +190,7 @@ public record OperatorConfig(
         new ApiServerProxySettings(apiProxyMode, r.intValue("OPERATOR_APISERVER_PROXY_PORT",
             ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",
             ApiServerProxySettings.DEFAULT_DEVICE_SOCKET.toString()))),
+        security,
         List.copyOf(r.warnings));
     if (!r.errors.isEmpty()) {
       throw new ConfigException(String.join("\n", r.errors));
@@ -219,6 +222,23 @@ public record OperatorConfig(
         yield ApiServerProxySettings.Mode.OFF;
       }
     };
+  }
+
+  /** The {@link SecuritySettings}; a plain-HTTP login server off loopback is an error unless allowed. */
+  private static SecuritySettings security(Reader r, String loginServer) {
+    boolean allowHttp = r.bool("OPERATOR_LOGIN_SERVER_ALLOW_HTTP", false);
+    SecuritySettings.refusedLoginServer(loginServer, allowHttp).ifPresent(r.errors::add);
+    if (allowHttp && loginServer.regionMatches(true, 0, "http://", 0, 7)
+        && SecuritySettings.refusedLoginServer(loginServer, false).isPresent()) {
+      r.warnings.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is plain HTTP and OPERATOR_LOGIN_SERVER_ALLOW_HTTP=true:"
+          + " the operator's credentials and the auth keys it mints cross the network in clear text");
+    }
+    return new SecuritySettings(
+        r.intValue("OPERATOR_ADMIN_PORT", SecuritySettings.DEFAULT_ADMIN_PORT, 0, 65535),
+        r.duration("OPERATOR_DOCTOR_MIN_INTERVAL", SecuritySettings.DEFAULT_DOCTOR_MIN_INTERVAL),
+        r.enumValue("OPERATOR_STATUS_PAGE", SecuritySettings.StatusPageAccess.class,
+            SecuritySettings.StatusPageAccess.GRANT),
+        allowHttp);
   }
 
   private static String readServiceAccountNamespace() {

@@ -34,13 +34,16 @@ import org.slf4j.LoggerFactory;
  * image, containerboot) that the operator configures through its device Secret ({@code OPERATOR_SECRET}, default
  * {@code operator}) exactly as it configures proxies: a tailscaled config with hostname {@code OPERATOR_HOSTNAME} and
  * an auth key minted with {@code OPERATOR_INITIAL_TAGS} (until the device exists), {@code ServerURL} for a custom
- * control server, and a serve config that publishes the status page on the tailnet over HTTPS. The key
+ * control server, and a serve config that publishes the status page (the loopback admin port's {@value #TAILNET_PATH},
+ * which admits only callers with the status page grant by default) on the tailnet over HTTPS. The key
  * {@code leader} names the pod whose container may run (only the leader's does).
  */
 public final class OperatorDevice implements AutoCloseable {
   public static final String LEADER_KEY = "leader";
   public static final String DEVICE_ID_ANNOTATION = "tailscale.com/device-id";
   public static final String REAUTH_AT = "tailscale.com/reauth-at";
+  /** Path prefix on the admin port where the device's serve config sends tailnet requests for the status page. */
+  public static final String TAILNET_PATH = "/tailnet";
   private static final Logger LOG = LoggerFactory.getLogger(OperatorDevice.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile",
@@ -183,10 +186,11 @@ public final class OperatorDevice implements AutoCloseable {
 
   /**
    * HTTPS on 443 to the status page, or plain HTTP on 80 where the control plane issues no certificates. With the API
-   * server proxy, 443 (80) goes to the proxy instead and the status page to 8443 (8080).
+   * server proxy, 443 (80) goes to the proxy instead and the status page to 8443 (8080). The status page target is
+   * the admin port's {@value #TAILNET_PATH}, where {@link StatusPageGate} decides who sees it; with
+   * {@code OPERATOR_STATUS_PAGE=off} it is not published at all.
    */
   String serveConfig(DeviceState state) {
-    String statusPage = "http://127.0.0.1:" + statusPort + "/status";
     boolean https = controlPlane.capabilities().httpsCertificates();
     int port = https ? 443 : 80;
     ServeConfig serve = new ServeConfig();
@@ -197,7 +201,9 @@ public final class OperatorDevice implements AutoCloseable {
         apiServerProxyEndpoint.accept((https ? "https://" : "http://") + state.fqdn());
       }
     }
-    serve(serve, state, https, port, statusPage);
+    if (config.security().statusPage() != io.tailops.operator.config.SecuritySettings.StatusPageAccess.OFF) {
+      serve(serve, state, https, port, "http://127.0.0.1:" + statusPort + TAILNET_PATH);
+    }
     return serve.toJson();
   }
 

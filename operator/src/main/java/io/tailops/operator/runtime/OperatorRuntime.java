@@ -35,25 +35,29 @@ public final class OperatorRuntime implements AutoCloseable {
   private final OperatorContext ctx;
   private final Operator operator;
   private final HttpEndpoints http;
+  private final HttpEndpoints admin;
   private final ObservedControlPlane controlPlane;
+  private DoctorResults doctorResults;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
   private OperatorApiServerProxy apiServerProxy;
 
-  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http,
+  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http, HttpEndpoints admin,
       ObservedControlPlane controlPlane) {
     this.ctx = ctx;
     this.operator = operator;
     this.http = http;
+    this.admin = admin;
     this.controlPlane = controlPlane;
   }
 
   /**
    * Builds and starts the operator.
    *
-   * @param httpPort port of the health/metrics endpoints; 0 picks a free port, -1 disables them
+   * @param httpPort port of the health/metrics endpoints; 0 picks free ports for them and for the loopback admin port
+   *     (status page, doctor), -1 disables both
    */
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort) throws IOException {
@@ -70,8 +74,12 @@ public final class OperatorRuntime implements AutoCloseable {
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
         clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks());
     HttpEndpoints http = null;
+    HttpEndpoints admin = null;
     if (httpPort >= 0) {
-      http = new HttpEndpoints("0.0.0.0", httpPort);
+      // Cluster-facing: probes and metrics only, each cheap and free of control-plane calls.
+      http = new HttpEndpoints("0.0.0.0", httpPort, "probes-and-metrics");
+      // Loopback only: the status page and doctor (kubectl port-forward, and the device's serve config).
+      admin = new HttpEndpoints("127.0.0.1", httpPort == 0 ? 0 : config.security().adminPort(), "admin");
     }
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
@@ -123,10 +131,11 @@ public final class OperatorRuntime implements AutoCloseable {
         .withTriggerReconcilerOnAllEvents(true));
     // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
-    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, admin, observed);
     if (http != null) {
       rt.routes();
       http.start();
+      admin.start();
     }
     for (String w : config.warnings()) {
       LOG.warn(w);
@@ -159,7 +168,7 @@ public final class OperatorRuntime implements AutoCloseable {
     });
     if (config.selfDevice()) {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
-          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort())
+          rt.adminPort() > 0 ? rt.adminPort() : config.security().adminPort())
           .apiServerProxy(rt.apiServerProxy.running() ? rt.apiServerProxy.port() : -1,
               rt.apiServerProxy.status()::endpoint)
           .start(Duration.ofSeconds(15));
@@ -221,27 +230,48 @@ public final class OperatorRuntime implements AutoCloseable {
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
           : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
-    http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
+    java.util.function.Supplier<HttpEndpoints.Response> metrics = () -> new HttpEndpoints.Response(200,
+        "text/plain; version=0.0.4; charset=utf-8", ctx.metrics().scrape());
+    http.route("/metrics", metrics);
+    doctorResults = new DoctorResults(this::doctor, ctx.clock(), ctx.config().security().doctorMinInterval());
     StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
-        this::doctor);
+        () -> doctorResults.get().checks());
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
         "text/html; charset=utf-8", page.html());
-    http.route("/status", status);
-    http.route("/", status);
-    http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        ctx.metrics().scrape()));
-    http.route("/doctor", () -> {
-      var checks = doctor();
-      return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
-          io.tailops.operator.doctor.Doctor.text(checks));
-    });
-    http.route("/doctor.json", () -> {
-      var checks = doctor();
-      return new HttpEndpoints.Response(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
-          "application/json", io.tailops.operator.doctor.Doctor.json(checks));
-    });
+    java.util.function.Supplier<HttpEndpoints.Response> doctorText = () -> doctorResponse(false);
+    java.util.function.Supplier<HttpEndpoints.Response> doctorJson = () -> doctorResponse(true);
+    // kubectl port-forward to the admin port: whoever may port-forward to the operator pod may see everything.
+    admin.route("/", status);
+    admin.route("/status", status);
+    admin.route("/doctor", doctorText);
+    admin.route("/doctor.json", doctorJson);
+    admin.route("/metrics", metrics);
+    // The tailnet, through the device's serve config ("/" is forwarded to "/tailnet"): only callers the gate admits.
+    StatusPageGate gate = new StatusPageGate(ctx.config().security().statusPage(),
+        new io.tailops.operator.apiproxy.LocalApiWhoIs(ctx.config().apiServerProxy().deviceSocket()));
+    java.util.Map.of(OperatorDevice.TAILNET_PATH, status, OperatorDevice.TAILNET_PATH + "/doctor", doctorText,
+        OperatorDevice.TAILNET_PATH + "/doctor.json", doctorJson, OperatorDevice.TAILNET_PATH + "/metrics", metrics)
+        .forEach((path, page1) -> admin.routeRequest(path, req -> {
+          StatusPageGate.Decision d = gate.decide(req.headers("X-Forwarded-For"));
+          if (!d.allowed()) {
+            LOG.info("status page on the tailnet: refused {} ({})", d.caller().isEmpty() ? "a caller" : d.caller(),
+                d.status());
+            return HttpEndpoints.Response.text(d.status(), d.message() + "\n");
+          }
+          return page1.get();
+        }));
+  }
+
+  /** doctor's last results (at most one run per OPERATOR_DOCTOR_MIN_INTERVAL); 503 when a check failed. */
+  private HttpEndpoints.Response doctorResponse(boolean json) {
+    DoctorResults.Result r = doctorResults.get();
+    int status = io.tailops.operator.doctor.Doctor.failed(r.checks()) ? 503 : 200;
+    HttpEndpoints.Response resp = json
+        ? new HttpEndpoints.Response(status, "application/json", io.tailops.operator.doctor.Doctor.json(r.checks()))
+        : HttpEndpoints.Response.text(status, io.tailops.operator.doctor.Doctor.text(r.checks()) + "checked at "
+            + r.at() + " (doctor runs at most once every " + doctorResults.minInterval().toSeconds() + " s)\n");
+    return resp.withHeader("Age", Long.toString(r.ageSeconds(ctx.clock().instant())));
   }
 
   /** Doctor's checks, with the API server proxy's. */
@@ -304,6 +334,21 @@ public final class OperatorRuntime implements AutoCloseable {
     return http == null ? -1 : http.port();
   }
 
+  /** Port of the loopback admin endpoints (status page, doctor), or -1 when disabled. */
+  public int adminPort() {
+    return admin == null ? -1 : admin.port();
+  }
+
+  /** The address the admin endpoints listen on (a loopback address), or null when disabled. */
+  public java.net.InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.address();
+  }
+
+  /** doctor as the running operator serves it (cached and rate-limited); null before the endpoints started. */
+  public DoctorResults doctorResults() {
+    return doctorResults;
+  }
+
   @Override
   public void close() {
     if (credentialWatcher != null) {
@@ -325,6 +370,7 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     if (http != null) {
       http.close();
+      admin.close();
     }
   }
 }

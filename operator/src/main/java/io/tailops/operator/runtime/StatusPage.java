@@ -10,8 +10,6 @@ import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.DeviceState;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,7 +19,8 @@ import java.util.function.Supplier;
 /**
  * The operator's status page: a plain server-rendered HTML page (no JavaScript, readable on a phone) with what is
  * exposed, each proxy's state and tailnet addresses, the credentials, recent errors, orphaned devices and the
- * {@code doctor} results. Served at {@code /status} and, through the operator's own device, on the tailnet.
+ * {@code doctor} results (the running operator's cached ones, {@link DoctorResults}). Served on the loopback admin
+ * port ({@code /status}) and, through the operator's own device, to the tailnet callers {@link StatusPageGate} admits.
  */
 public final class StatusPage {
   /** One exposed resource as shown on the page. */
@@ -29,15 +28,11 @@ public final class StatusPage {
       String state, String detail, String proxyClass, boolean funnel) {
   }
 
-  private static final Duration DOCTOR_TTL = Duration.ofSeconds(60);
-
   private final OperatorContext ctx;
   private final Supplier<DeviceState> operatorDevice;
   private final Supplier<List<DeviceSweeper.Orphan>> orphans;
   private final Supplier<List<Doctor.Check>> doctor;
   private final Clock clock;
-  private List<Doctor.Check> doctorCache = List.of();
-  private Instant doctorAt;
 
   public StatusPage(OperatorContext ctx, Supplier<DeviceState> operatorDevice,
       Supplier<List<DeviceSweeper.Orphan>> orphans, Supplier<List<Doctor.Check>> doctor) {
@@ -95,18 +90,6 @@ public final class StatusPage {
     }
     rows.sort((a, b) -> (a.namespace() + a.name()).compareTo(b.namespace() + b.name()));
     return rows;
-  }
-
-  private synchronized List<Doctor.Check> doctorResults() {
-    if (doctorAt == null || Duration.between(doctorAt, clock.instant()).compareTo(DOCTOR_TTL) > 0) {
-      try {
-        doctorCache = doctor.get();
-      } catch (RuntimeException e) {
-        doctorCache = List.of(new Doctor.Check("doctor", Doctor.Status.WARN, "could not run: " + e.getMessage(), ""));
-      }
-      doctorAt = clock.instant();
-    }
-    return doctorCache;
   }
 
   public String html() {
@@ -173,7 +156,7 @@ public final class StatusPage {
       b.append("</tbody></table>");
     }
 
-    List<Doctor.Check> checks = doctorResults();
+    List<Doctor.Check> checks = doctor.get();
     long failed = checks.stream().filter(c -> c.status() == Doctor.Status.FAIL).count();
     b.append("<h2>Doctor <span class=\"count\">").append(checks.size()).append(" checks, ").append(failed)
         .append(" failed</span></h2><ul class=\"checks\">");
@@ -215,8 +198,8 @@ public final class StatusPage {
       }
       b.append("</ul>");
     }
-    b.append("<footer>Rendered ").append(esc(clock.instant().toString())).append(" · <a href=\"/metrics\">metrics"
-        + "</a> · <a href=\"/doctor\">doctor</a></footer></body></html>");
+    b.append("<footer>Rendered ").append(esc(clock.instant().toString())).append(" · <a href=\"metrics\">metrics"
+        + "</a> · <a href=\"doctor\">doctor</a></footer></body></html>");
     return b.toString();
   }
 
