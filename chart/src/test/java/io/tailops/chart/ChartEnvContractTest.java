@@ -60,6 +60,17 @@ class ChartEnvContractTest {
           apiKeySecret:
             name: hs
         """);
+    sets.put("security", """
+        controlPlane: headscale
+        loginServer: http://headscale.headscale.svc:8080
+        loginServerAllowHttp: true
+        headscale:
+          apiKeySecret:
+            name: hs
+        operatorConfig:
+          device:
+            statusPage: tailnet
+        """);
     sets.put("everything of ours", """
         operatorConfig:
           replicas: 3
@@ -155,6 +166,11 @@ class ChartEnvContractTest {
     assertThat(String.valueOf(get(hs, "controlPlane"))).isEqualTo("HEADSCALE");
     assertThat(String.valueOf(get(hs, "headscaleApiKeyFile"))).isEqualTo("/headscale/api-key");
     assertThat(get(hs, "loginServer")).isEqualTo("https://hs.example.com");
+
+    Object sec = get(fromEnv(containerEnv(Chart.render(valueSets().filter(e -> e.getKey().equals("security"))
+        .findFirst().orElseThrow().getValue()))), "security");
+    assertThat(get(sec, "loginServerAllowHttp")).isEqualTo(true);
+    assertThat(String.valueOf(get(sec, "statusPage"))).isEqualTo("TAILNET");
   }
 
   @Test
