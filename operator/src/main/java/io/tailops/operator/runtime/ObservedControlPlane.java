@@ -6,6 +6,7 @@ import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
+import io.tailops.controlplane.tailscale.ApiScopes;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -13,7 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Wraps the control plane to keep {@link OperatorHealth} current: every call tells whether the credentials work, so
- * the operator can report "credentials invalid since …" and notice recovery without a restart.
+ * the operator can report "credentials invalid since …" and notice recovery without a restart; and which OAuth scopes
+ * are missing ({@link MissingScopes}: a 403 names the scope the call needed, a later success of such a call clears it).
  */
 public final class ObservedControlPlane implements ControlPlane {
   private static final Logger LOG = LoggerFactory.getLogger(ObservedControlPlane.class);
@@ -25,11 +27,22 @@ public final class ObservedControlPlane implements ControlPlane {
 
   private final ControlPlane delegate;
   private final OperatorHealth health;
+  private final MissingScopes scopes;
   private volatile Listener listener = s -> { };
 
   public ObservedControlPlane(ControlPlane delegate, OperatorHealth health) {
+    this(delegate, health, new MissingScopes(java.time.Clock.systemUTC()));
+  }
+
+  public ObservedControlPlane(ControlPlane delegate, OperatorHealth health, MissingScopes scopes) {
     this.delegate = delegate;
     this.health = health;
+    this.scopes = scopes;
+  }
+
+  /** The scopes calls were refused for. */
+  public MissingScopes scopes() {
+    return scopes;
   }
 
   public void listener(Listener l) {
@@ -44,13 +57,21 @@ public final class ObservedControlPlane implements ControlPlane {
     T run() throws ControlPlaneException;
   }
 
-  private <T> T observe(Call<T> call) throws ControlPlaneException {
+  /**
+   * @param scope the OAuth scope the call needs (for {@link MissingScopes})
+   * @param what the call, for users ("listing devices")
+   */
+  private <T> T observe(String scope, String what, Call<T> call) throws ControlPlaneException {
     try {
       T result = call.run();
+      scopes.granted(scope);
       changed(health.credentials(OperatorHealth.CredentialState.VALID, "credentials accepted"),
           OperatorHealth.CredentialState.VALID);
       return result;
     } catch (ControlPlaneException e) {
+      if (e.kind() == ControlPlaneException.Kind.FORBIDDEN) {
+        e.requiredScope().ifPresent(required -> scopes.forbidden(required, what));
+      }
       OperatorHealth.CredentialState s = switch (e.kind()) {
         case UNAUTHORIZED -> OperatorHealth.CredentialState.INVALID;
         case CREDENTIALS_UNAVAILABLE -> OperatorHealth.CredentialState.UNAVAILABLE;
@@ -84,12 +105,12 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public AuthKey createAuthKey(AuthKeyRequest request) throws ControlPlaneException {
-    return observe(() -> delegate.createAuthKey(request));
+    return observe(ApiScopes.AUTH_KEYS, "minting an auth key", () -> delegate.createAuthKey(request));
   }
 
   @Override
   public void deleteAuthKey(String keyId) throws ControlPlaneException {
-    observe(() -> {
+    observe(ApiScopes.AUTH_KEYS, "revoking an auth key", () -> {
       delegate.deleteAuthKey(keyId);
       return null;
     });
@@ -97,27 +118,27 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
-    return observe(() -> delegate.getDevice(deviceId));
+    return observe(ApiScopes.DEVICES_CORE_READ, "reading a device", () -> delegate.getDevice(deviceId));
   }
 
   @Override
   public List<Device> listDevices() throws ControlPlaneException {
-    return observe(delegate::listDevices);
+    return observe(ApiScopes.DEVICES_CORE_READ, "listing devices", delegate::listDevices);
   }
 
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
-    return observe(() -> delegate.deleteDevice(deviceId));
+    return observe(ApiScopes.DEVICES_CORE, "deleting a device", () -> delegate.deleteDevice(deviceId));
   }
 
   @Override
   public TailnetPolicy readPolicy() throws ControlPlaneException {
-    return observe(delegate::readPolicy);
+    return observe(ApiScopes.POLICY_FILE_READ, "reading the policy", delegate::readPolicy);
   }
 
   @Override
   public void checkCredentials() throws ControlPlaneException {
-    observe(() -> {
+    observe(ApiScopes.AUTH_KEYS_READ, "listing auth keys (credential check)", () -> {
       delegate.checkCredentials();
       return null;
     });

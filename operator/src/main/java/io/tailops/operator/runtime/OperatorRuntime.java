@@ -68,7 +68,7 @@ public final class OperatorRuntime implements AutoCloseable {
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort, RedirectProbe redirectProbe, OperatorMetrics metrics) throws IOException {
     OperatorHealth health = new OperatorHealth(clock);
-    ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
+    ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health, new MissingScopes(clock));
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
@@ -148,6 +148,11 @@ public final class OperatorRuntime implements AutoCloseable {
       if (state == OperatorHealth.CredentialState.VALID) {
         ctx.retryKicks().kick();
       }
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    });
+    observed.scopes().onChange(() -> {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
@@ -281,6 +286,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (apiServerProxy != null) {
       apiServerProxy.check().ifPresent(checks::add);
     }
+    controlPlane.scopes().check().ifPresent(checks::add);
     return checks;
   }
 
@@ -302,6 +308,7 @@ public final class OperatorRuntime implements AutoCloseable {
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
             + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
         .toList()));
+    m.put("missingScopes", controlPlane.scopes().summary());
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
       m.put("apiServerProxy", apiServerProxy.status().summary());
     }
