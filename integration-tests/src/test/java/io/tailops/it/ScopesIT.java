@@ -74,6 +74,30 @@ class ScopesIT {
         + env.operator().adminPort() + "/doctor")).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
+  /**
+   * What one doctor run costs on the running operator (printed; docs/security.md quotes it): the reason it runs at
+   * most once per OPERATOR_DOCTOR_MIN_INTERVAL instead of once per request.
+   */
+  @Test
+  void a0OneDoctorRunCosts() throws Exception {
+    int runs = env.operator().doctorResults().runs();
+    var mark = env.mark();
+    int policy = env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.GET_POLICY);
+    int devices = env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.LIST_DEVICES);
+    int keys = env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.LIST_KEYS);
+    assertThat(doctor()).contains("ok   token:");
+    assertThat(env.operator().doctorResults().runs()).isEqualTo(runs + 1);
+    int api = env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.GET_POLICY) - policy
+        + env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.LIST_DEVICES) - devices
+        + env.tailnet().calls(io.tailops.testkit.tailscale.Endpoint.LIST_KEYS) - keys;
+    var kube = env.operatorRequestsSince(mark).filter(e -> e.verb().equals("list") || e.verb().equals("get"));
+    System.out.printf("one doctor run: %d Tailscale API calls (list keys, list devices, read policy), %d Kubernetes "
+        + "reads (%s)%n", api, kube.count(), kube.stream().map(e -> e.verb() + " " + e.resource())
+        .collect(java.util.stream.Collectors.groupingBy(x -> x, java.util.TreeMap::new,
+            java.util.stream.Collectors.counting())));
+    assertThat(api).isGreaterThanOrEqualTo(3);
+  }
+
   @Test
   void a1WithoutAuthKeysNoProxyIsCreatedAndTheConditionNamesTheScope() throws Exception {
     useClient(FakeTailscaleApi.SCOPE_DEVICES_CORE, FakeTailscaleApi.SCOPE_POLICY_READ);
@@ -97,6 +121,11 @@ class ScopesIT {
     env.operator().sweeper().sweep();
     await().atMost(Duration.ofSeconds(30)).until(() -> missingScopes().contains("devices:core:read (since "));
     assertThat(missingScopes()).contains("listing devices was refused").contains("the device sweep");
+    // New proxies still get created: minting needs auth_keys only.
+    env.client().resource(clusterIp("scopes", "web2", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "scopes-web2"))).create();
+    await().atMost(Duration.ofSeconds(90)).until(() -> ServiceExposeIT.ready(env.client().services()
+        .inNamespace("scopes").withName("web2").get()).filter(c -> "True".equals(c.getStatus())).isPresent());
     // Stop exposing: the proxy's device cannot be deleted, so the finalizer and the proxy's Secret stay.
     env.client().services().inNamespace("scopes").withName("web").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/expose", "false");
