@@ -9,9 +9,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 env_out=$(bash tools/build-binaries.sh)
 eval "$env_out"
-./mvnw -q -B --no-transfer-progress install -DskipTests -pl benchmarks -am -Dtsop.binaries="$TSOP_BINARIES"
+# This repository's modules are installed into a private local repository in front of the shared one (read-only
+# tail): work trees share ~/.m2, where an installed SNAPSHOT would leak into other branches' builds.
+m2=(-Dmaven.repo.local="$PWD/benchmarks/target/m2" -Dmaven.repo.local.tail="$HOME/.m2/repository")
+./mvnw -q -B --no-transfer-progress install -DskipTests -pl benchmarks -am -Dtsop.binaries="$TSOP_BINARIES" "${m2[@]}"
 # The operator's own runtime class path, for running it as a separate JVM (as in a pod): its jar and its dependencies.
-./mvnw -q -B --no-transfer-progress dependency:build-classpath -pl operator -Dmdep.includeScope=runtime \
+./mvnw -q -B --no-transfer-progress dependency:build-classpath -pl operator "${m2[@]}" -Dmdep.includeScope=runtime \
   -Dmdep.outputFile="$PWD/benchmarks/target/operator-deps.txt"
 # Private copies of this repository's jars: a build in the same work tree during a long run must not swap classes
 # under the running JVMs.
@@ -22,7 +25,7 @@ snapshot() { # class path -> the same class path with the repository's module ja
   IFS=: read -r -a entries <<<"$1"
   for entry in "${entries[@]}"; do
     case "$entry" in
-      "$PWD"/*/target/*.jar | "$HOME"/.m2/repository/io/tailops/*)
+      "$PWD"/*/target/*.jar | "$HOME"/.m2/repository/io/tailops/* | "$PWD"/benchmarks/target/m2/io/tailops/*)
         base=$(basename "$entry"); cp -f "$entry" "$lib/$base"; out+=("$PWD/$lib/$base") ;;
       "$PWD"/*/target/classes)
         base=$(basename "$(dirname "$(dirname "$entry")")")-classes; cp -rf "$entry" "$lib/$base"; out+=("$PWD/$lib/$base") ;;

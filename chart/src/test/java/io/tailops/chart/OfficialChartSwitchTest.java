@@ -142,7 +142,7 @@ class OfficialChartSwitchTest {
           .containsEntry("helm.sh/resource-policy", "keep");
     }
     assertThat(client.apps().deployments().inNamespace(NS).withName("operator").get().getSpec().getTemplate()
-        .getSpec().getContainers().get(0).getImage()).startsWith("tailops/tailscale-operator:");
+        .getSpec().getContainers().get(0).getImage()).startsWith("ghcr.io/tailops/tailscale-operator:");
   }
 
   @Order(3)

@@ -113,7 +113,7 @@ public class ControlPlaneException extends Exception {
       case FORBIDDEN -> requiredScope == null ? "Tailscale API refused the call for lack of permission (" + detail()
           + "): give the OAuth client the scopes devices:core and auth_keys (write)"
           : "Tailscale API refused the call for lack of permission (" + detail() + "): the OAuth client lacks the "
-          + requiredScope + " scope: give it the scope " + io.tailops.controlplane.tailscale.ApiScopes.toGrant(
+          + requiredScope + " scope: give it the scope " + Scopes.toGrant(
           requiredScope) + " (README, OAuth scopes)";
       case TAG_NOT_PERMITTED -> "Tailscale API refused the tags (" + detail()
           + "): the tags must be owned by the OAuth client's tag (tag:k8s-operator) in the policy's tagOwners";

@@ -7,7 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.tailops.operator.config.ApiServerProxySettings;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.doctor.Doctor;
-import io.tailops.operator.status.EventRecorder;
+import io.tailops.operator.status.EventSink;
 import java.io.IOException;
 import java.time.Clock;
 import org.slf4j.Logger;
@@ -40,7 +40,7 @@ public final class OperatorApiServerProxy implements AutoCloseable {
    * @param statusConfigMapName the ConfigMap Events about the proxy are recorded on
    */
   public static OperatorApiServerProxy start(OperatorConfig config, KubernetesClient client, MeterRegistry registry,
-      EventRecorder events, Clock clock, String statusConfigMapName) throws IOException {
+      EventSink events, Clock clock, String statusConfigMapName) throws IOException {
     ApiServerProxySettings settings = config.apiServerProxy();
     ApiServerProxyStatus status = new ApiServerProxyStatus(settings.mode(), clock, registry);
     if (!settings.enabled()) {

@@ -18,10 +18,7 @@ import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.proxy.DeviceState;
-import io.tailops.operator.proxy.ProxyProvisioner;
-import io.tailops.operator.proxy.TailscaledConfig;
-import io.tailops.operator.proxy.ProxyConfigSecret;
+import io.tailops.operator.proxy.ReplicaState;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -320,11 +317,9 @@ public final class Doctor {
       String parent = labels.get(TailscaleKeys.LABEL_PARENT_TYPE) + " " + labels.get(TailscaleKeys.LABEL_PARENT_NAMESPACE)
           + "/" + labels.get(TailscaleKeys.LABEL_PARENT_NAME);
       String name = "proxy " + parent;
-      DeviceState state = DeviceState.from(s);
-      String remembered = s.getMetadata().getAnnotations() == null ? null
-          : s.getMetadata().getAnnotations().get(ProxyProvisioner.DEVICE_ID_ANNOTATION);
-      String id = state.hasDevice() ? state.deviceId() : remembered;
-      String wanted = TailscaledConfig.hostnameOf(ProxyConfigSecret.value(s, TailscaledConfig.CAP_107));
+      ReplicaState replica = ReplicaState.of(s);
+      String id = replica.knownDeviceId();
+      String wanted = replica.configuredHostname();
       if (id == null || id.isEmpty()) {
         out.add(Check.warn(name, "the proxy " + s.getMetadata().getName() + " has not logged in yet",
             "wait for the pod; if it stays so, kubectl logs -n " + config.namespace() + " " + s.getMetadata().getName()));

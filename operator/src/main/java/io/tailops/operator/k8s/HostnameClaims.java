@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -29,6 +30,7 @@ public final class HostnameClaims {
       .thenComparing(Claim::name);
 
   private final Map<String, Function<String, List<Claim>>> sources = new ConcurrentHashMap<>();
+  private final Map<String, Consumer<Claim>> kicks = new ConcurrentHashMap<>();
 
   /** A creation timestamp as an Instant (null when absent or malformed). */
   public static Instant created(String creationTimestamp) {
@@ -41,7 +43,25 @@ public final class HostnameClaims {
 
   /** Registers a source of claims (one per reconciler): hostname (lower case) → claims. */
   public void register(String kind, Function<String, List<Claim>> source) {
+    register(kind, source, c -> { });
+  }
+
+  /**
+   * Registers a source of claims and how to reconcile one of its claimants soon (when a hostname it waits for is
+   * freed).
+   */
+  public void register(String kind, Function<String, List<Claim>> source, Consumer<Claim> kick) {
     sources.put(kind, source);
+    kicks.put(kind, kick);
+  }
+
+  /** Reconciles soon every claimant of {@code hostname} other than {@code uid}: the name was freed. */
+  public void freed(String hostname, String uid) {
+    for (Claim c : all(hostname)) {
+      if (!c.uid().equals(uid)) {
+        kicks.getOrDefault(c.kind(), x -> { }).accept(c);
+      }
+    }
   }
 
   /** The claim that owns {@code hostname} among all current claims, if any. */

@@ -21,7 +21,7 @@ public final class ChildLabels {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(LABEL_MANAGED, "true");
     labels.put(LABEL_PARENT_NAME, parent.name());
-    labels.put(LABEL_PARENT_NAMESPACE, parent.namespace());
+    labels.put(LABEL_PARENT_NAMESPACE, parent.namespace() == null ? "" : parent.namespace());
     labels.put(LABEL_PARENT_TYPE, parent.type());
     return labels;
   }
@@ -39,10 +39,17 @@ public final class ChildLabels {
     return Optional.of(new ParentRef(type, ns, name, null));
   }
 
+  /** {@code namespace/name} of an object, or its name when it is cluster-scoped. */
+  public static String describe(io.fabric8.kubernetes.api.model.HasMetadata obj) {
+    String ns = obj.getMetadata().getNamespace();
+    return ns == null || ns.isEmpty() ? obj.getMetadata().getName() : ns + "/" + obj.getMetadata().getName();
+  }
+
   /** Whether the labels belong to a proxy of the given parent (namespace, name and type; UID is not a label). */
   public static boolean belongsTo(Map<String, String> labels, ParentRef parent) {
+    String ns = parent.namespace() == null ? "" : parent.namespace();
     return parentOf(labels, parent.type())
-        .filter(p -> p.namespace().equals(parent.namespace()) && p.name().equals(parent.name()))
+        .filter(p -> p.namespace().equals(ns) && p.name().equals(parent.name()))
         .isPresent();
   }
 }

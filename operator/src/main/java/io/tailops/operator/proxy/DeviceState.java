@@ -67,37 +67,6 @@ public record DeviceState(String deviceId, String fqdn, List<String> ips, String
     return new DeviceState(id, fqdn, ips, decode(data.get(KEY_POD_UID)), capVer, https);
   }
 
-  /**
-   * Every device ID the proxies in {@code namespace} report ({@code device_id}) or remember (the
-   * {@code tailscale.com/device-id} annotation, kept across proxy restarts).
-   */
-  public static java.util.Set<String> knownDeviceIds(io.fabric8.kubernetes.client.KubernetesClient client,
-      String namespace) {
-    return knownDeviceIds(managedSecrets(client, namespace));
-  }
-
-  /** The Secrets of this operator (label {@code tailscale.com/managed=true}) in {@code namespace}, read live. */
-  public static List<Secret> managedSecrets(io.fabric8.kubernetes.client.KubernetesClient client, String namespace) {
-    return client.secrets().inNamespace(namespace)
-        .withLabel(io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED, "true").list().getItems();
-  }
-
-  /** Every device ID the given proxy Secrets report or remember (see above). */
-  public static java.util.Set<String> knownDeviceIds(List<Secret> secrets) {
-    java.util.Set<String> ids = new java.util.HashSet<>();
-    for (Secret s : secrets) {
-      String id = from(s).deviceId();
-      if (!id.isEmpty()) {
-        ids.add(id);
-      }
-      var a = s.getMetadata().getAnnotations();
-      if (a != null && a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION) != null) {
-        ids.add(a.get(ProxyProvisioner.DEVICE_ID_ANNOTATION));
-      }
-    }
-    return ids;
-  }
-
   /** Whether the proxy has logged in (it wrote {@code device_id}). */
   public boolean hasDevice() {
     return !deviceId.isEmpty();
@@ -129,7 +98,7 @@ public record DeviceState(String deviceId, String fqdn, List<String> ips, String
     return fqdn;
   }
 
-  static String decode(String b64) {
+  public static String decode(String b64) {
     if (b64 == null || b64.isEmpty()) {
       return "";
     }

@@ -3,7 +3,8 @@ package io.tailops.operator.proxy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 
 /**
- * The user's object a proxy serves: a Service or an Ingress, identified by kind, namespace, name and UID.
+ * The user's object a proxy serves (a Service, an Ingress, later a Connector, ...), identified by type, namespace (null
+ * for cluster-scoped kinds), name and UID.
  *
  * @param type value of the {@code tailscale.com/parent-resource-type} label ({@code svc} or {@code ingress})
  */
@@ -16,14 +17,18 @@ public record ParentRef(String type, String namespace, String name, String uid) 
         obj.getMetadata().getUid());
   }
 
-  /** {@code namespace/name}, how users write it. */
+  /** {@code namespace/name} (just the name for cluster-scoped parents), how users write it. */
   public String key() {
-    return namespace + "/" + name;
+    return namespace == null || namespace.isEmpty() ? name : namespace + "/" + name;
   }
 
   /** Human kind, for messages. */
   public String kind() {
-    return TYPE_INGRESS.equals(type) ? "Ingress" : "Service";
+    return switch (type) {
+      case TYPE_SERVICE -> "Service";
+      case TYPE_INGRESS -> "Ingress";
+      default -> type;
+    };
   }
 
   @Override

@@ -22,11 +22,17 @@ public final class ProxyConfigSecret {
    * @param authKey the auth key to keep in the config, or null
    */
   public static Map<String, String> desiredData(ProxySpec spec, String authKey, ProxyDefaults defaults) {
+    return desiredData(spec, spec.hostname(), authKey, defaults);
+  }
+
+  /** The keys the operator wants in the Secret of a replica that asks for {@code hostname}. */
+  public static Map<String, String> desiredData(ProxySpec spec, String hostname, String authKey,
+      ProxyDefaults defaults) {
     boolean acceptRoutes = spec.proxyClass() != null && spec.proxyClass().getSpec() != null
         && spec.proxyClass().getSpec().getTailscale() != null
         && Boolean.TRUE.equals(spec.proxyClass().getSpec().getTailscale().getAcceptRoutes());
     Map<String, String> data = new LinkedHashMap<>(new TailscaledConfig(
-        defaults.loginServer().isEmpty() ? null : defaults.loginServer(), authKey, spec.hostname(), acceptRoutes)
+        defaults.loginServer().isEmpty() ? null : defaults.loginServer(), authKey, hostname, acceptRoutes)
         .files());
     if (spec.hasServeConfig()) {
       data.put(ProxyStatefulSet.SERVE_CONFIG_KEY, spec.serveConfig());
@@ -63,6 +69,15 @@ public final class ProxyConfigSecret {
       return "";
     }
     return DeviceState.decode(secret.getData().get(key));
+  }
+
+  /** The decoded values of a Secret's data. */
+  public static Map<String, String> decode(Map<String, String> data) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (data != null) {
+      data.forEach((k, v) -> out.put(k, DeviceState.decode(v)));
+    }
+    return out;
   }
 
   public static Map<String, String> encode(Map<String, String> data) {

@@ -1,12 +1,7 @@
 package io.tailops.operator.proxy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
@@ -20,6 +15,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.ArrayList;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -44,31 +40,27 @@ import org.slf4j.LoggerFactory;
  * survives restarts): a broken credential or policy cannot mint keys in a loop.
  */
 public class ProxyHealer {
-  /** Keys of tailscaled's state in the Secret; removing them makes the next start a fresh login. */
-  static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile", DeviceState.KEY_DEVICE_ID,
-      DeviceState.KEY_DEVICE_FQDN, DeviceState.KEY_DEVICE_IPS, DeviceState.KEY_HTTPS_ENDPOINT);
   private static final Logger LOG = LoggerFactory.getLogger(ProxyHealer.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final KubernetesClient client;
+  private final ProxyWrites writes;
+  private final ProxySecrets secrets;
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
   private final Clock clock;
   private final Duration minInterval;
   private final Set<String> proxyTags;
   private final boolean enabled;
-  /** When the hostname of each proxy was last checked against the tailnet (suffixed proxies only). */
+  /** When the hostname of each replica was last checked against the tailnet (suffixed replicas only). */
   private final Map<String, Instant> lastSuffixCheck = new java.util.concurrent.ConcurrentHashMap<>();
-  /** On the proxy Secret: the last {@code tailscale.com/force-reauth} value acted upon. */
-  public static final String FORCE_REAUTH_DONE = "tailscale.com/force-reauth-done";
 
   /** What happened, to tell the user. */
   public record Outcome(Problem event, boolean acted) {
   }
 
-  public ProxyHealer(KubernetesClient client, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
+  public ProxyHealer(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
       Duration minInterval, boolean enabled) {
-    this.client = client;
+    this.writes = writes;
+    this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
     this.clock = clock;
@@ -78,51 +70,54 @@ public class ProxyHealer {
   }
 
   /**
-   * Checks a freshly provisioned proxy and heals it if needed.
+   * Checks the replicas of a freshly provisioned proxy and heals them if needed.
    *
-   * @return what was done or found, if anything
+   * @param forceToken the parent's {@code tailscale.com/force-reauth} value, or null
+   * @return what was done or found, if anything (an action first)
    */
-  public Optional<Outcome> check(ProxySpec spec, ProxyProvisioner.Provisioned p, String forceToken)
-      throws ProvisionException {
-    if (p.secret() == null) {
-      return Optional.empty();
+  public Optional<Outcome> check(ProxySpec spec, ObservedProxy proxy, String forceToken) throws ProvisionException {
+    List<Outcome> found = new ArrayList<>();
+    for (int i = 0; i < proxy.replicas().size(); i++) {
+      Optional<Outcome> o = check(spec, proxy.replicas().get(i), spec.hostname(i), forceToken);
+      if (o.isPresent() && o.get().acted()) {
+        return o;
+      }
+      o.ifPresent(found::add);
     }
-    Map<String, String> secretAnn = p.secret().getMetadata().getAnnotations() == null ? Map.of()
-        : p.secret().getMetadata().getAnnotations();
-    if (forceToken != null && !forceToken.isEmpty() && !forceToken.equals(secretAnn.get(FORCE_REAUTH_DONE))) {
-      return reauthenticate(spec, p, "re-registration was requested with " + TailscaleKeys.FORCE_REAUTH + "="
+    return found.stream().findFirst();
+  }
+
+  private Optional<Outcome> check(ProxySpec spec, ReplicaState r, String hostname, String forceToken)
+      throws ProvisionException {
+    if (forceToken != null && !forceToken.isEmpty() && !forceToken.equals(r.forceReauthDone())) {
+      return reauthenticate(spec, r, hostname, "re-registration was requested with " + TailscaleKeys.FORCE_REAUTH + "="
           + forceToken, null, forceToken);
     }
     if (!enabled) {
       return Optional.empty();
     }
-    DeviceState state = p.device();
-    Secret secret = p.secret();
-    Map<String, String> ann = secret.getMetadata().getAnnotations() == null ? Map.of()
-        : secret.getMetadata().getAnnotations();
-    String knownDevice = ann.get(ProxyProvisioner.DEVICE_ID_ANNOTATION);
-    boolean hasKey = TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107)) != null;
-    if (!state.hasDevice() && !hasKey && knownDevice != null && !knownDevice.isEmpty()) {
-      return loggedOut(spec, p, knownDevice);
+    DeviceState state = r.device();
+    if (!state.hasDevice() && !r.authKeyPending() && !r.rememberedDeviceId().isEmpty()) {
+      return loggedOut(spec, r, hostname, r.rememberedDeviceId());
     }
-    if (state.hasDevice() && state.deviceId().equals(ann.get(TailscaleKeys.DEVICE_MISSING))) {
+    if (state.hasDevice() && state.deviceId().equals(r.deviceMissing())) {
       // The device sweep found the proxy's device gone while the proxy still runs with it (headscale keeps a
       // deleted node's tailscaled running until it reconnects): confirm, then re-register.
-      return loggedOut(spec, p, state.deviceId());
+      return loggedOut(spec, r, hostname, state.deviceId());
     }
-    if (state.isReady() && state.dnsLabel().isPresent() && isSuffixed(state.dnsLabel().get(), spec.hostname())) {
-      Instant last = lastSuffixCheck.get(p.statefulSetName());
+    if (state.isReady() && state.dnsLabel().isPresent() && isSuffixed(state.dnsLabel().get(), hostname)) {
+      Instant last = lastSuffixCheck.get(r.secretName());
       if (last != null && Duration.between(last, clock.instant()).compareTo(minInterval) < 0) {
         return Optional.empty();
       }
-      lastSuffixCheck.put(p.statefulSetName(), clock.instant());
-      return suffixed(spec, p, state);
+      lastSuffixCheck.put(r.secretName(), clock.instant());
+      return suffixed(spec, r, hostname, state);
     }
-    lastSuffixCheck.remove(p.statefulSetName());
+    lastSuffixCheck.remove(r.secretName());
     return Optional.empty();
   }
 
-  private Optional<Outcome> loggedOut(ProxySpec spec, ProxyProvisioner.Provisioned p, String deviceId)
+  private Optional<Outcome> loggedOut(ProxySpec spec, ReplicaState r, String hostname, String deviceId)
       throws ProvisionException {
     Optional<Device> device;
     try {
@@ -136,12 +131,12 @@ public class ProxyHealer {
     }
     String why = "the proxy's device " + deviceId + " no longer exists in the tailnet (deleted in the admin console?), "
         + "so the proxy cannot log in";
-    return reauthenticate(spec, p, why, null, null);
+    return reauthenticate(spec, r, hostname, why, null, null);
   }
 
-  private Optional<Outcome> suffixed(ProxySpec spec, ProxyProvisioner.Provisioned p, DeviceState state)
+  private Optional<Outcome> suffixed(ProxySpec spec, ReplicaState r, String hostname, DeviceState state)
       throws ProvisionException {
-    String wanted = spec.hostname().toLowerCase(Locale.ROOT);
+    String wanted = hostname.toLowerCase(Locale.ROOT);
     List<Device> devices;
     try {
       devices = controlPlane.get().listDevices();
@@ -155,17 +150,17 @@ public class ProxyHealer {
       String proof = provablyOursAndStale(h);
       if (proof != null) {
         return Optional.of(new Outcome(Problem.warning("HostnameTaken", "the proxy's device is "
-            + state.dnsLabel().get() + " instead of " + spec.hostname() + " because device " + h.name() + " ("
+            + state.dnsLabel().get() + " instead of " + hostname + " because device " + h.name() + " ("
             + h.nodeId() + ", tags " + h.tags() + ", " + (Boolean.TRUE.equals(h.online()) ? "online" : "offline")
             + ") holds the name and " + proof + "; delete or rename that device in the admin console, then set "
             + TailscaleKeys.FORCE_REAUTH + " on this object to re-register the proxy"), false));
       }
       String why = "the proxy's device got the name " + state.dnsLabel().get() + " because a stale device of this "
-          + "operator (" + h.nodeId() + ", offline, tags " + h.tags() + ") held " + spec.hostname();
-      return reauthenticate(spec, p, why, h, null);
+          + "operator (" + h.nodeId() + ", offline, tags " + h.tags() + ") held " + hostname;
+      return reauthenticate(spec, r, hostname, why, h, null);
     }
     // Nobody holds the name any more: re-register to take it.
-    return reauthenticate(spec, p, "the proxy's device is " + state.dnsLabel().get() + " but " + spec.hostname()
+    return reauthenticate(spec, r, hostname, "the proxy's device is " + state.dnsLabel().get() + " but " + hostname
         + " is free now", null, null);
   }
 
@@ -188,28 +183,20 @@ public class ProxyHealer {
     if (Boolean.TRUE.equals(d.online())) {
       return "it is online";
     }
-    if (liveDeviceIds().contains(d.nodeId())) {
+    if (ReplicaState.knownDeviceIds(writes.managedSecrets()).contains(d.nodeId())) {
       return "another proxy of this operator uses it";
     }
     return null;
   }
 
-  /** Device IDs every proxy of this operator reports or remembers. */
-  private Set<String> liveDeviceIds() {
-    return DeviceState.knownDeviceIds(client, defaults.namespace());
-  }
-
   /**
-   * Re-registers the proxy: deletes {@code staleHolder} (if given) and the proxy's current device, mints a fresh key,
-   * resets tailscaled's state in the Secret and restarts the pod. Rate-limited per proxy.
+   * Re-registers one replica: deletes {@code staleHolder} (if given) and the replica's current device, mints a fresh
+   * key, resets tailscaled's state in the Secret and restarts the pod. Rate-limited per replica.
    */
-  public Optional<Outcome> reauthenticate(ProxySpec spec, ProxyProvisioner.Provisioned p, String why,
-      Device staleHolder, String forceToken) throws ProvisionException {
-    Secret secret = p.secret();
-    Map<String, String> ann = secret.getMetadata().getAnnotations() == null ? Map.of()
-        : secret.getMetadata().getAnnotations();
+  Optional<Outcome> reauthenticate(ProxySpec spec, ReplicaState r, String hostname, String why, Device staleHolder,
+      String forceToken) throws ProvisionException {
     Instant now = clock.instant();
-    Instant last = parse(ann.get(TailscaleKeys.REAUTH_AT));
+    Instant last = r.reauthAt();
     if (forceToken == null && last != null && Duration.between(last, now).compareTo(minInterval) < 0) {
       Instant next = last.plus(minInterval);
       return Optional.of(new Outcome(Problem.warning("ReauthRateLimited", why + "; the operator re-registered this "
@@ -220,66 +207,57 @@ public class ProxyHealer {
       if (staleHolder != null) {
         controlPlane.get().deleteDevice(staleHolder.nodeId());
         LOG.info("deleted stale device {} ({}) holding hostname {}", staleHolder.nodeId(), staleHolder.name(),
-            spec.hostname());
+            hostname);
       }
     } catch (ControlPlaneException e) {
       throw new ProvisionException("re-registering the proxy: " + e.userMessage(), "ReauthFailed", e.isTransient(),
           e);
     }
-    DeviceState state = p.device();
-    String current = state.hasDevice() ? state.deviceId() : ann.get(ProxyProvisioner.DEVICE_ID_ANNOTATION);
+    String current = r.knownDeviceId();
     AuthKey key;
     try {
       key = controlPlane.get().createAuthKey(AuthKeyRequest.forProxy(spec.tags(), spec.ephemeral(),
-          "k8s proxy reauth " + p.statefulSetName()));
+          "k8s proxy reauth " + ProxyNames.statefulSetOfSecret(r.secretName())));
     } catch (ControlPlaneException e) {
       throw new ProvisionException("failed to create an auth key to re-register the proxy: " + e.userMessage(),
           "ReauthFailed", e.isTransient(), e);
     }
-    int count = 0;
+    // 2. A fresh key and no tailscaled state in the Secret, before anything else can observe a logged-out proxy. On a
+    // conflict the reset is written again on the current copy, with the same key, unless someone re-registered the
+    // proxy meanwhile.
+    Map<String, String> config = ProxyConfigSecret.desiredData(spec, hostname, key.secret(), defaults);
+    Secret after;
     try {
-      count = Integer.parseInt(ann.getOrDefault(TailscaleKeys.REAUTH_COUNT, "0"));
-    } catch (NumberFormatException ignored) {
-      count = 0;
+      after = secrets.change(r.secret(), s -> {
+        ReplicaState now2 = ReplicaState.of(s);
+        if (!Objects.equals(now2.reauthAt(), r.reauthAt())) {
+          return SecretChange.NONE; // re-registered meanwhile
+        }
+        SecretChange.Builder c = SecretChange.builder().data(config)
+            .annotate(TailscaleKeys.REAUTH_AT, now.toString())
+            .annotate(TailscaleKeys.REAUTH_COUNT, Integer.toString(r.reauthCount() + 1))
+            .annotate(ProxySecrets.AUTH_KEY_ID, key.id())
+            .removeAnnotation(ProxySecrets.DEVICE_ID)
+            .removeAnnotation(TailscaleKeys.DEVICE_MISSING);
+        if (forceToken != null) {
+          c.annotate(ProxySecrets.FORCE_REAUTH_DONE, forceToken);
+        }
+        if (s.getData() != null) {
+          s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
+        }
+        return c.build();
+      });
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      revoke(key);
+      throw ProxyProvisioner.apiError("resetting the proxy Secret " + r.secretName(), e);
     }
-    // 2. A fresh key and no tailscaled state in the Secret, before anything else can observe a logged-out proxy.
-    // The proxy (and the device sweep) write the same Secret: on a conflict the reset is written again on the current
-    // copy, with the same key, unless someone re-registered the proxy meanwhile.
-    Secret target = secret;
-    for (int attempt = 1; ; attempt++) {
-      try {
-        client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
-            .patch(PatchContext.of(PatchType.JSON_MERGE), resetPatch(spec, target, key, now, count, forceToken));
-        break;
-      } catch (KubernetesClientException e) {
-        Secret fresh = null;
-        if (e.getCode() == 409 && attempt < 3) {
-          try {
-            fresh = client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName()).get();
-          } catch (KubernetesClientException ignored) {
-            fresh = null;
-          }
-        }
-        String lastReauth = fresh == null || fresh.getMetadata().getAnnotations() == null ? null
-            : fresh.getMetadata().getAnnotations().get(TailscaleKeys.REAUTH_AT);
-        if (fresh != null && Objects.equals(lastReauth, ann.get(TailscaleKeys.REAUTH_AT))) {
-          target = fresh;
-          continue;
-        }
-        try {
-          controlPlane.get().deleteAuthKey(key.id());
-        } catch (ControlPlaneException ignored) {
-          LOG.warn("could not revoke unused auth key {}", key.id());
-        }
-        throw ProxyProvisioner.apiError("resetting the proxy Secret " + secret.getMetadata().getName(), e);
-      }
+    if (after == null || !Objects.equals(ReplicaState.of(after).reauthAt(), now)) {
+      revoke(key);
+      throw new ProvisionException("the proxy Secret " + r.secretName() + " changed while re-registering the proxy; "
+          + "retrying", "ProxyRetry", true, null);
     }
     // 3. Restart the proxy into a clean login, then remove the device it had (the Secret already says "fresh").
-    try {
-      client.pods().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName()).delete();
-    } catch (KubernetesClientException e) {
-      LOG.debug("could not restart pod {}: {}", secret.getMetadata().getName(), e.getMessage());
-    }
+    writes.restartPod(r.secretName());
     if (current != null && !current.isEmpty()) {
       try {
         controlPlane.get().deleteDevice(current);
@@ -288,43 +266,17 @@ public class ProxyHealer {
             e.userMessage());
       }
     }
-    LOG.info("re-registered proxy {}: {}", p.statefulSetName(), why);
+    LOG.info("re-registered proxy {}: {}", r.secretName(), why);
     return Optional.of(new Outcome(Problem.warning("ProxyReauthenticated", why + "; the operator minted a fresh auth "
         + "key, reset the proxy's tailscaled state and restarted it" + (staleHolder == null ? ""
         : ", after deleting the stale device " + staleHolder.nodeId())), true));
   }
 
-  /** The merge patch that resets {@code secret} to a fresh registration with {@code key}. */
-  private String resetPatch(ProxySpec spec, Secret secret, AuthKey key, Instant now, int count, String forceToken) {
-    ObjectNode patch = JSON.createObjectNode();
-    ObjectNode meta = patch.putObject("metadata");
-    meta.put("resourceVersion", secret.getMetadata().getResourceVersion());
-    ObjectNode a = meta.putObject("annotations");
-    a.put(TailscaleKeys.REAUTH_AT, now.toString());
-    a.put(TailscaleKeys.REAUTH_COUNT, Integer.toString(count + 1));
-    a.put(ProxyProvisioner.AUTH_KEY_ID_ANNOTATION, key.id());
-    a.putNull(ProxyProvisioner.DEVICE_ID_ANNOTATION);
-    a.putNull(TailscaleKeys.DEVICE_MISSING);
-    if (forceToken != null) {
-      a.put(FORCE_REAUTH_DONE, forceToken);
-    }
-    ObjectNode data = patch.putObject("data");
-    ProxyConfigSecret.encode(ProxyConfigSecret.desiredData(spec, key.secret(), defaults)).forEach(data::put);
-    if (secret.getData() != null) {
-      for (String k : secret.getData().keySet()) {
-        if (STATE_KEYS.contains(k) || k.startsWith("profile-")) {
-          data.putNull(k);
-        }
-      }
-    }
-    return patch.toString();
-  }
-
-  private static Instant parse(String s) {
+  private void revoke(AuthKey key) {
     try {
-      return s == null ? null : Instant.parse(s);
-    } catch (Exception e) {
-      return null;
+      controlPlane.get().deleteAuthKey(key.id());
+    } catch (ControlPlaneException ignored) {
+      LOG.warn("could not revoke unused auth key {}", key.id());
     }
   }
 }

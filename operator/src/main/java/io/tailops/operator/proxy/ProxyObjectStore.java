@@ -13,6 +13,7 @@ import java.util.Optional;
  * arrives.
  */
 public interface ProxyObjectStore {
+
   List<StatefulSet> statefulSets(ParentRef parent);
 
   List<Secret> secrets(ParentRef parent);

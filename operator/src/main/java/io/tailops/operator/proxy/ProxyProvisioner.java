@@ -1,16 +1,11 @@
 package io.tailops.operator.proxy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
@@ -20,177 +15,229 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates, updates and removes the objects of one proxy in the operator namespace — headless Service, config/state
- * Secret, StatefulSet — and mints or revokes its auth key and deletes its device (official behaviour §3.7, §6.2,
- * §7). Every write happens only when something differs, so a resync of an unchanged proxy makes no API call.
+ * Makes the objects of one proxy in the operator namespace what the operator wants ({@link DesiredProxy}) and removes
+ * them again: creates what is missing, mints an auth key for each new replica Secret, and compares the fields the
+ * operator owns in every live object with the desired ones ({@link Drift}), writing only where they differ. A difference
+ * while the desired proxy is unchanged (the hash on the StatefulSet) is a hand edit: it is put back and reported.
+ * Official behaviour §3.7, §6.2, §7.
  */
 public class ProxyProvisioner {
-  /** On the config Secret: ID of the auth key minted for it, so that an unused key can be revoked. */
-  public static final String AUTH_KEY_ID_ANNOTATION = "tailscale.com/auth-key-id";
-  /** On the config Secret: the last device ID the proxy reported, kept across proxy restarts for cleanup. */
-  public static final String DEVICE_ID_ANNOTATION = "tailscale.com/device-id";
-
   private static final Logger LOG = LoggerFactory.getLogger(ProxyProvisioner.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final KubernetesClient client;
+  private final ProxyWrites writes;
+  private final ProxySecrets secrets;
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
 
-  public ProxyProvisioner(KubernetesClient client, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
-    this.client = client;
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
+    this.writes = writes;
+    this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
   }
 
-  /** The outcome of a provisioning pass: the proxy's name and what it reported. */
-  public record Provisioned(String statefulSetName, Secret secret, DeviceState device, boolean keyMinted) {
+  /** Ensures all objects of a {@link StandardProxy} exist and match {@code spec}. */
+  public ObservedProxy provision(ProxySpec spec, ProxyObjectStore store) throws ProvisionException {
+    return provision(spec, StandardProxy::build, store);
   }
 
-  /** Ensures all objects of the proxy exist and match {@code spec}. */
-  public Provisioned provision(ProxySpec spec, ProxyObjectStore store) throws ProvisionException {
+  /** Ensures all objects of the proxy {@code blueprint} builds for {@code spec} exist and match. */
+  public ObservedProxy provision(ProxySpec spec, ProxyBlueprint blueprint, ProxyObjectStore store)
+      throws ProvisionException {
     ParentRef parent = spec.parent();
     String name = proxyName(parent, store);
-
-    // 1. Headless Service.
-    Service desiredSvc = ProxyHeadlessService.build(spec, name, defaults);
-    List<Service> services = store.headlessServices(parent);
-    Optional<Service> liveSvc = services.stream().filter(s -> name.equals(s.getMetadata().getName())).findFirst();
-    if (liveSvc.isEmpty()) {
-      create(store, desiredSvc);
-    } else if (!ProxyHeadlessService.matches(liveSvc.get(), desiredSvc)) {
-      Service updated = new io.fabric8.kubernetes.api.model.ServiceBuilder(liveSvc.get())
-          .editMetadata().addToLabels(desiredSvc.getMetadata().getLabels()).endMetadata()
-          .editSpec().withSelector(desiredSvc.getSpec().getSelector())
-          .withIpFamilyPolicy(desiredSvc.getSpec().getIpFamilyPolicy()).endSpec().build();
-      update(store, updated, liveSvc.get());
-    }
-
-    // 2. Config/state Secret, with an auth key only while the proxy has no device.
-    String secretName = ProxyNames.secretName(name, 0);
-    Secret secret = store.secret(secretName).orElse(null);
-    if (secret == null) {
-      secret = getLive(Secret.class, secretName);
-      if (secret != null) {
-        store.created(secret);
-      }
-    }
-    boolean minted = false;
-    if (secret == null) {
-      AuthKey key = mintKey(spec, name);
-      minted = true;
-      Map<String, String> data = ProxyConfigSecret.desiredData(spec, key.secret(), defaults);
-      Secret fresh = ProxyConfigSecret.build(spec, secretName, data, defaults);
-      fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(AUTH_KEY_ID_ANNOTATION, key.id())));
-      try {
-        secret = client.secrets().inNamespace(defaults.namespace()).resource(fresh).create();
-        store.created(secret);
-      } catch (KubernetesClientException e) {
-        revokeQuietly(key);
-        if (e.getCode() == 409) {
-          throw new ProvisionException("proxy Secret " + secretName + " appeared concurrently; retrying", "ProxyRetry",
-              true, e);
-        }
-        throw apiError("creating proxy Secret " + secretName, e);
-      }
-    } else {
-      secret = reconcileSecret(spec, secret, store);
-    }
-
-    // 3. StatefulSet.
-    StatefulSet desiredSts = ProxyStatefulSet.build(spec, name, defaults);
+    DesiredProxy desired = blueprint.build(spec, name, defaults);
     Optional<StatefulSet> liveSts = store.statefulSets(parent).stream()
         .filter(s -> name.equals(s.getMetadata().getName())).findFirst();
+    // The desired proxy is what the operator last enforced: any difference is somebody else's edit.
+    boolean settled = liveSts.isPresent() && Objects.equals(ProxyStatefulSet.hashOf(liveSts.get()), desired.hash());
+    List<String> reverted = new ArrayList<>();
+
+    // 1. Headless Service (its desired form depends only on the parent: a difference is always a hand edit).
+    if (desired.headlessService() != null) {
+      Service want = desired.headlessService();
+      Optional<Service> live = store.headlessServices(parent).stream()
+          .filter(s -> name.equals(s.getMetadata().getName())).findFirst();
+      if (live.isEmpty()) {
+        create(want);
+      } else {
+        List<String> diff = headlessDifferences(want, live.get());
+        if (!diff.isEmpty()) {
+          update(new ServiceBuilder(live.get())
+              .editMetadata().addToLabels(want.getMetadata().getLabels()).endMetadata()
+              .editSpec().withSelector(want.getSpec().getSelector())
+              .withIpFamilyPolicy(want.getSpec().getIpFamilyPolicy()).endSpec().build());
+          reverted.add(describe(diff, live.get()));
+        }
+      }
+    }
+
+    // 2. One config/state Secret per replica, with an auth key only while its proxy has no device.
+    boolean minted = false;
+    List<ReplicaState> replicas = new ArrayList<>();
+    for (DesiredProxy.Replica r : desired.replicas()) {
+      Secret secret = store.secret(r.secretName()).orElse(null);
+      if (secret == null) {
+        secret = readLive(r.secretName());
+        if (secret != null) {
+          store.created(secret);
+        }
+      }
+      if (secret == null) {
+        secret = createSecret(spec, r, name);
+        minted = true;
+      } else {
+        secret = enforceSecret(r, secret, settled, reverted);
+      }
+      replicas.add(ReplicaState.of(secret));
+    }
+    removeSurplusReplicas(parent, name, desired.replicas().size(), store);
+
+    // 3. StatefulSet.
     if (liveSts.isEmpty()) {
-      create(store, desiredSts);
-    } else if (liveSts.get().getMetadata().getDeletionTimestamp() == null
-        && !ProxyStatefulSet.hashOf(desiredSts).equals(ProxyStatefulSet.hashOf(liveSts.get()))) {
+      create(desired.statefulSet());
+    } else if (liveSts.get().getMetadata().getDeletionTimestamp() == null) {
       StatefulSet live = liveSts.get();
-      StatefulSet updated = new io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder(live)
-          .editMetadata().withLabels(desiredSts.getMetadata().getLabels())
-          .withAnnotations(desiredSts.getMetadata().getAnnotations()).endMetadata()
-          .editSpec().withReplicas(desiredSts.getSpec().getReplicas())
-          .withTemplate(desiredSts.getSpec().getTemplate()).endSpec().build();
-      update(store, updated, live);
+      List<String> diff = statefulSetDifferences(desired.statefulSet(), live);
+      if (!settled || !diff.isEmpty()) {
+        StatefulSet want = desired.statefulSet();
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("/metadata/labels", want.getMetadata().getLabels());
+        fields.put("/metadata/annotations", want.getMetadata().getAnnotations());
+        fields.put("/spec/replicas", want.getSpec().getReplicas());
+        fields.put("/spec/template", want.getSpec().getTemplate());
+        try {
+          writes.setFields(live, fields);
+        } catch (KubernetesClientException e) {
+          throw apiError("updating StatefulSet " + live.getMetadata().getName(), e);
+        }
+        if (settled) {
+          reverted.add(describe(diff, live));
+        }
+      }
     }
 
     // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
-    reconcileMetrics(spec, name, store);
-    return new Provisioned(name, secret, DeviceState.from(secret), minted);
+    reconcileMetrics(spec, desired, settled, store, reverted);
+    return new ObservedProxy(name, replicas, minted, reverted);
+  }
+
+  /** "reverted a manual change to spec.replicas of StatefulSet tailscale/ts-web-abcde". */
+  static String describe(List<String> paths, HasMetadata obj) {
+    return "reverted a manual change to " + Drift.describe(paths) + " of " + obj.getKind() + " "
+        + obj.getMetadata().getNamespace() + "/" + obj.getMetadata().getName();
+  }
+
+  static List<String> headlessDifferences(Service want, Service live) {
+    List<String> diff = new ArrayList<>(Drift.differences(want.getMetadata().getLabels(),
+        live.getMetadata().getLabels(), "metadata.labels"));
+    diff.addAll(Drift.differences(want.getSpec(), live.getSpec(), "spec"));
+    return diff;
+  }
+
+  static List<String> statefulSetDifferences(StatefulSet want, StatefulSet live) {
+    Map<String, String> annotations = new LinkedHashMap<>(want.getMetadata().getAnnotations() == null ? Map.of()
+        : want.getMetadata().getAnnotations());
+    annotations.remove(TailscaleKeys.SPEC_HASH);
+    List<String> diff = new ArrayList<>(Drift.differences(want.getMetadata().getLabels(),
+        live.getMetadata().getLabels(), "metadata.labels"));
+    diff.addAll(Drift.differences(annotations, live.getMetadata().getAnnotations(), "metadata.annotations"));
+    diff.addAll(Drift.differences(want.getSpec().getReplicas(), live.getSpec().getReplicas(), "spec.replicas"));
+    diff.addAll(Drift.differences(want.getSpec().getTemplate(), live.getSpec().getTemplate(), "spec.template"));
+    return diff;
+  }
+
+  private Secret createSecret(ProxySpec spec, DesiredProxy.Replica r, String name) throws ProvisionException {
+    AuthKey key = mintKey(spec, name);
+    Secret fresh = ProxyConfigSecret.build(spec, r.secretName(), r.operatorKeys().apply(key.secret()), defaults);
+    fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(ProxySecrets.AUTH_KEY_ID, key.id())));
+    try {
+      return secrets.create(fresh);
+    } catch (KubernetesClientException e) {
+      revokeQuietly(key);
+      if (e.getCode() == 409) {
+        throw new ProvisionException("proxy Secret " + r.secretName() + " appeared concurrently; retrying",
+            "ProxyRetry", true, e);
+      }
+      throw apiError("creating proxy Secret " + r.secretName(), e);
+    }
   }
 
   /**
-   * Updates the operator-owned keys of an existing Secret: config (keeping or dropping the auth key), serve config.
-   * The proxy writes its state keys into the same Secret, so a write based on an older copy conflicts now and then
-   * (409); the decision is then made again on the current Secret (up to three times) instead of failing the
-   * reconcile with a warning about a race that is nobody's fault.
+   * Puts the operator's keys of an existing Secret back to the desired config (keeping the auth key until the proxy has
+   * a device, dropping it after) and records the reported device ID. A config key that differs from the desired one,
+   * beyond the auth key, while the desired proxy is unchanged was edited by hand.
    */
-  private Secret reconcileSecret(ProxySpec spec, Secret secret, ProxyObjectStore store) throws ProvisionException {
-    Secret current = secret;
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return reconcileSecretOnce(spec, current, store);
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409 || attempt == 3) {
-          throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
+  private Secret enforceSecret(DesiredProxy.Replica r, Secret secret, boolean settled, List<String> reverted)
+      throws ProvisionException {
+    List<String> edited = new ArrayList<>();
+    Secret result;
+    try {
+      result = secrets.change(secret, current -> {
+        edited.clear();
+        ReplicaState state = ReplicaState.of(current);
+        Map<String, String> desired = r.operatorKeys().apply(state.device().hasDevice() ? null
+            : state.pendingAuthKey());
+        Map<String, String> changed = ProxyConfigSecret.changedKeys(current, desired);
+        Map<String, String> withoutKey = r.operatorKeys().apply(null);
+        for (String k : changed.keySet()) {
+          String live = ProxyConfigSecret.value(current, k);
+          String liveWithoutKey = TailscaledConfig.withoutAuthKey(live);
+          if (!Objects.equals(liveWithoutKey, withoutKey.get(k))) {
+            edited.add("data[" + k + "]");
+          }
         }
-        LOG.debug("proxy Secret {} changed under us (409); deciding again on the current copy",
-            secret.getMetadata().getName());
-        current = getLive(Secret.class, secret.getMetadata().getName());
-        if (current == null) {
-          throw new ProvisionException("proxy Secret " + secret.getMetadata().getName() + " was deleted; retrying",
-              "ProxyRetry", true, e);
+        SecretChange.Builder change = SecretChange.builder().data(changed);
+        if (state.device().hasDevice() && !state.device().deviceId().equals(state.rememberedDeviceId())) {
+          change.annotate(ProxySecrets.DEVICE_ID, state.device().deviceId());
         }
-      }
+        return change.build();
+      });
+    } catch (KubernetesClientException e) {
+      throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
     }
+    if (result == null) {
+      throw new ProvisionException("proxy Secret " + secret.getMetadata().getName() + " was deleted; retrying",
+          "ProxyRetry", true, null);
+    }
+    if (settled && !edited.isEmpty() && result != secret) {
+      reverted.add(describe(edited, secret));
+    }
+    return result;
   }
 
-  private Secret reconcileSecretOnce(ProxySpec spec, Secret secret, ProxyObjectStore store) {
-    DeviceState state = DeviceState.from(secret);
-    String authKey = null;
-    if (!state.hasDevice()) {
-      authKey = TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107));
-      if (authKey == null) {
-        authKey = TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_95));
+  /** Replica Secrets beyond the desired count (a scaled-down proxy): their devices go first, then the Secrets. */
+  private void removeSurplusReplicas(ParentRef parent, String name, int replicas, ProxyObjectStore store)
+      throws ProvisionException {
+    for (Secret s : store.secrets(parent)) {
+      String n = s.getMetadata().getName();
+      if (!n.startsWith(name + "-")) {
+        continue;
       }
+      int ordinal;
+      try {
+        ordinal = Integer.parseInt(n.substring(name.length() + 1));
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      if (ordinal < replicas) {
+        continue;
+      }
+      removeDevice(parent, ReplicaState.of(s));
+      delete(s);
     }
-    Map<String, String> desired = ProxyConfigSecret.desiredData(spec, authKey, defaults);
-    Map<String, String> changed = ProxyConfigSecret.changedKeys(secret, desired);
-    Map<String, String> annotations = new LinkedHashMap<>();
-    Map<String, String> live = secret.getMetadata().getAnnotations() == null ? Map.of()
-        : secret.getMetadata().getAnnotations();
-    if (state.hasDevice() && !state.deviceId().equals(live.get(DEVICE_ID_ANNOTATION))) {
-      annotations.put(DEVICE_ID_ANNOTATION, state.deviceId());
-    }
-    if (changed.isEmpty() && annotations.isEmpty()) {
-      return secret;
-    }
-    ObjectNode patch = JSON.createObjectNode();
-    patch.putObject("metadata").put("resourceVersion", secret.getMetadata().getResourceVersion());
-    if (!annotations.isEmpty()) {
-      ObjectNode a = ((ObjectNode) patch.get("metadata")).putObject("annotations");
-      annotations.forEach(a::put);
-    }
-    if (!changed.isEmpty()) {
-      ObjectNode d = patch.putObject("data");
-      ProxyConfigSecret.encode(changed).forEach(d::put);
-    }
-    Secret updated = client.secrets().inNamespace(defaults.namespace()).withName(secret.getMetadata().getName())
-        .patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
-    store.updated(updated, secret);
-    LOG.debug("updated proxy Secret {} keys {}", secret.getMetadata().getName(), changed.keySet());
-    return updated;
   }
 
   private AuthKey mintKey(ProxySpec spec, String name) throws ProvisionException {
     try {
-      String description = ("k8s proxy " + name);
+      String description = "k8s proxy " + name;
       if (description.length() > 50) {
         description = description.substring(0, 50);
       }
@@ -211,7 +258,7 @@ public class ProxyProvisioner {
 
   /**
    * One step of removing the proxy of {@code parent} (§6.2): StatefulSet first (foreground, waiting for its pods),
-   * then the devices (404 is success), then the Secrets and headless Services.
+   * then the devices (404 is success), then the Secrets and Services.
    *
    * @return true when nothing is left; false when waiting for the StatefulSet to go away
    */
@@ -221,105 +268,105 @@ public class ProxyProvisioner {
       for (StatefulSet s : sets) {
         if (s.getMetadata().getDeletionTimestamp() == null) {
           try {
-            client.apps().statefulSets().inNamespace(defaults.namespace()).withName(s.getMetadata().getName())
-                .withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+            writes.delete(s, true);
           } catch (KubernetesClientException e) {
-            if (e.getCode() != 404) {
-              throw apiError("deleting proxy StatefulSet " + s.getMetadata().getName(), e);
-            }
+            throw apiError("deleting proxy StatefulSet " + s.getMetadata().getName(), e);
           }
         }
       }
       return false;
     }
-    List<Secret> secrets = new ArrayList<>(store.secrets(parent));
-    for (Secret s : secrets) {
-      String deviceId = DeviceState.from(s).deviceId();
-      if (deviceId.isEmpty() && s.getMetadata().getAnnotations() != null) {
-        deviceId = s.getMetadata().getAnnotations().getOrDefault(DEVICE_ID_ANNOTATION, "");
-      }
-      try {
-        if (!deviceId.isEmpty()) {
-          boolean existed = controlPlane.get().deleteDevice(deviceId);
-          LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
-        } else {
-          String keyId = s.getMetadata().getAnnotations() == null ? null
-              : s.getMetadata().getAnnotations().get(AUTH_KEY_ID_ANNOTATION);
-          String key = TailscaledConfig.authKeyOf(ProxyConfigSecret.value(s, TailscaledConfig.CAP_107));
-          if (keyId != null && key != null) {
-            controlPlane.get().deleteAuthKey(keyId);
-            LOG.info("revoked unused auth key {} of {}", keyId, parent);
-          }
-        }
-      } catch (ControlPlaneException e) {
-        throw new ProvisionException("failed to delete the proxy's device " + deviceId + ": " + e.userMessage(),
-            "DeviceDeleteFailed", e.isTransient(), e);
-      }
+    List<Secret> all = new ArrayList<>(store.secrets(parent));
+    for (Secret s : all) {
+      removeDevice(parent, ReplicaState.of(s));
     }
-    for (Secret s : secrets) {
-      deleteQuietly(s);
+    for (Secret s : all) {
+      delete(s);
     }
     for (Service s : store.services(parent)) {
-      deleteQuietly(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
+      delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
     return true;
   }
 
-  private void deleteQuietly(HasMetadata obj) throws ProvisionException {
+  /** Deletes the replica's device, or revokes its never-used auth key. */
+  private void removeDevice(ParentRef parent, ReplicaState r) throws ProvisionException {
+    String deviceId = r.knownDeviceId();
     try {
-      client.resource(obj).withGracePeriod(0).delete();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 404) {
-        throw apiError("deleting " + obj.getKind() + " " + obj.getMetadata().getName(), e);
+      if (!deviceId.isEmpty()) {
+        boolean existed = controlPlane.get().deleteDevice(deviceId);
+        LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
+      } else if (r.authKeyId() != null && r.authKeyPending()) {
+        controlPlane.get().deleteAuthKey(r.authKeyId());
+        LOG.info("revoked unused auth key {} of {}", r.authKeyId(), parent);
       }
+    } catch (ControlPlaneException e) {
+      throw new ProvisionException("failed to delete the proxy's device " + deviceId + ": " + e.userMessage(),
+          "DeviceDeleteFailed", e.isTransient(), e);
     }
   }
 
-  private void reconcileMetrics(ProxySpec spec, String name, ProxyObjectStore store) throws ProvisionException {
+  private void delete(HasMetadata obj) throws ProvisionException {
+    try {
+      writes.delete(obj, false);
+    } catch (KubernetesClientException e) {
+      throw apiError("deleting " + obj.getKind() + " " + obj.getMetadata().getName(), e);
+    }
+  }
+
+  private void reconcileMetrics(ProxySpec spec, DesiredProxy desired, boolean settled, ProxyObjectStore store,
+      List<String> reverted) throws ProvisionException {
+    String metricsName = ProxyMetrics.serviceName(desired.name());
     Optional<Service> live = store.services(spec.parent()).stream()
-        .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst();
-    if (!ProxyMetrics.enabled(spec.proxyClass())) {
+        .filter(s -> metricsName.equals(s.getMetadata().getName())).findFirst();
+    Service want = desired.metricsService();
+    if (want == null) {
       if (live.isPresent()) {
-        deleteQuietly(live.get());
+        delete(live.get());
       }
       return;
     }
-    Service desired = ProxyMetrics.service(spec, name, defaults.namespace());
     boolean serviceChanged = true;
     if (live.isEmpty()) {
-      create(store, desired);
-    } else if (!ProxyMetrics.matches(live.get(), desired)) {
-      Service updated = new io.fabric8.kubernetes.api.model.ServiceBuilder(live.get())
-          .editMetadata().withLabels(desired.getMetadata().getLabels())
-          .withAnnotations(desired.getMetadata().getAnnotations()).endMetadata()
-          .editSpec().withPorts(desired.getSpec().getPorts()).withSelector(desired.getSpec().getSelector()).endSpec()
-          .build();
-      update(store, updated, live.get());
+      create(want);
     } else {
-      serviceChanged = false;
+      List<String> diff = new ArrayList<>(Drift.differences(want.getMetadata().getLabels(),
+          live.get().getMetadata().getLabels(), "metadata.labels"));
+      diff.addAll(Drift.differences(want.getMetadata().getAnnotations(), live.get().getMetadata().getAnnotations(),
+          "metadata.annotations"));
+      diff.addAll(Drift.differences(want.getSpec(), live.get().getSpec(), "spec"));
+      if (!diff.isEmpty()) {
+        update(new ServiceBuilder(live.get())
+            .editMetadata().withLabels(want.getMetadata().getLabels())
+            .withAnnotations(want.getMetadata().getAnnotations()).endMetadata()
+            .editSpec().withPorts(want.getSpec().getPorts()).withSelector(want.getSpec().getSelector()).endSpec()
+            .build());
+        if (settled) {
+          reverted.add(describe(diff, live.get()));
+        }
+      } else {
+        serviceChanged = false;
+      }
     }
     // The ServiceMonitor follows the metrics Service (it is owned by it, so deleting the Service removes it). When the
     // Service is unchanged, one read tells whether the ServiceMonitor still needs creating (an earlier attempt may
     // have failed, e.g. right after the CRD was installed) or removing; no write when all is in place.
     Service current = store.services(spec.parent()).stream()
-        .filter(s -> ProxyMetrics.serviceName(name).equals(s.getMetadata().getName())).findFirst().orElse(desired);
+        .filter(s -> metricsName.equals(s.getMetadata().getName())).findFirst().orElse(want);
     boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null;
     try {
-      var monitors = client.genericKubernetesResources(ProxyMetrics.SERVICE_MONITOR_API, "ServiceMonitor")
-          .inNamespace(defaults.namespace());
-      var monitor = monitors.withName(ProxyMetrics.serviceName(name));
       if (wanted) {
-        if (serviceChanged || monitor.get() == null) {
-          monitors.resource(ProxyMetrics.serviceMonitor(spec, current)).createOr(r -> r.update());
+        if (serviceChanged || !writes.serviceMonitorExists(metricsName)) {
+          writes.applyServiceMonitor(ProxyMetrics.serviceMonitor(spec, current));
         }
-      } else if (serviceChanged || monitor.get() != null) {
-        monitor.delete();
+      } else if (serviceChanged || writes.serviceMonitorExists(metricsName)) {
+        writes.deleteServiceMonitor(metricsName);
       }
     } catch (KubernetesClientException e) {
       if (wanted) {
-        throw apiError("creating the ServiceMonitor " + ProxyMetrics.serviceName(name), e);
+        throw apiError("creating the ServiceMonitor " + metricsName, e);
       }
-      LOG.debug("ServiceMonitor for {} not removed: {}", name, e.getMessage());
+      LOG.debug("ServiceMonitor for {} not removed: {}", desired.name(), e.getMessage());
     }
   }
 
@@ -344,18 +391,17 @@ public class ProxyProvisioner {
     return ProxyNames.statefulSetName(parent);
   }
 
-  private <T extends HasMetadata> T getLive(Class<T> type, String name) throws ProvisionException {
+  private Secret readLive(String name) throws ProvisionException {
     try {
-      return client.resources(type).inNamespace(defaults.namespace()).withName(name).get();
+      return writes.readSecret(name);
     } catch (KubernetesClientException e) {
-      throw apiError("reading " + type.getSimpleName() + " " + name, e);
+      throw apiError("reading Secret " + name, e);
     }
   }
 
-  private <T extends HasMetadata> void create(ProxyObjectStore store, T obj) throws ProvisionException {
+  private <T extends HasMetadata> void create(T obj) throws ProvisionException {
     try {
-      T created = client.resource(obj).create();
-      store.created(created);
+      writes.create(obj);
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409) {
         throw new ProvisionException(obj.getKind() + " " + obj.getMetadata().getName()
@@ -365,10 +411,9 @@ public class ProxyProvisioner {
     }
   }
 
-  private <T extends HasMetadata> void update(ProxyObjectStore store, T obj, T previous) throws ProvisionException {
+  private <T extends HasMetadata> void update(T obj) throws ProvisionException {
     try {
-      T updated = client.resource(obj).update();
-      store.updated(updated, previous);
+      writes.update(obj);
     } catch (KubernetesClientException e) {
       throw apiError("updating " + obj.getKind() + " " + obj.getMetadata().getName(), e);
     }
@@ -381,18 +426,8 @@ public class ProxyProvisioner {
     return new ProvisionException(what + " failed: " + detail, "KubernetesApiError", transientFailure, e);
   }
 
-  static String annotation(HasMetadata obj, String key) {
-    return obj.getMetadata().getAnnotations() == null ? null : obj.getMetadata().getAnnotations().get(key);
-  }
-
   /** For tests and diagnostics. */
   public ProxyDefaults defaults() {
     return defaults;
-  }
-
-  /** Keys of the Secret the operator owns, for callers that need to know. */
-  public static List<String> operatorKeys() {
-    return List.of(TailscaledConfig.CAP_95, TailscaledConfig.CAP_107, ProxyStatefulSet.SERVE_CONFIG_KEY,
-        TailscaleKeys.SPEC_HASH);
   }
 }

@@ -1,6 +1,7 @@
 package io.tailops.operator.proxy;
 
 import io.tailops.api.v1alpha1.ProxyClass;
+import io.tailops.operator.k8s.ProxyClasses;
 import java.util.List;
 
 /**
@@ -17,13 +18,25 @@ import java.util.List;
  * @param forwardClusterTraffic the experimental forward-cluster-traffic Ingress mode (kernel mode L7)
  * @param funnel whether the proxy serves through Funnel (only informational here; the serve config carries it)
  * @param serviceServeConfig for an L3 Service proxy: an additional serve config (HTTPS on 443 with Funnel), or null
+ * @param replicas how many replicas (pods, each with its own config/state Secret and device) the proxy has
+ * @param hostnamePrefix when set, replica {@code i} asks for {@code <prefix>-<i>} instead of {@code hostname}
  */
 public record ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target,
     ProxyClass proxyClass, boolean ephemeral, boolean forwardClusterTraffic, boolean funnel,
-    String serviceServeConfig) {
+    String serviceServeConfig, int replicas, String hostnamePrefix) {
 
   public ProxySpec {
     tags = List.copyOf(tags);
+    if (replicas < 0) {
+      throw new IllegalArgumentException("replicas must not be negative");
+    }
+  }
+
+  /** A one-replica proxy. */
+  public ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, ProxyClass proxyClass,
+      boolean ephemeral, boolean forwardClusterTraffic, boolean funnel, String serviceServeConfig) {
+    this(parent, hostname, tags, target, proxyClass, ephemeral, forwardClusterTraffic, funnel, serviceServeConfig, 1,
+        null);
   }
 
   public ProxySpec(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, ProxyClass proxyClass,
@@ -54,6 +67,17 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
   /** Whether this is an Ingress-style (serve config) proxy. */
   public boolean isIngressProxy() {
     return target instanceof ProxyTarget.Serve;
+  }
+
+  /** This spec with {@code pc} applied (null for none); a class asking for ephemeral devices makes them ephemeral. */
+  public ProxySpec withProxyClass(ProxyClass pc) {
+    return new ProxySpec(parent, hostname, tags, target, pc, ephemeral || ProxyClasses.ephemeral(pc), forwardClusterTraffic, funnel, serviceServeConfig,
+        replicas, hostnamePrefix);
+  }
+
+  /** The hostname replica {@code ordinal} asks for. */
+  public String hostname(int ordinal) {
+    return hostnamePrefix == null || hostnamePrefix.isEmpty() ? hostname : hostnamePrefix + "-" + ordinal;
   }
 
   /** Name of the ProxyClass in use, or null. */

@@ -28,8 +28,9 @@ import java.util.Map;
  * init container for Service proxies, the userspace skeleton for Ingress proxies, the environment in the official
  * order, one config (and serve-config) volume per replica, then the ProxyClass overlay (§4.4).
  *
- * <p>The result carries {@link TailscaleKeys#SPEC_HASH}, a hash of everything the operator sets; the reconciler only
- * writes the StatefulSet when that hash changes, so a resync of an unchanged proxy makes no API call.
+ * <p>The result carries {@link TailscaleKeys#SPEC_HASH}, a hash of everything the operator sets. Provisioning records
+ * there what it last enforced for the whole proxy ({@link StandardProxy}): a live object that differs from the desired
+ * one while the hash is unchanged was changed by hand.
  */
 public final class ProxyStatefulSet {
   public static final String CONTAINER_NAME = "tailscale";
@@ -52,7 +53,10 @@ public final class ProxyStatefulSet {
       podAnnotations.put(TailscaleKeys.LAST_SET_CLUSTER_DNS_NAME, d.name());
     }
     boolean userspace = spec.userspace();
-    String secretName = ProxyNames.secretName(name, 0);
+    List<String> secretNames = new ArrayList<>();
+    for (int i = 0; i < spec.replicas(); i++) {
+      secretNames.add(ProxyNames.secretName(name, i));
+    }
 
     ContainerBuilder main = new ContainerBuilder()
         .withName(CONTAINER_NAME)
@@ -63,7 +67,7 @@ public final class ProxyStatefulSet {
         .addToRequests("memory", new Quantity("1Mi"))
         .endResources()
         .withEnv(env(spec, defaults, userspace))
-        .withVolumeMounts(mounts(spec, secretName));
+        .withVolumeMounts(mounts(spec, secretNames));
     if (!userspace) {
       main.withNewSecurityContext().withPrivileged(true).endSecurityContext();
     }
@@ -75,7 +79,7 @@ public final class ProxyStatefulSet {
         .withLabels(labels)
         .endMetadata()
         .withNewSpec()
-        .withReplicas(1)
+        .withReplicas(spec.replicas())
         .withServiceName(name)
         .withNewSelector().addToMatchLabels("app", spec.parent().uid()).endSelector()
         .withNewTemplate()
@@ -88,7 +92,7 @@ public final class ProxyStatefulSet {
         .withServiceAccountName("proxies")
         .withPriorityClassName(defaults.priorityClassName().isEmpty() ? null : defaults.priorityClassName())
         .withContainers(main.build())
-        .withVolumes(volumes(spec, secretName))
+        .withVolumes(volumes(spec, secretNames))
         .endSpec()
         .endTemplate()
         .endSpec();
@@ -105,7 +109,7 @@ public final class ProxyStatefulSet {
     if (spec.proxyClass() != null) {
       ProxyClassOverlay.apply(sts, spec.proxyClass(), spec);
     }
-    sts.getMetadata().setAnnotations(withHash(sts));
+    sts.getMetadata().setAnnotations(withHash(sts, ""));
     return sts;
   }
 
@@ -138,25 +142,35 @@ public final class ProxyStatefulSet {
     return env;
   }
 
-  private static List<VolumeMount> mounts(ProxySpec spec, String secretName) {
+  /** One config mount per replica Secret, then (serve-config proxies) one serve-config mount per replica, as upstream. */
+  private static List<VolumeMount> mounts(ProxySpec spec, List<String> secretNames) {
     List<VolumeMount> mounts = new ArrayList<>();
-    mounts.add(new VolumeMountBuilder().withName("tailscaledconfig-0").withReadOnly(true)
-        .withMountPath("/etc/tsconfig/" + secretName).build());
+    for (int i = 0; i < secretNames.size(); i++) {
+      mounts.add(new VolumeMountBuilder().withName("tailscaledconfig-" + i).withReadOnly(true)
+          .withMountPath("/etc/tsconfig/" + secretNames.get(i)).build());
+    }
     if (spec.hasServeConfig()) {
-      mounts.add(new VolumeMountBuilder().withName("serve-config-0").withReadOnly(true)
-          .withMountPath("/etc/tailscaled/" + secretName).build());
+      for (int i = 0; i < secretNames.size(); i++) {
+        mounts.add(new VolumeMountBuilder().withName("serve-config-" + i).withReadOnly(true)
+            .withMountPath("/etc/tailscaled/" + secretNames.get(i)).build());
+      }
     }
     return mounts;
   }
 
-  private static List<Volume> volumes(ProxySpec spec, String secretName) {
+  private static List<Volume> volumes(ProxySpec spec, List<String> secretNames) {
     List<Volume> volumes = new ArrayList<>();
-    volumes.add(new VolumeBuilder().withName("tailscaledconfig-0").withNewSecret().withSecretName(secretName)
-        .endSecret().build());
+    for (int i = 0; i < secretNames.size(); i++) {
+      volumes.add(new VolumeBuilder().withName("tailscaledconfig-" + i).withNewSecret()
+          .withSecretName(secretNames.get(i)).endSecret().build());
+    }
     if (spec.hasServeConfig()) {
-      volumes.add(new VolumeBuilder().withName("serve-config-0").withNewSecret().withSecretName(secretName)
-          .withItems(new KeyToPathBuilder().withKey(SERVE_CONFIG_KEY).withPath(SERVE_CONFIG_KEY).build())
-          .endSecret().build());
+      for (int i = 0; i < secretNames.size(); i++) {
+        volumes.add(new VolumeBuilder().withName("serve-config-" + i).withNewSecret()
+            .withSecretName(secretNames.get(i))
+            .withItems(new KeyToPathBuilder().withKey(SERVE_CONFIG_KEY).withPath(SERVE_CONFIG_KEY).build())
+            .endSecret().build());
+      }
     }
     return volumes;
   }
@@ -181,14 +195,22 @@ public final class ProxyStatefulSet {
     return a == null ? null : a.get(TailscaleKeys.SPEC_HASH);
   }
 
-  private static Map<String, String> withHash(StatefulSet sts) {
+  /**
+   * Sets {@link TailscaleKeys#SPEC_HASH} on {@code sts}: a hash of the StatefulSet as built plus {@code alsoCovers}
+   * (the proxy's other desired objects), so that the annotation records everything the operator last enforced.
+   */
+  public static void setHash(StatefulSet sts, String alsoCovers) {
+    sts.getMetadata().setAnnotations(withHash(sts, alsoCovers));
+  }
+
+  private static Map<String, String> withHash(StatefulSet sts, String alsoCovers) {
     Map<String, String> annotations = new LinkedHashMap<>();
     if (sts.getMetadata().getAnnotations() != null) {
       annotations.putAll(sts.getMetadata().getAnnotations());
     }
     annotations.remove(TailscaleKeys.SPEC_HASH);
     sts.getMetadata().setAnnotations(annotations);
-    String json = Serialization.asJson(sts);
+    String json = Serialization.asJson(sts) + alsoCovers;
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(json.getBytes(StandardCharsets.UTF_8));
       annotations.put(TailscaleKeys.SPEC_HASH, HexFormat.of().formatHex(d, 0, 10));

@@ -63,6 +63,23 @@ public record TailscaledConfig(String serverUrl, String authKey, String hostname
     }
   }
 
+  /** {@code json} without its {@code AuthKey} (as the operator renders it once the device exists); as is if no JSON. */
+  public static String withoutAuthKey(String json) {
+    if (json == null || json.isEmpty()) {
+      return json;
+    }
+    try {
+      var node = JSON.readTree(json);
+      if (node instanceof ObjectNode o && o.has("AuthKey")) {
+        o.remove("AuthKey");
+        return o.toString();
+      }
+      return json;
+    } catch (Exception e) {
+      return json;
+    }
+  }
+
   /** The {@code Hostname} of a config file written earlier, or null. */
   public static String hostnameOf(String configJson) {
     if (configJson == null || configJson.isEmpty()) {

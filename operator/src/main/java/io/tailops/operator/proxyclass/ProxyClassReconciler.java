@@ -12,8 +12,9 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.api.v1alpha1.ProxyClassStatus;
-import io.tailops.operator.k8s.Finalizers;
-import io.tailops.operator.runtime.OperatorContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.reconcile.RetryingReconcile;
 import io.tailops.operator.status.Conditions;
 import java.time.Duration;
 import java.util.List;
@@ -39,25 +40,37 @@ public class ProxyClassReconciler implements Reconciler<ProxyClass> {
   /** Warnings already reported per class generation, so resyncs record nothing new. */
   private final Map<String, Long> warnedGeneration = new ConcurrentHashMap<>();
   private final Map<String, List<String>> reportedUsers = new ConcurrentHashMap<>();
+  private final RetryingReconcile<ProxyClass> retries;
 
   public ProxyClassReconciler(OperatorContext ctx, io.tailops.operator.k8s.ProxyClassUsers users) {
     this.ctx = ctx;
     this.users = users;
+    this.retries = new RetryingReconcile<>(NAME, ctx);
+  }
+
+  @Override
+  public java.util.List<io.javaoperatorsdk.operator.processing.event.source.EventSource<?, ProxyClass>>
+      prepareEventSources(io.javaoperatorsdk.operator.api.reconciler.EventSourceContext<ProxyClass> context) {
+    return List.of(retries.eventSource());
   }
 
   @Override
   public UpdateControl<ProxyClass> reconcile(ProxyClass pc, Context<ProxyClass> context) {
+    return retries.reconcile(pc, p -> reconcileClass(p, context));
+  }
+
+  private Optional<Duration> reconcileClass(ProxyClass pc, Context<ProxyClass> context) {
     String name = pc.getMetadata().getName();
     if (context.isPrimaryResourceDeleted()) {
       warnedGeneration.remove(name);
       reportedUsers.remove(name);
-      return UpdateControl.noUpdate();
+      return Optional.empty();
     }
     if (pc.getMetadata().getDeletionTimestamp() != null) {
-      return deleting(pc, context);
+      return deleting(pc);
     }
     if (!pc.hasFinalizer(FINALIZER)) {
-      ProxyClass updated = Finalizers.add(ctx.client(), pc, FINALIZER);
+      ProxyClass updated = PrimaryUpdateAndCacheUtils.addFinalizer(ctx.client(), pc, FINALIZER);
       context.eventSourceRetriever().getControllerEventSource()
           .handleRecentResourceUpdate(ResourceID.fromResource(pc), updated, pc);
       pc = updated;
@@ -84,10 +97,10 @@ public class ProxyClassReconciler implements Reconciler<ProxyClass> {
         ctx.events().warning(pc, "ProxyClassInvalid", result.message());
       }
     }
-    return UpdateControl.noUpdate();
+    return Optional.empty();
   }
 
-  private UpdateControl<ProxyClass> deleting(ProxyClass pc, Context<ProxyClass> context) {
+  private Optional<Duration> deleting(ProxyClass pc) {
     String name = pc.getMetadata().getName();
     List<String> inUse = users.usersOf(name);
     if (!inUse.isEmpty()) {
@@ -97,14 +110,20 @@ public class ProxyClassReconciler implements Reconciler<ProxyClass> {
         ctx.events().warning(pc, "ProxyClassInUse", "ProxyClass " + name + " is still used by " + list
             + "; it will be deleted once nothing uses it (their proxies keep their current configuration)");
       }
-      return UpdateControl.<ProxyClass>noUpdate().rescheduleAfter(IN_USE_RECHECK);
+      return Optional.of(IN_USE_RECHECK);
     }
     if (pc.hasFinalizer(FINALIZER)) {
-      Finalizers.remove(ctx.client(), pc, FINALIZER);
+      try {
+        PrimaryUpdateAndCacheUtils.removeFinalizer(ctx.client(), pc, FINALIZER);
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 404) {
+          throw e;
+        }
+      }
     }
     reportedUsers.remove(name);
     warnedGeneration.remove(name);
-    return UpdateControl.noUpdate();
+    return Optional.empty();
   }
 
   private Boolean serviceMonitorCrdExists(ProxyClass pc) {
@@ -120,22 +139,23 @@ public class ProxyClassReconciler implements Reconciler<ProxyClass> {
     }
   }
 
+  /** The status by JOSDK's optimistic-locking update (retried on a fresh copy after a conflict, cached after). */
   private void writeStatus(ProxyClass pc, List<Condition> conditions, Context<ProxyClass> context) {
-    ProxyClass copy = new ProxyClass();
-    copy.setMetadata(pc.getMetadata());
-    copy.setSpec(pc.getSpec());
-    ProxyClassStatus status = new ProxyClassStatus();
-    status.setConditions(conditions);
-    copy.setStatus(status);
     try {
-      ProxyClass updated = ctx.client().resource(copy).updateStatus();
-      context.eventSourceRetriever().getControllerEventSource()
-          .handleRecentResourceUpdate(ResourceID.fromResource(pc), updated, pc);
+      PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(pc, context, fresh -> {
+        ProxyClass copy = new ProxyClass();
+        copy.setMetadata(fresh.getMetadata());
+        copy.setSpec(fresh.getSpec());
+        ProxyClassStatus status = new ProxyClassStatus();
+        status.setConditions(conditions);
+        copy.setStatus(status);
+        return copy;
+      });
     } catch (KubernetesClientException e) {
-      if (e.getCode() != 409 && e.getCode() != 404) {
+      if (e.getCode() != 404) {
         throw e;
       }
-      LOG.debug("status write of ProxyClass {} conflicted; retried on the next event", pc.getMetadata().getName());
+      LOG.debug("ProxyClass {} is gone; its status is not written", pc.getMetadata().getName());
     }
   }
 }

@@ -3,14 +3,15 @@ package io.tailops.operator.runtime;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.KubernetesProxyWrites;
+import io.tailops.operator.proxy.ProxySecrets;
+import io.tailops.operator.proxy.ProxyWrites;
+import io.tailops.operator.proxy.ReplicaState;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,7 +40,8 @@ public final class DeviceSweeper implements AutoCloseable {
   }
 
   private final OperatorConfig config;
-  private final KubernetesClient client;
+  private final ProxyWrites writes;
+  private final ProxySecrets proxySecrets;
   private final ControlPlane controlPlane;
   private final OperatorHealth health;
   private final OperatorMetrics metrics;
@@ -55,7 +57,8 @@ public final class DeviceSweeper implements AutoCloseable {
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
       OperatorMetrics metrics, Clock clock, Runnable onResult) {
     this.config = config;
-    this.client = client;
+    this.writes = new KubernetesProxyWrites(client, config.namespace(), null);
+    this.proxySecrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.health = health;
     this.metrics = metrics;
@@ -89,8 +92,8 @@ public final class DeviceSweeper implements AutoCloseable {
       LOG.info("device sweep skipped: {}", e.userMessage());
       return lastOrphans;
     }
-    List<Secret> secrets = DeviceState.managedSecrets(client, config.namespace());
-    Set<String> known = DeviceState.knownDeviceIds(secrets);
+    List<Secret> secrets = writes.managedSecrets();
+    Set<String> known = ReplicaState.knownDeviceIds(secrets);
     if (config.selfHealing()) {
       noticeMissingDevices(devices, secrets);
     }
@@ -148,9 +151,9 @@ public final class DeviceSweeper implements AutoCloseable {
       if (labels == null || !labels.containsKey(TailscaleKeys.LABEL_PARENT_TYPE)) {
         continue; // not a proxy's Secret
       }
-      String id = DeviceState.from(s).deviceId();
-      Map<String, String> ann = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
-      if (id.isEmpty() || present.contains(id) || id.equals(ann.get(TailscaleKeys.DEVICE_MISSING))) {
+      ReplicaState r = ReplicaState.of(s);
+      String id = r.device().deviceId();
+      if (id.isEmpty() || present.contains(id) || id.equals(r.deviceMissing())) {
         continue;
       }
       try {
@@ -163,14 +166,12 @@ public final class DeviceSweeper implements AutoCloseable {
         continue;
       }
       try {
-        client.secrets().inNamespace(config.namespace()).withName(s.getMetadata().getName())
-            .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\""
-                + TailscaleKeys.DEVICE_MISSING + "\":\"" + id.replace("\\", "\\\\").replace("\"", "\\\"")
-                + "\"}}}");
-        marked++;
-        metrics.selfHealing("DeviceMissing");
-        LOG.info("proxy Secret {} reports device {}, which no longer exists in the tailnet; its proxy will be "
-            + "re-registered", s.getMetadata().getName(), id);
+        if (proxySecrets.markDeviceMissing(s, id)) {
+          marked++;
+          metrics.selfHealing("DeviceMissing");
+          LOG.info("proxy Secret {} reports device {}, which no longer exists in the tailnet; its proxy will be "
+              + "re-registered", s.getMetadata().getName(), id);
+        }
       } catch (KubernetesClientException e) {
         LOG.info("could not mark proxy Secret {}: {}", s.getMetadata().getName(), e.getMessage());
       }

@@ -1,6 +1,6 @@
 package io.tailops.operator.runtime;
 
-import io.tailops.controlplane.tailscale.ApiScopes;
+import io.tailops.controlplane.Scopes;
 import io.tailops.operator.doctor.Doctor;
 import java.time.Clock;
 import java.time.Instant;
@@ -49,7 +49,7 @@ public final class MissingScopes {
     }
     if (added) {
       LOG.warn("the OAuth client lacks the {} scope ({} was refused): {}; give the OAuth client the scope {}", scope,
-          call, affects(scope), ApiScopes.toGrant(scope));
+          call, affects(scope), Scopes.toGrant(scope));
       onChange.run();
     }
   }
@@ -74,15 +74,15 @@ public final class MissingScopes {
   /** What the operator cannot do without {@code scope}. */
   public static String affects(String scope) {
     return switch (scope) {
-      case ApiScopes.AUTH_KEYS -> "no new proxies (and no own device) can be created or re-registered: they need "
+      case Scopes.AUTH_KEYS -> "no new proxies (and no own device) can be created or re-registered: they need "
           + "auth keys; unused keys cannot be revoked";
-      case ApiScopes.AUTH_KEYS_READ -> "the credential check (listing auth keys) fails";
-      case ApiScopes.DEVICES_CORE -> "devices cannot be deleted: a deleted Service's or Ingress's proxy keeps its "
+      case Scopes.AUTH_KEYS_READ -> "the credential check (listing auth keys) fails";
+      case Scopes.DEVICES_CORE -> "devices cannot be deleted: a deleted Service's or Ingress's proxy keeps its "
           + "finalizer until its device is removed, stale devices holding a proxy's name stay, orphaned devices are "
           + "only reported";
-      case ApiScopes.DEVICES_CORE_READ -> "devices cannot be read: the device sweep (orphaned devices, proxies whose "
+      case Scopes.DEVICES_CORE_READ -> "devices cannot be read: the device sweep (orphaned devices, proxies whose "
           + "device was deleted) and self-healing do nothing, doctor cannot check proxies' devices";
-      case ApiScopes.POLICY_FILE_READ -> "optional: doctor and the Funnel preflight cannot read the policy's tagOwners "
+      case Scopes.POLICY_FILE_READ -> "optional: doctor and the Funnel preflight cannot read the policy's tagOwners "
           + "and nodeAttrs";
       default -> "calls needing it fail";
     };
@@ -97,7 +97,7 @@ public final class MissingScopes {
     List<String> lines = new ArrayList<>();
     for (Missing m : l) {
       lines.add(m.scope() + " (since " + m.since() + ", " + m.call() + " was refused): " + affects(m.scope())
-          + "; give the OAuth client the scope " + ApiScopes.toGrant(m.scope()));
+          + "; give the OAuth client the scope " + Scopes.toGrant(m.scope()));
     }
     return String.join("\n", lines);
   }
@@ -108,10 +108,10 @@ public final class MissingScopes {
     if (l.isEmpty()) {
       return Optional.empty();
     }
-    boolean onlyOptional = l.stream().allMatch(m -> m.scope().equals(ApiScopes.POLICY_FILE_READ));
+    boolean onlyOptional = l.stream().allMatch(m -> m.scope().equals(Scopes.POLICY_FILE_READ));
     String detail = String.join("; ", l.stream().map(m -> m.scope() + " missing: " + affects(m.scope())).toList());
     String fix = "give the OAuth client the scopes " + String.join(", ", l.stream()
-        .map(m -> ApiScopes.toGrant(m.scope())).distinct().toList()) + " and patch the operator-oauth Secret with it";
+        .map(m -> Scopes.toGrant(m.scope())).distinct().toList()) + " and patch the operator-oauth Secret with it";
     return Optional.of(new Doctor.Check("scopes", onlyOptional ? Doctor.Status.WARN : Doctor.Status.FAIL, detail,
         fix));
   }

@@ -6,7 +6,7 @@ import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
-import io.tailops.controlplane.tailscale.ApiScopes;
+import io.tailops.controlplane.Scopes;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -105,12 +105,12 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public AuthKey createAuthKey(AuthKeyRequest request) throws ControlPlaneException {
-    return observe(ApiScopes.AUTH_KEYS, "minting an auth key", () -> delegate.createAuthKey(request));
+    return observe(Scopes.AUTH_KEYS, "minting an auth key", () -> delegate.createAuthKey(request));
   }
 
   @Override
   public void deleteAuthKey(String keyId) throws ControlPlaneException {
-    observe(ApiScopes.AUTH_KEYS, "revoking an auth key", () -> {
+    observe(Scopes.AUTH_KEYS, "revoking an auth key", () -> {
       delegate.deleteAuthKey(keyId);
       return null;
     });
@@ -118,27 +118,27 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
-    return observe(ApiScopes.DEVICES_CORE_READ, "reading a device", () -> delegate.getDevice(deviceId));
+    return observe(Scopes.DEVICES_CORE_READ, "reading a device", () -> delegate.getDevice(deviceId));
   }
 
   @Override
   public List<Device> listDevices() throws ControlPlaneException {
-    return observe(ApiScopes.DEVICES_CORE_READ, "listing devices", delegate::listDevices);
+    return observe(Scopes.DEVICES_CORE_READ, "listing devices", delegate::listDevices);
   }
 
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
-    return observe(ApiScopes.DEVICES_CORE, "deleting a device", () -> delegate.deleteDevice(deviceId));
+    return observe(Scopes.DEVICES_CORE, "deleting a device", () -> delegate.deleteDevice(deviceId));
   }
 
   @Override
   public TailnetPolicy readPolicy() throws ControlPlaneException {
-    return observe(ApiScopes.POLICY_FILE_READ, "reading the policy", delegate::readPolicy);
+    return observe(Scopes.POLICY_FILE_READ, "reading the policy", delegate::readPolicy);
   }
 
   @Override
   public void checkCredentials() throws ControlPlaneException {
-    observe(ApiScopes.AUTH_KEYS_READ, "listing auth keys (credential check)", () -> {
+    observe(Scopes.AUTH_KEYS_READ, "listing auth keys (credential check)", () -> {
       delegate.checkCredentials();
       return null;
     });

@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
  * when they do not), whether it leads, and the last errors. Read by {@code /readyz}, the status page, {@code doctor}
  * and the operator status ConfigMap.
  */
-public final class OperatorHealth {
+public final class OperatorHealth implements io.tailops.operator.reconcile.RecentErrors {
   /** State of the control-plane credentials. */
   public enum CredentialState {
     UNKNOWN, VALID, INVALID, UNAVAILABLE
@@ -61,6 +61,7 @@ public final class OperatorHealth {
     return credentialsChangedAt;
   }
 
+  @Override
   public void error(String object, String message) {
     errors.addFirst(new RecentError(clock.instant(), object, message));
     while (errors.size() > 50) {

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The operator's Prometheus metrics: reconciles by controller and outcome, control-plane calls by endpoint and
  * status, proxies by state, self-healing actions. Scraped at {@code /metrics}.
  */
-public final class OperatorMetrics {
+public final class OperatorMetrics implements io.tailops.operator.reconcile.ReconcileMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, AtomicInteger> gauges = new ConcurrentHashMap<>();
 
@@ -27,6 +27,7 @@ public final class OperatorMetrics {
     return registry.scrape();
   }
 
+  @Override
   public void reconciled(String controller, String outcome, Duration took) {
     Timer.builder("tailscale_operator_reconcile_seconds").tag("controller", controller).tag("outcome", outcome)
         .register(registry).record(took);
@@ -37,6 +38,7 @@ public final class OperatorMetrics {
         .tag("status", status < 0 ? "error" : Integer.toString(status)).register(registry).record(took);
   }
 
+  @Override
   public void selfHealing(String action) {
     Counter.builder("tailscale_operator_self_healing_total").tag("action", action).register(registry).increment();
   }

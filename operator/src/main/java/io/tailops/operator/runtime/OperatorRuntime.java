@@ -7,13 +7,15 @@ import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.apiproxy.OperatorApiServerProxy;
 import io.tailops.operator.config.OperatorConfig;
-import io.tailops.operator.ingress.IngressReconciler;
+import io.tailops.operator.ingress.IngressController;
 import io.tailops.operator.ingress.RedirectProbe;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClassUsers;
+import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
-import io.tailops.operator.k8s.TailscaleKeys;
-import io.tailops.operator.service.ServiceReconciler;
+import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.service.ServiceController;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -33,6 +35,8 @@ public final class OperatorRuntime implements AutoCloseable {
       new java.util.concurrent.atomic.AtomicBoolean();
 
   private final OperatorContext ctx;
+  private final OperatorHealth health;
+  private final OperatorMetrics metrics;
   private final Operator operator;
   private final HttpEndpoints http;
   private final HttpEndpoints admin;
@@ -44,9 +48,11 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorStatusPublisher statusPublisher;
   private OperatorApiServerProxy apiServerProxy;
 
-  private OperatorRuntime(OperatorContext ctx, Operator operator, HttpEndpoints http, HttpEndpoints admin,
-      ObservedControlPlane controlPlane) {
+  private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
+      HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane) {
     this.ctx = ctx;
+    this.health = health;
+    this.metrics = metrics;
     this.operator = operator;
     this.http = http;
     this.admin = admin;
@@ -113,25 +119,15 @@ public final class OperatorRuntime implements AutoCloseable {
             false));
       }
     });
-    // The operator's own Services (proxies' headless Services, metrics Services) carry tailscale.com/managed=true and
-    // are never exposed: leaving them out of the primary cache halves the Services cached and reconciled at start.
-    operator.register(new ServiceReconciler(ctx), c -> c.withName(ServiceReconciler.NAME)
-        .watchingAllNamespaces()
-        .withLabelSelector(TailscaleKeys.LABEL_MANAGED + "!=true")
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
-    operator.register(new IngressReconciler(ctx, redirectProbe), c -> c.withName(IngressReconciler.NAME)
-        .watchingAllNamespaces()
-        .withGenerationAware(false)
-        .withTriggerReconcilerOnAllEvents(true)
-        .withReconciliationMaxInterval(Duration.ofHours(10)));
+    // The proxy kinds: one line each.
+    register(operator, new ServiceController(ctx));
+    register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true));
     // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
-    OperatorRuntime rt = new OperatorRuntime(ctx, operator, http, admin, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed);
     if (http != null) {
       rt.routes();
       http.start();
@@ -191,6 +187,11 @@ public final class OperatorRuntime implements AutoCloseable {
     return rt;
   }
 
+  private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
+      ProxyController<P, ?, ?> controller) {
+    operator.register(controller, controller.configuration());
+  }
+
   /**
    * Waits until the ProxyClass CRD is installed, saying so once (log and {@code /readyz}) instead of failing to start
    * or logging informer errors forever.
@@ -230,16 +231,16 @@ public final class OperatorRuntime implements AutoCloseable {
   private void routes() {
     http.route("/healthz", () -> HttpEndpoints.Response.text(200, "ok\n"));
     http.route("/readyz", () -> {
-      boolean ok = ctx.health().isStarted() && operator.getRuntimeInfo().isStarted();
-      String waiting = ctx.health().notes().get("waiting");
+      boolean ok = health.isStarted() && operator.getRuntimeInfo().isStarted();
+      String waiting = health.notes().get("waiting");
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
           : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
-    java.util.function.Supplier<HttpEndpoints.Response> metrics = () -> new HttpEndpoints.Response(200,
-        "text/plain; version=0.0.4; charset=utf-8", ctx.metrics().scrape());
-    http.route("/metrics", metrics);
+    java.util.function.Supplier<HttpEndpoints.Response> scrape = () -> new HttpEndpoints.Response(200,
+        "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+    http.route("/metrics", scrape);
     doctorResults = new DoctorResults(this::doctor, ctx.clock(), ctx.config().security().doctorMinInterval());
-    StatusPage page = new StatusPage(ctx, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
+    StatusPage page = new StatusPage(ctx, health, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
         () -> doctorResults.get().checks());
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
@@ -251,12 +252,12 @@ public final class OperatorRuntime implements AutoCloseable {
     admin.route("/status", status);
     admin.route("/doctor", doctorText);
     admin.route("/doctor.json", doctorJson);
-    admin.route("/metrics", metrics);
+    admin.route("/metrics", scrape);
     // The tailnet, through the device's serve config ("/" is forwarded to "/tailnet"): only callers the gate admits.
     StatusPageGate gate = new StatusPageGate(ctx.config().security().statusPage(),
         new io.tailops.operator.apiproxy.LocalApiWhoIs(ctx.config().apiServerProxy().deviceSocket()));
     java.util.Map.of(OperatorDevice.TAILNET_PATH, status, OperatorDevice.TAILNET_PATH + "/doctor", doctorText,
-        OperatorDevice.TAILNET_PATH + "/doctor.json", doctorJson, OperatorDevice.TAILNET_PATH + "/metrics", metrics)
+        OperatorDevice.TAILNET_PATH + "/doctor.json", doctorJson, OperatorDevice.TAILNET_PATH + "/metrics", scrape)
         .forEach((path, page1) -> admin.routeRequest(path, req -> {
           StatusPageGate.Decision d = gate.decide(req.headers("X-Forwarded-For"));
           if (!d.allowed()) {
@@ -293,7 +294,7 @@ public final class OperatorRuntime implements AutoCloseable {
   /** What the status ConfigMap says. */
   java.util.Map<String, String> statusContent(String identity) {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
-    OperatorHealth h = ctx.health();
+    OperatorHealth h = health;
     String cred = switch (h.credentialState()) {
       case VALID -> "valid";
       case UNKNOWN -> "not checked yet";
@@ -328,8 +329,19 @@ public final class OperatorRuntime implements AutoCloseable {
     return sweeper;
   }
 
-  public OperatorContext context() {
-    return ctx;
+  /** What the running operator is made of, for tests and the local environment. */
+  public RuntimeContext context() {
+    return new RuntimeContext(ctx, health, metrics);
+  }
+
+  /**
+   * The running operator's parts.
+   *
+   * @param reconcile what its reconcilers share
+   * @param health its own state (credentials, leadership, recent errors)
+   * @param metrics its Prometheus metrics
+   */
+  public record RuntimeContext(OperatorContext reconcile, OperatorHealth health, OperatorMetrics metrics) {
   }
 
   public ObservedControlPlane controlPlane() {

@@ -9,6 +9,7 @@ import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.reconcile.OperatorContext;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,14 +30,16 @@ public final class StatusPage {
   }
 
   private final OperatorContext ctx;
+  private final OperatorHealth health;
   private final Supplier<DeviceState> operatorDevice;
   private final Supplier<List<DeviceSweeper.Orphan>> orphans;
   private final Supplier<List<Doctor.Check>> doctor;
   private final Clock clock;
 
-  public StatusPage(OperatorContext ctx, Supplier<DeviceState> operatorDevice,
+  public StatusPage(OperatorContext ctx, OperatorHealth health, Supplier<DeviceState> operatorDevice,
       Supplier<List<DeviceSweeper.Orphan>> orphans, Supplier<List<Doctor.Check>> doctor) {
     this.ctx = ctx;
+    this.health = health;
     this.operatorDevice = operatorDevice;
     this.orphans = orphans;
     this.doctor = doctor;
@@ -51,7 +54,7 @@ public final class StatusPage {
         .withLabel(TailscaleKeys.LABEL_MANAGED, "true").list().getItems()) {
       var l = s.getMetadata().getLabels();
       devices.put(l.get(TailscaleKeys.LABEL_PARENT_TYPE) + "/" + l.get(TailscaleKeys.LABEL_PARENT_NAMESPACE) + "/"
-          + l.get(TailscaleKeys.LABEL_PARENT_NAME), DeviceState.from(s));
+          + l.get(TailscaleKeys.LABEL_PARENT_NAME), io.tailops.operator.proxy.ReplicaState.of(s).device());
     }
     List<Row> rows = new ArrayList<>();
     for (Service svc : client.services().inAnyNamespace().list().getItems()) {
@@ -93,7 +96,7 @@ public final class StatusPage {
   }
 
   public String html() {
-    OperatorHealth h = ctx.health();
+    OperatorHealth h = health;
     StringBuilder b = new StringBuilder(8192);
     b.append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")

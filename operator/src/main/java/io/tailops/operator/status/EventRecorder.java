@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * within {@link #DEDUP_WINDOW} only bump the count, as kubectl's recorder does. Failures to record are logged and
  * never fail a reconcile. Messages must never contain secrets.
  */
-public class EventRecorder {
+public class EventRecorder implements EventSink {
   public static final String COMPONENT = "tailscale-operator";
   static final Duration DEDUP_WINDOW = Duration.ofMinutes(10);
   private static final Logger LOG = LoggerFactory.getLogger(EventRecorder.class);
@@ -65,14 +65,7 @@ public class EventRecorder {
     }
   }
 
-  public void normal(HasMetadata obj, String reason, String message) {
-    record(obj, "Normal", reason, message);
-  }
-
-  public void warning(HasMetadata obj, String reason, String message) {
-    record(obj, "Warning", reason, message);
-  }
-
+  @Override
   public void record(HasMetadata obj, String type, String reason, String message) {
     if (obj == null || obj.getMetadata() == null) {
       return;

@@ -12,10 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * unchanged object then writes nothing. Forgotten when the problem goes away, so a recurrence is reported again.
  */
 public final class ProblemReporter {
-  private final EventRecorder events;
+  private final EventSink events;
   private final Map<String, Set<Problem>> reported = new ConcurrentHashMap<>();
 
-  public ProblemReporter(EventRecorder events) {
+  public ProblemReporter(EventSink events) {
     this.events = events;
   }
 

@@ -2,7 +2,7 @@ package io.tailops.operator.unsupported;
 
 import io.tailops.api.v1alpha1.ConditionTypes;
 import io.tailops.api.v1alpha1.DNSConfig;
-import io.tailops.operator.runtime.OperatorContext;
+import io.tailops.operator.reconcile.OperatorContext;
 
 /**
  * Reports DNSConfigs as not supported yet (condition NameserverReady).

@@ -8,7 +8,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.tailops.api.v1alpha1.ConditionedStatus;
-import io.tailops.operator.runtime.OperatorContext;
+import io.tailops.operator.reconcile.OperatorContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;

@@ -7,7 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.Operator;
 import io.tailops.api.v1alpha1.ConditionedStatus;
 import io.tailops.operator.doctor.Doctor;
-import io.tailops.operator.runtime.OperatorContext;
+import io.tailops.operator.reconcile.OperatorContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;

@@ -1,4 +1,4 @@
-package io.tailops.operator.runtime;
+package io.tailops.operator.reconcile;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -1,4 +1,4 @@
-package io.tailops.operator.runtime;
+package io.tailops.operator.reconcile;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the Service and Ingress reconcilers share around one reconcile: timing and the reconcile metric, per-object
- * exponential backoff on failure (or exactly the control plane's {@code Retry-After} when it gave one), and an
- * inbound event source that retries every waiting object at once when the
- * reason it waits goes away (credentials fixed) or when another object asks for it (a hostname was freed).
+ * The one door every reconcile of every kind passes through (the proxy kinds and ProxyClasses): timing and the reconcile
+ * metric, per-object exponential backoff on failure (or exactly the control plane's {@code Retry-After} when it gave
+ * one), and an inbound event source that retries every waiting object at once when the reason it waits goes away
+ * (credentials fixed) or when another object asks for it (a hostname was freed).
  *
  * @param <P> the reconciled kind
  */

@@ -1,4 +1,4 @@
-package io.tailops.operator.k8s;
+package io.tailops.operator.pipeline;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;

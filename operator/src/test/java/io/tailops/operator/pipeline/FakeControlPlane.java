@@ -1,0 +1,67 @@
+package io.tailops.operator.pipeline;
+
+import io.tailops.controlplane.AuthKey;
+import io.tailops.controlplane.AuthKeyRequest;
+import io.tailops.controlplane.ControlPlane;
+import io.tailops.controlplane.Device;
+import io.tailops.controlplane.TailnetPolicy;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** A tailnet in memory: keys minted and revoked, devices, and the calls made. */
+final class FakeControlPlane implements ControlPlane {
+  final Map<String, AuthKey> keys = new LinkedHashMap<>();
+  final Map<String, Device> devices = new LinkedHashMap<>();
+  final List<String> calls = new ArrayList<>();
+  private int next = 1;
+
+  @Override
+  public AuthKey createAuthKey(AuthKeyRequest request) {
+    calls.add("createAuthKey");
+    AuthKey k = new AuthKey("k" + next, "tskey-auth-k" + next + "-secret", null);
+    next++;
+    keys.put(k.id(), k);
+    return k;
+  }
+
+  @Override
+  public void deleteAuthKey(String keyId) {
+    calls.add("deleteAuthKey " + keyId);
+    keys.remove(keyId);
+  }
+
+  @Override
+  public Optional<Device> getDevice(String deviceId) {
+    calls.add("getDevice " + deviceId);
+    return Optional.ofNullable(devices.get(deviceId));
+  }
+
+  @Override
+  public List<Device> listDevices() {
+    calls.add("listDevices");
+    return List.copyOf(devices.values());
+  }
+
+  @Override
+  public boolean deleteDevice(String deviceId) {
+    calls.add("deleteDevice " + deviceId);
+    return devices.remove(deviceId) != null;
+  }
+
+  @Override
+  public TailnetPolicy readPolicy() {
+    return new TailnetPolicy(Map.of(), List.of());
+  }
+
+  @Override
+  public void checkCredentials() {
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return ControlPlane.Capabilities.tailscale();
+  }
+}
