@@ -130,7 +130,8 @@ class ChartDefaultsTest {
         "PROXY_IMAGE", "PROXY_TAGS", "APISERVER_PROXY", "PROXY_FIREWALL_MODE", "POD_NAME", "POD_UID",
         // ours
         "OPERATOR_LEADER_ELECTION", "OPERATOR_HTTP_PORT", "OPERATOR_ORPHAN_DEVICES", "OPERATOR_ORPHAN_GRACE_PERIOD",
-        "OPERATOR_CONTROL_PLANE", "OPERATOR_SELF_DEVICE", "OPERATOR_STATUS_PAGE", "OPERATOR_DEVICE_SOCKET");
+        "OPERATOR_AUTH_KEY_EXPIRY", "OPERATOR_CONTROL_PLANE", "OPERATOR_SELF_DEVICE", "OPERATOR_STATUS_PAGE",
+        "OPERATOR_DEVICE_SOCKET");
   }
 
   @Test
@@ -302,6 +303,11 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
+    // Each proxy's own ServiceAccount, Role and RoleBinding (only its own state Secrets).
+    String[] own = {"get", "list", "watch", "create", "update", "patch", "delete"};
+    expected.addAll(grants("", "serviceaccounts", own));
+    expected.addAll(grants("rbac.authorization.k8s.io", "roles", own));
+    expected.addAll(grants("rbac.authorization.k8s.io", "rolebindings", own));
 
     assertThat(Rbac.permissions(r.roleRules("operator"))).containsExactlyInAnyOrderElementsOf(expected);
   }

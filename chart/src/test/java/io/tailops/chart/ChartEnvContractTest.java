@@ -68,6 +68,7 @@ class ChartEnvContractTest {
           apiKeySecret:
             name: hs
         operatorConfig:
+          authKeyExpiry: 2h
           device:
             statusPage: tailnet
         """);
@@ -171,6 +172,7 @@ class ChartEnvContractTest {
         .findFirst().orElseThrow().getValue()))), "security");
     assertThat(get(sec, "loginServerAllowHttp")).isEqualTo(true);
     assertThat(String.valueOf(get(sec, "statusPage"))).isEqualTo("TAILNET");
+    assertThat(get(sec, "authKeyExpiry")).isEqualTo(Duration.ofHours(2));
   }
 
   @Test

@@ -77,16 +77,16 @@ final class KeyLedger implements AutoCloseable {
     return out;
   }
 
-  /** Keys minted by the self-healing re-registration (description "k8s proxy reauth ..."). */
+  /** Keys minted by the self-healing re-registration (description "<operator> proxy reauth ..."). */
   List<FakeAuthKey> reauthKeys() {
-    return minted().stream().filter(k -> k.description().startsWith("k8s proxy reauth")).toList();
+    return minted().stream().filter(k -> k.description().contains(" proxy reauth ")).toList();
   }
 
   /** Keys the operator minted for proxies. */
   List<FakeAuthKey> minted() {
     String client = env.oauthClient().id();
     return env.tailnet().keys().stream()
-        .filter(k -> client.equals(k.createdBy()) && k.description().startsWith("k8s proxy"))
+        .filter(k -> client.equals(k.createdBy()) && k.description().contains(" proxy "))
         .toList();
   }
 

@@ -233,12 +233,19 @@ public record OperatorConfig(
       r.warnings.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is plain HTTP and OPERATOR_LOGIN_SERVER_ALLOW_HTTP=true:"
           + " the operator's credentials and the auth keys it mints cross the network in clear text");
     }
+    Duration keyExpiry = r.duration("OPERATOR_AUTH_KEY_EXPIRY", SecuritySettings.DEFAULT_AUTH_KEY_EXPIRY);
+    if (keyExpiry.compareTo(SecuritySettings.MIN_AUTH_KEY_EXPIRY) < 0
+        || keyExpiry.compareTo(SecuritySettings.MAX_AUTH_KEY_EXPIRY) > 0) {
+      r.errors.add("OPERATOR_AUTH_KEY_EXPIRY=" + r.string("OPERATOR_AUTH_KEY_EXPIRY", "") + " is not valid: use a "
+          + "duration from 1m to 90d (auth keys live that long unless used; an unused expired key is replaced)");
+      keyExpiry = SecuritySettings.DEFAULT_AUTH_KEY_EXPIRY;
+    }
     return new SecuritySettings(
         r.intValue("OPERATOR_ADMIN_PORT", SecuritySettings.DEFAULT_ADMIN_PORT, 0, 65535),
         r.duration("OPERATOR_DOCTOR_MIN_INTERVAL", SecuritySettings.DEFAULT_DOCTOR_MIN_INTERVAL),
         r.enumValue("OPERATOR_STATUS_PAGE", SecuritySettings.StatusPageAccess.class,
             SecuritySettings.StatusPageAccess.GRANT),
-        allowHttp);
+        allowHttp, keyExpiry);
   }
 
   private static String readServiceAccountNamespace() {

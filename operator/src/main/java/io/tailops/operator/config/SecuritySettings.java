@@ -16,11 +16,12 @@ import java.util.Optional;
  *       callers ask;
  *   <li>{@code OPERATOR_STATUS_PAGE} (default {@code grant}): who sees the status page on the tailnet;
  *   <li>{@code OPERATOR_LOGIN_SERVER_ALLOW_HTTP} (default false): whether a plain-HTTP login server that is not on
- *       loopback is accepted.
+ *       loopback is accepted;
+ *   <li>{@code OPERATOR_AUTH_KEY_EXPIRY} (default 30m, 1m to 90d): the lifetime of every auth key the operator mints.
  * </ul>
  */
 public record SecuritySettings(int adminPort, Duration doctorMinInterval, StatusPageAccess statusPage,
-    boolean loginServerAllowHttp) {
+    boolean loginServerAllowHttp, Duration authKeyExpiry) {
   public static final int DEFAULT_ADMIN_PORT = 8082;
   public static final Duration DEFAULT_DOCTOR_MIN_INTERVAL = Duration.ofSeconds(30);
 
@@ -41,8 +42,12 @@ public record SecuritySettings(int adminPort, Duration doctorMinInterval, Status
     }
   }
 
+  public static final Duration DEFAULT_AUTH_KEY_EXPIRY = Duration.ofMinutes(30);
+  public static final Duration MIN_AUTH_KEY_EXPIRY = Duration.ofMinutes(1);
+  public static final Duration MAX_AUTH_KEY_EXPIRY = Duration.ofDays(90);
+
   public static final SecuritySettings DEFAULTS = new SecuritySettings(DEFAULT_ADMIN_PORT,
-      DEFAULT_DOCTOR_MIN_INTERVAL, StatusPageAccess.GRANT, false);
+      DEFAULT_DOCTOR_MIN_INTERVAL, StatusPageAccess.GRANT, false, DEFAULT_AUTH_KEY_EXPIRY);
 
   /**
    * Why {@code loginServer} may not be used: a plain {@code http://} URL whose host is not a loopback address (the

@@ -3,6 +3,9 @@ package io.tailops.operator.pipeline;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -12,19 +15,40 @@ import io.tailops.operator.proxy.ProxyObjectStore;
 import java.util.List;
 import java.util.Optional;
 
-/** {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets and headless Services. */
+/**
+ * {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets, Services and the proxies' own
+ * ServiceAccounts, Roles and RoleBindings.
+ */
 public final class InformerProxyObjectStore implements ProxyObjectStore {
   private final String namespace;
   private final InformerEventSource<StatefulSet, ?> statefulSets;
   private final InformerEventSource<Secret, ?> secrets;
   private final InformerEventSource<Service, ?> services;
+  private final InformerEventSource<ServiceAccount, ?> serviceAccounts;
+  private final InformerEventSource<Role, ?> roles;
+  private final InformerEventSource<RoleBinding, ?> roleBindings;
 
   public InformerProxyObjectStore(String namespace, InformerEventSource<StatefulSet, ?> statefulSets,
-      InformerEventSource<Secret, ?> secrets, InformerEventSource<Service, ?> services) {
+      InformerEventSource<Secret, ?> secrets, InformerEventSource<Service, ?> services,
+      InformerEventSource<ServiceAccount, ?> serviceAccounts, InformerEventSource<Role, ?> roles,
+      InformerEventSource<RoleBinding, ?> roleBindings) {
     this.namespace = namespace;
     this.statefulSets = statefulSets;
     this.secrets = secrets;
     this.services = services;
+    this.serviceAccounts = serviceAccounts;
+    this.roles = roles;
+    this.roleBindings = roleBindings;
+  }
+
+  @Override
+  public List<HasMetadata> accessObjects(ParentRef parent) {
+    List<HasMetadata> out = new java.util.ArrayList<>();
+    serviceAccounts.list(namespace, o -> ChildLabels.belongsTo(o.getMetadata().getLabels(), parent))
+        .forEach(out::add);
+    roles.list(namespace, o -> ChildLabels.belongsTo(o.getMetadata().getLabels(), parent)).forEach(out::add);
+    roleBindings.list(namespace, o -> ChildLabels.belongsTo(o.getMetadata().getLabels(), parent)).forEach(out::add);
+    return out;
   }
 
   @Override
@@ -61,6 +85,12 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
       secrets.handleRecentResourceCreate(id, s);
     } else if (obj instanceof Service s) {
       services.handleRecentResourceCreate(id, s);
+    } else if (obj instanceof ServiceAccount s) {
+      serviceAccounts.handleRecentResourceCreate(id, s);
+    } else if (obj instanceof Role r) {
+      roles.handleRecentResourceCreate(id, r);
+    } else if (obj instanceof RoleBinding r) {
+      roleBindings.handleRecentResourceCreate(id, r);
     }
   }
 
@@ -73,6 +103,12 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
       secrets.handleRecentResourceUpdate(id, s, (Secret) previous);
     } else if (updated instanceof Service s) {
       services.handleRecentResourceUpdate(id, s, (Service) previous);
+    } else if (updated instanceof ServiceAccount s) {
+      serviceAccounts.handleRecentResourceUpdate(id, s, (ServiceAccount) previous);
+    } else if (updated instanceof Role r) {
+      roles.handleRecentResourceUpdate(id, r, (Role) previous);
+    } else if (updated instanceof RoleBinding r) {
+      roleBindings.handleRecentResourceUpdate(id, r, (RoleBinding) previous);
     }
   }
 }

@@ -3,6 +3,9 @@ package io.tailops.operator.pipeline;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -105,10 +108,22 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
         .build(), context);
 
-    InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services);
+    // The proxies' own ServiceAccounts, Roles and RoleBindings (ProxyAccess): a deleted or edited one is put back.
+    InformerEventSource<ServiceAccount, P> serviceAccounts = new InformerEventSource<>(InformerEventSourceConfiguration
+        .from(ServiceAccount.class, kind.parentClass()).withName(prefix + "serviceaccounts").withNamespaces(Set.of(ns))
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+    InformerEventSource<Role, P> roles = new InformerEventSource<>(InformerEventSourceConfiguration
+        .from(Role.class, kind.parentClass()).withName(prefix + "roles").withNamespaces(Set.of(ns))
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+    InformerEventSource<RoleBinding, P> roleBindings = new InformerEventSource<>(InformerEventSourceConfiguration
+        .from(RoleBinding.class, kind.parentClass()).withName(prefix + "rolebindings").withNamespaces(Set.of(ns))
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+    InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services,
+        serviceAccounts, roles, roleBindings);
     pipeline = new ProxyPipeline<>(kind, ctx, store, new KubernetesProxyWrites(ctx.client(), ns, store),
         name -> proxyClasses.get(new ResourceID(name)));
-    List<EventSource<?, P>> sources = new ArrayList<>(List.of(statefulSets, secrets, services, proxyClasses));
+    List<EventSource<?, P>> sources = new ArrayList<>(List.of(statefulSets, secrets, services, serviceAccounts, roles,
+        roleBindings, proxyClasses));
     sources.addAll(kind.eventSources(context, parents));
     sources.add(retries.eventSource());
     return sources;

@@ -67,7 +67,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     this.ctx = ctx;
     this.store = store;
     this.proxyClasses = proxyClasses;
-    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults());
+    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock());
     this.healer = new ProxyHealer(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
         ctx.config().reauthMinInterval(), ctx.config().selfHealing());
     this.funnelPreflight = new FunnelPreflight(ctx::controlPlane);

@@ -14,9 +14,10 @@ import java.util.function.Function;
  * @param replicas one entry per replica Secret, in ordinal order
  * @param statefulSet the StatefulSet, carrying the hash of this whole desired proxy
  * @param metricsService the metrics Service, or null when metrics are off
+ * @param access the proxy pods' own ServiceAccount, Role and RoleBinding (only their own state Secrets)
  */
 public record DesiredProxy(String name, Service headlessService, List<Replica> replicas, StatefulSet statefulSet,
-    Service metricsService) {
+    Service metricsService, ProxyAccess access) {
 
   public DesiredProxy {
     replicas = List.copyOf(replicas);

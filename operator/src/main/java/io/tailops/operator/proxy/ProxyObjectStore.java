@@ -26,6 +26,9 @@ public interface ProxyObjectStore {
 
   Optional<Secret> secret(String name);
 
+  /** The proxy's ServiceAccount, Role and RoleBinding ({@link ProxyAccess}) that exist. */
+  List<HasMetadata> accessObjects(ParentRef parent);
+
   /** The operator created {@code obj}. */
   void created(HasMetadata obj);
 

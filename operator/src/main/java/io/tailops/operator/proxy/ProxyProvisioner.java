@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tailops.controlplane.AuthKey;
-import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.operator.k8s.TailscaleKeys;
@@ -35,12 +34,20 @@ public class ProxyProvisioner {
   private final ProxySecrets secrets;
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
+  private final java.time.Clock clock;
 
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
+    this(writes, controlPlane, defaults, java.time.Clock.systemUTC());
+  }
+
+  /** @param clock tells when an unused auth key has expired and must be replaced */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      java.time.Clock clock) {
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
+    this.clock = clock;
   }
 
   /** Ensures all objects of a {@link StandardProxy} exist and match {@code spec}. */
@@ -94,13 +101,18 @@ public class ProxyProvisioner {
         secret = createSecret(spec, r, name);
         minted = true;
       } else {
-        secret = enforceSecret(r, secret, settled, reverted);
+        secret = enforceSecret(spec, name, r, secret, settled, reverted);
       }
       replicas.add(ReplicaState.of(secret));
     }
     removeSurplusReplicas(parent, name, desired.replicas().size(), store);
 
-    // 3. StatefulSet.
+    // 3. The pods' own ServiceAccount, Role and RoleBinding (only their own state Secrets), before any pod starts.
+    if (desired.access() != null) {
+      reconcileAccess(desired.access(), store.accessObjects(parent), settled, reverted);
+    }
+
+    // 4. StatefulSet.
     if (liveSts.isEmpty()) {
       create(desired.statefulSet());
     } else if (liveSts.get().getMetadata().getDeletionTimestamp() == null) {
@@ -124,9 +136,46 @@ public class ProxyProvisioner {
       }
     }
 
-    // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
+    // 5. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
     reconcileMetrics(spec, desired, settled, store, reverted);
     return new ObservedProxy(name, replicas, minted, reverted);
+  }
+
+  /**
+   * Creates the access objects that are missing and puts back the ones that differ (a RoleBinding's role cannot change:
+   * it is recreated); removes those of an earlier name of the proxy.
+   */
+  private void reconcileAccess(ProxyAccess access, List<HasMetadata> live, boolean settled, List<String> reverted)
+      throws ProvisionException {
+    for (HasMetadata want : access.objects()) {
+      Optional<HasMetadata> have = live.stream().filter(o -> o.getKind().equals(want.getKind())
+          && o.getMetadata().getName().equals(want.getMetadata().getName())).findFirst();
+      if (have.isEmpty()) {
+        create(want);
+        if (settled) {
+          reverted.add("recreated the deleted " + want.getKind() + " " + want.getMetadata().getNamespace() + "/"
+              + want.getMetadata().getName());
+        }
+        continue;
+      }
+      List<String> diff = ProxyAccess.differences(want, have.get());
+      if (diff.isEmpty()) {
+        continue;
+      }
+      if (want instanceof io.fabric8.kubernetes.api.model.rbac.RoleBinding && diff.stream()
+          .anyMatch(d -> d.startsWith("roleRef"))) {
+        delete(have.get());
+        create(want);
+      } else {
+        HasMetadata replacement = want;
+        replacement.getMetadata().setResourceVersion(have.get().getMetadata().getResourceVersion());
+        update(replacement);
+        replacement.getMetadata().setResourceVersion(null);
+      }
+      if (settled) {
+        reverted.add(describe(diff, have.get()));
+      }
+    }
   }
 
   /** "reverted a manual change to spec.replicas of StatefulSet tailscale/ts-web-abcde". */
@@ -158,6 +207,9 @@ public class ProxyProvisioner {
     AuthKey key = mintKey(spec, name);
     Secret fresh = ProxyConfigSecret.build(spec, r.secretName(), r.operatorKeys().apply(key.secret()), defaults);
     fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(ProxySecrets.AUTH_KEY_ID, key.id())));
+    if (key.expires() != null) {
+      fresh.getMetadata().getAnnotations().put(ProxySecrets.AUTH_KEY_EXPIRES, key.expires().toString());
+    }
     try {
       return secrets.create(fresh);
     } catch (KubernetesClientException e) {
@@ -175,16 +227,21 @@ public class ProxyProvisioner {
    * a device, dropping it after) and records the reported device ID. A config key that differs from the desired one,
    * beyond the auth key, while the desired proxy is unchanged was edited by hand.
    */
-  private Secret enforceSecret(DesiredProxy.Replica r, Secret secret, boolean settled, List<String> reverted)
-      throws ProvisionException {
+  private Secret enforceSecret(ProxySpec spec, String name, DesiredProxy.Replica r, Secret secret, boolean settled,
+      List<String> reverted) throws ProvisionException {
     List<String> edited = new ArrayList<>();
+    // An auth key the proxy has not used by the time it expires can no longer log it in: replace it with a fresh one
+    // (and restart the pod into a login with it), then revoke the old one.
+    ReplicaState before = ReplicaState.of(secret);
+    AuthKey freshKey = unusedKeyExpired(before) ? mintKey(spec, name) : null;
     Secret result;
     try {
       result = secrets.change(secret, current -> {
         edited.clear();
         ReplicaState state = ReplicaState.of(current);
+        boolean replace = freshKey != null && !state.device().hasDevice() && state.authKeyPending();
         Map<String, String> desired = r.operatorKeys().apply(state.device().hasDevice() ? null
-            : state.pendingAuthKey());
+            : replace ? freshKey.secret() : state.pendingAuthKey());
         Map<String, String> changed = ProxyConfigSecret.changedKeys(current, desired);
         Map<String, String> withoutKey = r.operatorKeys().apply(null);
         for (String k : changed.keySet()) {
@@ -198,10 +255,31 @@ public class ProxyProvisioner {
         if (state.device().hasDevice() && !state.device().deviceId().equals(state.rememberedDeviceId())) {
           change.annotate(ProxySecrets.DEVICE_ID, state.device().deviceId());
         }
+        if (replace) {
+          change.annotate(ProxySecrets.AUTH_KEY_ID, freshKey.id());
+          if (freshKey.expires() != null) {
+            change.annotate(ProxySecrets.AUTH_KEY_EXPIRES, freshKey.expires().toString());
+          }
+        }
         return change.build();
       });
     } catch (KubernetesClientException e) {
+      if (freshKey != null) {
+        revokeQuietly(freshKey);
+      }
       throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
+    }
+    if (freshKey != null) {
+      if (result != null && freshKey.id().equals(ReplicaState.of(result).authKeyId())) {
+        if (before.authKeyId() != null) {
+          revokeQuietly(new AuthKey(before.authKeyId(), "", null));
+        }
+        LOG.info("the auth key of proxy Secret {} expired unused at {}; replaced it with {} and restarted the pod",
+            r.secretName(), before.authKeyExpires(), freshKey.id());
+        writes.restartPod(r.secretName());
+      } else {
+        revokeQuietly(freshKey); // the proxy logged in meanwhile
+      }
     }
     if (result == null) {
       throw new ProvisionException("proxy Secret " + secret.getMetadata().getName() + " was deleted; retrying",
@@ -235,13 +313,15 @@ public class ProxyProvisioner {
     }
   }
 
+  /** Whether the replica still waits to log in with an auth key that has expired. */
+  private boolean unusedKeyExpired(ReplicaState r) {
+    return !r.device().hasDevice() && r.authKeyPending() && r.authKeyExpires() != null
+        && !clock.instant().isBefore(r.authKeyExpires());
+  }
+
   private AuthKey mintKey(ProxySpec spec, String name) throws ProvisionException {
     try {
-      String description = "k8s proxy " + name;
-      if (description.length() > 50) {
-        description = description.substring(0, 50);
-      }
-      return controlPlane.get().createAuthKey(AuthKeyRequest.forProxy(spec.tags(), spec.ephemeral(), description));
+      return controlPlane.get().createAuthKey(defaults.authKeys().forProxy(spec.tags(), spec.ephemeral(), "proxy " + name));
     } catch (ControlPlaneException e) {
       throw new ProvisionException("failed to create an auth key for the proxy: " + e.userMessage(),
           "AuthKeyFailed", e.isTransient(), e);
@@ -285,6 +365,9 @@ public class ProxyProvisioner {
     }
     for (Service s : store.services(parent)) {
       delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
+    }
+    for (HasMetadata o : store.accessObjects(parent)) {
+      delete(o); // the pods' ServiceAccount, Role and RoleBinding (the pods are gone)
     }
     return true;
   }

@@ -8,6 +8,7 @@ import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DeviceRegistry;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
@@ -30,13 +31,26 @@ import org.slf4j.LoggerFactory;
  * The periodic, bounded sweep for orphaned devices: devices that carry only this operator's proxy tags, belong to no
  * proxy Secret, and have been offline for longer than the grace period (left behind by unclean teardowns or lost
  * state). They are reported (log, metrics, the operator status ConfigMap) and deleted only when the operator is
- * configured to ({@code OPERATOR_ORPHAN_DEVICES=delete}). Devices without those tags are never touched.
+ * configured to ({@code OPERATOR_ORPHAN_DEVICES=delete}) and the device is provably this operator's: registered in
+ * the {@link DeviceRegistry}, which this sweep keeps (every device a proxy Secret reports is added, devices gone from
+ * the tailnet are removed). A device with the same tags that this operator never registered (another cluster's, the
+ * official operator's) is reported as foreign and never deleted; devices without those tags are never touched.
  */
 public final class DeviceSweeper implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSweeper.class);
 
-  /** An orphaned device found by a sweep. */
-  public record Orphan(String nodeId, String name, List<String> tags, Instant lastSeen, boolean deleted) {
+  /**
+   * An orphaned device found by a sweep.
+   *
+   * @param registered whether this operator registered it ({@link DeviceRegistry}); only such devices are deleted
+   */
+  public record Orphan(String nodeId, String name, List<String> tags, Instant lastSeen, boolean deleted,
+      boolean registered) {
+    /** For the status ConfigMap and page: what happened to it. */
+    public String outcome() {
+      return deleted ? "deleted" : !registered ? "not registered by this operator: reported, never deleted"
+          : "reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices";
+    }
   }
 
   private final OperatorConfig config;
@@ -97,6 +111,7 @@ public final class DeviceSweeper implements AutoCloseable {
     if (config.selfHealing()) {
       noticeMissingDevices(devices, secrets);
     }
+    Set<String> registered = register(devices, secrets);
     Set<String> proxyTags = Set.copyOf(config.proxyTags());
     Instant now = clock.instant();
     List<Orphan> orphans = new ArrayList<>();
@@ -114,27 +129,74 @@ public final class DeviceSweeper implements AutoCloseable {
         continue;
       }
       boolean deleted = false;
-      if (config.orphanDevicePolicy() == OperatorConfig.OrphanPolicy.DELETE) {
+      boolean ours = registered.contains(d.nodeId());
+      if (!ours) {
+        LOG.info("device {} ({}, tags {}, last seen {}) carries only the proxy tags but was not registered by this "
+            + "operator (another cluster's or operator's?): reported, never deleted", d.nodeId(), d.name(), d.tags(),
+            d.lastSeen());
+      } else if (config.orphanDevicePolicy() == OperatorConfig.OrphanPolicy.DELETE) {
         try {
           controlPlane.deleteDevice(d.nodeId());
           deleted = true;
+          writes.updateDeviceRegistry(Map.of(), Set.of(d.nodeId()));
           metrics.selfHealing("OrphanDeviceDeleted");
           LOG.info("deleted orphaned device {} ({}, tags {}, last seen {})", d.nodeId(), d.name(), d.tags(),
               d.lastSeen());
         } catch (ControlPlaneException e) {
           LOG.warn("could not delete orphaned device {}: {}", d.nodeId(), e.userMessage());
+        } catch (KubernetesClientException e) {
+          LOG.info("could not update the device registry: {}", e.getMessage());
         }
       } else {
         LOG.info("orphaned device {} ({}, tags {}, last seen {}): no proxy uses it; set OPERATOR_ORPHAN_DEVICES=delete "
             + "to remove such devices automatically", d.nodeId(), d.name(), d.tags(), d.lastSeen());
       }
-      orphans.add(new Orphan(d.nodeId(), d.name(), d.tags(), d.lastSeen(), deleted));
+      orphans.add(new Orphan(d.nodeId(), d.name(), d.tags(), d.lastSeen(), deleted, ours));
     }
     metrics.gauge("orphaned_devices", "policy", config.orphanDevicePolicy().name().toLowerCase(),
         (int) orphans.stream().filter(o -> !o.deleted()).count());
     lastOrphans = List.copyOf(orphans);
     onResult.run();
     return lastOrphans;
+  }
+
+  /**
+   * Brings the {@link DeviceRegistry} up to date: adds every device a proxy Secret reports or remembers, removes
+   * devices that no longer exist in the tailnet (complete list only). Returns the registered device IDs; empty (nothing
+   * provably ours) when the registry cannot be read or written.
+   */
+  Set<String> register(List<Device> devices, List<Secret> secrets) {
+    Map<String, String> registry;
+    try {
+      registry = writes.deviceRegistry();
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot read the device registry {}: no orphaned device is deleted until it can be read: {}",
+          DeviceRegistry.CONFIG_MAP, e.getMessage());
+      return Set.of();
+    }
+    Set<String> present = new HashSet<>();
+    devices.forEach(d -> present.add(d.nodeId()));
+    Map<String, String> add = new java.util.TreeMap<>();
+    Instant now = clock.instant();
+    for (Secret s : secrets) {
+      ReplicaState r = ReplicaState.of(s);
+      for (String id : new String[] {r.device().hasDevice() ? r.device().deviceId() : "", r.rememberedDeviceId()}) {
+        if (!id.isEmpty() && !registry.containsKey(id) && present.contains(id)) {
+          add.put(id, DeviceRegistry.entry(r.secretName(), now));
+        }
+      }
+    }
+    Set<String> gone = new java.util.TreeSet<>(registry.keySet());
+    gone.removeAll(present);
+    Set<String> result = new HashSet<>(registry.keySet());
+    try {
+      writes.updateDeviceRegistry(add, gone);
+      result.addAll(add.keySet());
+      result.removeAll(gone);
+    } catch (KubernetesClientException e) {
+      LOG.warn("cannot update the device registry {}: {}", DeviceRegistry.CONFIG_MAP, e.getMessage());
+    }
+    return result;
   }
 
   /**

@@ -136,7 +136,8 @@ public final class OperatorDevice implements AutoCloseable {
     String key = keyInConfig;
     if (needsKey) {
       AuthKey minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
-          "k8s operator " + config.operatorHostname()));
+          new io.tailops.operator.proxy.AuthKeys(config.security().authKeyExpiry(), config.operatorHostname())
+              .description("own device")).withExpiry(config.security().authKeyExpiry()));
       key = minted.secret();
     } else if (state.hasDevice()) {
       key = null;

@@ -307,7 +307,7 @@ public final class OperatorRuntime implements AutoCloseable {
     var orphans = sweeper == null ? java.util.List.<DeviceSweeper.Orphan>of() : sweeper.lastOrphans();
     m.put("orphanedDevices", orphans.isEmpty() ? "none" : String.join("\n", orphans.stream()
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
-            + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
+            + " (" + o.outcome() + ")")
         .toList()));
     m.put("missingScopes", controlPlane.scopes().summary());
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {

@@ -184,7 +184,7 @@ public final class StatusPage {
       for (DeviceSweeper.Orphan o : orphaned) {
         b.append("<li>").append(esc(o.name())).append(" <span class=\"muted\">").append(esc(o.nodeId()))
             .append(" · last seen ").append(esc(String.valueOf(o.lastSeen()))).append(o.deleted() ? " · deleted"
-                : " · reported").append("</span></li>");
+                : o.registered() ? " · reported" : " · not registered by this operator: never deleted").append("</span></li>");
       }
       b.append("</ul>");
     }

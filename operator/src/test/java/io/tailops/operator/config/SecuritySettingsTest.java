@@ -31,15 +31,20 @@ class SecuritySettingsTest {
   @Test
   void settingsAreRead() {
     SecuritySettings s = OperatorConfig.fromEnv(env("OPERATOR_ADMIN_PORT", "9000", "OPERATOR_STATUS_PAGE", "off",
-        "OPERATOR_DOCTOR_MIN_INTERVAL", "2m")).security();
+        "OPERATOR_DOCTOR_MIN_INTERVAL", "2m", "OPERATOR_AUTH_KEY_EXPIRY", "10m")).security();
     assertThat(s).isEqualTo(new SecuritySettings(9000, Duration.ofMinutes(2), SecuritySettings.StatusPageAccess.OFF,
-        false));
+        false, Duration.ofMinutes(10)));
+    assertThat(OperatorConfig.fromEnv(env()).security().authKeyExpiry()).isEqualTo(Duration.ofMinutes(30));
   }
 
   @Test
   void badValuesNameTheVariable() {
     assertThatThrownBy(() -> OperatorConfig.fromEnv(env("OPERATOR_STATUS_PAGE", "everyone")))
         .hasMessage("OPERATOR_STATUS_PAGE=everyone is not valid: use one of grant, tailnet, off");
+    for (String expiry : new String[] {"30s", "91d"}) {
+      assertThatThrownBy(() -> OperatorConfig.fromEnv(env("OPERATOR_AUTH_KEY_EXPIRY", expiry)))
+          .hasMessageStartingWith("OPERATOR_AUTH_KEY_EXPIRY=" + expiry + " is not valid: use a duration from 1m to 90d");
+    }
     assertThatThrownBy(() -> OperatorConfig.fromEnv(env("OPERATOR_LOGIN_SERVER_ALLOW_HTTP", "yes")))
         .hasMessage("OPERATOR_LOGIN_SERVER_ALLOW_HTTP=yes is not valid: use true or false");
   }

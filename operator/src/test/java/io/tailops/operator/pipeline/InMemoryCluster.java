@@ -95,6 +95,14 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   }
 
   @Override
+  public List<HasMetadata> accessObjects(ParentRef parent) {
+    List<HasMetadata> out = new ArrayList<>(children(io.fabric8.kubernetes.api.model.ServiceAccount.class, parent));
+    out.addAll(children(io.fabric8.kubernetes.api.model.rbac.Role.class, parent));
+    out.addAll(children(io.fabric8.kubernetes.api.model.rbac.RoleBinding.class, parent));
+    return out;
+  }
+
+  @Override
   public void created(HasMetadata obj) {
   }
 
@@ -200,6 +208,23 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   @Override
   public List<Secret> managedSecrets() {
     return all(Secret.class);
+  }
+
+  /** The device registry ConfigMap's data. */
+  final Map<String, String> registry = new java.util.TreeMap<>();
+
+  @Override
+  public Map<String, String> deviceRegistry() {
+    return Map.copyOf(registry);
+  }
+
+  @Override
+  public void updateDeviceRegistry(Map<String, String> add, java.util.Set<String> remove) {
+    if (!add.isEmpty() || !remove.isEmpty()) {
+      writes.add("patch ConfigMap/" + io.tailops.operator.proxy.DeviceRegistry.CONFIG_MAP);
+      registry.putAll(add);
+      remove.forEach(registry::remove);
+    }
   }
 
   @Override
