@@ -53,7 +53,7 @@ class DoctorIT {
     ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
-    return new Doctor(env.config(), env.client(), cp, true).run();
+    return io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, true).run();
   }
 
   static Doctor.Check check(List<Doctor.Check> checks, String name) {

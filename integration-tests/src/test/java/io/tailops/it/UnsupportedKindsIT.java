@@ -206,7 +206,7 @@ class UnsupportedKindsIT {
     ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
-    List<Doctor.Check> checks = new Doctor(env.config(), env.client(), cp, false).run();
+    List<Doctor.Check> checks = io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
     Doctor.Check connectors = checks.stream().filter(x -> x.name().equals("not supported: Connector")).findFirst()
         .orElseThrow(() -> new AssertionError(Doctor.text(checks)));
     assertThat(connectors.status()).isEqualTo(Doctor.Status.FAIL);

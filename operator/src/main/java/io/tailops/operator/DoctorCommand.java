@@ -49,7 +49,7 @@ final class DoctorCommand implements Callable<Integer> {
     ControlPlane cp = ControlPlanes.create(config, null);
     List<Doctor.Check> checks;
     try (KubernetesClient client = cluster.options.kubernetesClient()) {
-      checks = new Doctor(config, client, cp, !noMint).run();
+      checks = io.tailops.operator.runtime.DoctorChecks.doctor(config, client, cp, !noMint).run();
     }
     spec.commandLine().getOut().print("json".equalsIgnoreCase(output) ? Doctor.json(checks) + "\n"
         : Doctor.text(checks));

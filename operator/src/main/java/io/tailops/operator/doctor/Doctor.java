@@ -78,11 +78,29 @@ public final class Doctor {
         .toList();
   }
 
+  /**
+   * Checks that a feature contributes (a kind's objects, a component's state). Contributions are wired in by the
+   * runtime ({@code runtime.DoctorChecks}), so that this package does not depend on the features it reports on.
+   */
+  @FunctionalInterface
+  public interface Source {
+    List<Check> checks(KubernetesClient client);
+  }
+
+  private final List<Source> sources;
+
   public Doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, boolean mintTestKey) {
+    this(config, client, controlPlane, mintTestKey, List.of());
+  }
+
+  /** @param sources the features' own checks, run after the standard ones when a cluster is reachable */
+  public Doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, boolean mintTestKey,
+      List<Source> sources) {
     this.config = config;
     this.client = client;
     this.controlPlane = controlPlane;
     this.mintTestKey = mintTestKey;
+    this.sources = List.copyOf(sources);
   }
 
   public List<Check> run() {
@@ -128,7 +146,9 @@ public final class Doctor {
       checks.add(funnel(policy, tokenOk));
       checks.add(ingressClass());
       checks.addAll(proxies(devices));
-      checks.addAll(io.tailops.operator.unsupported.UnsupportedKinds.doctorChecks(client));
+      for (Source source : sources) {
+        checks.addAll(source.checks(client));
+      }
     }
     return checks;
   }

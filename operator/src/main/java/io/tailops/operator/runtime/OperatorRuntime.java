@@ -282,8 +282,8 @@ public final class OperatorRuntime implements AutoCloseable {
 
   /** Doctor's checks, with the API server proxy's. */
   private java.util.List<io.tailops.operator.doctor.Doctor.Check> doctor() {
-    var checks = new java.util.ArrayList<>(new io.tailops.operator.doctor.Doctor(ctx.config(), ctx.client(),
-        controlPlane, false).run());
+    var checks = new java.util.ArrayList<>(DoctorChecks.doctor(ctx.config(), ctx.client(), controlPlane,
+        false).run());
     if (apiServerProxy != null) {
       apiServerProxy.check().ifPresent(checks::add);
     }
