@@ -78,6 +78,14 @@ class OperatorDeviceIT {
     assertThat(config).contains("\"Hostname\":\"k3s-tailscale-operator\"").contains("\"AuthKey\":\"tskey-auth-")
         .contains("\"ServerURL\":\"" + env.tailnet().baseUrl() + "\"");
     assertThat(value(s, "leader")).isEqualTo("operator-7d9f-abcde");
+    // Its key is short-lived like every key the operator mints, and names the operator instance.
+    String keyId = s.getMetadata().getAnnotations().get("tailscale.com/auth-key-id");
+    assertThat(env.tailnet().keys()).filteredOn(k -> k.id().equals(keyId)).singleElement().satisfies(k -> {
+      assertThat(k.description()).isEqualTo("k3s-tailscale-operator own device");
+      assertThat(Duration.between(k.created(), k.expires())).isEqualTo(Duration.ofMinutes(30));
+      assertThat(Duration.between(java.time.Instant.parse(s.getMetadata().getAnnotations()
+          .get("tailscale.com/auth-key-expires")), k.expires()).abs()).isLessThan(Duration.ofSeconds(1));
+    });
     assertThat(value(s, "serve-config")).isEqualTo("{\"TCP\":{\"443\":{\"HTTPS\":true}},\"Web\":{\"${TS_CERT_DOMAIN}:443\":"
         + "{\"Handlers\":{\"/\":{\"Proxy\":\"http://127.0.0.1:" + env.operator().adminPort() + "/tailnet\"}}}}}");
 

@@ -15,6 +15,7 @@ import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.proxy.ProxyConfigSecret;
+import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.TailscaledConfig;
 import java.time.Clock;
@@ -124,7 +125,11 @@ public final class OperatorDevice implements AutoCloseable {
     String keyInConfig = secret == null ? null
         : TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107));
     String knownDevice = ann.get(DEVICE_ID_ANNOTATION);
-    boolean needsKey = secret == null || !state.hasDevice() && keyInConfig == null
+    // A key the device container has not used by the time it expires (OPERATOR_AUTH_KEY_EXPIRY) is replaced.
+    Instant keyExpires = parse(ann.get(ProxySecrets.AUTH_KEY_EXPIRES));
+    boolean keyExpired = keyInConfig != null && !state.hasDevice() && keyExpires != null
+        && !clock.instant().isBefore(keyExpires);
+    boolean needsKey = secret == null || keyExpired || !state.hasDevice() && keyInConfig == null
         && (knownDevice == null || controlPlane.getDevice(knownDevice).isEmpty());
     if (needsKey && secret != null && knownDevice != null) {
       Instant last = parse(ann.get(REAUTH_AT));
@@ -134,8 +139,9 @@ public final class OperatorDevice implements AutoCloseable {
       LOG.info("the operator's device {} no longer exists; registering it again", knownDevice);
     }
     String key = keyInConfig;
+    AuthKey minted = null;
     if (needsKey) {
-      AuthKey minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
+      minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
           new io.tailops.operator.proxy.AuthKeys(config.security().authKeyExpiry(), config.operatorHostname())
               .description("own device")).withExpiry(config.security().authKeyExpiry()));
       key = minted.secret();
@@ -149,8 +155,8 @@ public final class OperatorDevice implements AutoCloseable {
     if (secret == null) {
       client.secrets().inNamespace(config.namespace()).resource(new SecretBuilder().withNewMetadata().withName(name)
           .withNamespace(config.namespace()).addToLabels("app.kubernetes.io/name", "tailscale-operator")
-          .addToLabels("app.kubernetes.io/component", "operator-device").endMetadata()
-          .withData(ProxyConfigSecret.encode(desired)).build()).create();
+          .addToLabels("app.kubernetes.io/component", "operator-device").withAnnotations(keyAnnotations(minted))
+          .endMetadata().withData(ProxyConfigSecret.encode(desired)).build()).create();
       LOG.info("created the operator's device Secret {} (hostname {})", name, config.operatorHostname());
       return;
     }
@@ -167,6 +173,8 @@ public final class OperatorDevice implements AutoCloseable {
       if (needsKey) {
         a.put(REAUTH_AT, clock.instant().toString());
         a.putNull(DEVICE_ID_ANNOTATION);
+        a.putNull(ProxySecrets.AUTH_KEY_EXPIRES);
+        keyAnnotations(minted).forEach(a::put);
       }
     }
     if (changed.isEmpty() && !annotate && !needsKey) {
@@ -183,6 +191,27 @@ public final class OperatorDevice implements AutoCloseable {
     }
     client.secrets().inNamespace(config.namespace()).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
         patch.toString());
+    String oldKey = ann.get(ProxySecrets.AUTH_KEY_ID);
+    if (keyExpired && oldKey != null) {
+      LOG.info("the operator device's auth key {} expired unused; replaced it with {}", oldKey, minted.id());
+      try {
+        controlPlane.deleteAuthKey(oldKey);
+      } catch (ControlPlaneException e) {
+        LOG.info("could not revoke the expired auth key {}: {}", oldKey, e.userMessage());
+      }
+    }
+  }
+
+  /** The ID and expiry of a key just minted, for the device Secret's annotations. */
+  private static Map<String, String> keyAnnotations(AuthKey minted) {
+    Map<String, String> a = new LinkedHashMap<>();
+    if (minted != null) {
+      a.put(ProxySecrets.AUTH_KEY_ID, minted.id());
+      if (minted.expires() != null) {
+        a.put(ProxySecrets.AUTH_KEY_EXPIRES, minted.expires().toString());
+      }
+    }
+    return a;
   }
 
   /**
