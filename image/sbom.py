@@ -69,7 +69,7 @@ def java_component(files, arch):
         "name": "openjdk",
         "version": version,
         "purl": f"pkg:generic/openjdk@{version}?arch={arch}",
-        "description": "Java runtime made with jlink from Debian's openjdk-17 jmods (modules: " + modules + ")",
+        "description": "Java runtime made with jlink from Debian's openjdk jmods (modules: " + modules + ")",
         "licenses": [{"license": {"id": "GPL-2.0-only WITH Classpath-exception-2.0"}}],
     }]
 

@@ -12,7 +12,7 @@
 #   3. ./mvnw -B verify in that copy (all the tests; --skip-tests leaves them to an earlier CI job)
 #   4. the base images for linux/amd64 and linux/arm64 (tools/build-base-image.sh --arch X --jmods deb: Debian
 #      packages and Debian's Java runtime of that architecture, no emulation) and the operator image on each (Jib);
-#      the amd64 image also gets its class data sharing archive when root can run the training (CDS=0 skips it)
+#      the amd64 image also gets its AOT cache when root can run the training (CDS=0 skips it)
 #   5. the SBOM of each image (CycloneDX: the Maven plugin's BOM of the operator plus the base's Debian packages and
 #      Java runtime)
 #   6. the multi-arch image index, pushed to <registry>/<image path>:<version> (crane)
@@ -32,7 +32,8 @@
 #   --skip-tests         skip step 3
 #   --out DIR            where the artefacts go (default: target/release/<version>)
 # Tools: crane, cosign and helm from $TSOP_CRANE/$TSOP_COSIGN/$TSOP_HELM, else from PATH, else built by
-# `bash tools/build-binaries.sh --only crane,cosign,helm`; python3, git, a JDK 17 and apt-get (Debian) for the images.
+# `bash tools/build-binaries.sh --only crane,cosign,helm`; python3, git, a JDK 17 (the build), a JDK 25 (its jlink) and
+# apt-get (Debian) for the images.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -140,10 +141,11 @@ for arch in amd64 arm64; do
   tar_out="$src/operator/target/jib-image-$arch.tar"
   cds=0
   if [[ "$arch" == "$(dpkg --print-architecture)" && "${CDS:-1}" == 1 && $(id -u) == 0 ]]; then cds=1; fi
-  log "linux/${arch}: base $(readlink -f "$base"), class data sharing archive: $([[ $cds == 1 ]] && echo yes || echo no)"
-  # -Dmaven.test.skip: the test sources are not compiled either (step 3 ran the tests, on the same copy).
+  log "linux/${arch}: base $(readlink -f "$base"), AOT cache: $([[ $cds == 1 ]] && echo yes || echo no)"
+  # -DskipTests (step 3 ran the tests, on the same copy), not -Dmaven.test.skip: the api module's CRD generator is
+  # in its test sources, and the CRDs it writes ship in the api jar.
   (cd "$src" && CDS=$cds TSOP_IMAGE_BASE="$base" TSOP_IMAGE_TAR="$tar_out" bash tools/build-image.sh \
-    -Dmaven.test.skip=true "-Dtsop.image.repository=${image_repo}" "-Dtsop.image.tag=${version}" >&2)
+    -DskipTests "-Dtsop.image.repository=${image_repo}" "-Dtsop.image.tag=${version}" >&2)
   images+=("$tar_out")
 done
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Makes the operator's class data sharing (AppCDS) archive: runs the image's own entrypoint (image/run-image.sh:
-# the image's JVM, class path and flags, read-only root, user 65532) with -XX:ArchiveClassesAtExit, through the
-# start-up path, and writes the dynamic archive (the classes loaded, parsed and verified, on top of the JDK's
-# default archive in the base image). The archive is only valid for exactly this base image (JVM build) and
-# these jars (path, size, modification time), which is why tools/build-image.sh makes it from the image it just
-# built and adds it as one more layer.
+# Makes the operator's AOT cache (JDK 25, JEP 483/514/515): runs the image's own entrypoint (image/run-image.sh:
+# the image's JVM, class path and flags, read-only root, user 65532) with -XX:AOTCacheOutput, through the start-up
+# path and a first reconcile; at exit the JVM writes the cache (the JDK's and the operator's classes loaded, parsed,
+# verified and linked, and method profiles). The cache is only valid for exactly this base image (JVM build), these
+# jars (path, size, modification time) and these flags, which is why tools/build-image.sh makes it from the image it
+# just built and adds it as one more layer.
 #
-#   image/cds/train.sh TARBALL OUT.jsa
+#   image/cds/train.sh TARBALL OUT.aot
 #
 # Workload, best available:
 #   cluster  a real kube-apiserver + etcd (test kit, binaries from tools/build-binaries.sh), the fake Tailscale
@@ -33,9 +33,9 @@ if [[ "${CDS_WORKLOAD:-cluster}" == cluster ]]; then
   if harness_start "$work/h" 10; then mode=cluster; else log "no cluster: offline workload"; fi
 fi
 
-# On top of the JDK's default archive, also when the image already names an AppCDS archive of its own.
-args=(--java-opt "-XX:SharedArchiveFile=/opt/java/openjdk/lib/server/classes.jsa"
-      --java-opt "-XX:ArchiveClassesAtExit=/cds/operator.jsa" -v "$work/cds:/cds" -e OPERATOR_LEADER_ELECTION=false)
+# One step (JEP 514): the training run records, and at exit a child JVM assembles the cache into /cds. The image must
+# not name a cache of its own yet (tools/build-image.sh trains on the image built without -Dtsop.image.cds).
+args=(--java-opt "-XX:AOTCacheOutput=/cds/operator.aot" -v "$work/cds:/cds" -e OPERATOR_LEADER_ELECTION=false)
 if [[ $mode == cluster ]]; then
   harness_args "$work/h"
   args+=("${HARNESS_ARGS[@]}" -e OPERATOR_LEADER_ELECTION=false)
@@ -52,10 +52,10 @@ else
   TSOP_TIME=1 timeout -s TERM 10 "$repo/image/run-image.sh" "${args[@]}" "$tarball" > "$work/train.log" 2>&1 || true
 fi
 grep '^TIME' "$work/train.log" >&2 || true
-if [[ ! -s "$work/cds/operator.jsa" ]]; then
-  log "no archive was written; the training run's output:"; tail -20 "$work/train.log" >&2; exit 1
+if [[ ! -s "$work/cds/operator.aot" ]]; then
+  log "no AOT cache was written; the training run's output:"; tail -20 "$work/train.log" >&2; exit 1
 fi
 mkdir -p "$(dirname "$out")"
-cp "$work/cds/operator.jsa" "$out"
+cp "$work/cds/operator.aot" "$out"
 echo "$mode" > "$out.workload"
-log "archive $(du -h "$out" | cut -f1) ($mode workload)"
+log "AOT cache $(du -h "$out" | cut -f1) ($mode workload)"

@@ -14,7 +14,9 @@ harness_start() {
   ls "$repo"/testkit/target/tailscale-operator-testkit-*.jar "$repo"/api/target/tailscale-operator-api-*.jar >/dev/null 2>&1 \
     || { echo "harness: testkit/api not built" >&2; return 1; }
   mkdir -p "$work"
-  (cd "$repo" && ./mvnw -o -q -B -pl testkit dependency:build-classpath -Dmdep.includeScope=runtime \
+  # compile with -am, so that the reactor resolves this work tree's own modules (~/.m2 need not hold them: nothing is
+  # installed there); testkit comes last in the reactor, so its class path is the one left in the file.
+  (cd "$repo" && ./mvnw -o -q -B -pl testkit -am compile dependency:build-classpath -Dmdep.includeScope=runtime \
       -Dmdep.outputFile="$work/cp.txt" >&2) || return 1
   cp="$(ls "$repo"/testkit/target/tailscale-operator-testkit-*.jar | grep -v -- -tests | head -1)"
   cp="$cp:$(ls "$repo"/api/target/tailscale-operator-api-*.jar | head -1)"

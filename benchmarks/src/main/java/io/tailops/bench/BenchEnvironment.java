@@ -5,7 +5,9 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.tailops.testkit.headscale.TailnetBinaries;
 import io.tailops.testkit.kube.KubeApiServer;
+import io.tailops.testkit.official.SplitControlPlane;
 import io.tailops.testkit.proxy.ProxySimulator;
 import io.tailops.testkit.tailscale.FakeTailscaleApi;
 import io.tailops.testkit.tailscale.OAuthClient;
@@ -21,8 +23,12 @@ import java.util.Map;
  * What {@code io.tailops.local.OperatorEnvironment} sets up (real API server with controller manager and audit log,
  * fake Tailscale API, proxy simulator, the operator's settings), with what a benchmark at N = 1,000 needs in
  * addition: a Service CIDR large enough for N ClusterIPs (the test default {@code 10.0.0.0/24} holds 253), separate
- * user agents for the benchmark's and the simulator's own requests, and the operator started either in-process or
- * as its own JVM.
+ * user agents for the benchmark's and the simulator's own requests.
+ *
+ * <p>The control plane is the same for every operator under test: a {@link SplitControlPlane}, one login server that
+ * sends the Tailscale API to the fake and the control protocol to a real headscale (the official operator brings up
+ * its own tailnet node before it reconciles anything; ours only uses the API). The CRDs are the operator's own: ours
+ * from the classpath, the official ones from its release for the official operator.
  */
 final class BenchEnvironment implements AutoCloseable {
   static final String NAMESPACE = "tailscale";
@@ -30,6 +36,7 @@ final class BenchEnvironment implements AutoCloseable {
   static final String SIMULATOR_USER_AGENT = "tsop-proxy-simulator";
 
   final KubeApiServer kube;
+  final SplitControlPlane controlPlane;
   final FakeTailscaleApi tailnet;
   final ProxySimulator simulator;
   final KubernetesClient bench;
@@ -37,23 +44,31 @@ final class BenchEnvironment implements AutoCloseable {
   final Path dir;
   final Map<String, String> operatorEnv = new LinkedHashMap<>();
 
-  private BenchEnvironment(KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator simulator,
+  private BenchEnvironment(KubeApiServer kube, SplitControlPlane controlPlane, ProxySimulator simulator,
       KubernetesClient bench, KubernetesClient simulatorClient, Path dir) {
     this.kube = kube;
-    this.tailnet = tailnet;
+    this.controlPlane = controlPlane;
+    this.tailnet = controlPlane.api();
     this.simulator = simulator;
     this.bench = bench;
     this.simulatorClient = simulatorClient;
     this.dir = dir;
   }
 
-  static BenchEnvironment create(Path dir, List<String> extraApiServerFlags) {
+  /**
+   * @param officialCrds the official operator's CRD YAML files (its release's {@code cmd/k8s-operator/deploy/crds}),
+   *     or null for ours (the ProxyClass CRD from the classpath)
+   */
+  static BenchEnvironment create(Path dir, List<Path> officialCrds) {
     try {
       Files.createDirectories(dir);
       KubeApiServer.Builder b = KubeApiServer.builder().controllerManager(true).auditLog(true)
-          .crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml")
           .apiServerFlag("--service-cluster-ip-range=10.0.0.0/16");
-      extraApiServerFlags.forEach(b::apiServerFlag);
+      if (officialCrds == null) {
+        b.crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml");
+      } else {
+        b.crds(officialCrds.toArray(Path[]::new));
+      }
       KubeApiServer kube = b.start();
       KubernetesClient admin = kube.client();
       admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
@@ -61,12 +76,12 @@ final class BenchEnvironment implements AutoCloseable {
       admin.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
-      FakeTailscaleApi tailnet = FakeTailscaleApi.start();
+      SplitControlPlane controlPlane = SplitControlPlane.start(TailnetBinaries.locate());
       KubernetesClient simClient = client(kube, SIMULATOR_USER_AGENT);
-      ProxySimulator sim = ProxySimulator.start(simClient, NAMESPACE, tailnet);
+      ProxySimulator sim = ProxySimulator.start(simClient, NAMESPACE, controlPlane.api());
       KubernetesClient bench = client(kube, BENCH_USER_AGENT);
-      BenchEnvironment env = new BenchEnvironment(kube, tailnet, sim, bench, simClient, dir);
-      OAuthClient oauth = tailnet.addOperatorClient();
+      BenchEnvironment env = new BenchEnvironment(kube, controlPlane, sim, bench, simClient, dir);
+      OAuthClient oauth = controlPlane.operatorClient();
       Path id = dir.resolve("client_id");
       Path secret = dir.resolve("client_secret");
       Files.writeString(id, oauth.id());
@@ -74,7 +89,7 @@ final class BenchEnvironment implements AutoCloseable {
       env.operatorEnv.put("OPERATOR_NAMESPACE", NAMESPACE);
       env.operatorEnv.put("CLIENT_ID_FILE", id.toString());
       env.operatorEnv.put("CLIENT_SECRET_FILE", secret.toString());
-      env.operatorEnv.put("OPERATOR_LOGIN_SERVER", tailnet.baseUrl());
+      env.operatorEnv.put("OPERATOR_LOGIN_SERVER", controlPlane.loginServer());
       env.operatorEnv.put("PROXY_IMAGE", "tailscale/tailscale:v1.94.2");
       env.operatorEnv.put("PROXY_FIREWALL_MODE", "auto");
       env.operatorEnv.put("OPERATOR_LEADER_ELECTION", "false");
@@ -104,7 +119,7 @@ final class BenchEnvironment implements AutoCloseable {
     simulator.close();
     simulatorClient.close();
     bench.close();
-    tailnet.close();
+    controlPlane.close();
     kube.close();
   }
 }

@@ -9,11 +9,13 @@ import io.tailops.testkit.kube.AuditEvent;
 import io.tailops.testkit.kube.AuditEvents;
 import io.tailops.testkit.kube.AuditLog;
 import io.tailops.testkit.tailscale.Endpoint;
+import io.tailops.testkit.official.OfficialOperator;
 import io.tailops.testkit.tailscale.FakeDevice;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
@@ -48,45 +50,49 @@ import picocli.CommandLine.Option;
 public final class Benchmark implements Callable<Integer> {
   static final String SERVICE_CONTROLLER = "service-reconciler";
   static final int NAMESPACES = 10;
-
-  /** JVM flag presets for the operator process ({@code --jvm-variants}). */
-  static final Map<String, List<String>> PRESETS = new LinkedHashMap<>();
-
-  static {
-    // The flags of the container image (operator/pom.xml, Jib jvmFlags), on this 24 GiB machine: no container limit,
-    // so MaxRAMPercentage=75 allows an 18 GiB heap.
-    List<String> image = List.of("-XX:MaxRAMPercentage=75", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-Xss512k", "-Xms16m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:+ExitOnOutOfMemoryError",
-        "-XX:-UsePerfData");
-    PRESETS.put("default", List.of());
-    PRESETS.put("image", image);
-    // The image's flags as they behave in a pod limited to 512 MiB (MaxRAM stands in for the cgroup limit).
-    List<String> image512 = new ArrayList<>(image);
-    image512.add("-XX:MaxRAM=512m");
-    PRESETS.put("image-512Mi", List.copyOf(image512));
-    // Suggested: bounded heap, heap given back after GC, smaller code cache and stacks.
-    PRESETS.put("tuned", List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xms16m",
-        "-Xmx256m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:ReservedCodeCacheSize=32m",
-        "-XX:MaxMetaspaceSize=128m", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData"));
-  }
+  /** How long the world stays unchanged after creating, before RSS and threads are read. */
+  static final int IDLE_SECONDS = 30;
+  /** Services reconciled by a training run (AppCDS archive or AOT cache). */
+  static final int TRAINING_SERVICES = 20;
 
   @Option(names = "--services", split = ",", defaultValue = "100,1000",
       description = "Comma-separated N values (default: ${DEFAULT-VALUE}).")
   List<Integer> services;
 
+  @Option(names = "--runtimes", split = ",", defaultValue = "jdk25",
+      description = "Our operator's runtimes, each through the whole workload in its own environment: jdk25 (the "
+          + "image's: JDK 25, compact object headers, AOT cache), jdk17 (the JDK 17 image: AppCDS), jdk17-nocds, "
+          + "jdk25-noaot, jdk25-c2, native (with --native-executable), or NAME=JAVA_HOME[+aot|+appcds]:FLAGS "
+          + "(flags separated by spaces). Default: ${DEFAULT-VALUE}.")
+  List<String> runtimes;
+
+  @Option(names = "--baseline", defaultValue = "none",
+      description = "official: also run the official operator v1.94.2 through the same workload, first at each N "
+          + "(needs --official-crds; built by tools/build-binaries.sh --only k8s-operator); none (default).")
+  String baseline;
+
+  @Option(names = "--official-crds", description = "Folder of the official operator's CRD YAMLs "
+      + "(cmd/k8s-operator/deploy/crds of its module; tools/benchmark.sh finds it).")
+  Path officialCrds;
+
+  @Option(names = "--jdk17", description = "JAVA_HOME of the JDK 17 runtimes (default: this JVM's).")
+  Path jdk17;
+
+  @Option(names = "--jdk25", defaultValue = "/usr/lib/jvm/temurin-25-jdk-amd64",
+      description = "JAVA_HOME of the JDK 25 runtimes (default: ${DEFAULT-VALUE}).")
+  Path jdk25;
+
+  @Option(names = "--native-executable", description = "Our operator as a native executable (runtime native).")
+  Path nativeExecutable;
+
   @Option(names = "--mode", defaultValue = "process",
-      description = "process (the operator as its own JVM: clean heap/RSS) or in-process (default: ${DEFAULT-VALUE}).")
+      description = "process (the operator as its own process: clean CPU/heap/RSS) or in-process (ours only, in the "
+          + "benchmark JVM; default: ${DEFAULT-VALUE}).")
   String mode;
 
   @Option(names = "--operator-classpath", description = "File holding the operator's runtime class path "
       + "(tools/benchmark.sh writes benchmarks/target/operator-classpath.txt); default: this JVM's class path.")
   Path operatorClasspath;
-
-  @Option(names = "--jvm-variants", split = ",", defaultValue = "image",
-      description = "JVM flag sets of the operator process, measured one after another on the converged world at each "
-          + "N; the first one runs the create/delete phases. Presets: default, image, image-512Mi, tuned; or "
-          + "NAME:FLAGS (flags separated by spaces). Default: ${DEFAULT-VALUE}.")
-  List<String> jvmVariants;
 
   @Option(names = "--unrelated-services", defaultValue = "0",
       description = "After the resync phase, also create this many plain (not exposed) Services, restart the "
@@ -100,6 +106,11 @@ public final class Benchmark implements Callable<Integer> {
   @Option(names = "--timeout-minutes", defaultValue = "30", description = "Per phase (default: ${DEFAULT-VALUE}).")
   int timeoutMinutes;
 
+  @Option(names = "--delete-timeout-minutes", defaultValue = "5",
+      description = "How long the delete phase may take; then what is gone is recorded and the run goes on (the "
+          + "official operator's deletions at N = 1,000 took from 5 minutes to well over 30). Default: ${DEFAULT-VALUE}.")
+  int deleteTimeoutMinutes;
+
   @Option(names = "--out", defaultValue = "docs/benchmarks",
       description = "Where results-<date>-n<N>.json/.csv go (default: ${DEFAULT-VALUE}).")
   Path out;
@@ -108,11 +119,14 @@ public final class Benchmark implements Callable<Integer> {
   String label;
 
   @Option(names = "--work-dir", defaultValue = "benchmarks/target/bench-work",
-      description = "Operator logs and credentials (default: ${DEFAULT-VALUE}).")
+      description = "Operator logs, credentials and trained archives (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
   private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private final long t0 = System.nanoTime();
+  private Path archives;
+  /** The operator started last (stopped when a run fails half-way). */
+  private OperatorHandle running;
 
   public static void main(String[] args) {
     int code = new CommandLine(new Benchmark()).execute(args);
@@ -121,53 +135,152 @@ public final class Benchmark implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Map<String, Variant> presets = Variant.presets(jdk17 != null ? jdk17 : Path.of(System.getProperty("java.home")),
+        jdk25, nativeExecutable);
+    List<Variant> variants = new ArrayList<>();
+    if (baseline.equals(Variant.OFFICIAL)) {
+      if (officialCrds == null || !Files.isDirectory(officialCrds)) {
+        throw new CommandLine.ParameterException(new CommandLine(this),
+            "--baseline official needs --official-crds DIR (tools/benchmark.sh passes it)");
+      }
+      variants.add(presets.get(Variant.OFFICIAL));
+    } else if (!baseline.equals("none")) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--baseline is official or none");
+    }
+    for (String r : runtimes) {
+      Variant v = Variant.parse(r, presets);
+      if (!v.ours()) {
+        throw new CommandLine.ParameterException(new CommandLine(this), "the official operator is --baseline");
+      }
+      variants.add(v);
+    }
+    if (mode.equals("in-process") && variants.stream().anyMatch(v -> !v.ours())) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--mode in-process runs ours only");
+    }
+    workDir = workDir.toAbsolutePath();
+    archives = workDir.resolve("archives-" + LocalDate.now() + "-" + LocalTime.now()
+        .format(DateTimeFormatter.ofPattern("HHmmss")));
+    if (mode.equals("process")) {
+      train(variants);
+    }
     List<Map<String, Object>> results = new ArrayList<>();
     for (int n : services) {
-      Map<String, Object> r = runOne(n);
-      results.add(r);
-      String date = LocalDate.now().toString();
-      String base = "results-" + date + "-n" + n + (label.isEmpty() ? "" : "-" + label);
+      Map<String, Object> perN = new LinkedHashMap<>();
+      perN.put("n", n);
+      perN.put("date", LocalDate.now().toString());
+      perN.put("mode", mode);
+      perN.put("machine", machine());
+      List<Map<String, Object>> runs = new ArrayList<>();
+      perN.put("runs", runs);
+      results.add(perN);
+      String base = "results-" + LocalDate.now() + "-n" + n + (label.isEmpty() ? "" : "-" + label);
       Files.createDirectories(out);
-      json.writeValue(out.resolve(base + ".json").toFile(), r);
-      @SuppressWarnings("unchecked")
-      List<String> csv = (List<String>) r.remove("_csv");
-      Files.write(out.resolve(base + ".csv"), csv);
-      json.writeValue(out.resolve(base + ".json").toFile(), r);
-      say("wrote " + out.resolve(base + ".json") + " and .csv");
+      for (Variant v : variants) {
+        Map<String, Object> r;
+        try {
+          r = runOne(n, v);
+        } catch (Exception | Error e) { // keep the other variants' figures; say what failed
+          if (running != null) {
+            running.stop();
+          }
+          say("N=" + n + " [" + v.name() + "] FAILED: " + e);
+          e.printStackTrace(System.out);
+          r = new LinkedHashMap<>();
+          r.put("variant", v.name());
+          r.put("operator", v.ours() ? "ours" : "official");
+          r.put("n", n);
+          r.put("failed", e.toString());
+        }
+        @SuppressWarnings("unchecked")
+        List<String> csv = (List<String>) r.remove("_csv");
+        if (csv != null) {
+          Files.write(out.resolve(base + "-" + v.name() + ".csv"), csv);
+        }
+        runs.add(r);
+        json.writeValue(out.resolve(base + ".json").toFile(), perN); // after every run: a failed one keeps the rest
+        say("wrote " + out.resolve(base + ".json") + " and " + base + "-" + v.name() + ".csv");
+      }
+      try {
+        perN.put("load_average_at_end", Files.readString(Path.of("/proc/loadavg")).trim());
+      } catch (IOException e) {
+        // not Linux
+      }
+      json.writeValue(out.resolve(base + ".json").toFile(), perN);
     }
     System.out.println();
     System.out.println(SummaryTable.render(results));
     return 0;
   }
 
+  // ------------------------------------------------------------------------------------------------ training
+
+  /**
+   * Writes the class-data archives of the variants that use one, as the image build does: each such variant runs
+   * once in a small world (the canary and {@value #TRAINING_SERVICES} exposed Services) with the runtime's "write the
+   * archive at exit" flag, and is stopped once everything has converged. The archive is only valid for the same
+   * runtime, flags and class path, so it is trained again by every benchmark run.
+   */
+  private void train(List<Variant> variants) throws Exception {
+    List<Variant> toTrain = variants.stream().filter(v -> v.jvm() && v.archive() != Variant.Archive.NONE).toList();
+    if (toTrain.isEmpty()) {
+      return;
+    }
+    Files.createDirectories(archives);
+    Path dir = archives.resolve("training-world");
+    say("training " + toTrain.stream().map(Variant::name).toList() + ": starting a small world (" + dir + ")");
+    try (BenchEnvironment env = BenchEnvironment.create(dir, null);
+        Tracker tracker = new Tracker(env.bench, BenchEnvironment.NAMESPACE, env.tailnet);
+        AutoCloseableExecutor pool = new AutoCloseableExecutor(createThreads)) {
+      env.createNamespace("bench-train");
+      List<Tracker.Rec> recs = new ArrayList<>();
+      for (int i = 0; i < TRAINING_SERVICES; i++) {
+        recs.add(tracker.rec("bench-train/" + name(i)));
+      }
+      boolean created = false;
+      for (Variant v : toTrain) {
+        Path archive = v.archiveFile(archives);
+        long start = System.nanoTime();
+        OperatorHandle.Subprocess op = (OperatorHandle.Subprocess) startOurs(env, v, v.trainingFlags(archive), dir,
+            "training-" + v.name());
+        waitFirstReconcile(op);
+        if (!created) {
+          pool.forEach(TRAINING_SERVICES, i -> env.bench.resource(service("bench-train", name(i), "train-" + i))
+              .create());
+          created = true;
+        }
+        awaitAll(recs, r -> r.lb != 0, "training: LoadBalancer IP on every Service");
+        waitQuiet(op, 3000);
+        op.stop(Duration.ofMinutes(5));
+        if (!Files.isRegularFile(archive)) {
+          throw new IllegalStateException("training " + v.name() + " wrote no archive " + archive + " (exit code "
+              + op.exitCode() + "); see " + op.log());
+        }
+        say(String.format("trained %s: %s (%d MiB, %.1f s)", v.name(), archive, Files.size(archive) / (1024 * 1024),
+            (System.nanoTime() - start) / 1e9));
+      }
+    }
+  }
+
   // ------------------------------------------------------------------------------------------------ one N
 
-  private Map<String, Object> runOne(int n) throws Exception {
+  private Map<String, Object> runOne(int n, Variant variant) throws Exception {
     Map<String, Object> result = new LinkedHashMap<>();
+    result.put("variant", variant.name());
+    result.put("operator", variant.ours() ? "ours" : "official");
+    result.put("description", variant.description());
     result.put("n", n);
-    result.put("date", LocalDate.now().toString());
-    result.put("mode", mode);
-    result.put("machine", machine());
-    List<String> variantNames = new ArrayList<>();
-    Map<String, List<String>> variants = new LinkedHashMap<>();
-    for (String v : jvmVariants) {
-      int colon = v.indexOf(':');
-      if (colon > 0) {
-        variants.put(v.substring(0, colon), Arrays.stream(v.substring(colon + 1).trim().split("\\s+"))
-            .filter(s -> !s.isEmpty()).toList());
-      } else if (PRESETS.containsKey(v)) {
-        variants.put(v, PRESETS.get(v));
-      } else {
-        throw new CommandLine.ParameterException(new CommandLine(this), "unknown JVM variant " + v);
-      }
-      variantNames.add(v.contains(":") ? v.substring(0, v.indexOf(':')) : v);
-    }
-    String mainVariant = variantNames.get(0);
-    result.put("operator_jvm_flags", mode.equals("process") ? variants.get(mainVariant) : "in-process");
+    result.put("jvm_flags", variant.jvm() ? variant.runFlags(archiveOf(variant)) : List.of());
     Path dir = workDir.resolve(LocalDate.now() + "-n" + n + (label.isEmpty() ? "" : "-" + label)
-        + "-" + LocalTime.now().format(DateTimeFormatter.ofPattern("HHmmss")));
-    say("N=" + n + ": starting the API server, controller manager, fake tailnet and proxy simulator (" + dir + ")");
-    try (BenchEnvironment env = BenchEnvironment.create(dir, List.of());
+        + "-" + variant.name() + "-" + LocalTime.now().format(DateTimeFormatter.ofPattern("HHmmss")));
+    say("N=" + n + " [" + variant.name() + "]: starting the API server, controller manager, control plane and proxy "
+        + "simulator (" + dir + ")");
+    try {
+      result.put("load_average_at_start", Files.readString(Path.of("/proc/loadavg")).trim());
+    } catch (IOException e) {
+      // not Linux
+    }
+    List<Path> crds = variant.ours() ? null : officialCrdFiles();
+    try (BenchEnvironment env = BenchEnvironment.create(dir, crds);
         Tracker tracker = new Tracker(env.bench, BenchEnvironment.NAMESPACE, env.tailnet);
         AutoCloseableExecutor pool = new AutoCloseableExecutor(createThreads)) {
       env.operatorEnv.put("OPERATOR_DEVICE_SWEEP_INTERVAL", "10m");
@@ -180,16 +293,27 @@ public final class Benchmark implements Callable<Integer> {
       Tracker.Rec canary = tracker.rec("bench-canary/canary");
       env.bench.resource(service("bench-canary", "canary", "bench-canary")).create();
       canary.created = Tracker.now();
-      OperatorHandle op = startOperator(env, variants.get(mainVariant), dir, "initial");
+      OperatorHandle op = start(env, variant, dir, "initial");
       long first = waitFirstReconcile(op);
+      awaitAll(List.of(canary), r -> r.sts != 0, "canary StatefulSet");
       awaitAll(List.of(canary), r -> r.lb != 0, "canary LoadBalancer IP");
       Map<String, Object> startup = new LinkedHashMap<>();
       startup.put("operator", op.describe());
-      startup.put("start_to_first_reconcile_ms", ms(first - op.startedNanos));
+      if (variant.ours()) {
+        startup.put("start_to_first_reconcile_ms", ms(first - op.startedNanos));
+      } else {
+        // Its metrics listener is found (through /proc) only once its start-up line is logged, and its log has
+        // times in whole seconds: its first reconcile is not observable precisely. Compare the first StatefulSet.
+        startup.put("start_to_first_reconcile_ms", null);
+        startup.put("start_to_startup_line_ms", ms(((OperatorHandle.Official) op).startedLine - op.startedNanos));
+      }
+      startup.put("start_to_first_statefulset_ms", ms(canary.sts - op.startedNanos));
       startup.put("start_to_canary_lb_ip_ms", ms(canary.lb - op.startedNanos));
-      result.put("startup_empty_cluster", startup);
-      say("start-up to first reconcile: " + ms(first - op.startedNanos) + " ms");
+      say("start-up: first reconcile seen " + ms(first - op.startedNanos) + " ms, first StatefulSet "
+          + ms(canary.sts - op.startedNanos) + " ms");
       waitQuiet(op, 3000);
+      startup.put("footprint_after_startup", op.footprint(false));
+      result.put("startup_empty_cluster", startup);
 
       // ---- create N at once
       AuditLog.Mark mark = env.kube.audit().mark();
@@ -201,6 +325,7 @@ public final class Benchmark implements Callable<Integer> {
       }
       say("creating " + n + " Services with " + createThreads + " client threads");
       double[] reconcilesBefore = op.reconcileTotals(SERVICE_CONTROLLER);
+      ProcFigures cpuBefore = op.proc();
       long burst = Tracker.now();
       pool.forEach(n, i -> {
         env.bench.resource(service(ns(i), name(i), "bench-" + name(i))).create();
@@ -211,8 +336,10 @@ public final class Benchmark implements Callable<Integer> {
       awaitAll(recs, r -> r.objects() != 0, "StatefulSet, Secret and headless Service of every Service");
       say("all proxy objects exist after " + ms(Tracker.now() - burst) + " ms");
       awaitAll(recs, r -> r.lb != 0, "LoadBalancer IP on every Service");
+      ProcFigures atLastLb = op.proc();
       say("all LoadBalancer IPs set after " + ms(Tracker.now() - burst) + " ms");
       waitQuiet(op, 5000);
+      ProcFigures cpuAfter = op.proc();
       Map<String, Object> create = new LinkedHashMap<>();
       create.put("services", n);
       create.put("client_create_duration_ms", ms(burstDone - burst));
@@ -231,46 +358,47 @@ public final class Benchmark implements Callable<Integer> {
       create.put("total_from_first_create", totals);
       create.put("lb_ip_matches_device", lbMatches(env, recs));
       create.put("simulator_logins", env.simulator.logins() - simLoginsBefore);
+      Map<String, Object> cpu = new LinkedHashMap<>();
+      cpu.put("operator_cpu_seconds_until_all_lb_ips", atLastLb.cpuSince(cpuBefore));
+      cpu.put("operator_cpu_seconds", cpuAfter.cpuSince(cpuBefore));
+      Double c = cpuAfter.cpuSince(cpuBefore);
+      cpu.put("operator_cpu_ms_per_service", c == null ? null : Math.round(c * 1000.0 / n * 10) / 10.0);
+      cpu.put("threads_at_end", cpuAfter.threads());
+      cpu.put("rss_peak_mib_so_far", cpuAfter.rssPeakMib());
+      create.put("operator_process", cpu);
       create.put("operator_reconciles", reconcileFigures(op, reconcilesBefore, max(recs, r -> r.lb) - burst, n));
       create.put("work", work(env, mark, op, n));
       result.put("create", create);
       result.put("keys_and_devices_after_create", Map.of("keys", env.tailnet.keys().size(),
           "devices", env.tailnet.devices().size(), "proxies_expected", n + 1));
 
-      // ---- idle: nothing changes for 15 s
+      // ---- idle: nothing changes for IDLE_SECONDS; then RSS and threads as they are (no collection forced)
       mark = env.kube.audit().mark();
       env.tailnet.resetCallCounts();
-      Thread.sleep(15_000);
+      ProcFigures idleBefore = op.proc();
+      Thread.sleep(IDLE_SECONDS * 1000L);
       Map<String, Object> idle = new LinkedHashMap<>();
-      idle.put("seconds", 15);
+      idle.put("seconds", IDLE_SECONDS);
+      idle.put("operator_cpu_seconds", op.proc().cpuSince(idleBefore));
+      idle.put("footprint", op.footprint(false));
       idle.put("work", work(env, mark, op, n));
-      result.put("idle", idle);
+      result.put("idle_after_create", idle);
 
-      // ---- no-op resync: restart with every variant (the first one last, so it runs the rest)
-      List<Map<String, Object>> restarts = new ArrayList<>();
-      List<String> order = new ArrayList<>(variantNames.subList(1, variantNames.size()));
-      order.add(mainVariant);
-      if (!mode.equals("process")) {
-        order = List.of(mainVariant);
-      }
-      for (String v : order) {
-        op.stop();
-        mark = env.kube.audit().mark();
-        env.tailnet.resetCallCounts();
-        op = startOperator(env, variants.get(v), dir, "restart-" + v);
-        Map<String, Object> restart = restart(env, op, mark, n);
-        restart.put("jvm_variant", mode.equals("process") ? v : "in-process");
-        restart.put("jvm_flags", mode.equals("process") ? variants.get(v) : List.of());
-        restarts.add(restart);
-        say("restart (" + v + "): " + restart.get("start_to_first_reconcile_ms") + " ms to first reconcile, "
-            + restart.get("full_resync_ms") + " ms to reconcile all; footprint " + restart.get("footprint"));
-      }
-      result.put("restart_resync", restarts);
+      // ---- no-op resync: restart the operator, every Service reconciled from a cold cache
+      op.stop();
+      mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      op = start(env, variant, dir, "restart");
+      Map<String, Object> restart = restart(env, op, mark, n);
+      say("restart: " + restart.get("start_to_first_reconcile_ms") + " ms to first reconcile, "
+          + restart.get("full_resync_ms") + " ms to reconcile all; footprint " + restart.get("footprint"));
+      result.put("restart_resync", restart);
 
       // ---- touch every Service (irrelevant label): a reconcile each, nothing to do
       mark = env.kube.audit().mark();
       env.tailnet.resetCallCounts();
       long before = op.reconciles(SERVICE_CONTROLLER);
+      ProcFigures touchCpu = op.proc();
       long touchStart = Tracker.now();
       pool.forEach(n, i -> env.bench.services().inNamespace(ns(i)).withName(name(i))
           .edit(s -> new ServiceBuilder(s).editMetadata().addToLabels("touched", "1").endMetadata().build()));
@@ -279,6 +407,7 @@ public final class Benchmark implements Callable<Integer> {
       Map<String, Object> touch = new LinkedHashMap<>();
       touch.put("reconciles", op.reconciles(SERVICE_CONTROLLER) - before);
       touch.put("duration_ms", ms(Tracker.now() - touchStart));
+      touch.put("operator_cpu_seconds", op.proc().cpuSince(touchCpu));
       touch.put("work", work(env, mark, op, n));
       result.put("touch_resync", touch);
 
@@ -292,7 +421,7 @@ public final class Benchmark implements Callable<Integer> {
         op.stop();
         mark = env.kube.audit().mark();
         env.tailnet.resetCallCounts();
-        op = startOperator(env, variants.get(mainVariant), dir, "restart-unrelated");
+        op = start(env, variant, dir, "restart-unrelated");
         Map<String, Object> r = restart(env, op, mark, n);
         r.put("unrelated_services", unrelated);
         result.put("restart_with_unrelated_services", r);
@@ -307,30 +436,44 @@ public final class Benchmark implements Callable<Integer> {
       env.tailnet.resetCallCounts();
       say("deleting " + n + " Services");
       double[] reconcilesBeforeDelete = op.reconcileTotals(SERVICE_CONTROLLER);
+      ProcFigures deleteCpu = op.proc();
       long del = Tracker.now();
       pool.forEach(n, i -> {
         recs.get(i).deleteRequested = Tracker.now();
         env.bench.services().inNamespace(ns(i)).withName(name(i)).delete();
       });
-      awaitAll(recs, r -> r.deviceGone != 0, "every device deleted from the tailnet");
-      say("all devices gone after " + ms(Tracker.now() - del) + " ms");
-      awaitAll(recs, r -> r.objectsGone() != 0, "every Service and proxy object deleted");
-      say("all objects gone after " + ms(Tracker.now() - del) + " ms");
-      waitQuiet(op, 5000);
+      long deleteDeadline = System.nanoTime() + deleteTimeoutMinutes * 60_000_000_000L;
+      boolean devicesGone = awaitAllUntil(recs, r -> r.deviceGone != 0, "every device deleted from the tailnet",
+          deleteDeadline);
+      say((devicesGone ? "all devices gone after " : "devices not all gone after ") + ms(Tracker.now() - del) + " ms");
+      boolean objectsGone = devicesGone && awaitAllUntil(recs, r -> r.objectsGone() != 0,
+          "every Service and proxy object deleted", deleteDeadline);
+      say((objectsGone ? "all objects gone after " : "objects not all gone after ") + ms(Tracker.now() - del) + " ms");
+      if (objectsGone) {
+        waitQuiet(op, 5000);
+      }
       Map<String, Object> delete = new LinkedHashMap<>();
       delete.put("services", n);
+      if (!objectsGone) {
+        // Bounded (--delete-timeout-minutes): an operator that deletes slowly is measured, not waited for.
+        delete.put("incomplete_after_ms", ms(Tracker.now() - del));
+        delete.put("devices_gone", recs.stream().filter(r -> r.deviceGone != 0).count());
+        delete.put("services_gone", recs.stream().filter(r -> r.svcGone != 0).count());
+      }
       delete.put("per_service", Map.of(
           "service_gone_ms", stats(recs, r -> r.svcGone, r -> r.deleteRequested).toMap(),
           "device_gone_ms", stats(recs, r -> r.deviceGone, r -> r.deleteRequested).toMap(),
           "all_objects_gone_ms", stats(recs, Tracker.Rec::objectsGone, r -> r.deleteRequested).toMap()));
-      delete.put("total_from_first_delete", Map.of(
-          "all_devices_gone_ms", ms(max(recs, r -> r.deviceGone) - del),
-          "all_objects_gone_ms", ms(max(recs, Tracker.Rec::objectsGone) - del)));
+      Map<String, Object> deleteTotals = new LinkedHashMap<>();
+      deleteTotals.put("all_devices_gone_ms", devicesGone ? ms(max(recs, r -> r.deviceGone) - del) : null);
+      deleteTotals.put("all_objects_gone_ms", objectsGone ? ms(max(recs, Tracker.Rec::objectsGone) - del) : null);
+      delete.put("total_from_first_delete", deleteTotals);
+      delete.put("operator_cpu_seconds", op.proc().cpuSince(deleteCpu));
       delete.put("operator_reconciles", reconcileFigures(op, reconcilesBeforeDelete,
           max(recs, Tracker.Rec::objectsGone) - del, n));
       delete.put("work", work(env, mark, op, n));
       Map<String, Object> left = new LinkedHashMap<>();
-      left.put("devices", env.tailnet.devices().size());
+      left.put("devices", env.tailnet.devices().size()); // proxies only: the official operator's own node is in headscale
       left.put("statefulsets", env.bench.apps().statefulSets().inNamespace(BenchEnvironment.NAMESPACE).list()
           .getItems().size());
       left.put("secrets_managed", env.bench.secrets().inNamespace(BenchEnvironment.NAMESPACE)
@@ -338,7 +481,7 @@ public final class Benchmark implements Callable<Integer> {
       left.put("expected", "1 of each (the canary's)");
       delete.put("left_after", left);
       result.put("delete", delete);
-      result.put("operator_footprint_after_delete", op.footprint());
+      result.put("operator_footprint_after_delete", op.footprint(variant.jvm()));
       op.stop();
       try {
         result.put("load_average_at_end", Files.readString(Path.of("/proc/loadavg")).trim());
@@ -350,13 +493,22 @@ public final class Benchmark implements Callable<Integer> {
     return result;
   }
 
+  private Path archiveOf(Variant variant) {
+    return variant.archiveFile(archives);
+  }
+
+  private List<Path> officialCrdFiles() throws IOException {
+    try (var s = Files.list(officialCrds)) {
+      return s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+  }
+
   private Map<String, Object> restart(BenchEnvironment env, OperatorHandle op, AuditLog.Mark mark, int n)
       throws InterruptedException {
     Map<String, Object> r = new LinkedHashMap<>();
     long first = waitFirstReconcile(op);
     r.put("start_to_first_reconcile_ms", ms(first - op.startedNanos));
-    // The operator reconciles every Service except its own (label tailscale.com/managed=true: the proxies' headless
-    // Services), which it leaves out of its cache.
+    // Both operators reconcile every Service except the proxies' headless ones (label tailscale.com/managed=true).
     int all = env.bench.services().inAnyNamespace().withoutLabel("tailscale.com/managed", "true").list().getItems()
         .size();
     long done = waitReconciles(op, all);
@@ -366,22 +518,50 @@ public final class Benchmark implements Callable<Integer> {
     waitQuiet(op, 3000);
     r.put("reconciles", op.reconciles(SERVICE_CONTROLLER));
     r.put("work", work(env, mark, op, n));
-    r.put("footprint", op.footprint());
+    r.put("footprint", op.footprint(op instanceof OperatorHandle.Subprocess || op instanceof OperatorHandle.InProcess));
     return r;
   }
 
   // ------------------------------------------------------------------------------------------------ operator
 
-  private OperatorHandle startOperator(BenchEnvironment env, List<String> flags, Path dir, String what)
+  private OperatorHandle start(BenchEnvironment env, Variant variant, Path dir, String what) throws IOException {
+    if (variant.ours()) {
+      return startOurs(env, variant, variant.jvm() ? variant.runFlags(archiveOf(variant)) : List.of(), dir, what);
+    }
+    OfficialOperator.Builder b = OfficialOperator.builder().kubeconfig(env.kube.kubeconfig())
+        .namespace(BenchEnvironment.NAMESPACE).loginServer(env.controlPlane.loginServer())
+        .credentials(env.controlPlane.operatorClient().id(), env.controlPlane.operatorClient().secret())
+        .workDir(dir.resolve("official-operator")) // one folder for every start: tsnet's state survives a restart
+        .env("PROXY_IMAGE", env.operatorEnv.get("PROXY_IMAGE"))
+        .env("PROXY_FIREWALL_MODE", env.operatorEnv.get("PROXY_FIREWALL_MODE"))
+        .env("OPERATOR_LOGGING", "info"); // as ours; the builder's default (debug) would cost it CPU
+    say("starting the official operator (" + what + ")");
+    running = null;
+    running = new OperatorHandle.Official(b);
+    return running;
+  }
+
+  private OperatorHandle startOurs(BenchEnvironment env, Variant variant, List<String> flags, Path dir, String what)
       throws IOException {
     if (mode.equals("in-process")) {
-      return new OperatorHandle.InProcess(env.kube, env.operatorEnv);
+      running = new OperatorHandle.InProcess(env.kube, env.operatorEnv);
+      return running;
     }
-    String cp = operatorClasspath != null ? Files.readString(operatorClasspath).trim()
-        : System.getProperty("java.class.path");
-    OperatorHandle.Subprocess p = new OperatorHandle.Subprocess(env.kube.kubeconfig(), env.operatorEnv, cp, flags,
+    List<String> launcher = new ArrayList<>();
+    Path jcmd = null;
+    if (variant.jvm()) {
+      String cp = operatorClasspath != null ? Files.readString(operatorClasspath).trim()
+          : System.getProperty("java.class.path");
+      launcher.add(variant.java().toString());
+      launcher.addAll(flags);
+      launcher.addAll(List.of("-cp", cp, "io.tailops.operator.Main"));
+      jcmd = variant.javaHome().resolve("bin").resolve("jcmd");
+    } else {
+      launcher.add(variant.executable().toString());
+    }
+    running = new OperatorHandle.Subprocess(env.kube.kubeconfig(), env.operatorEnv, launcher, jcmd,
         dir.resolve("operator-" + what + ".log"));
-    return p;
+    return running;
   }
 
   private long waitFirstReconcile(OperatorHandle op) throws InterruptedException {
@@ -393,17 +573,35 @@ public final class Benchmark implements Callable<Integer> {
       if (op instanceof OperatorHandle.Subprocess p && !p.isAlive()) {
         throw new IllegalStateException("the operator process exited; see " + p.log());
       }
+      if (op instanceof OperatorHandle.Official p && !p.isAlive()) {
+        throw new IllegalStateException("the official operator exited; see " + p.log());
+      }
       Thread.sleep(20);
     }
     throw new IllegalStateException("no reconcile within 5 minutes of start");
   }
 
-  /** Waits until the operator has finished at least {@code count} Service reconciles; returns when. */
+  /**
+   * Waits until the operator has finished at least {@code count} Service reconciles; returns when. Gives up (and
+   * says so) when the counter has not moved for 30 s.
+   */
   private long waitReconciles(OperatorHandle op, long count) throws InterruptedException {
     long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+    long last = -1;
+    long lastMoved = System.nanoTime();
+    long lastAt = Tracker.now();
     while (System.nanoTime() < deadline) {
-      if (op.reconciles(SERVICE_CONTROLLER) >= count) {
+      long now = op.reconciles(SERVICE_CONTROLLER);
+      if (now >= count) {
         return Tracker.now();
+      }
+      if (now != last) {
+        last = now;
+        lastMoved = System.nanoTime();
+        lastAt = Tracker.now();
+      } else if (now > 0 && System.nanoTime() - lastMoved > 30_000_000_000L) {
+        say("WARNING: " + now + " of " + count + " reconciles, no more for 30 s: taking the last one's time");
+        return lastAt;
       }
       Thread.sleep(100);
     }
@@ -426,6 +624,24 @@ public final class Benchmark implements Callable<Integer> {
         return;
       }
     }
+  }
+
+  /** As {@link #awaitAll}, but until {@code deadline} (nanoTime); returns whether all were done. */
+  private boolean awaitAllUntil(Collection<Tracker.Rec> recs, Predicate<Tracker.Rec> done, String what,
+      long deadline) throws InterruptedException {
+    long lastReport = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      long missing = recs.stream().filter(done.negate()).count();
+      if (missing == 0) {
+        return true;
+      }
+      if (System.nanoTime() - lastReport > 30_000_000_000L) {
+        say("  waiting for " + what + ": " + missing + " of " + recs.size() + " to go");
+        lastReport = System.nanoTime();
+      }
+      Thread.sleep(50);
+    }
+    return recs.stream().allMatch(done);
   }
 
   private void awaitAll(Collection<Tracker.Rec> recs, Predicate<Tracker.Rec> done, String what)
@@ -559,6 +775,7 @@ public final class Benchmark implements Callable<Integer> {
   private Map<String, Object> machine() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("cores", Runtime.getRuntime().availableProcessors());
+    m.put("uptime", uptime());
     try {
       m.put("memory", Files.readAllLines(Path.of("/proc/meminfo")).get(0).replaceAll("\\s+", " "));
       m.put("load_average_at_start", Files.readString(Path.of("/proc/loadavg")).trim());
@@ -572,6 +789,20 @@ public final class Benchmark implements Callable<Integer> {
     m.put("git", git("rev-parse", "HEAD") + (git("status", "--porcelain", "--", "operator", "control-plane", "api")
         .isBlank() ? "" : " + uncommitted changes in operator/control-plane/api"));
     return m;
+  }
+
+  private static String uptime() {
+    try {
+      Process p = new ProcessBuilder("uptime").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      p.waitFor();
+      return out;
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
   }
 
   private static String git(String... args) {

@@ -10,6 +10,7 @@ import io.tailops.operator.runtime.ControlPlanes;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.kube.KubeApiServer;
+import io.tailops.testkit.official.OfficialOperator;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -17,7 +18,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,31 +30,46 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A running operator, either in this JVM ({@link InProcess}, as the integration tests run it) or as a separate JVM
- * ({@link Subprocess}, {@code io.tailops.operator.Main run}, as a pod runs it), so that its heap and RSS can be
- * measured without the benchmark's own objects.
+ * A running operator: ours in this JVM ({@link InProcess}, as the integration tests run it) or as a separate process
+ * ({@link Subprocess}: a JVM or the native executable, {@code ... run}, as a pod runs it), so that its CPU, heap and
+ * RSS can be measured without the benchmark's own objects; or the official operator ({@link Official}).
  */
 abstract class OperatorHandle implements AutoCloseable {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-  private static final Pattern RECONCILE_COUNT = Pattern.compile(
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  /** Ours: the reconcile timer of the operator's own metrics. */
+  static final Pattern OURS_RECONCILES = Pattern.compile(
       "^tailscale_operator_reconcile_seconds_(count|sum)\\{([^}]*)\\}\\s+([0-9.eE+-]+)$", Pattern.MULTILINE);
 
-  /** Wall-clock nanos when start was called. */
+  /** Wall-clock nanos when start was called (the spawn, for a process). */
   final long startedNanos = System.nanoTime();
 
   abstract String userAgentPrefix();
 
-  abstract int httpPort();
-
+  /** The operator's process, for its CPU time, RSS and threads (-1 when unknown). */
   abstract long pid();
 
   abstract String describe();
 
-  /** Heap used after a full GC, committed heap, RSS, peak RSS, threads. */
-  abstract Map<String, Object> footprint();
+  /** The operator's Prometheus text, or null while its metrics endpoint does not answer. */
+  abstract String metricsText();
+
+  /** The regular expression of the reconcile timer: groups (count|sum), labels, value. */
+  Pattern reconcilePattern() {
+    return OURS_RECONCILES;
+  }
+
+  /**
+   * Heap used after a full GC, committed heap, metaspace (a JVM that {@code jcmd} can attach to), RSS, peak RSS,
+   * threads, CPU so far. {@code fullGc}: collect first (JVMs only), so that the heap figure is the live data.
+   */
+  abstract Map<String, Object> footprint(boolean fullGc);
 
   /** Graceful stop (SIGTERM for a process). */
   abstract void stop();
+
+  ProcFigures proc() {
+    return ProcFigures.of(pid());
+  }
 
   @Override
   public void close() {
@@ -72,22 +87,12 @@ abstract class OperatorHandle implements AutoCloseable {
 
   /** {count, sum of seconds} of the operator's reconcile timer for {@code controller}; null when not reachable. */
   double[] reconcileTotals(String controller) {
-    String text;
-    try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort()
-          + "/metrics")).timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() != 200) {
-        return null;
-      }
-      text = r.body();
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    String text = metricsText();
+    if (text == null) {
       return null;
     }
     double[] out = new double[2];
-    Matcher m = RECONCILE_COUNT.matcher(text);
+    Matcher m = reconcilePattern().matcher(text);
     while (m.find()) {
       if (m.group(2).contains("controller=\"" + controller + "\"")) {
         out[m.group(1).equals("count") ? 0 : 1] += Double.parseDouble(m.group(3));
@@ -96,29 +101,30 @@ abstract class OperatorHandle implements AutoCloseable {
     return out;
   }
 
+  static String get(String url) {
+    try {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5))
+          .GET().build(), HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? r.body() : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
   static int freePort() {
     return io.tailops.testkit.LoopbackPorts.tcp();
   }
 
-  /** VmRSS, VmHWM (KiB) and Threads of a Linux process. */
-  static Map<String, Long> procStatus(long pid) {
-    Map<String, Long> out = new LinkedHashMap<>();
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
-        for (String key : List.of("VmRSS", "VmHWM", "Threads")) {
-          if (line.startsWith(key + ":")) {
-            out.put(key, Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]));
-          }
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      // not Linux or the process is gone: no figures
-    }
-    return out;
+  static double mib(long kib) {
+    return ProcFigures.mib(kib);
   }
 
-  static double mib(long kib) {
-    return Math.round(kib / 1024.0 * 10) / 10.0;
+  /** RSS, peak RSS, threads and CPU of a process, as a footprint map. */
+  static void putProc(Map<String, Object> m, long pid) {
+    m.putAll(ProcFigures.of(pid).toMap());
   }
 
   // ------------------------------------------------------------------------------------------------ in-process
@@ -150,8 +156,8 @@ abstract class OperatorHandle implements AutoCloseable {
     }
 
     @Override
-    int httpPort() {
-      return runtime.httpPort();
+    String metricsText() {
+      return get("http://127.0.0.1:" + runtime.httpPort() + "/metrics");
     }
 
     @Override
@@ -166,9 +172,11 @@ abstract class OperatorHandle implements AutoCloseable {
     }
 
     @Override
-    Map<String, Object> footprint() {
-      for (int i = 0; i < 3; i++) {
-        System.gc();
+    Map<String, Object> footprint(boolean fullGc) {
+      if (fullGc) {
+        for (int i = 0; i < 3; i++) {
+          System.gc();
+        }
       }
       var mem = ManagementFactory.getMemoryMXBean();
       Map<String, Object> m = new LinkedHashMap<>();
@@ -176,10 +184,7 @@ abstract class OperatorHandle implements AutoCloseable {
       m.put("heap_used_after_gc_mib", mib(mem.getHeapMemoryUsage().getUsed() / 1024));
       m.put("heap_committed_mib", mib(mem.getHeapMemoryUsage().getCommitted() / 1024));
       m.put("non_heap_used_mib", mib(mem.getNonHeapMemoryUsage().getUsed() / 1024));
-      Map<String, Long> st = procStatus(pid());
-      m.put("rss_mib", st.containsKey("VmRSS") ? mib(st.get("VmRSS")) : null);
-      m.put("rss_peak_mib", st.containsKey("VmHWM") ? mib(st.get("VmHWM")) : null);
-      m.put("threads", st.get("Threads"));
+      putProc(m, pid());
       return m;
     }
 
@@ -190,28 +195,38 @@ abstract class OperatorHandle implements AutoCloseable {
     }
   }
 
-  // ------------------------------------------------------------------------------------------------ subprocess
+  // ------------------------------------------------------------------------------------------------ our process
 
-  /** {@code java <flags> -cp <operator class path> io.tailops.operator.Main run}, configured by environment. */
+  /**
+   * Ours as a process, as a pod runs it: {@code java <flags> -cp <operator class path> io.tailops.operator.Main run}
+   * or {@code <native executable> run}, configured by environment variables.
+   */
   static final class Subprocess extends OperatorHandle {
     private static final Pattern HEAP_LINE = Pattern.compile(
-        "^\\s*(def new generation|tenured generation|garbage-first heap|PSYoungGen|ParOldGen|Shenandoah Heap|ZHeap)"
+        "^\\s*(def new generation|tenured generation|DefNew|Tenured|garbage-first heap|PSYoungGen|ParOldGen|Shenandoah Heap|ZHeap)"
             + "\\s+total (\\d+)K, used (\\d+)K", Pattern.MULTILINE);
     private static final Pattern METASPACE = Pattern.compile("Metaspace\\s+used (\\d+)K");
+    private static final Pattern NMT_LINE = Pattern.compile(
+        "^-?\\s*([A-Za-z][A-Za-z ]+?) \\(reserved=(\\d+)KB, committed=(\\d+)KB\\)", Pattern.MULTILINE);
     private final Process process;
     private final int port;
-    private final List<String> jvmFlags;
+    private final List<String> command;
+    private final Path jcmd;
     private final Path log;
 
-    Subprocess(Path kubeconfig, Map<String, String> env, String classpath, List<String> jvmFlags, Path log) {
+    /**
+     * @param launcher the command before the operator's own arguments: {@code java <flags> -cp CP
+     *     io.tailops.operator.Main} or the native executable
+     * @param jcmd the runtime's {@code jcmd} (null for a native executable)
+     */
+    Subprocess(Path kubeconfig, Map<String, String> env, List<String> launcher, Path jcmd, Path log) {
       this.port = freePort();
-      this.jvmFlags = List.copyOf(jvmFlags);
+      this.jcmd = jcmd;
       this.log = log;
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.addAll(jvmFlags);
-      cmd.addAll(List.of("-cp", classpath, "io.tailops.operator.Main", "run", "--kubeconfig", kubeconfig.toString(),
-          "--http-port", Integer.toString(port), "--no-leader-election", "--log-format", "plain"));
+      List<String> cmd = new ArrayList<>(launcher);
+      cmd.addAll(List.of("run", "--kubeconfig", kubeconfig.toString(), "--http-port", Integer.toString(port),
+          "--no-leader-election", "--log-format", "plain"));
+      this.command = List.copyOf(cmd);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
       pb.environment().putAll(env);
@@ -228,8 +243,8 @@ abstract class OperatorHandle implements AutoCloseable {
     }
 
     @Override
-    int httpPort() {
-      return port;
+    String metricsText() {
+      return get("http://127.0.0.1:" + port + "/metrics");
     }
 
     @Override
@@ -239,7 +254,8 @@ abstract class OperatorHandle implements AutoCloseable {
 
     @Override
     String describe() {
-      return "separate JVM " + jvmFlags;
+      return "separate process: " + command.stream().filter(a -> !a.contains(java.io.File.pathSeparator))
+          .takeWhile(a -> !a.equals("run")).toList();
     }
 
     boolean isAlive() {
@@ -251,33 +267,42 @@ abstract class OperatorHandle implements AutoCloseable {
     }
 
     @Override
-    Map<String, Object> footprint() {
+    Map<String, Object> footprint(boolean fullGc) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("scope", "operator process only");
-      jcmd("GC.run");
-      String heap = jcmd("GC.heap_info");
-      long used = 0;
-      long committed = 0;
-      Matcher hm = HEAP_LINE.matcher(heap);
-      boolean found = false;
-      while (hm.find()) {
-        found = true;
-        committed += Long.parseLong(hm.group(2));
-        used += Long.parseLong(hm.group(3));
+      if (jcmd != null) {
+        if (fullGc) {
+          jcmd("GC.run");
+        }
+        String heap = jcmd("GC.heap_info");
+        long used = 0;
+        long committed = 0;
+        Matcher hm = HEAP_LINE.matcher(heap);
+        boolean found = false;
+        while (hm.find()) {
+          found = true;
+          committed += Long.parseLong(hm.group(2));
+          used += Long.parseLong(hm.group(3));
+        }
+        m.put(fullGc ? "heap_used_after_gc_mib" : "heap_used_mib", found ? mib(used) : null);
+        m.put("heap_committed_mib", found ? mib(committed) : null);
+        Matcher mm = METASPACE.matcher(heap);
+        m.put("metaspace_used_mib", mm.find() ? mib(Long.parseLong(mm.group(1))) : null);
+        if (command.stream().anyMatch(a -> a.startsWith("-XX:NativeMemoryTracking="))) {
+          // Where the memory goes, by the JVM's own account: committed MiB per category.
+          Map<String, Object> nmt = new LinkedHashMap<>();
+          Matcher nm = NMT_LINE.matcher(jcmd("VM.native_memory summary"));
+          while (nm.find()) {
+            nmt.put(nm.group(1).trim(), mib(Long.parseLong(nm.group(3))));
+          }
+          m.put("native_memory_committed_mib", nmt);
+        }
       }
-      m.put("heap_used_after_gc_mib", found ? mib(used) : null);
-      m.put("heap_committed_mib", found ? mib(committed) : null);
-      Matcher mm = METASPACE.matcher(heap);
-      m.put("metaspace_used_mib", mm.find() ? mib(Long.parseLong(mm.group(1))) : null);
-      Map<String, Long> st = procStatus(pid());
-      m.put("rss_mib", st.containsKey("VmRSS") ? mib(st.get("VmRSS")) : null);
-      m.put("rss_peak_mib", st.containsKey("VmHWM") ? mib(st.get("VmHWM")) : null);
-      m.put("threads", st.get("Threads"));
+      putProc(m, pid());
       return m;
     }
 
     private String jcmd(String command) {
-      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
       try {
         Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid()), command).redirectErrorStream(true)
             .start();
@@ -294,15 +319,114 @@ abstract class OperatorHandle implements AutoCloseable {
 
     @Override
     void stop() {
+      stop(Duration.ofSeconds(30));
+    }
+
+    /** SIGTERM, then SIGKILL after {@code grace} (a training run writes its archive on the way out: give it time). */
+    void stop(Duration grace) {
       process.destroy();
       try {
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        if (!process.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
           process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         process.destroyForcibly();
       }
+    }
+
+    int exitCode() {
+      return process.isAlive() ? -1 : process.exitValue();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ official
+
+  /**
+   * The official operator (testkit {@link OfficialOperator}): its own process, its metrics on the loopback port its
+   * build chose (controller-runtime's listener moved from :8080 to 127.0.0.1:0, found through /proc), reconciles
+   * counted by controller-runtime's {@code controller_runtime_reconcile_time_seconds} for the same controller name
+   * as ours ({@code service-reconciler}).
+   */
+  static final class Official extends OperatorHandle {
+    /** client-go's default user agent: the binary's name, then its version. */
+    static final String USER_AGENT_PREFIX = OfficialOperator.BINARY + "/";
+    static final Pattern RECONCILES = Pattern.compile(
+        "^controller_runtime_reconcile_time_seconds_(count|sum)\\{([^}]*)\\}\\s+([0-9.eE+-]+)$", Pattern.MULTILINE);
+    private final OfficialOperator operator;
+    private final long pid;
+    private volatile int metricsPort = -1;
+    /** When {@link OfficialOperator#STARTED_LINE} had been logged (nanoTime). */
+    final long startedLine;
+
+    Official(OfficialOperator.Builder builder) {
+      this.operator = builder.start();
+      this.startedLine = System.nanoTime();
+      this.pid = operator.process().program().map(ProcessHandle::pid).orElse(-1L);
+    }
+
+    @Override
+    String userAgentPrefix() {
+      return USER_AGENT_PREFIX;
+    }
+
+    @Override
+    Pattern reconcilePattern() {
+      return RECONCILES;
+    }
+
+    @Override
+    String metricsText() {
+      if (metricsPort > 0) {
+        return get("http://127.0.0.1:" + metricsPort + "/metrics");
+      }
+      for (int port : ListeningPorts.of(pid)) {
+        String text = get("http://127.0.0.1:" + port + "/metrics");
+        if (text != null && text.contains("controller_runtime_")) {
+          metricsPort = port;
+          return text;
+        }
+      }
+      return null;
+    }
+
+    @Override
+    long pid() {
+      return pid;
+    }
+
+    @Override
+    String describe() {
+      return "official operator v" + operator.versionRunning() + " (" + OfficialOperator.binary() + "), log "
+          + operator.logFile();
+    }
+
+    boolean isAlive() {
+      return operator.isAlive();
+    }
+
+    Path log() {
+      return operator.logFile();
+    }
+
+    @Override
+    Map<String, Object> footprint(boolean fullGc) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("scope", "operator process only");
+      String text = metricsText();
+      if (text != null) {
+        Matcher hm = Pattern.compile("^go_memstats_heap_inuse_bytes\\s+([0-9.eE+-]+)$", Pattern.MULTILINE).matcher(text);
+        if (hm.find()) {
+          m.put("go_heap_inuse_mib", mib((long) (Double.parseDouble(hm.group(1)) / 1024)));
+        }
+      }
+      putProc(m, pid);
+      return m;
+    }
+
+    @Override
+    void stop() {
+      operator.close();
     }
   }
 }

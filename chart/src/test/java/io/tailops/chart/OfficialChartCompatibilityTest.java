@@ -198,12 +198,7 @@ class OfficialChartCompatibilityTest {
   }
 
   static Path officialChart() {
-    try {
-      return Path.of(OfficialChartCompatibilityTest.class.getClassLoader()
-          .getResource("official-chart-1.94.2/tailscale-operator/Chart.yaml").toURI()).getParent();
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return OfficialChart.dir();
   }
 
   static Rendered renderOfficial(String valuesYaml) {

@@ -49,6 +49,20 @@ class DriftIT {
     env.close();
   }
 
+  /**
+   * The operator's caches drop metadata.managedFields (StoreWithoutManagedFields); its writes to the Service (finalizer,
+   * status) must leave the server's record of who set which field as it was.
+   */
+  @Test
+  void writesFromCachesWithoutManagedFieldsKeepThemOnTheServer() {
+    settledProxy("managed-fields");
+    Service svc = parent("managed-fields");
+    assertThat(svc.getMetadata().getFinalizers()).contains("tailscale.com/finalizer");
+    assertThat(svc.getStatus().getConditions()).isNotEmpty();
+    assertThat(svc.getMetadata().getManagedFields()).as("the creator's entry, after the operator's writes")
+        .anySatisfy(m -> assertThat(m.getFieldsV1().getAdditionalProperties()).containsKey("f:spec"));
+  }
+
   /** Exposes {@code ns/web} and waits until its proxy is ready and its auth key gone: a settled proxy. */
   static String settledProxy(String ns) {
     env.createNamespace(ns);

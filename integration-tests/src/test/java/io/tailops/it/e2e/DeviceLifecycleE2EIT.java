@@ -78,7 +78,8 @@ class DeviceLifecycleE2EIT {
             && env().pods().pod(pod.name()).isEmpty());
     assertThat(pod.stopped()).isTrue();
     assertThat(pod.isRunning()).isFalse();
-    assertThat(service(ns, "app")).isNull();
+    // The finalizer comes off after the proxy objects are gone, in the reconcile that saw them go.
+    await("the Service is gone (finalizer removed)").atMost(RealTailnet.TIMEOUT).until(() -> service(ns, "app") == null);
   }
 
   /**

@@ -19,6 +19,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
@@ -85,14 +86,14 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
         .withName("ingress-backend-services")
         .withSecondaryToPrimaryMapper(svc -> ingresses.byIndex(INDEX_BACKEND, svc.getMetadata().getNamespace() + "/"
             + svc.getMetadata().getName()).stream().map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     ingressClasses = new InformerEventSource<>(InformerEventSourceConfiguration.from(IngressClass.class,
             Ingress.class)
         .withName("ingress-classes")
         .withSecondaryToPrimaryMapper(ic -> ic.getMetadata().getName().equals(config.ingressClassName())
             ? ingresses.list(planner::isOurs).map(ResourceID::fromResource).collect(Collectors.toSet())
             : Set.of())
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     return List.of(backends, ingressClasses);
   }
 

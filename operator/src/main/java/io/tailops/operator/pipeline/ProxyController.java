@@ -19,6 +19,7 @@ import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.HostnameClaims;
+import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
@@ -64,7 +65,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
   public Consumer<ControllerConfigurationOverrider<P>> configuration() {
     return c -> {
       c.withName(kind.controllerName()).withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
-          .withReconciliationMaxInterval(Duration.ofHours(10));
+          .withReconciliationMaxInterval(Duration.ofHours(10)).withItemStore(new StoreWithoutManagedFields<>());
       if (!kind.clusterScoped()) {
         c.watchingAllNamespaces();
       }
@@ -80,13 +81,16 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     String prefix = kind.kindName().toLowerCase(Locale.ROOT) + "-proxy-";
     InformerEventSource<StatefulSet, P> statefulSets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(StatefulSet.class, kind.parentClass()).withName(prefix + "statefulsets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<Secret, P> secrets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Secret.class, kind.parentClass()).withName(prefix + "secrets").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<Service, P> services = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Service.class, kind.parentClass()).withName(prefix + "services").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     IndexerResourceCache<P> parents = context.getPrimaryCache();
     parents.addIndexer(INDEX_HOSTNAME, p -> p.getMetadata().getDeletionTimestamp() != null ? List.of()
@@ -106,7 +110,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
             + "-proxyclasses")
         .withSecondaryToPrimaryMapper(pc -> parents.byIndex(INDEX_PROXY_CLASS, pc.getMetadata().getName()).stream()
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
-        .build(), context);
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     // The proxies' own ServiceAccounts, Roles and RoleBindings (ProxyAccess): a deleted or edited one is put back.
     InformerEventSource<ServiceAccount, P> serviceAccounts = new InformerEventSource<>(InformerEventSourceConfiguration

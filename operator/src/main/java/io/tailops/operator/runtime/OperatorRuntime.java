@@ -124,7 +124,8 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new IngressController(ctx, redirectProbe));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
-        .withTriggerReconcilerOnAllEvents(true));
+        .withTriggerReconcilerOnAllEvents(true)
+        .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
     // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed);

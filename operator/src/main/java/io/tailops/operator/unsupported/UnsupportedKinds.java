@@ -56,7 +56,8 @@ public final class UnsupportedKinds {
 
   private static <R extends CustomResource<?, ? extends ConditionedStatus>> void registerOne(Operator operator,
       UnsupportedKindReconciler<R> reconciler) {
-    operator.register(reconciler, c -> c.withName(reconciler.name()).withGenerationAware(true));
+    operator.register(reconciler, c -> c.withName(reconciler.name()).withGenerationAware(true)
+        .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
   }
 
   /** Whether the kind's CRD is served; true also when that cannot be told (the informer then retries). */
