@@ -115,13 +115,16 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     // The proxies' own ServiceAccounts, Roles and RoleBindings (ProxyAccess): a deleted or edited one is put back.
     InformerEventSource<ServiceAccount, P> serviceAccounts = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(ServiceAccount.class, kind.parentClass()).withName(prefix + "serviceaccounts").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<Role, P> roles = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Role.class, kind.parentClass()).withName(prefix + "roles").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerEventSource<RoleBinding, P> roleBindings = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(RoleBinding.class, kind.parentClass()).withName(prefix + "rolebindings").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf).build(), context);
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services,
         serviceAccounts, roles, roleBindings);
     pipeline = new ProxyPipeline<>(kind, ctx, store, new KubernetesProxyWrites(ctx.client(), ns, store),
