@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
@@ -18,7 +21,11 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.tailops.local.OperatorEnvironment;
+import io.tailops.testkit.tailscale.FakeDevice;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,6 +84,13 @@ class ProxyAccessIT {
     return new KubernetesClientBuilder().withConfig(pod).build();
   }
 
+  /** A key of a Secret's data, decoded; "" when absent. */
+  static String stateOf(String secret, String key) {
+    var data = env.client().secrets().inNamespace(NS).withName(secret).get().getData();
+    return data == null || data.get(key) == null ? "" : new String(Base64.getDecoder().decode(data.get(key)),
+        StandardCharsets.UTF_8);
+  }
+
   static int status(Runnable call) {
     KubernetesClientException e = catchThrowableOfType(KubernetesClientException.class, call::run);
     return e == null ? 200 : e.getCode();
@@ -124,5 +138,62 @@ class ProxyAccessIT {
         .withName(alpha).get() == null && env.client().rbac().roles().inNamespace(NS).withName(alpha).get() == null
         && env.client().rbac().roleBindings().inNamespace(NS).withName(alpha).get() == null);
     assertThat(env.client().serviceAccounts().inNamespace(NS).withName(proxyName("beta")).get()).isNotNull();
+  }
+
+  /**
+   * The upgrade: a proxy the official operator made (a generated name suffix, the shared account {@code proxies}, a
+   * logged-in state Secret) is adopted as it is, moved to an account of its own and keeps its device: no new auth key.
+   */
+  @Test
+  void a4AProxyMadeByTheOfficialOperatorMovesToItsOwnAccountAndKeepsItsDevice() {
+    String name = "ts-legacy-q8xzr";
+    FakeDevice device = env.tailnet().addForeignDevice("access-legacy", List.of("tag:k8s"));
+    // The official operator ran until now; this one takes over (the chart is upgraded).
+    env.stopOperator();
+    Service parent = env.client().resource(clusterIp("access", "legacy", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "access-legacy"))).create();
+    Map<String, String> labels = Map.of("tailscale.com/managed", "true", "tailscale.com/parent-resource", "legacy",
+        "tailscale.com/parent-resource-ns", "access", "tailscale.com/parent-resource-type", "svc");
+    Map<String, String> app = Map.of("app", parent.getMetadata().getUid());
+    // What the official operator v1.94.2 leaves for this Service (the fields that matter here): a logged-in proxy.
+    env.client().resource(new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NS).withLabels(labels)
+        .endMetadata().withNewSpec().withClusterIP("None").withIpFamilyPolicy("PreferDualStack").withSelector(app)
+        .endSpec().build()).create();
+    env.client().resource(new SecretBuilder().withNewMetadata().withName(name + "-0").withNamespace(NS)
+        .withLabels(labels).endMetadata()
+        .addToStringData("cap-107.hujson", "{\"Version\":\"alpha0\",\"Locked\":false,"
+            + "\"Hostname\":\"access-legacy\",\"acceptDNS\":false,\"acceptRoutes\":false}")
+        .addToStringData("_machinekey", device.nodeId()).addToStringData("_current-profile", "profile-legacy")
+        .build()).create();
+    env.client().resource(new StatefulSetBuilder().withNewMetadata().withName(name).withNamespace(NS)
+        .withLabels(labels).endMetadata().withNewSpec().withReplicas(1).withServiceName(name)
+        .withNewSelector().withMatchLabels(app).endSelector()
+        .withNewTemplate().withNewMetadata().withLabels(app).addToLabels(labels).endMetadata().withNewSpec()
+        .withServiceAccountName("proxies").addNewContainer().withName("tailscale")
+        .withImage("tailscale/tailscale:v1.94.2").endContainer().endSpec().endTemplate().endSpec().build()).create();
+    // Its pod (the proxy simulator plays containerboot) is logged in with the device's identity.
+    await().atMost(Duration.ofSeconds(60)).until(() -> device.nodeId().equals(stateOf(name + "-0", "device_id")));
+
+    env.startOperator();
+    await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+      assertThat(env.statefulSets("svc", "access", "legacy")).singleElement().satisfies(s -> {
+        assertThat(s.getMetadata().getName()).isEqualTo(name);
+        assertThat(s.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(name);
+      });
+      assertThat(ServiceExposeIT.ready(env.client().services().inNamespace("access").withName("legacy").get())
+          .filter(c -> "True".equals(c.getStatus()))).isPresent();
+      assertThat(stateOf(name + "-0", "device_id")).isEqualTo(device.nodeId());
+    });
+    assertThat(env.client().rbac().roles().inNamespace(NS).withName(name).get().getRules().get(0).getResourceNames())
+        .containsExactly(name + "-0");
+    try (KubernetesClient pod = asProxyPod("legacy")) {
+      assertThat(status(() -> pod.secrets().inNamespace(NS).withName(name + "-0").get())).isEqualTo(200);
+      assertThat(status(() -> pod.secrets().inNamespace(NS).withName("operator-oauth").get())).isEqualTo(403);
+    }
+    // Its device is kept: the proxy logs back in with its identity, no key is minted for it.
+    assertThat(env.tailnet().device(device.nodeId())).isPresent();
+    assertThat(env.tailnet().keys()).noneMatch(k -> k.description() != null && k.description().endsWith(name));
+    assertThat(env.secrets("svc", "access", "legacy")).singleElement()
+        .satisfies(s -> assertThat(s.getMetadata().getName()).isEqualTo(name + "-0"));
   }
 }
