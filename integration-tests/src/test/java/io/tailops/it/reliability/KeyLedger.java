@@ -125,6 +125,12 @@ final class KeyLedger implements AutoCloseable {
   void assertAccounted(int lostAllowed, int unstoredAllowed, String context) {
     List<FakeAuthKey> lost = lost();
     List<FakeAuthKey> revoked = revokedUnstored();
+    // A key lost between minting and storing (a kill, a timed-out answer) is valid only for the operator's short key
+    // lifetime (OPERATOR_AUTH_KEY_EXPIRY, 30 minutes by default), not the control plane's 90 days.
+    org.assertj.core.api.Assertions.assertThat(lost)
+        .as("keys minted, never stored and still valid are short-lived; %s", context)
+        .allSatisfy(k -> org.assertj.core.api.Assertions.assertThat(java.time.Duration.between(k.created(),
+            k.expires())).isLessThanOrEqualTo(java.time.Duration.ofMinutes(30)));
     org.assertj.core.api.Assertions.assertThat(lost.size())
         .as("keys minted, never stored and still valid %s vs %d allowed; %s; %s", lost, lostAllowed, summary(),
             context)
