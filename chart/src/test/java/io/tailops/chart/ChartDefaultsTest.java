@@ -267,7 +267,10 @@ class ChartDefaultsTest {
     expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    // Connectors: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
+    for (String kind : List.of("proxygroups", "recorders", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));

@@ -59,6 +59,7 @@ class ChartEnvContractTest {
         headscale:
           apiKeySecret:
             name: hs
+          approveRoutes: true
         """);
     sets.put("security", """
         controlPlane: headscale
@@ -167,6 +168,7 @@ class ChartEnvContractTest {
     assertThat(String.valueOf(get(hs, "controlPlane"))).isEqualTo("HEADSCALE");
     assertThat(String.valueOf(get(hs, "headscaleApiKeyFile"))).isEqualTo("/headscale/api-key");
     assertThat(get(hs, "loginServer")).isEqualTo("https://hs.example.com");
+    assertThat(get(get(hs, "connectors"), "headscaleApproveRoutes")).isEqualTo(true);
 
     Object sec = get(fromEnv(containerEnv(Chart.render(valueSets().filter(e -> e.getKey().equals("security"))
         .findFirst().orElseThrow().getValue()))), "security");

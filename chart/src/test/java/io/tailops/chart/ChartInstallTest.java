@@ -168,7 +168,12 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
-    for (String kind : List.of("connectors", "proxygroups", "recorders", "dnsconfigs")) {
+    // Connectors: their finalizer (a patch) and status, never an update or a deletion of the object itself.
+    assertThat(can(op, "patch", "tailscale.com", "connectors", null, null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "connectors", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "connectors", null, null)).isFalse();
+    assertThat(can(op, "delete", "tailscale.com", "connectors", null, null)).isFalse();
+    for (String kind : List.of("proxygroups", "recorders", "dnsconfigs")) {
       // Not supported yet: read them and report in their status, never change them.
       assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
       assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();

@@ -83,6 +83,7 @@ class ValuesFileTest {
     OURS.put("controlPlane", "tailscale");
     OURS.put("headscale.apiKeySecret.name", "");
     OURS.put("headscale.apiKeySecret.key", "api-key");
+    OURS.put("headscale.approveRoutes", false);
     OURS.put("metrics.serviceMonitor.enabled", false);
     OURS.put("metrics.serviceMonitor.labels", Map.of());
   }

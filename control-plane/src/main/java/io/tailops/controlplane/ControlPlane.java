@@ -32,6 +32,20 @@ public interface ControlPlane {
    */
   boolean deleteDevice(String deviceId) throws ControlPlaneException;
 
+  /**
+   * The routes a device advertises and those the tailnet approved for it (subnet routers, exit nodes, app
+   * connectors); empty when the device is unknown. Tailscale: needs the {@code devices:routes:read} scope.
+   */
+  Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException;
+
+  /**
+   * Replaces the routes approved for a device with {@code routes} (routes it does not advertise may be approved in
+   * advance) and returns the device's routes afterwards. Tailscale: needs the {@code devices:routes} scope.
+   *
+   * @throws ControlPlaneException of kind {@code NOT_FOUND} when the device is unknown
+   */
+  DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException;
+
   /** Reads the tailnet policy file; needs the {@code policy_file:read} scope. */
   TailnetPolicy readPolicy() throws ControlPlaneException;
 
@@ -41,10 +55,21 @@ public interface ControlPlane {
   /** What this control plane can do; features it lacks are reported to users instead of failing silently. */
   Capabilities capabilities();
 
-  /** Features that differ between control planes. */
-  record Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead) {
+  /**
+   * Features that differ between control planes.
+   *
+   * @param appConnectors whether the control plane configures app connectors (Tailscale: from the policy's
+   *     {@code tailscale.com/app-connectors} node attribute; headscale does not implement them)
+   */
+  record Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead,
+      boolean appConnectors) {
+    /** A control plane without app connectors. */
+    public Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead) {
+      this(name, httpsCertificates, funnel, policyRead, false);
+    }
+
     public static Capabilities tailscale() {
-      return new Capabilities("Tailscale", true, true, true);
+      return new Capabilities("Tailscale", true, true, true, true);
     }
   }
 }

@@ -53,7 +53,10 @@ public final class JsonSupport {
     return text == null ? null : readObject(text.getBytes(StandardCharsets.UTF_8), mapper);
   }
 
-  /** The parts of a policy file the operator checks: {@code tagOwners} and {@code nodeAttrs}. */
+  /**
+   * The parts of a policy file the operator checks: {@code tagOwners}, {@code nodeAttrs} and the app connectors they
+   * define.
+   */
   public static TailnetPolicy toPolicy(JsonNode p) {
     Map<String, List<String>> tagOwners = new LinkedHashMap<>();
     JsonNode to = p.get("tagOwners");
@@ -61,15 +64,25 @@ public final class JsonSupport {
       to.properties().forEach(e -> tagOwners.put(e.getKey(), strings(e.getValue())));
     }
     List<TailnetPolicy.NodeAttr> nodeAttrs = new ArrayList<>();
+    List<TailnetPolicy.AppConnector> appConnectors = new ArrayList<>();
     JsonNode na = p.get("nodeAttrs");
     if (na != null && na.isArray()) {
       for (JsonNode entry : na) {
         if (entry.isObject()) {
           nodeAttrs.add(new TailnetPolicy.NodeAttr(strings(entry.get("target")), strings(entry.get("attr"))));
+          JsonNode apps = entry.path("app").get(TailnetPolicy.APP_CONNECTORS_CAP);
+          if (apps != null && apps.isArray()) {
+            for (JsonNode a : apps) {
+              if (a.isObject()) {
+                appConnectors.add(new TailnetPolicy.AppConnector(text(a, "name"), strings(a.get("connectors")),
+                    strings(a.get("domains"))));
+              }
+            }
+          }
         }
       }
     }
-    return new TailnetPolicy(tagOwners, nodeAttrs);
+    return new TailnetPolicy(tagOwners, nodeAttrs, appConnectors);
   }
 
   /**

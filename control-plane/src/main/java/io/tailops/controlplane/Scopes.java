@@ -13,6 +13,10 @@ public final class Scopes {
   public static final String DEVICES_CORE = "devices:core";
   /** Listing and reading devices (included in {@link #DEVICES_CORE}). */
   public static final String DEVICES_CORE_READ = "devices:core:read";
+  /** Reading a device's advertised and approved routes (Connectors: whether their routes are approved). */
+  public static final String DEVICES_ROUTES_READ = "devices:routes:read";
+  /** Approving a device's routes (includes {@link #DEVICES_ROUTES_READ}). */
+  public static final String DEVICES_ROUTES = "devices:routes";
   /** Reading the tailnet policy file. */
   public static final String POLICY_FILE_READ = "policy_file:read";
 

@@ -8,11 +8,39 @@ import java.util.Map;
  *
  * @param tagOwners tag → owners (users, groups, autogroups or tags)
  * @param nodeAttrs node attribute grants
+ * @param appConnectors the app connector definitions ({@code nodeAttrs} entries' {@code app} capability
+ *     {@code tailscale.com/app-connectors})
  */
-public record TailnetPolicy(Map<String, List<String>> tagOwners, List<NodeAttr> nodeAttrs) {
+public record TailnetPolicy(Map<String, List<String>> tagOwners, List<NodeAttr> nodeAttrs,
+    List<AppConnector> appConnectors) {
+  /** The node capability that defines app connectors. */
+  public static final String APP_CONNECTORS_CAP = "tailscale.com/app-connectors";
+
   public TailnetPolicy {
     tagOwners = tagOwners == null ? Map.of() : Map.copyOf(tagOwners);
     nodeAttrs = nodeAttrs == null ? List.of() : List.copyOf(nodeAttrs);
+    appConnectors = appConnectors == null ? List.of() : List.copyOf(appConnectors);
+  }
+
+  public TailnetPolicy(Map<String, List<String>> tagOwners, List<NodeAttr> nodeAttrs) {
+    this(tagOwners, nodeAttrs, List.of());
+  }
+
+  /**
+   * One app connector definition: traffic to {@code domains} goes through the devices named by {@code connectors}
+   * (tags, or {@code *} for every advertising app connector).
+   */
+  public record AppConnector(String name, List<String> connectors, List<String> domains) {
+    public AppConnector {
+      connectors = connectors == null ? List.of() : List.copyOf(connectors);
+      domains = domains == null ? List.of() : List.copyOf(domains);
+    }
+  }
+
+  /** The app connector definitions that a device with {@code tags} serves. */
+  public List<AppConnector> appConnectorsFor(List<String> tags) {
+    return appConnectors.stream().filter(a -> a.connectors().contains("*")
+        || a.connectors().stream().anyMatch(tags::contains)).toList();
   }
 
   /** One {@code nodeAttrs} entry: the targets (tags, users, …) and the attributes granted to them. */

@@ -9,18 +9,16 @@ import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.core.instrument.Counter;
 import io.tailops.api.v1alpha1.ConditionedStatus;
-import io.tailops.api.v1alpha1.Connector;
-import io.tailops.api.v1alpha1.ConnectorDevice;
 import io.tailops.api.v1alpha1.DNSConfig;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.api.v1alpha1.Recorder;
+import io.tailops.api.v1alpha1.TailnetDevice;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.tailscale.CredentialSource;
 import io.tailops.controlplane.tailscale.RetryPolicy;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
-import io.tailops.operator.unsupported.ConnectorNotSupported;
 import io.tailops.operator.unsupported.DNSConfigNotSupported;
 import io.tailops.operator.unsupported.ProxyGroupNotSupported;
 import io.tailops.operator.unsupported.RecorderNotSupported;
@@ -38,7 +36,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Connector, ProxyGroup, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
+ * ProxyGroup, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
  * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
  * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
  * moves observedGeneration; a restart writes nothing; doctor lists the objects.
@@ -47,19 +45,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 class UnsupportedKindsIT {
   static OperatorEnvironment env;
 
-  static final String CONNECTOR = """
-      apiVersion: tailscale.com/v1alpha1
-      kind: Connector
-      metadata:
-        name: prod
-      spec:
-        tags: ["tag:prod"]
-        hostnamePrefix: ts-prod
-        replicas: 2
-        subnetRouter:
-          advertiseRoutes: ["10.40.0.0/14"]
-        exitNode: true
-      """;
   static final String PROXY_GROUP = """
       apiVersion: tailscale.com/v1alpha1
       kind: ProxyGroup
@@ -102,10 +87,9 @@ class UnsupportedKindsIT {
   void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
     AuditLog.Mark mark = env.mark();
     List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
-        create(CONNECTOR, Connector.class), create(PROXY_GROUP, ProxyGroup.class), create(RECORDER, Recorder.class),
-        create(DNS_CONFIG, DNSConfig.class));
-    List<UnsupportedKind> kinds = List.of(ConnectorNotSupported.KIND, ProxyGroupNotSupported.KIND,
-        RecorderNotSupported.KIND, DNSConfigNotSupported.KIND);
+        create(PROXY_GROUP, ProxyGroup.class), create(RECORDER, Recorder.class), create(DNS_CONFIG, DNSConfig.class));
+    List<UnsupportedKind> kinds = List.of(ProxyGroupNotSupported.KIND, RecorderNotSupported.KIND,
+        DNSConfigNotSupported.KIND);
     for (int i = 0; i < created.size(); i++) {
       CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
       UnsupportedKind kind = kinds.get(i);
@@ -126,11 +110,11 @@ class UnsupportedKindsIT {
         .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
             && !"tailscale-operator-status".equals(w.name()));
     assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
-      assertThat(w.resource()).isIn("connectors", "proxygroups", "recorders", "dnsconfigs");
+      assertThat(w.resource()).isIn("proxygroups", "recorders", "dnsconfigs");
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(4);
+    assertThat(writes.list()).hasSize(3);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
@@ -138,48 +122,46 @@ class UnsupportedKindsIT {
   @Order(2)
   @Test
   void statusWrittenByTheOfficialOperatorIsKeptExceptTheReadyCondition() {
-    Connector c = create("""
+    ProxyGroup c = create("""
         apiVersion: tailscale.com/v1alpha1
-        kind: Connector
+        kind: ProxyGroup
         metadata:
           name: adopted
         spec:
-          exitNode: true
-        """, Connector.class);
+          type: egress
+        """, ProxyGroup.class);
     // What the official operator had written before the switch (the status subresource is the operator's alone, so
     // write it with the operator stopped: no race with our first reconcile).
     env.stopOperator();
-    Connector withStatus = get(c);
-    withStatus.getStatus().setHostname("adopted-connector.tailnet.ts.net");
-    withStatus.getStatus().setIsExitNode(true);
-    withStatus.getStatus().setTailnetIPs(List.of("100.64.0.9"));
-    withStatus.getStatus().setDevices(List.of(new ConnectorDevice("adopted-connector.tailnet.ts.net",
-        List.of("100.64.0.9"))));
+    ProxyGroup withStatus = get(c);
+    TailnetDevice device = new TailnetDevice();
+    device.setHostname("adopted-0.tailnet.ts.net");
+    device.setTailnetIPs(List.of("100.64.0.9"));
+    withStatus.getStatus().setDevices(List.of(device));
     withStatus.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.ConditionBuilder()
-        .withType("ConnectorReady").withStatus("True").withReason("ConnectorCreated").withMessage("ConnectorCreated")
+        .withType("ProxyGroupReady").withStatus("True").withReason("ProxyGroupReady").withMessage("ProxyGroupReady")
         .withObservedGeneration(1L).withLastTransitionTime("2026-01-01T00:00:00Z").build()));
     env.client().resource(withStatus).updateStatus();
     env.startOperator();
 
-    awaitNotSupported(c, ConnectorNotSupported.KIND, 1L);
-    Connector now = get(c);
-    assertThat(now.getStatus().getHostname()).isEqualTo("adopted-connector.tailnet.ts.net");
-    assertThat(now.getStatus().getIsExitNode()).isTrue();
-    assertThat(now.getStatus().getTailnetIPs()).containsExactly("100.64.0.9");
+    awaitNotSupported(c, ProxyGroupNotSupported.KIND, 1L);
+    ProxyGroup now = get(c);
     assertThat(now.getStatus().getDevices()).hasSize(1);
+    assertThat(now.getStatus().getDevices().get(0).getHostname()).isEqualTo("adopted-0.tailnet.ts.net");
+    assertThat(now.getStatus().getDevices().get(0).getTailnetIPs()).containsExactly("100.64.0.9");
     assertThat(now.getStatus().getConditions()).hasSize(1);
   }
 
   @Order(3)
   @Test
   void aSpecChangeMovesObservedGenerationOnlyWithoutASecondEvent() {
-    Connector c = env.client().resources(Connector.class).withName("prod").get();
-    Condition before = condition(c, ConnectorNotSupported.KIND).orElseThrow();
-    env.client().resources(Connector.class).withName("prod").edit(x -> {
-      x.getSpec().setReplicas(3);
+    ProxyGroup c = env.client().resources(ProxyGroup.class).withName("egress-proxies").get();
+    Condition before = condition(c, ProxyGroupNotSupported.KIND).orElseThrow();
+    env.client().resources(ProxyGroup.class).withName("egress-proxies").edit(x -> {
+      x.getSpec().setReplicas(4);
       return x;
     });
-    Condition after = awaitNotSupported(c, ConnectorNotSupported.KIND, 2L);
+    Condition after = awaitNotSupported(c, ProxyGroupNotSupported.KIND, 2L);
     assertThat(after.getLastTransitionTime()).isEqualTo(before.getLastTransitionTime());
     List<Event> events = env.events(c).stream().filter(e -> "NotSupported".equals(e.getReason())).toList();
     assertThat(events).hasSize(1);
@@ -193,7 +175,7 @@ class UnsupportedKindsIT {
     AuditLog.Mark mark = env.mark();
     env.startOperator();
     // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
-    Map<String, Integer> objects = Map.of("Connector", 2, "ProxyGroup", 1, "Recorder", 1, "DNSConfig", 1);
+    Map<String, Integer> objects = Map.of("ProxyGroup", 2, "Recorder", 1, "DNSConfig", 1);
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
         assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
@@ -207,14 +189,14 @@ class UnsupportedKindsIT {
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
     List<Doctor.Check> checks = io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, false).run();
-    Doctor.Check connectors = checks.stream().filter(x -> x.name().equals("not supported: Connector")).findFirst()
+    Doctor.Check groups = checks.stream().filter(x -> x.name().equals("not supported: ProxyGroup")).findFirst()
         .orElseThrow(() -> new AssertionError(Doctor.text(checks)));
-    assertThat(connectors.status()).isEqualTo(Doctor.Status.FAIL);
-    assertThat(connectors.detail()).startsWith("2 Connector object(s) (adopted, prod) are not acted on: no subnet "
-        + "router, exit node or app connector is deployed for it");
-    assertThat(connectors.fix()).contains("official Tailscale operator");
-    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: ProxyGroup",
-        "not supported: Recorder", "not supported: DNSConfig");
+    assertThat(groups.status()).isEqualTo(Doctor.Status.FAIL);
+    assertThat(groups.detail()).startsWith("2 ProxyGroup object(s) (adopted, egress-proxies) are not acted on: no "
+        + "proxies are deployed for it");
+    assertThat(groups.fix()).contains("official Tailscale operator");
+    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: Recorder", "not supported: DNSConfig")
+        .doesNotContain("not supported: Connector");
     assertThat(Doctor.text(checks)).contains("FAIL not supported: Recorder: 1 Recorder object(s) (recorder)");
   }
 

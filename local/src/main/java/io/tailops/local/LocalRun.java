@@ -6,7 +6,10 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.tailops.api.v1alpha1.Connector;
+import io.tailops.api.v1alpha1.ConnectorSpec;
 import io.tailops.api.v1alpha1.ProxyClass;
+import io.tailops.api.v1alpha1.SubnetRouter;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.podrunner.LocalPodRunner;
 import io.tailops.testkit.podrunner.PodNetwork;
@@ -115,6 +118,14 @@ public final class LocalRun implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
 
     env.env("OPERATOR_HOSTNAME", "k3s-tailscale-operator").env("OPERATOR_LOGGING", "info");
+    // The run's Connector: a subnet router for the pod network, approved by the operator on headscale and by the
+    // policy's autoApprovers on the fake tailnet.
+    String podRange = env.isReal() && env.network() != null ? env.network().podCidr() : "10.244.0.0/24";
+    if (env.isReal()) {
+      env.env("HEADSCALE_APPROVE_ROUTES", "true").env("OPERATOR_ROUTE_CHECK_INTERVAL", "5s");
+    } else {
+      env.tailnet().autoApproveRoutes(podRange, "tag:k8s");
+    }
     KubernetesClient client = env.client();
     Path kubeconfig = workDir.toAbsolutePath().resolve("kubeconfig");
     Files.copy(env.kube().kubeconfig(), kubeconfig, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -130,8 +141,18 @@ public final class LocalRun implements Callable<Integer> {
           + (annotated.size() > 1 ? "es " : " ") + String.join(", ", annotated) + " (served over plain HTTP on port "
           + "80 of the tailnet, still encrypted by WireGuard; the files in " + examples + " are unchanged)");
     }
+    applied.add(client.resource(subnetRouter(podRange)).create());
+    out.println("==> added the Connector " + CONNECTOR + ": a subnet router for the pod network " + podRange
+        + (env.isReal() ? " (the operator approves its route in headscale: HEADSCALE_APPROVE_ROUTES=true)" : ""));
+    String podBackend = null;
     if (env.isReal()) {
       startBackends(env, applied);
+      if (env.network() != null) {
+        podBackend = podNetworkBackend(env);
+        env.tailnetClient().tailscale("set", "--accept-routes=true");
+        out.println("    a local HTTP server on the pod-network address " + podBackend + ", reached through the "
+            + "Connector (the tailnet client accepts routes)");
+      }
     }
 
     long deadline = System.nanoTime() + wait.toNanos();
@@ -146,7 +167,11 @@ public final class LocalRun implements Callable<Integer> {
     printTable(rows, env);
     boolean curlsOk = true;
     if (env.isReal()) {
-      List<Curl> curls = curls(client, applied, rows);
+      List<Curl> curls = new ArrayList<>(curls(client, applied, rows));
+      if (podBackend != null) {
+        curls.add(new Curl("Connector " + CONNECTOR + ": a pod-network address through the subnet router",
+            "http://" + podBackend + "/", "hello from the pod network"));
+      }
       out.println();
       out.println("Try it from another shell (through the tailnet client " + OperatorEnvironment.CLIENT_HOSTNAME
           + "):");
@@ -163,7 +188,7 @@ public final class LocalRun implements Callable<Integer> {
     }
     out.println();
     out.println("kubectl works against it:  export KUBECONFIG=" + kubeconfig);
-    out.println("                           kubectl get svc,ingress -A; kubectl get proxyclass; "
+    out.println("                           kubectl get svc,ingress -A; kubectl get proxyclass,connector; "
         + "kubectl get sts,pods,secrets -n tailscale");
     out.println("operator metrics:          curl http://127.0.0.1:" + operator.httpPort() + "/metrics");
     out.println("status page, doctor:       http://127.0.0.1:" + operator.adminPort() + "/status, curl http://127.0.0.1:"
@@ -192,6 +217,35 @@ public final class LocalRun implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** Name of the Connector the run adds. */
+  static final String CONNECTOR = "local-subnet-router";
+
+  static Connector subnetRouter(String cidr) {
+    Connector c = new Connector();
+    c.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(CONNECTOR).build());
+    ConnectorSpec spec = new ConnectorSpec();
+    spec.setSubnetRouter(new SubnetRouter(List.of(cidr)));
+    c.setSpec(spec);
+    return c;
+  }
+
+  /** An HTTP server on a free pod-network address of this machine; returns {@code address:port}. */
+  private static String podNetworkBackend(OperatorEnvironment env) throws java.io.IOException {
+    String ip = env.network().podAddress();
+    com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(ip, 0), 0);
+    server.createContext("/", exchange -> {
+      byte[] body = ("hello from the pod network (" + ip + "), path " + exchange.getRequestURI().getPath() + "\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      try (var o = exchange.getResponseBody()) {
+        o.write(body);
+      }
+    });
+    server.start();
+    return ip + ":" + server.getAddress().getPort();
   }
 
   private static String proxyUrl(OperatorEnvironment env) {
@@ -300,6 +354,18 @@ public final class LocalRun implements Callable<Integer> {
         rows.add(new Row("Ingress " + ns + "/" + name, ready ? (http ? "http://" : "https://")
             + lb.get(0).getHostname() : "", "", ready ? "Ready (ports " + lb.get(0).getPorts().stream()
             .map(p -> p.getPort().toString()).toList() + ")" : "pending", ready));
+      } else if (obj instanceof Connector) {
+        Connector cn = client.resources(Connector.class).withName(name).get();
+        Condition c = cn == null || cn.getStatus() == null ? null : cn.getStatus().getConditions().stream()
+            .filter(x -> "ConnectorReady".equals(x.getType())).findFirst().orElse(null);
+        boolean ready = c != null && "True".equals(c.getStatus());
+        String what = cn == null || cn.getStatus() == null ? "" : " (routes " + cn.getStatus().getSubnetRoutes()
+            + (Boolean.TRUE.equals(cn.getStatus().getIsExitNode()) ? ", exit node" : "") + ")";
+        rows.add(new Row("Connector " + name, cn == null || cn.getStatus() == null
+            || cn.getStatus().getHostname() == null ? "" : cn.getStatus().getHostname(), cn == null
+            || cn.getStatus() == null || cn.getStatus().getTailnetIPs() == null ? ""
+            : String.join(", ", cn.getStatus().getTailnetIPs()), c == null ? "pending" : c.getReason()
+            + (ready ? what : ": " + c.getMessage()), ready));
       } else if ("ProxyClass".equals(obj.getKind())) {
         ProxyClass pc = client.resources(ProxyClass.class).withName(name).get();
         Condition c = pc == null || pc.getStatus() == null ? null : pc.getStatus().getConditions().stream()

@@ -12,6 +12,7 @@ import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.ControlPlaneException.Kind;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.controlplane.tailscale.ApiCallListener;
 import io.tailops.controlplane.tailscale.HttpClientSettings;
@@ -93,6 +94,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
   public static final String EP_PREAUTHKEY_EXPIRE = "/api/v1/preauthkey/expire";
   public static final String EP_NODES = "/api/v1/node";
   public static final String EP_NODE = "/api/v1/node/{id}";
+  public static final String EP_NODE_APPROVE_ROUTES = "/api/v1/node/{id}/approve_routes";
   public static final String EP_POLICY = "/api/v1/policy";
   public static final String EP_HEALTH = "/api/v1/health";
 
@@ -218,6 +220,11 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
+    return node(deviceId).map(n -> HeadscaleJson.toDevice(n, baseDomain.get()));
+  }
+
+  /** {@code GET /api/v1/node/{id}}'s node; empty when there is no such node (or the id is not a headscale id). */
+  private Optional<JsonNode> node(String deviceId) throws ControlPlaneException {
     String id = requireId(deviceId, "device ID");
     if (!DECIMAL_ID.matcher(id).matches()) {
       return Optional.empty(); // e.g. a Tailscale stable id: no such headscale node
@@ -231,7 +238,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
     if (node == null || !node.isObject()) {
       throw new HeadscaleApiException(Kind.OTHER, 200, null, null, ex.what + ": the response has no node", null);
     }
-    return Optional.of(HeadscaleJson.toDevice(node, baseDomain.get()));
+    return Optional.of(node);
   }
 
   @Override
@@ -266,6 +273,41 @@ public final class HeadscaleControlPlane implements ControlPlane {
     requireOk(ex);
     LOG.info("deleted headscale node {}", id);
     return true;
+  }
+
+  /** The node's {@code availableRoutes} (announced) and {@code approvedRoutes}, from {@code GET /api/v1/node/{id}}. */
+  @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
+    return node(deviceId).map(HeadscaleJson::toRoutes);
+  }
+
+  /**
+   * {@code POST /api/v1/node/{id}/approve_routes} with {@code {"routes":[...]}}: replaces the node's approved routes
+   * (headscale approves {@code 0.0.0.0/0} and {@code ::/0} together).
+   */
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
+    String id = requireId(deviceId, "device ID");
+    if (!DECIMAL_ID.matcher(id).matches()) {
+      throw new HeadscaleApiException(Kind.NOT_FOUND, 404, null, null, "no headscale node " + id, null);
+    }
+    ObjectNode body = JsonSupport.MAPPER.createObjectNode();
+    ArrayNode list = body.putArray("routes");
+    routes.forEach(list::add);
+    Exchange ex = call("POST", EP_NODE_APPROVE_ROUTES, EP_NODES + "/" + id + "/approve_routes", bytes(body), true);
+    // v0.29.2 answers an unknown node with 400 "node no longer exists in NodeStore: <id>"
+    String msg = ex.status == 400 ? HeadscaleJson.errorBody(ex.body).message() : null;
+    if (isObjectNotFound(ex) || msg != null && msg.contains("no longer exists")) {
+      throw new HeadscaleApiException(Kind.NOT_FOUND, 404, null, null, ex.what + ": no headscale node " + id, null);
+    }
+    requireOk(ex);
+    JsonNode node = requireObject(ex).get("node");
+    if (node == null || !node.isObject()) {
+      throw new HeadscaleApiException(Kind.OTHER, 200, null, null, ex.what + ": the response has no node", null);
+    }
+    DeviceRoutes result = HeadscaleJson.toRoutes(node);
+    LOG.info("approved routes {} of headscale node {}", result.approved(), id);
+    return result;
   }
 
   @Override

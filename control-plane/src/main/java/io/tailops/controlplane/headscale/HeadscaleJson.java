@@ -4,6 +4,7 @@ import static io.tailops.controlplane.JsonSupport.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -77,4 +78,8 @@ final class HeadscaleJson {
         time(n.get("createdAt")));
   }
 
+  /** A node's routes: {@code availableRoutes} (what it announces) and {@code approvedRoutes}. */
+  static DeviceRoutes toRoutes(JsonNode n) {
+    return new DeviceRoutes(strings(n.get("availableRoutes")), strings(n.get("approvedRoutes")));
+  }
 }

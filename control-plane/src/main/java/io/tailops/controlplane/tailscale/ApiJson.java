@@ -4,6 +4,7 @@ import static io.tailops.controlplane.JsonSupport.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 
 /**
  * JSON mapping of Tailscale API v2 payloads. Tree-based and lenient: unknown fields are ignored and fields of an
@@ -34,4 +35,8 @@ final class ApiJson {
         strings(d.get("tags")), time(d.get("lastSeen")), online, time(d.get("created")));
   }
 
+  /** {@code {"advertisedRoutes":[...],"enabledRoutes":[...]}} (a missing list is empty). */
+  static DeviceRoutes toRoutes(JsonNode r) {
+    return new DeviceRoutes(strings(r.get("advertisedRoutes")), strings(r.get("enabledRoutes")));
+  }
 }

@@ -18,6 +18,8 @@ public final class ApiScopes {
           : Scopes.AUTH_KEYS;
       case TailscaleApiClient.EP_DEVICE -> "GET".equals(method) ? Scopes.DEVICES_CORE_READ : Scopes.DEVICES_CORE;
       case TailscaleApiClient.EP_DEVICES -> Scopes.DEVICES_CORE_READ;
+      case TailscaleApiClient.EP_DEVICE_ROUTES -> "GET".equals(method) ? Scopes.DEVICES_ROUTES_READ
+          : Scopes.DEVICES_ROUTES;
       case TailscaleApiClient.EP_POLICY -> Scopes.POLICY_FILE_READ;
       default -> null;
     };

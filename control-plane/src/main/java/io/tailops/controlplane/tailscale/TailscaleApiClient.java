@@ -12,6 +12,7 @@ import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.ControlPlaneException.Kind;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -67,6 +68,7 @@ public final class TailscaleApiClient implements ControlPlane {
   public static final String EP_KEY = "/api/v2/tailnet/-/keys/{id}";
   public static final String EP_DEVICE = "/api/v2/device/{id}";
   public static final String EP_DEVICES = "/api/v2/tailnet/-/devices";
+  public static final String EP_DEVICE_ROUTES = "/api/v2/device/{id}/routes";
   public static final String EP_POLICY = "/api/v2/tailnet/-/acl";
   public static final String EP_TOKEN = OAuthTokenSource.TOKEN_TEMPLATE;
 
@@ -190,6 +192,32 @@ public final class TailscaleApiClient implements ControlPlane {
     requireOk(ex);
     LOG.info("deleted Tailscale device {}", deviceId);
     return true;
+  }
+
+  /** {@code GET /api/v2/device/{id}/routes}: {@code {"advertisedRoutes":[...],"enabledRoutes":[...]}}. */
+  @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
+    String path = "/api/v2/device/" + segment(requireId(deviceId, "device ID")) + "/routes";
+    Exchange ex = call("GET", EP_DEVICE_ROUTES, path, null, true, Map.of());
+    if (ex.response.status() == 404) {
+      return Optional.empty();
+    }
+    requireOk(ex);
+    return Optional.of(ApiJson.toRoutes(requireObject(ex)));
+  }
+
+  /** {@code POST /api/v2/device/{id}/routes} with {@code {"routes":[...]}}; answers as the GET does. */
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
+    String path = "/api/v2/device/" + segment(requireId(deviceId, "device ID")) + "/routes";
+    ObjectNode body = JsonSupport.MAPPER.createObjectNode();
+    ArrayNode list = body.putArray("routes");
+    routes.forEach(list::add);
+    Exchange ex = call("POST", EP_DEVICE_ROUTES, path, bytes(body), true, Map.of());
+    requireOk(ex);
+    DeviceRoutes result = ApiJson.toRoutes(requireObject(ex));
+    LOG.info("approved routes {} of Tailscale device {}", result.approved(), deviceId);
+    return result;
   }
 
   /**

@@ -40,10 +40,13 @@ class LocalRunE2EIT {
         + "my-namespace/my-public-app");
     assertThat(output).doesNotContain("NOT answering");
     List<String> curls = output.lines().filter(l -> l.strip().startsWith("curl --proxy http://127.0.0.1:")).toList();
-    assertThat(curls).hasSize(5);
+    assertThat(curls).hasSize(6);
     assertThat(String.join("\n", curls)).contains("http://my-service.tailnet.test:8080/",
         "http://my-lb-service.tailnet.test:80/", "http://my-dashboard.tailnet.test/",
-        "http://my-public-app.tailnet.test/", "http://my-public-service.tailnet.test:443/");
+        "http://my-public-app.tailnet.test/", "http://my-public-service.tailnet.test:443/", "http://10.244.");
+    // the run's Connector: a subnet router for the pod network, in the table, its route approved by the operator
+    assertThat(output).containsPattern("Connector local-subnet-router +local-subnet-router-connector\\.tailnet\\.test"
+        + " +100\\.64\\.[0-9.]+, fd7a:[0-9a-f:]+ +ConnectorCreated \\(routes 10\\.244\\.[0-9]+\\.0/24\\)");
     assertThat(output).contains("EXTERNAL-IP 100.64.");
     // a second pod network slot was used and is gone again
     assertThat(output).contains("pod network tsop");

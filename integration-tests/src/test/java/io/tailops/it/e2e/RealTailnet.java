@@ -74,7 +74,9 @@ public final class RealTailnet implements BeforeAllCallback {
         e = OperatorEnvironment.create(OperatorEnvironment.Mode.REAL);
         e.env("OPERATOR_HOSTNAME", "e2e-operator").env("OPERATOR_LOGGING", "info")
             // the sweep that notices devices deleted in the control plane (default every 2 minutes)
-            .env("OPERATOR_DEVICE_SWEEP_INTERVAL", "5s");
+            .env("OPERATOR_DEVICE_SWEEP_INTERVAL", "5s")
+            // Connectors: the operator approves their routes in headscale, and looks again soon while they wait
+            .env("HEADSCALE_APPROVE_ROUTES", "true").env("OPERATOR_ROUTE_CHECK_INTERVAL", "2s");
         e.startOperator();
         log.info("real tailnet for the end-to-end tests ready in {} ms: headscale {}, {}, pod runner logs in {}",
             (System.nanoTime() - t0) / 1_000_000, e.headscale().baseUrl(), e.network(), e.pods().logDir());

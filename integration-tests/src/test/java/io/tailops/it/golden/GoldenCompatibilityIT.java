@@ -36,6 +36,7 @@ class GoldenCompatibilityIT {
 
     try (OperatorEnvironment env = OperatorEnvironment.create()) {
       RegenerateGolden.PROXY_ENV.forEach(env::env);
+      GoldenTailnet.prepare(env.tailnet());
       GoldenInputs.apply(env.client(), inputs);
       env.startOperator();
 

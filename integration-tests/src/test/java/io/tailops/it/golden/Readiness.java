@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
 /**
  * When an operator is done with the inputs: every parent is in its ready state and every proxy has logged in and lost
  * its auth key (the operator removes it from the config once the proxy reports a device). Judged from what a user sees,
- * the same way for both operators. A new kind of parent adds its rule to {@link #waitingFor(ClusterState)}.
+ * the same way for both operators. A new kind of parent adds its rule to {@link #waitingFor(ClusterState)}; a Connector
+ * is done when {@code ConnectorReady} is True and {@code status.devices} lists every replica with its tailnet IPs.
  */
 final class Readiness {
   private static final Pattern AUTH_KEY = Pattern.compile("\"AuthKey\":\"[^\"]+\"");
@@ -42,20 +43,22 @@ final class Readiness {
             waiting.add(in.describe() + ": no status.loadBalancer.ingress");
           }
         }
+        case "Connector" -> {
+          readyConditions(in, live, waiting);
+          int replicas = live.path("spec").path("replicas").asInt(1);
+          JsonNode devices = live.path("status").path("devices");
+          int withIps = 0;
+          for (JsonNode d : devices) {
+            withIps += d.path("tailnetIPs").isEmpty() ? 0 : 1;
+          }
+          if (withIps != replicas) {
+            waiting.add(in.describe() + ": " + withIps + " of " + replicas + " devices in status.devices have tailnet"
+                + " IPs");
+          }
+        }
         default -> {
           if (in.group().equals("tailscale.com")) {
-            boolean any = false;
-            for (JsonNode c : live.path("status").path("conditions")) {
-              if (c.path("type").asText().endsWith("Ready")) {
-                any = true;
-                if (!c.path("status").asText().equals("True")) {
-                  waiting.add(in.describe() + ": condition " + c.path("type").asText() + " is not True");
-                }
-              }
-            }
-            if (!any) {
-              waiting.add(in.describe() + ": no Ready condition yet");
-            }
+            readyConditions(in, live, waiting);
           }
         }
       }
@@ -84,6 +87,22 @@ final class Readiness {
       }
     }
     return waiting;
+  }
+
+  /** Every {@code *Ready} condition of a tailscale.com resource is True (and there is at least one). */
+  private static void readyConditions(GoldenInputs.Input in, JsonNode live, List<String> waiting) {
+    boolean any = false;
+    for (JsonNode c : live.path("status").path("conditions")) {
+      if (c.path("type").asText().endsWith("Ready")) {
+        any = true;
+        if (!c.path("status").asText().equals("True")) {
+          waiting.add(in.describe() + ": condition " + c.path("type").asText() + " is not True");
+        }
+      }
+    }
+    if (!any) {
+      waiting.add(in.describe() + ": no Ready condition yet");
+    }
   }
 
   /** A Service the operator serves with an ingress proxy (expose annotation or LoadBalancer class tailscale). */

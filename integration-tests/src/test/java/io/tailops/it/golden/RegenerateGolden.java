@@ -70,6 +70,7 @@ public final class RegenerateGolden {
          SplitControlPlane controlPlane = SplitControlPlane.start(TailnetBinaries.locate())) {
       KubernetesClient client = kube.client();
       prepareCluster(client);
+      GoldenTailnet.prepare(controlPlane.api());
       try (ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, controlPlane.api())) {
         GoldenInputs.apply(client, inputs);
         log("inputs applied; starting the official operator v" + version + " (its own node logs in to headscale "

@@ -48,6 +48,7 @@ public record OperatorConfig(
     String podName,
     ApiServerProxySettings apiServerProxy,
     SecuritySettings security,
+    ConnectorSettings connectors,
     List<String> warnings) {
 
   public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
@@ -155,6 +156,12 @@ public record OperatorConfig(
     }
     int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
     SecuritySettings security = security(r, loginServer);
+    boolean approveRoutes = r.bool("HEADSCALE_APPROVE_ROUTES", false);
+    if (approveRoutes && controlPlane != ControlPlaneKind.HEADSCALE) {
+      r.warnings.add("HEADSCALE_APPROVE_ROUTES=true applies to headscale only (OPERATOR_CONTROL_PLANE=headscale); "
+          + "with Tailscale, approve Connector routes with the policy's autoApprovers");
+      approveRoutes = false;
+    }
 
     OperatorConfig cfg = new OperatorConfig(
         namespace,
@@ -191,6 +198,8 @@ public record OperatorConfig(
             ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",
             ApiServerProxySettings.DEFAULT_DEVICE_SOCKET.toString()))),
         security,
+        new ConnectorSettings(approveRoutes, r.duration("OPERATOR_ROUTE_CHECK_INTERVAL",
+            ConnectorSettings.DEFAULT_ROUTE_CHECK_INTERVAL)),
         List.copyOf(r.warnings));
     if (!r.errors.isEmpty()) {
       throw new ConfigException(String.join("\n", r.errors));

@@ -179,8 +179,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    finish(parent, wanted.plan(), new Outcome.Running(proxy), found, parentWrites);
-    return Optional.empty();
+    return finish(parent, wanted.plan(), new Outcome.Running(proxy), found, parentWrites);
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
@@ -188,8 +187,12 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     finish(parent, wanted.plan(), new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
   }
 
-  /** Writes the projected status if it differs (then records the events of the change) and reports the notes. */
-  private void finish(P parent, Q plan, Outcome outcome, List<Problem> found, ParentWrites<P> parentWrites) {
+  /**
+   * Writes the projected status if it differs (then records the events of the change) and reports the notes; returns
+   * when the kind wants to look again.
+   */
+  private Optional<Duration> finish(P parent, Q plan, Outcome outcome, List<Problem> found,
+      ParentWrites<P> parentWrites) {
     Projection<S> projection = kind.project(parent, plan, outcome);
     if (projection.status() != null && !kind.sameStatus(kind.status(parent), projection.status())) {
       S desired = projection.status();
@@ -206,6 +209,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     List<Problem> all = new ArrayList<>(found);
     all.addAll(projection.notes());
     notes.report(parent, all);
+    return Optional.ofNullable(projection.recheckAfter());
   }
 
   private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)

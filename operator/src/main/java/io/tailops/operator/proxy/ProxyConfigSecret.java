@@ -31,9 +31,11 @@ public final class ProxyConfigSecret {
     boolean acceptRoutes = spec.proxyClass() != null && spec.proxyClass().getSpec() != null
         && spec.proxyClass().getSpec().getTailscale() != null
         && Boolean.TRUE.equals(spec.proxyClass().getSpec().getTailscale().getAcceptRoutes());
-    Map<String, String> data = new LinkedHashMap<>(new TailscaledConfig(
-        defaults.loginServer().isEmpty() ? null : defaults.loginServer(), authKey, hostname, acceptRoutes)
-        .files());
+    String server = defaults.loginServer().isEmpty() ? null : defaults.loginServer();
+    TailscaledConfig config = spec.target() instanceof ProxyTarget.Connector c
+        ? new TailscaledConfig(server, authKey, hostname, acceptRoutes, c.advertiseRoutes(), c.appConnector())
+        : new TailscaledConfig(server, authKey, hostname, acceptRoutes);
+    Map<String, String> data = new LinkedHashMap<>(config.files());
     if (spec.hasServeConfig()) {
       data.put(ProxyStatefulSet.SERVE_CONFIG_KEY, spec.serveConfig());
     }

@@ -37,19 +37,30 @@ public final class ProxyMetrics {
         && Boolean.TRUE.equals(pc.getSpec().getMetrics().getServiceMonitor().getEnable());
   }
 
-  /** {@code ingress_service} for Service proxies, {@code ingress_resource} for Ingress proxies. */
+  /**
+   * {@code ingress_service} for Service proxies, {@code ingress_resource} for Ingress proxies, {@code connector} for
+   * Connectors.
+   */
   static String proxyType(ProxySpec spec) {
+    if (spec.target() instanceof ProxyTarget.Connector) {
+      return "connector";
+    }
     return spec.isIngressProxy() ? "ingress_resource" : "ingress_service";
   }
 
+  /** As upstream: the parent's namespace is in the labels and the job name only for namespaced parents. */
   static Map<String, String> labels(ProxySpec spec, String statefulSet) {
     String type = proxyType(spec);
+    boolean namespaced = !(spec.target() instanceof ProxyTarget.Connector);
     Map<String, String> l = new LinkedHashMap<>(ChildLabels.of(spec.parent()));
     l.put("tailscale.com/metrics-target", statefulSet);
     l.put("ts_proxy_type", type);
     l.put("ts_proxy_parent_name", spec.parent().name());
-    l.put("ts_proxy_parent_namespace", spec.parent().namespace());
-    l.put("ts_prom_job", "ts_" + type + "_" + spec.parent().namespace() + "_" + spec.parent().name());
+    if (namespaced) {
+      l.put("ts_proxy_parent_namespace", spec.parent().namespace());
+    }
+    l.put("ts_prom_job", "ts_" + type + "_" + (namespaced ? spec.parent().namespace() + "_" : "")
+        + spec.parent().name());
     return l;
   }
 

@@ -61,6 +61,9 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
 
   /** Value of {@code TS_INTERNAL_APP}. */
   public String internalApp() {
+    if (target instanceof ProxyTarget.Connector) {
+      return "k8s-operator-connector-resource";
+    }
     return target instanceof ProxyTarget.Serve ? "k8s-operator-ingress-resource" : "k8s-operator-ingress-proxy";
   }
 

@@ -132,6 +132,8 @@ public final class ProxyStatefulSet {
       env.add(value("TS_DEST_IP", c.ip()));
     } else if (spec.target() instanceof ProxyTarget.DnsName d) {
       env.add(value("TS_EXPERIMENTAL_DEST_DNS_NAME", d.name()));
+    } else if (spec.target() instanceof ProxyTarget.Connector) {
+      // a Connector's routes are in its tailscaled config; nothing to point at
     } else {
       env.add(value("TS_SERVE_CONFIG", "/etc/tailscaled/$(POD_NAME)/serve-config"));
     }

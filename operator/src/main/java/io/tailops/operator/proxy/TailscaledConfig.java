@@ -3,6 +3,7 @@ package io.tailops.operator.proxy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,11 +16,24 @@ import java.util.Map;
  * @param authKey auth key to log in with, or null once the device exists
  * @param hostname requested hostname
  * @param acceptRoutes ProxyClass {@code spec.tailscale.acceptRoutes}
+ * @param advertiseRoutes routes to advertise, in the order to write them (Connectors: subnet or app-connector routes
+ *     and the exit node's default routes); empty writes none
+ * @param appConnector whether the node acts as an app connector ({@code AppConnector.Advertise}, cap-107 only)
  */
-public record TailscaledConfig(String serverUrl, String authKey, String hostname, boolean acceptRoutes) {
+public record TailscaledConfig(String serverUrl, String authKey, String hostname, boolean acceptRoutes,
+    List<String> advertiseRoutes, boolean appConnector) {
   public static final String CAP_95 = "cap-95.hujson";
   public static final String CAP_107 = "cap-107.hujson";
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  public TailscaledConfig {
+    advertiseRoutes = advertiseRoutes == null ? List.of() : List.copyOf(advertiseRoutes);
+  }
+
+  /** The config of a proxy that advertises nothing (Service and Ingress proxies, the operator's own device). */
+  public TailscaledConfig(String serverUrl, String authKey, String hostname, boolean acceptRoutes) {
+    this(serverUrl, authKey, hostname, acceptRoutes, List.of(), false);
+  }
 
   /** Both config files keyed by their Secret key. */
   public Map<String, String> files() {
@@ -42,8 +56,12 @@ public record TailscaledConfig(String serverUrl, String authKey, String hostname
     n.put("Hostname", hostname);
     n.put("acceptDNS", false);
     n.put("acceptRoutes", acceptRoutes);
+    if (!advertiseRoutes.isEmpty()) {
+      var routes = n.putArray("AdvertiseRoutes");
+      advertiseRoutes.forEach(routes::add);
+    }
     if (withAppConnector) {
-      n.putObject("AppConnector").put("Advertise", false);
+      n.putObject("AppConnector").put("Advertise", appConnector);
     }
     n.put("NoStatefulFiltering", true);
     return n.toString();

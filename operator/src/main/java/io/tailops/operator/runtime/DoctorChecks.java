@@ -17,7 +17,7 @@ public final class DoctorChecks {
 
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources() {
-    return List.of(UnsupportedKinds::doctorChecks);
+    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks);
   }
 
   /** A doctor with every feature's checks. */

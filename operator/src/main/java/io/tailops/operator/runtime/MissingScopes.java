@@ -84,6 +84,9 @@ public final class MissingScopes {
           + "device was deleted) and self-healing do nothing, doctor cannot check proxies' devices";
       case Scopes.POLICY_FILE_READ -> "optional: doctor and the Funnel preflight cannot read the policy's tagOwners "
           + "and nodeAttrs";
+      case Scopes.DEVICES_ROUTES_READ -> "optional: whether a Connector's routes are approved cannot be checked (it is "
+          + "ready once its devices are up)";
+      case Scopes.DEVICES_ROUTES -> "routes cannot be approved by the operator";
       default -> "calls needing it fail";
     };
   }
@@ -102,13 +105,14 @@ public final class MissingScopes {
     return String.join("\n", lines);
   }
 
-  /** The doctor line: a failure for a required scope, a warning when only the optional policy scope is missing. */
+  /** The doctor line: a failure for a required scope, a warning when only optional ones (policy, routes) miss. */
   public Optional<Doctor.Check> check() {
     List<Missing> l = list();
     if (l.isEmpty()) {
       return Optional.empty();
     }
-    boolean onlyOptional = l.stream().allMatch(m -> m.scope().equals(Scopes.POLICY_FILE_READ));
+    boolean onlyOptional = l.stream().allMatch(m -> m.scope().equals(Scopes.POLICY_FILE_READ)
+        || m.scope().equals(Scopes.DEVICES_ROUTES_READ));
     String detail = String.join("; ", l.stream().map(m -> m.scope() + " missing: " + affects(m.scope())).toList());
     String fix = "give the OAuth client the scopes " + String.join(", ", l.stream()
         .map(m -> Scopes.toGrant(m.scope())).distinct().toList()) + " and patch the operator-oauth Secret with it";

@@ -5,6 +5,7 @@ import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.controlplane.Scopes;
 import java.util.List;
@@ -129,6 +130,17 @@ public final class ObservedControlPlane implements ControlPlane {
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
     return observe(Scopes.DEVICES_CORE, "deleting a device", () -> delegate.deleteDevice(deviceId));
+  }
+
+  @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
+    return observe(Scopes.DEVICES_ROUTES_READ, "reading a device's routes", () -> delegate.getDeviceRoutes(deviceId));
+  }
+
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
+    return observe(Scopes.DEVICES_ROUTES, "approving a device's routes",
+        () -> delegate.setApprovedRoutes(deviceId, routes));
   }
 
   @Override

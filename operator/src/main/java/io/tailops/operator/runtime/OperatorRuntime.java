@@ -122,11 +122,16 @@ public final class OperatorRuntime implements AutoCloseable {
     // The proxy kinds: one line each.
     register(operator, new ServiceController(ctx));
     register(operator, new IngressController(ctx, redirectProbe));
+    if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
+      register(operator, new io.tailops.operator.connector.ConnectorController(ctx));
+    } else {
+      LOG.info("the Connector CRD is not installed: Connectors are not watched");
+    }
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
-    // Connector, ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    // ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed);
     if (http != null) {
@@ -186,6 +191,17 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
         controlPlane.capabilities().name(), config.proxyImage());
     return rt;
+  }
+
+  /** Whether a custom resource's CRD is served; true also when that cannot be told (the informer then retries). */
+  private static boolean served(KubernetesClient client,
+      Class<? extends io.fabric8.kubernetes.client.CustomResource<?, ?>> type) {
+    try {
+      client.resources(type).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+      return true;
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      return e.getCode() != 404;
+    }
   }
 
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,

@@ -152,23 +152,13 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
 
   @Override
   public boolean sameStatus(ServiceStatus a, ServiceStatus b) {
-    return sameCondition(a.getConditions(), b.getConditions()) && sameIngress(ingress(a), ingress(b));
+    return Conditions.same(a.getConditions(), b.getConditions(), CONDITION_PROXY_READY)
+        && sameIngress(ingress(a), ingress(b));
   }
 
   @Override
   public void forget(String uid) {
     plans.forget(uid);
-  }
-
-  private static boolean sameCondition(List<Condition> a, List<Condition> b) {
-    var x = Conditions.find(a, CONDITION_PROXY_READY);
-    var y = Conditions.find(b, CONDITION_PROXY_READY);
-    if (x.isEmpty() || y.isEmpty()) {
-      return x.isEmpty() == y.isEmpty();
-    }
-    return Objects.equals(x.get().getStatus(), y.get().getStatus())
-        && Objects.equals(x.get().getReason(), y.get().getReason())
-        && Objects.equals(x.get().getMessage(), y.get().getMessage());
   }
 
   private static List<LoadBalancerIngress> ingress(ServiceStatus s) {

@@ -56,6 +56,22 @@ public final class Conditions {
     return out;
   }
 
+  /**
+   * Whether the condition of {@code type} says the same in both lists (status, reason, message, observed generation;
+   * the transition time follows from those), or is absent from both.
+   */
+  public static boolean same(List<Condition> a, List<Condition> b, String type) {
+    Optional<Condition> x = find(a, type);
+    Optional<Condition> y = find(b, type);
+    if (x.isEmpty() || y.isEmpty()) {
+      return x.isEmpty() == y.isEmpty();
+    }
+    return Objects.equals(x.get().getStatus(), y.get().getStatus())
+        && Objects.equals(x.get().getReason(), y.get().getReason())
+        && Objects.equals(x.get().getMessage(), y.get().getMessage())
+        && Objects.equals(x.get().getObservedGeneration(), y.get().getObservedGeneration());
+  }
+
   public static Optional<Condition> find(List<Condition> conditions, String type) {
     if (conditions == null) {
       return Optional.empty();

@@ -4,6 +4,7 @@ import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.Device;
+import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,6 +16,9 @@ import java.util.Optional;
 final class FakeControlPlane implements ControlPlane {
   final Map<String, AuthKey> keys = new LinkedHashMap<>();
   final Map<String, Device> devices = new LinkedHashMap<>();
+  final Map<String, DeviceRoutes> routes = new LinkedHashMap<>();
+  Capabilities capabilities = ControlPlane.Capabilities.tailscale();
+  TailnetPolicy policy = new TailnetPolicy(Map.of(), List.of());
   final List<String> calls = new ArrayList<>();
   /** Every key request, in order. */
   final List<AuthKeyRequest> requests = new ArrayList<>();
@@ -58,8 +62,25 @@ final class FakeControlPlane implements ControlPlane {
   }
 
   @Override
+  public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) {
+    calls.add("getDeviceRoutes " + deviceId);
+    return devices.containsKey(deviceId) ? Optional.of(routes.getOrDefault(deviceId, new DeviceRoutes(List.of(),
+        List.of()))) : Optional.empty();
+  }
+
+  @Override
+  public DeviceRoutes setApprovedRoutes(String deviceId, List<String> approved) {
+    calls.add("setApprovedRoutes " + deviceId + " " + approved);
+    DeviceRoutes r = new DeviceRoutes(routes.getOrDefault(deviceId, new DeviceRoutes(List.of(), List.of()))
+        .advertised(), approved);
+    routes.put(deviceId, r);
+    return r;
+  }
+
+  @Override
   public TailnetPolicy readPolicy() {
-    return new TailnetPolicy(Map.of(), List.of());
+    calls.add("readPolicy");
+    return policy;
   }
 
   @Override
@@ -68,6 +89,6 @@ final class FakeControlPlane implements ControlPlane {
 
   @Override
   public Capabilities capabilities() {
-    return ControlPlane.Capabilities.tailscale();
+    return capabilities;
   }
 }

@@ -16,13 +16,10 @@ import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.controlplane.Device;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.HostnameClaims;
-import io.tailops.operator.k8s.ProxyClassUsers;
 import io.tailops.operator.proxy.ProxyConfigSecret;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.TailscaledConfig;
 import io.tailops.operator.reconcile.OperatorContext;
-import io.tailops.operator.reconcile.ReconcileMetrics;
-import io.tailops.operator.reconcile.RetryKicks;
 import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventSink;
 import io.tailops.operator.status.Problem;
@@ -101,17 +98,7 @@ class ProxyPipelineTest {
       events.add(new Problem(type, reason, message));
       eventTargets.add(obj.getMetadata().getName());
     };
-    ReconcileMetrics metrics = new ReconcileMetrics() {
-      @Override
-      public void reconciled(String controller, String outcome, Duration took) {
-      }
-
-      @Override
-      public void selfHealing(String action) {
-      }
-    };
-    OperatorContext ctx = new OperatorContext(config, null, tailnet, sink, clock, new HostnameClaims(),
-        new ProxyClassUsers(), metrics, (object, message) -> { }, new RetryKicks());
+    OperatorContext ctx = PipelineTestContext.of(config, tailnet, sink, clock);
     ServiceKind kind = new ServiceKind(config, true, clock);
     ctx.hostnames().register("Service", h -> parents.stream()
         .filter(p -> kind.claim(p).hostnames().stream().anyMatch(x -> x.equalsIgnoreCase(h)))

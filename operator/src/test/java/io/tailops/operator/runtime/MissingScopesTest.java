@@ -51,4 +51,14 @@ class MissingScopesTest {
       assertThat(c.detail()).startsWith("policy_file:read missing: optional");
     });
   }
+
+  @Test
+  void theConnectorsRoutesScopeMissingIsAWarningThatNamesWhatCannotBeChecked() {
+    scopes.forbidden("devices:routes:read", "reading a device's routes");
+    assertThat(scopes.summary()).contains("whether a Connector's routes are approved cannot be checked")
+        .endsWith("give the OAuth client the scope devices:routes:read");
+    assertThat(scopes.check()).hasValueSatisfying(c -> assertThat(c.status()).isEqualTo(Doctor.Status.WARN));
+    scopes.forbidden("auth_keys", "minting an auth key");
+    assertThat(scopes.check()).hasValueSatisfying(c -> assertThat(c.status()).isEqualTo(Doctor.Status.FAIL));
+  }
 }

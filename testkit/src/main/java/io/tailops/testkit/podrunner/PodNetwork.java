@@ -524,6 +524,42 @@ public final class PodNetwork implements AutoCloseable {
   }
 
   /**
+   * This run's stand-in for an address outside the cluster and the tailnet ("the internet" behind an exit node):
+   * {@code 198.18.<n>.1} (RFC 2544's benchmarking range, never routed on the internet), added as a local /32 address on
+   * the bridge, so it is an address of this machine and nothing sent to it leaves. Pods are given no route to it;
+   * {@link #routeToOutside(String)} gives one of them a /32 route (more specific than any default route). Idempotent.
+   */
+  public synchronized String outsideAddress() {
+    requireOpen();
+    String ip = "198.18." + slot + ".1";
+    if (localAddresses.add(ip)) {
+      OneShotCommand.Result r = Host.run("ip", "addr", "add", ip + "/32", "dev", bridge());
+      if (!r.ok() && !r.stderr().contains("File exists")) {
+        localAddresses.remove(ip);
+        r.require();
+      }
+    }
+    return ip;
+  }
+
+  /**
+   * Gives the pod in network namespace {@code netns} (one of this network's) a route to {@link #outsideAddress()}
+   * through the node, as its default route would in a cluster: a /32 to the node's own address, nothing wider.
+   */
+  public void routeToOutside(String netns) {
+    String ip = outsideAddress();
+    synchronized (this) {
+      if (!sandboxes.containsKey(netns)) {
+        throw new IllegalArgumentException(netns + " is not a pod namespace of " + this);
+      }
+    }
+    OneShotCommand.Result r = Host.run("ip", "-n", netns, "route", "add", ip + "/32", "via", hostAddress());
+    if (!r.ok() && !r.stderr().contains("File exists")) {
+      r.require();
+    }
+  }
+
+  /**
    * A pod address for a pod that runs in the root namespace (userspace proxies): a free address of
    * {@link #podCidr()} added as a local /32 on the bridge. Release it with {@link #releasePodAddress(String)}.
    */

@@ -192,13 +192,23 @@ public final class ProxySimulator implements AutoCloseable {
     return failedLogins.get();
   }
 
+  /** What replica 0 of the proxy is doing. */
   public Phase phase(String statefulSetName) {
-    Proxy p = proxies.get(statefulSetName);
+    return phase(statefulSetName, 0);
+  }
+
+  /** What replica {@code ordinal} (pod {@code <statefulSetName>-<ordinal>}) of the proxy is doing. */
+  public Phase phase(String statefulSetName, int ordinal) {
+    Proxy p = proxies.get(replicaName(statefulSetName, ordinal));
     return p == null ? Phase.STOPPED : p.phase;
   }
 
   public String lastError(String statefulSetName) {
-    Proxy p = proxies.get(statefulSetName);
+    return lastError(statefulSetName, 0);
+  }
+
+  public String lastError(String statefulSetName, int ordinal) {
+    Proxy p = proxies.get(replicaName(statefulSetName, ordinal));
     return p == null ? "" : p.lastError;
   }
 
@@ -210,7 +220,7 @@ public final class ProxySimulator implements AutoCloseable {
           .getItems()) {
         names.add(s.getMetadata().getName());
       }
-      names.addAll(proxies.keySet());
+      proxies.keySet().forEach(r -> names.add(stsOfReplica(r)));
       List<Future<?>> done = new ArrayList<>();
       for (String name : names) {
         done.add(stripe(name).submit(() -> sync(name)));
@@ -271,7 +281,7 @@ public final class ProxySimulator implements AutoCloseable {
       for (StatefulSet s : statefulSetInformer.getStore().list()) {
         names.add(s.getMetadata().getName());
       }
-      names.addAll(proxies.keySet());
+      proxies.keySet().forEach(r -> names.add(stsOfReplica(r)));
       for (String name : names) {
         if (needsPass(name)) {
           enqueue(name);
@@ -283,7 +293,24 @@ public final class ProxySimulator implements AutoCloseable {
   }
 
   private boolean needsPass(String sts) {
-    Proxy p = proxies.get(sts);
+    StatefulSet live = statefulSetInformer.getStore().getByKey(namespace + "/" + sts);
+    int replicas = replicas(live);
+    for (int i = 0; i < replicas; i++) {
+      if (needsPass(sts, proxies.get(replicaName(sts, i)))) {
+        return true;
+      }
+    }
+    // replicas above the desired count (scale-down) or of a deleted StatefulSet that still run
+    for (Map.Entry<String, Proxy> e : proxies.entrySet()) {
+      if (stsOfReplica(e.getKey()).equals(sts) && ordinal(e.getKey()) >= replicas
+          && e.getValue().phase != Phase.STOPPED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean needsPass(String sts, Proxy p) {
     if (p == null) {
       return true;
     }
@@ -320,10 +347,31 @@ public final class ProxySimulator implements AutoCloseable {
     }
   }
 
+  /**
+   * One pass over every replica of a proxy: pods {@code <sts>-0} … {@code <sts>-<replicas-1>}, each with its own
+   * config/state Secret of the same name and its own device (as the official operator's replicas are); replicas above
+   * the desired count (after a scale-down) stop.
+   */
   private void doSync(String stsName) {
-    Proxy proxy = proxies.computeIfAbsent(stsName, k -> new Proxy());
-    String secretName = stsName + "-0";
     StatefulSet sts = client.apps().statefulSets().inNamespace(namespace).withName(stsName).get();
+    int replicas = replicas(sts);
+    Set<Integer> ordinals = new java.util.TreeSet<>();
+    for (int i = 0; i < replicas; i++) {
+      ordinals.add(i);
+    }
+    for (String known : new ArrayList<>(proxies.keySet())) {
+      if (stsOfReplica(known).equals(stsName)) {
+        ordinals.add(ordinal(known));
+      }
+    }
+    for (int i : ordinals) {
+      syncReplica(stsName, i < replicas ? sts : null, i);
+    }
+  }
+
+  private void syncReplica(String stsName, StatefulSet sts, int ordinal) {
+    String secretName = replicaName(stsName, ordinal);
+    Proxy proxy = proxies.computeIfAbsent(secretName, k -> new Proxy());
     Secret secret = client.secrets().inNamespace(namespace).withName(secretName).get();
     String podUid = currentPodUid(sts, secretName);
     if (podUid == null || secret == null) {
@@ -334,7 +382,7 @@ public final class ProxySimulator implements AutoCloseable {
       proxy.podUid = null;
       proxy.nodeId = null;
       if (sts == null && secret == null) {
-        proxies.remove(stsName);
+        proxies.remove(secretName);
         ownWrites.remove(secretName);
       }
       return;
@@ -415,6 +463,12 @@ public final class ProxySimulator implements AutoCloseable {
         && !hostname.equalsIgnoreCase(d.dnsLabel())) {
       d = rename(d, hostname);
     }
+    // tailscaled advertises what its config's AdvertiseRoutes lists (subnet routes, the exit node's default routes)
+    List<String> routes = new ArrayList<>();
+    config.path("AdvertiseRoutes").forEach(r -> routes.add(r.asText()));
+    if (!routes.equals(api.routes(d.nodeId()).advertised())) {
+      api.advertiseRoutes(d.nodeId(), routes);
+    }
     proxy.nodeId = d.nodeId();
     proxy.hostname = hostname;
     proxy.phase = Phase.RUNNING;
@@ -470,7 +524,7 @@ public final class ProxySimulator implements AutoCloseable {
     if (pod != null) {
       return pod.getMetadata().getDeletionTimestamp() == null ? pod.getMetadata().getUid() : null;
     }
-    String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration();
+    String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration() + "/" + podName;
     return UUID.nameUUIDFromBytes(revision.getBytes(StandardCharsets.UTF_8)).toString();
   }
 
@@ -559,6 +613,29 @@ public final class ProxySimulator implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static String replicaName(String sts, int ordinal) {
+    return sts + "-" + ordinal;
+  }
+
+  /** The ordinal of a replica's pod or Secret name ({@code <sts>-<ordinal>}), or -1. */
+  private static int ordinal(String replicaName) {
+    int dash = replicaName.lastIndexOf('-');
+    try {
+      return dash < 0 ? -1 : Integer.parseInt(replicaName.substring(dash + 1));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Desired replicas of a StatefulSet (1 when unset, as the API server defaults it), 0 when gone or deleting. */
+  private static int replicas(StatefulSet sts) {
+    if (sts == null || sts.getMetadata().getDeletionTimestamp() != null) {
+      return 0;
+    }
+    Integer r = sts.getSpec() == null ? null : sts.getSpec().getReplicas();
+    return r == null ? 1 : r;
   }
 
   private static String stsOfReplica(String replicaName) {

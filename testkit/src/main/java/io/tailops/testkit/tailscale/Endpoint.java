@@ -22,7 +22,11 @@ public enum Endpoint {
   /** {@code GET /api/v2/tailnet/-/devices}: list devices. */
   LIST_DEVICES("GET", "/api/v2/tailnet/-/devices"),
   /** {@code GET /api/v2/tailnet/-/acl}: read the policy file. */
-  GET_POLICY("GET", "/api/v2/tailnet/-/acl");
+  GET_POLICY("GET", "/api/v2/tailnet/-/acl"),
+  /** {@code GET /api/v2/device/{id}/routes}: a device's advertised and enabled routes. */
+  GET_DEVICE_ROUTES("GET", "/api/v2/device/{id}/routes"),
+  /** {@code POST /api/v2/device/{id}/routes}: set a device's enabled (approved) routes. */
+  SET_DEVICE_ROUTES("POST", "/api/v2/device/{id}/routes");
 
   private final String method;
   private final String template;

@@ -111,6 +111,8 @@ public final class FakeTailscaleApi implements AutoCloseable {
   public static final String SCOPE_DEVICES_CORE = "devices:core";
   /** Scope for Tailscale Services (accepted, no endpoint served yet). */
   public static final String SCOPE_SERVICES = "services";
+  /** Scope for reading ({@code :read}) and approving a device's subnet routes. */
+  public static final String SCOPE_DEVICES_ROUTES = "devices:routes";
   /** Scope for reading the policy file. */
   public static final String SCOPE_POLICY_READ = "policy_file:read";
 
@@ -619,6 +621,127 @@ public final class FakeTailscaleApi implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------------------------
+  // Subnet routes, exit nodes and app connectors
+
+  /**
+   * What the control plane learns when a device's tailscaled advertises {@code routes} (its config's
+   * {@code AdvertiseRoutes}): they replace what it advertised before, and routes that it newly advertises and that the
+   * policy's {@code autoApprovers} allow for the device's tags are approved at once, as Tailscale does ({@code routes}
+   * entries approve every route within them; {@code exitNode} approves {@code 0.0.0.0/0} and {@code ::/0}). Routes
+   * approved earlier stay approved.
+   *
+   * @throws IllegalArgumentException for an unknown device
+   */
+  public FakeRoutes advertiseRoutes(String nodeId, List<String> routes) {
+    synchronized (lock) {
+      DeviceState d = requireDeviceLocked(nodeId);
+      List<String> enabled = new ArrayList<>(d.enabledRoutes);
+      for (String r : routes) {
+        if (!d.advertisedRoutes.contains(r) && !enabled.contains(r) && autoApprovedLocked(r, d.tags)) {
+          enabled.add(r);
+        }
+      }
+      d.advertisedRoutes = List.copyOf(routes);
+      d.enabledRoutes = List.copyOf(enabled);
+      return new FakeRoutes(d.advertisedRoutes, d.enabledRoutes);
+    }
+  }
+
+  /** Approves exactly {@code routes} for a device, as an admin in the console would. */
+  public FakeRoutes approveRoutes(String nodeId, List<String> routes) {
+    synchronized (lock) {
+      DeviceState d = requireDeviceLocked(nodeId);
+      d.enabledRoutes = List.copyOf(routes);
+      return new FakeRoutes(d.advertisedRoutes, d.enabledRoutes);
+    }
+  }
+
+  /** A device's advertised and approved routes. */
+  public FakeRoutes routes(String nodeId) {
+    synchronized (lock) {
+      DeviceState d = requireDeviceLocked(nodeId);
+      return new FakeRoutes(d.advertisedRoutes, d.enabledRoutes);
+    }
+  }
+
+  /** Adds {@code "autoApprovers": {"routes": {route: owners}}} to the policy (owners: tags). */
+  public FakeTailscaleApi autoApproveRoutes(String route, String... owners) {
+    synchronized (lock) {
+      ArrayNode list = autoApproversLocked().with("routes").withArray(route);
+      for (String o : owners) {
+        list.add(o);
+      }
+      policyHuJson = null;
+    }
+    return this;
+  }
+
+  /** Adds {@code "autoApprovers": {"exitNode": owners}} to the policy. */
+  public FakeTailscaleApi autoApproveExitNode(String... owners) {
+    synchronized (lock) {
+      ArrayNode list = autoApproversLocked().withArray("exitNode");
+      for (String o : owners) {
+        list.add(o);
+      }
+      policyHuJson = null;
+    }
+    return this;
+  }
+
+  /**
+   * Adds an app connector definition to the policy: {@code "nodeAttrs": [{"target": ["*"], "app":
+   * {"tailscale.com/app-connectors": [{"name", "connectors", "domains"}]}}]}.
+   */
+  public FakeTailscaleApi addAppConnector(String name, List<String> connectors, List<String> domains) {
+    synchronized (lock) {
+      JsonNode existing = policy.get("nodeAttrs");
+      ArrayNode attrs = existing instanceof ArrayNode a ? a : policy.putArray("nodeAttrs");
+      ObjectNode entry = attrs.addObject();
+      entry.putArray("target").add("*");
+      ObjectNode app = entry.putObject("app").putArray("tailscale.com/app-connectors").addObject();
+      app.put("name", name);
+      connectors.forEach(app.putArray("connectors")::add);
+      domains.forEach(app.putArray("domains")::add);
+      policyHuJson = null;
+    }
+    return this;
+  }
+
+  private ObjectNode autoApproversLocked() {
+    JsonNode existing = policy.get("autoApprovers");
+    return existing instanceof ObjectNode o ? o : policy.putObject("autoApprovers");
+  }
+
+  private boolean autoApprovedLocked(String route, List<String> deviceTags) {
+    FakeRoutes.Prefix p = FakeRoutes.parse(route);
+    if (p == null) {
+      return false;
+    }
+    JsonNode aa = policy.path("autoApprovers");
+    if (p.bits() == 0) {
+      return owns(aa.path("exitNode"), deviceTags);
+    }
+    Iterator<Map.Entry<String, JsonNode>> it = aa.path("routes").properties().iterator();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      FakeRoutes.Prefix outer = FakeRoutes.parse(e.getKey());
+      if (outer != null && outer.contains(p) && owns(e.getValue(), deviceTags)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean owns(JsonNode owners, List<String> deviceTags) {
+    for (JsonNode o : owners) {
+      if (deviceTags.contains(o.asText())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
   // Counters and recorded requests
 
   /** How many requests reached {@code endpoint} since start or the last {@link #resetCallCounts()}. */
@@ -826,6 +949,8 @@ public final class FakeTailscaleApi implements AutoCloseable {
       case DELETE_DEVICE -> deleteDevice(ex, route.param);
       case LIST_DEVICES -> listDevices(ex, query);
       case GET_POLICY -> getPolicy(ex);
+      case GET_DEVICE_ROUTES -> getDeviceRoutes(ex, route.param);
+      case SET_DEVICE_ROUTES -> setDeviceRoutes(ex, route.param, body);
       default -> throw new ApiError(404, MSG_NOT_FOUND);
     }
   }
@@ -1041,6 +1166,61 @@ public final class FakeTailscaleApi implements AutoCloseable {
     byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("ETag", "\"" + Integer.toHexString(text.hashCode()) + "\"");
     send(ex, 200, bytes, wantsHuJson ? "application/hujson" : "application/json", null);
+  }
+
+  private void getDeviceRoutes(HttpExchange ex, String id) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_DEVICES_ROUTES + ":read");
+    ObjectNode out;
+    synchronized (lock) {
+      DeviceState d = findDeviceLocked(id);
+      if (d == null) {
+        throw new ApiError(404, MSG_NO_DEVICE);
+      }
+      out = routesJson(d);
+    }
+    sendJson(ex, out);
+  }
+
+  /** {@code POST /device/{id}/routes} {@code {"routes":[...]}}: the enabled routes become exactly these. */
+  private void setDeviceRoutes(HttpExchange ex, String id, String body) throws IOException {
+    OAuthClient client = authenticate(ex);
+    requireScope(client, SCOPE_DEVICES_ROUTES);
+    JsonNode req;
+    try {
+      req = body.isBlank() ? null : json.readTree(body);
+    } catch (JsonProcessingException e) {
+      throw new ApiError(400, "invalid JSON request body");
+    }
+    if (req == null || !req.isObject() || !req.path("routes").isArray()) {
+      throw new ApiError(400, "routes must be an array of CIDR prefixes");
+    }
+    List<String> routes = new ArrayList<>();
+    for (JsonNode r : req.path("routes")) {
+      if (!r.isTextual() || FakeRoutes.parse(r.asText()) == null) {
+        throw new ApiError(400, "invalid route " + r);
+      }
+      routes.add(r.asText());
+    }
+    ObjectNode out;
+    synchronized (lock) {
+      DeviceState d = findDeviceLocked(id);
+      if (d == null) {
+        throw new ApiError(404, MSG_NO_DEVICE);
+      }
+      d.enabledRoutes = List.copyOf(routes);
+      out = routesJson(d);
+    }
+    sendJson(ex, out);
+  }
+
+  private ObjectNode routesJson(DeviceState d) {
+    ObjectNode o = json.createObjectNode();
+    ArrayNode advertised = o.putArray("advertisedRoutes");
+    d.advertisedRoutes.forEach(advertised::add);
+    ArrayNode enabled = o.putArray("enabledRoutes");
+    d.enabledRoutes.forEach(enabled::add);
+    return o;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -1299,8 +1479,10 @@ public final class FakeTailscaleApi implements AutoCloseable {
     o.put("blocksIncomingConnections", false);
     o.put("connectedToControl", d.online);
     if (all) {
-      o.putArray("enabledRoutes");
-      o.putArray("advertisedRoutes");
+      ArrayNode enabled = o.putArray("enabledRoutes");
+      d.enabledRoutes.forEach(enabled::add);
+      ArrayNode advertised = o.putArray("advertisedRoutes");
+      d.advertisedRoutes.forEach(advertised::add);
       ObjectNode cc = o.putObject("clientConnectivity");
       cc.putArray("endpoints");
       cc.put("mappingVariesByDestIP", false);
@@ -1341,6 +1523,13 @@ public final class FakeTailscaleApi implements AutoCloseable {
     String head = r.get(0);
     if (head.equals("oauth") && r.size() == 2 && r.get(1).equals("token")) {
       return method.equals("POST") ? new Route(Endpoint.TOKEN, null) : null;
+    }
+    if (head.equals("device") && r.size() == 3 && r.get(2).equals("routes")) {
+      return switch (method) {
+        case "GET" -> new Route(Endpoint.GET_DEVICE_ROUTES, r.get(1));
+        case "POST" -> new Route(Endpoint.SET_DEVICE_ROUTES, r.get(1));
+        default -> null;
+      };
     }
     if (head.equals("device") && r.size() == 2) {
       return switch (method) {
@@ -1514,6 +1703,10 @@ public final class FakeTailscaleApi implements AutoCloseable {
     final String keyId;
     final String machineKey = hex(32);
     final String nodeKey = hex(32);
+    /** What the device's tailscaled advertises, in its order. */
+    List<String> advertisedRoutes = List.of();
+    /** What the tailnet approved (enabled): by autoApprovers, the admin console or the API. */
+    List<String> enabledRoutes = List.of();
 
     DeviceState(String nodeId, String legacyId, String hostname, String label, String domain, List<String> addresses,
         List<String> tags, String user, Instant created, boolean ephemeral, boolean authorized, String keyId) {
