@@ -270,11 +270,14 @@ class ChartDefaultsTest {
     // Connectors: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
-    for (String kind : List.of("proxygroups", "recorders", "dnsconfigs")) {
+    for (String kind : List.of("proxygroups", "dnsconfigs")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
+    // Recorders: watched, finalizer patched, status set; the spec never changed.
+    expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
+    expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
     for (String v : List.of("get", "list", "watch")) {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
@@ -306,7 +309,7 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
-    // Each proxy's own ServiceAccount, Role and RoleBinding (only its own state Secrets).
+    // Each proxy's own and each Recorder's ServiceAccount, Role and RoleBinding (only their own Secrets).
     String[] own = {"get", "list", "watch", "create", "update", "patch", "delete"};
     expected.addAll(grants("", "serviceaccounts", own));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", own));

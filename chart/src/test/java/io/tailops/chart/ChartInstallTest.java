@@ -173,7 +173,14 @@ class ChartInstallTest {
     assertThat(can(op, "update", "tailscale.com", "connectors", "status", null)).isTrue();
     assertThat(can(op, "update", "tailscale.com", "connectors", null, null)).isFalse();
     assertThat(can(op, "delete", "tailscale.com", "connectors", null, null)).isFalse();
-    for (String kind : List.of("proxygroups", "recorders", "dnsconfigs")) {
+    // Recorders: the same.
+    assertThat(can(op, "patch", "tailscale.com", "recorders", null, null)).as("Recorder finalizer").isTrue();
+    assertThat(can(op, "update", "tailscale.com", "recorders", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "recorders", null, null)).isFalse();
+    assertThat(can(op, "delete", "tailscale.com", "recorders", null, null)).isFalse();
+    assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, NS)).as("Recorder Role").isTrue();
+    assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, "default")).isFalse();
+    for (String kind : List.of("proxygroups", "dnsconfigs")) {
       // Not supported yet: read them and report in their status, never change them.
       assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
       assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();
@@ -206,6 +213,38 @@ class ChartInstallTest {
     }
     assertThat(can(proxies, "delete", "", "secrets", null, NS)).isFalse();
     assertThat(can(proxies, "get", "", "secrets", null, "default")).isFalse();
+    recorderRbacCanBeGrantedByTheOperator(op);
+  }
+
+  /**
+   * A Recorder's Role and RoleBinding, created as the operator: RBAC lets it grant only what it holds itself
+   * (escalation check), which a SubjectAccessReview does not show.
+   */
+  static void recorderRbacCanBeGrantedByTheOperator(String op) {
+    io.fabric8.kubernetes.client.Config asOperator = new io.fabric8.kubernetes.client.ConfigBuilder(
+        client.getConfiguration()).withImpersonateUsername(op)
+        .withImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + NS, "system:authenticated")
+        .build();
+    try (KubernetesClient operator = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(asOperator)
+        .build()) {
+      var role = new io.fabric8.kubernetes.api.model.rbac.RoleBuilder().withNewMetadata().withName("rbac-check")
+          .withNamespace(NS).endMetadata()
+          .addNewRule().withApiGroups("").withResources("secrets").withVerbs("get", "patch", "update")
+          .withResourceNames("rbac-check-0", "rbac-check-auth-0").endRule()
+          .addNewRule().withApiGroups("").withResources("events").withVerbs("get", "create", "patch").endRule()
+          .build();
+      operator.resource(role).create();
+      operator.serviceAccounts().inNamespace(NS).resource(new io.fabric8.kubernetes.api.model.ServiceAccountBuilder()
+          .withNewMetadata().withName("rbac-check").endMetadata().build()).create();
+      operator.resource(new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder().withNewMetadata()
+          .withName("rbac-check").withNamespace(NS).endMetadata()
+          .addNewSubject().withKind("ServiceAccount").withName("rbac-check").withNamespace(NS).endSubject()
+          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("rbac-check")
+          .endRoleRef().build()).create();
+      operator.rbac().roleBindings().inNamespace(NS).withName("rbac-check").delete();
+      operator.rbac().roles().inNamespace(NS).withName("rbac-check").delete();
+      operator.serviceAccounts().inNamespace(NS).withName("rbac-check").delete();
+    }
   }
 
   @Order(4)

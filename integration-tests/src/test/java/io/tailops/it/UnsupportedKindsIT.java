@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.Counter;
 import io.tailops.api.v1alpha1.ConditionedStatus;
 import io.tailops.api.v1alpha1.DNSConfig;
 import io.tailops.api.v1alpha1.ProxyGroup;
-import io.tailops.api.v1alpha1.Recorder;
 import io.tailops.api.v1alpha1.TailnetDevice;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.tailscale.CredentialSource;
@@ -21,7 +20,6 @@ import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.unsupported.DNSConfigNotSupported;
 import io.tailops.operator.unsupported.ProxyGroupNotSupported;
-import io.tailops.operator.unsupported.RecorderNotSupported;
 import io.tailops.operator.unsupported.UnsupportedKind;
 import io.tailops.testkit.kube.AuditLog;
 import java.time.Duration;
@@ -36,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * ProxyGroup, Recorder and DNSConfig, which this operator does not implement yet, are reported and never
+ * ProxyGroup and DNSConfig, which this operator does not implement yet, are reported and never
  * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
  * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
  * moves observedGeneration; a restart writes nothing; doctor lists the objects.
@@ -53,14 +51,6 @@ class UnsupportedKindsIT {
       spec:
         type: egress
         replicas: 3
-      """;
-  static final String RECORDER = """
-      apiVersion: tailscale.com/v1alpha1
-      kind: Recorder
-      metadata:
-        name: recorder
-      spec:
-        enableUI: true
       """;
   static final String DNS_CONFIG = """
       apiVersion: tailscale.com/v1alpha1
@@ -87,9 +77,8 @@ class UnsupportedKindsIT {
   void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
     AuditLog.Mark mark = env.mark();
     List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
-        create(PROXY_GROUP, ProxyGroup.class), create(RECORDER, Recorder.class), create(DNS_CONFIG, DNSConfig.class));
-    List<UnsupportedKind> kinds = List.of(ProxyGroupNotSupported.KIND, RecorderNotSupported.KIND,
-        DNSConfigNotSupported.KIND);
+        create(PROXY_GROUP, ProxyGroup.class), create(DNS_CONFIG, DNSConfig.class));
+    List<UnsupportedKind> kinds = List.of(ProxyGroupNotSupported.KIND, DNSConfigNotSupported.KIND);
     for (int i = 0; i < created.size(); i++) {
       CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
       UnsupportedKind kind = kinds.get(i);
@@ -110,11 +99,11 @@ class UnsupportedKindsIT {
         .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
             && !"tailscale-operator-status".equals(w.name()));
     assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
-      assertThat(w.resource()).isIn("proxygroups", "recorders", "dnsconfigs");
+      assertThat(w.resource()).isIn("proxygroups", "dnsconfigs");
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(3);
+    assertThat(writes.list()).hasSize(2);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
@@ -175,7 +164,7 @@ class UnsupportedKindsIT {
     AuditLog.Mark mark = env.mark();
     env.startOperator();
     // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
-    Map<String, Integer> objects = Map.of("ProxyGroup", 2, "Recorder", 1, "DNSConfig", 1);
+    Map<String, Integer> objects = Map.of("ProxyGroup", 2, "DNSConfig", 1);
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
         assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
@@ -195,9 +184,8 @@ class UnsupportedKindsIT {
     assertThat(groups.detail()).startsWith("2 ProxyGroup object(s) (adopted, egress-proxies) are not acted on: no "
         + "proxies are deployed for it");
     assertThat(groups.fix()).contains("official Tailscale operator");
-    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: Recorder", "not supported: DNSConfig")
-        .doesNotContain("not supported: Connector");
-    assertThat(Doctor.text(checks)).contains("FAIL not supported: Recorder: 1 Recorder object(s) (recorder)");
+    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: DNSConfig")
+        .doesNotContain("not supported: Connector", "not supported: Recorder");
   }
 
   @Order(6)

@@ -97,6 +97,8 @@ public final class OperatorEnvironment implements AutoCloseable {
   private final KubeApiServer kube;
   private final FakeTailscaleApi tailnet;
   private final ProxySimulator proxies;
+  /** Plays tsrecorder for Recorders (simulated mode; null otherwise). */
+  private io.tailops.testkit.proxy.RecorderSimulator recorders;
   private final Path dir;
   private PodNetwork network;
   private HeadscaleServer headscale;
@@ -137,6 +139,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       FakeTailscaleApi tailnet = FakeTailscaleApi.start();
       ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet);
       OperatorEnvironment env = new OperatorEnvironment(Mode.SIMULATED, kube, tailnet, proxies, dir);
+      env.recorders = io.tailops.testkit.proxy.RecorderSimulator.start(client, NAMESPACE, tailnet);
       env.oauthClient = tailnet.addOperatorClient();
       env.writeCredentials(env.oauthClient.id(), env.oauthClient.secret());
       env.env.put("OPERATOR_NAMESPACE", NAMESPACE);
@@ -535,6 +538,9 @@ public final class OperatorEnvironment implements AutoCloseable {
       return;
     }
     proxies.close();
+    if (recorders != null) {
+      recorders.close();
+    }
     tailnet.close();
     kube.close();
     deleteDir();

@@ -71,7 +71,9 @@ public final class RegenerateGolden {
       KubernetesClient client = kube.client();
       prepareCluster(client);
       GoldenTailnet.prepare(controlPlane.api());
-      try (ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, controlPlane.api())) {
+      try (ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, controlPlane.api());
+           io.tailops.testkit.proxy.RecorderSimulator recorders = io.tailops.testkit.proxy.RecorderSimulator.start(
+               client, NAMESPACE, controlPlane.api())) {
         GoldenInputs.apply(client, inputs);
         log("inputs applied; starting the official operator v" + version + " (its own node logs in to headscale "
             + "first)");

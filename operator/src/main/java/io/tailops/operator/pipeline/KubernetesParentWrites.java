@@ -14,11 +14,11 @@ import org.slf4j.LoggerFactory;
  * the status by an optimistic-locking update that is retried on a fresh copy after a conflict. Each written version
  * goes into the controller's cache, so the operator's own write does not come back as one more reconcile.
  */
-final class KubernetesParentWrites<P extends HasMetadata> implements ParentWrites<P> {
+public final class KubernetesParentWrites<P extends HasMetadata> implements ParentWrites<P> {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesParentWrites.class);
   private final Context<P> context;
 
-  KubernetesParentWrites(Context<P> context) {
+  public KubernetesParentWrites(Context<P> context) {
     this.context = context;
   }
 

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.doctor.Doctor;
+import io.tailops.operator.recorder.RecorderDoctor;
 import io.tailops.operator.unsupported.UnsupportedKinds;
 import java.util.List;
 
@@ -17,7 +18,8 @@ public final class DoctorChecks {
 
   /** The features' own checks, in the order they are reported. */
   public static List<Doctor.Source> sources() {
-    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks);
+    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks,
+        RecorderDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */

@@ -131,7 +131,8 @@ public final class OperatorRuntime implements AutoCloseable {
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
-    // ProxyGroup, Recorder, DNSConfig: reported as not supported yet (condition, Event).
+    io.tailops.operator.recorder.RecorderController.register(operator, ctx);
+    // ProxyGroup, DNSConfig: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed);
     if (http != null) {

@@ -30,7 +30,6 @@ public final class UnsupportedKinds {
   /** One line per unsupported kind: remove a kind's line (and its class) when the kind is implemented. */
   static final List<Entry> ENTRIES = List.of(
       new Entry(ProxyGroupNotSupported.KIND, ProxyGroupNotSupported::new),
-      new Entry(RecorderNotSupported.KIND, RecorderNotSupported::new),
       new Entry(DNSConfigNotSupported.KIND, DNSConfigNotSupported::new));
 
   /** The unsupported kinds. */

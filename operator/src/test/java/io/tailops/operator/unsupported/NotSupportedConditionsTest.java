@@ -65,7 +65,6 @@ class NotSupportedConditionsTest {
     assertThat(UnsupportedKinds.kinds()).extracting(UnsupportedKind::kind, UnsupportedKind::conditionType)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("ProxyGroup", ConditionTypes.PROXY_GROUP_READY),
-            org.assertj.core.groups.Tuple.tuple("Recorder", ConditionTypes.RECORDER_READY),
             org.assertj.core.groups.Tuple.tuple("DNSConfig", ConditionTypes.NAMESERVER_READY));
     for (UnsupportedKind k : UnsupportedKinds.kinds()) {
       assertThat(k.message()).startsWith(k.kind() + " is not supported by this operator yet: ")
