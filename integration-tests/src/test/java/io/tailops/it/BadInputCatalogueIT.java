@@ -95,10 +95,8 @@ class BadInputCatalogueIT {
     c.add(new ServiceCase("hn-space", svc("hn-space", expose("tailscale.com/hostname", "my app")), "ProxyInvalid",
         INVALID + "invalid Tailscale hostname specified \"my app\": \"my app\" is not a valid DNS label: contains "
         + "invalid character \" \""));
-    String longName = "n".repeat(60);
-    c.add(new ServiceCase(longName, svc(longName, expose()), "ProxyInvalid", INVALID + "invalid Tailscale hostname "
-        + "\"" + NS + "-" + longName + "\", use \"tailscale.com/hostname\" annotation to override: \"" + NS + "-"
-        + longName + "\" is too long, max length is 63 bytes"));
+    // A Service whose <namespace>-<name> is too long for a hostname is no longer bad input: the default hostname is
+    // shortened, with the event DefaultHostnameAdjusted (issue 13 item 2, NewUserIT.item2NamesDerivedFromParents).
     c.add(new ServiceCase("tag-no-prefix", svc("tag-no-prefix", expose("tailscale.com/tags", "k8s")), "ProxyInvalid",
         INVALID + "invalid tag \"k8s\": tags must start with 'tag:'"));
     c.add(new ServiceCase("tag-empty-name", svc("tag-empty-name", expose("tailscale.com/tags", "tag:")),
@@ -204,8 +202,9 @@ class BadInputCatalogueIT {
     String label64 = "l".repeat(64);
     c.add(new IngressCase("ing-bad-host", ingress("ing-bad-host", "tls: [{hosts: [" + label64 + ".example.com]}]",
         "defaultBackend: {service: {name: backend, port: {number: 80}}}", ""), "InvalidHostname",
-        "invalid Tailscale hostname \"" + label64 + "\" (from spec.tls[0].hosts[0]): \"" + label64 + "\" is too long, "
-        + "max length is 63 bytes"));
+        "invalid Tailscale hostname \"" + label64 + "\" (the first label of spec.tls[0].hosts[0] \"" + label64
+        + ".example.com\"): \"" + label64 + "\" is too long, max length is 63 bytes; use a TLS host whose first label "
+        + "is a valid DNS label (letters, digits and '-', at most 63 characters)"));
     c.add(new IngressCase("ing-bad-tags", ingress("ing-bad-tags", "", "defaultBackend: {service: {name: backend, "
         + "port: {number: 80}}}", "tailscale.com/tags: k8s"), "InvalidTags",
         "invalid tag \"k8s\": tags must start with 'tag:'"));
@@ -216,9 +215,18 @@ class BadInputCatalogueIT {
         + "port: {number: 80}}}", ""), "NoValidBackends", "no valid backends"));
     c.add(new IngressCase("ing-bad-port-name", ingress("ing-bad-port-name", "", "defaultBackend: {service: {name: "
         + "backend, port: {name: nosuch}}}", ""), "InvalidIngressBackend",
-        "backend for path \"/\" has invalid port"));
+        "backend for path \"/\" has invalid port: Service \"backend\" has no port named \"nosuch\" (its ports: 80)"));
+    c.add(new IngressCase("ing-port-name-typo", ingress("ing-port-name-typo", "", "defaultBackend: {service: {name: "
+        + "named-be, port: {name: metric}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid port: "
+        + "Service \"named-be\" has no port named \"metric\" (its ports: http (8080), metrics (9090))"));
     c.add(new IngressCase("ing-headless", ingress("ing-headless", "", "defaultBackend: {service: {name: headless-be, "
-        + "port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid ClusterIP"));
+        + "port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid ClusterIP: Service \"headless-be\" is headless "
+        + "(clusterIP: None); the proxy forwards to a Service's cluster IP: point the Ingress at a Service of type "
+        + "ClusterIP"));
+    c.add(new IngressCase("ing-external-name", ingress("ing-external-name", "", "defaultBackend: {service: {name: "
+        + "external-be, port: {number: 80}}}", ""), "InvalidIngressBackend", "backend for path \"/\" has invalid "
+        + "ClusterIP: Service \"external-be\" is of type ExternalName (\"db.example.com\") and has no cluster IP; the "
+        + "proxy forwards to a Service's cluster IP: point the Ingress at a Service of type ClusterIP"));
     c.add(new IngressCase("ing-other-host", ingress("ing-other-host", "tls: [{hosts: [mine]}]",
         "rules: [{host: theirs.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: "
         + "backend, port: {number: 80}}}}]}}]", ""), "InvalidIngressBackend",
@@ -248,9 +256,18 @@ class BadInputCatalogueIT {
   Stream<DynamicTest> ingresses() {
     if (env.client().services().inNamespace(NS).withName("backend").get() == null) {
       env.backendService(NS, "backend", 80);
-      env.client().resource(new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("headless-be")
-          .endMetadata().withNewSpec().withClusterIP("None").addToSelector("app", "x").addNewPort().withPort(80)
-          .endPort().endSpec().build()).create();
+    }
+    for (Service be : List.of(
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("headless-be").endMetadata().withNewSpec()
+            .withClusterIP("None").addToSelector("app", "x").addNewPort().withPort(80).endPort().endSpec().build(),
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("external-be").endMetadata().withNewSpec()
+            .withType("ExternalName").withExternalName("db.example.com").endSpec().build(),
+        new ServiceBuilder().withNewMetadata().withNamespace(NS).withName("named-be").endMetadata().withNewSpec()
+            .addToSelector("app", "x").addNewPort().withName("http").withPort(8080).endPort().addNewPort()
+            .withName("metrics").withPort(9090).endPort().endSpec().build())) {
+      if (env.client().services().inNamespace(NS).withName(be.getMetadata().getName()).get() == null) {
+        env.client().resource(be).create();
+      }
     }
     invalidClass();
     List<IngressCase> cases = ingressCases();
@@ -273,6 +290,120 @@ class BadInputCatalogueIT {
       }
       assertThat(env.tailnet().keys()).filteredOn(k -> !String.valueOf(k.description()).contains("ing-exact"))
           .hasSize(keys);
+    }));
+  }
+
+  /**
+   * A near miss (issue 13 item 5): YAML of an object that looks like a request but is not the accepted form, the one
+   * Warning it gets (reason, message), and whether it is served nonetheless (an Ingress of our class is, as if the
+   * ignored annotation were absent).
+   */
+  record NearMissCase(String name, String yaml, String reason, String message, boolean served) {
+  }
+
+  static final String BOOLEAN_FORM = "; the accepted values are \"true\" and \"false\" (lower case, quoted in YAML: ";
+
+  static String plainService(String name, String annotations, String spec) {
+    return "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name + "\n  namespace: " + NS + "\n"
+        + (annotations.isEmpty() ? "" : "  annotations: {" + annotations + "}\n") + "spec: {" + spec
+        + (spec.isEmpty() ? "" : ", ") + "selector: {app: x}, ports: [{port: 80}]}\n";
+  }
+
+  static List<NearMissCase> nearMissCases() {
+    List<NearMissCase> c = new ArrayList<>();
+    for (String v : List.of("True", "yes", "1", "on")) {
+      String name = "nm-expose-" + v.toLowerCase();
+      c.add(new NearMissCase(name, plainService(name, "tailscale.com/expose: \"" + v + "\"", ""),
+          "AnnotationValueIgnored", "tailscale.com/expose: \"" + v + "\" is not \"true\", so the Service is not "
+          + "exposed" + BOOLEAN_FORM + "tailscale.com/expose: \"true\")", false));
+    }
+    for (String k : List.of("exposed", "expos", "hostnme")) {
+      String name = "nm-key-" + k;
+      String meant = k.equals("hostnme") ? "hostname" : "expose";
+      c.add(new NearMissCase(name, plainService(name, "tailscale.com/" + k + ": \"true\"", ""), "AnnotationIgnored",
+          "unknown annotation tailscale.com/" + k + ", ignored; did you mean tailscale.com/" + meant + "?", false));
+    }
+    for (String cls : List.of("Tailscale", "TAILSCALE")) {
+      String name = "nm-lb-" + cls.toLowerCase() + (cls.equals("TAILSCALE") ? "-upper" : "");
+      c.add(new NearMissCase(name, plainService(name, "", "type: LoadBalancer, loadBalancerClass: " + cls),
+          "ClassIgnored", "spec.loadBalancerClass \"" + cls + "\" is not \"tailscale\" (class names are "
+          + "case-sensitive), so this operator does not serve the LoadBalancer (the class cannot be changed once set: "
+          + "recreate the Service); use spec.loadBalancerClass: tailscale", false));
+    }
+    String backend = "defaultBackend: {service: {name: backend, port: {number: 80}}}";
+    // spec.ingressClassName "Tailscale" is refused by the API server itself (a lowercase RFC 1123 subdomain); the
+    // deprecated annotation is not read by either operator.
+    for (String cls : List.of("tailscale", "Tailscale")) {
+      String name = "nm-legacy-class-" + (cls.equals("tailscale") ? "lower" : "capital");
+      c.add(new NearMissCase(name, ingress(name, "", backend, "kubernetes.io/ingress.class: " + cls)
+          .replace("  ingressClassName: tailscale\n", ""), "ClassIgnored", "the annotation kubernetes.io/ingress.class: "
+          + cls + " is deprecated and not read (neither by the official operator), so this operator does not serve the "
+          + "Ingress; use spec.ingressClassName: tailscale", false));
+    }
+    for (String v : List.of("yes", "1")) {
+      String name = "nm-funnel-" + v;
+      c.add(new NearMissCase(name, ingress(name, "", backend, "tailscale.com/funnel: \"" + v + "\""),
+          "AnnotationValueIgnored", "tailscale.com/funnel: \"" + v + "\" is not \"true\", so the Ingress is not "
+          + "published through Funnel" + BOOLEAN_FORM + "tailscale.com/funnel: \"true\")", true));
+    }
+    c.add(new NearMissCase("nm-ing-hostname", ingress("nm-ing-hostname", "", backend, "tailscale.com/hostname: x"),
+        "AnnotationIgnored", "tailscale.com/hostname is read on Services only; this Ingress ignores it: an Ingress's "
+        + "tailnet hostname is the first label of spec.tls[0].hosts[0] (set spec.tls: [{hosts: [<hostname>]}])",
+        true));
+    c.add(new NearMissCase("nm-ing-expose", ingress("nm-ing-expose", "", backend, "tailscale.com/expose: \"true\""),
+        "AnnotationIgnored", "tailscale.com/expose is read on Services only; this Ingress ignores it: an Ingress is "
+        + "served because of spec.ingressClassName: tailscale", true));
+    c.add(new NearMissCase("nm-svc-redirect", plainService("nm-svc-redirect", "tailscale.com/expose: \"true\", "
+        + "tailscale.com/http-redirect: \"true\"", ""), "AnnotationIgnored", "tailscale.com/http-redirect is read "
+        + "on Ingresses only; this Service ignores it", true));
+    return c;
+  }
+
+  @TestFactory
+  Stream<DynamicTest> nearMisses() {
+    if (env.client().services().inNamespace(NS).withName("backend").get() == null) {
+      env.backendService(NS, "backend", 80);
+    }
+    List<NearMissCase> cases = nearMissCases();
+    for (NearMissCase c : cases) {
+      HasMetadata obj = c.yaml().contains("kind: Service") ? Serialization.unmarshal(c.yaml(), Service.class)
+          : Serialization.unmarshal(c.yaml(), Ingress.class);
+      env.client().resource(obj).create();
+    }
+    // The served ones have their keys before the other factories count theirs.
+    for (NearMissCase c : cases) {
+      if (c.served()) {
+        env.awaitProxy(c.yaml().contains("kind: Service") ? "svc" : "ingress", NS, c.name());
+      }
+    }
+    return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+      boolean isService = c.yaml().contains("kind: Service");
+      String type = isService ? "svc" : "ingress";
+      HasMetadata obj = isService ? getSvc(c.name())
+          : env.client().network().v1().ingresses().inNamespace(NS).withName(c.name()).get();
+      // The Warning is the signal that the operator reconciled the object.
+      await().atMost(Duration.ofSeconds(60)).until(() -> env.event(obj, c.reason()).isPresent());
+      assertThat(env.events(obj)).filteredOn(e -> c.reason().equals(e.getReason())).singleElement()
+          .satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).isEqualTo(c.message());
+          });
+      if (c.served()) {
+        await().atMost(Duration.ofSeconds(60)).until(() -> env.event(obj, isService ? "ProxyCreated" : "ProxyReady")
+            .isPresent() || !env.statefulSets(type, NS, c.name()).isEmpty());
+        assertThat(env.statefulSets(type, NS, c.name())).hasSize(1);
+        if (!isService) {
+          assertThat(env.tailscaledConfig(env.statefulSets(type, NS, c.name()).get(0).getMetadata().getName()))
+              .doesNotContain("AllowFunnel");
+        }
+      } else {
+        HasMetadata now = isService ? getSvc(c.name())
+            : env.client().network().v1().ingresses().inNamespace(NS).withName(c.name()).get();
+        assertNothingFor(type, c.name(), now);
+        if (now instanceof Service s) {
+          assertThat(ServiceExposeIT.ready(s)).isEmpty();
+        }
+      }
     }));
   }
 
@@ -356,6 +487,44 @@ class BadInputCatalogueIT {
       assertThat(pc.getStatus().getConditions().get(0).getMessage()).isEqualTo(c.message());
       await().atMost(Duration.ofSeconds(20)).until(() -> env.event(pc, "ProxyClassInvalid").isPresent());
       assertThat(env.event(pc, "ProxyClassInvalid").get().getMessage()).isEqualTo(c.message());
+    }));
+  }
+
+  /**
+   * ProxyClass settings that are accepted but do nothing or break the proxies (issue 13 item 6): the class stays valid
+   * (as upstream) with the finding in its message and one Warning event.
+   */
+  @TestFactory
+  Stream<DynamicTest> proxyClassSettingsThatDoNothing() {
+    Map<String, String[]> cases = new LinkedHashMap<>();
+    cases.put("pc-init-advertise-tags", new String[] {"statefulSet: {pod: {tailscaleInitContainer: {env: [{name: "
+        + "TS_EXTRA_ARGS, value: \"--advertise-tags=tag:prod\"}]}}}", "spec.statefulSet.pod.tailscaleInitContainer.env "
+        + "[TS_EXTRA_ARGS] has no effect"});
+    cases.put("pc-init-any-env", new String[] {"statefulSet: {pod: {tailscaleInitContainer: {env: [{name: "
+        + "TS_HOSTNAME, value: x}, {name: FOO, value: y}]}}}", "spec.statefulSet.pod.tailscaleInitContainer.env "
+        + "[TS_HOSTNAME, FOO] has no effect"});
+    cases.put("pc-main-authkey", new String[] {"statefulSet: {pod: {tailscaleContainer: {env: [{name: TS_AUTHKEY, "
+        + "value: x}]}}}", "spec.statefulSet.pod.tailscaleContainer.env TS_AUTHKEY breaks the proxy"});
+    cases.put("pc-main-extra-args", new String[] {"statefulSet: {pod: {tailscaleContainer: {env: [{name: "
+        + "TS_EXTRA_ARGS, value: \"--advertise-tags=tag:a\"}]}}}", "spec.statefulSet.pod.tailscaleContainer.env "
+        + "TS_EXTRA_ARGS breaks the proxy"});
+    for (Map.Entry<String, String[]> c : cases.entrySet()) {
+      env.client().resource(Serialization.unmarshal("apiVersion: tailscale.com/v1alpha1\nkind: ProxyClass\n"
+          + "metadata: {name: " + c.getKey() + "}\nspec:\n  " + c.getValue()[0] + "\n", ProxyClass.class)).create();
+    }
+    return cases.entrySet().stream().map(c -> DynamicTest.dynamicTest(c.getKey(), () -> {
+      var pc = env.client().resources(ProxyClass.class).withName(c.getKey());
+      await().atMost(Duration.ofSeconds(60)).until(() -> pc.get().getStatus() != null
+          && !pc.get().getStatus().getConditions().isEmpty());
+      var ready = pc.get().getStatus().getConditions().get(0);
+      assertThat(ready.getStatus()).isEqualTo("True");
+      assertThat(ready.getMessage()).startsWith("ProxyClassValid, but: " + c.getValue()[1]);
+      await().atMost(Duration.ofSeconds(20)).until(() -> env.event(pc.get(), "ProxyClassSettingIgnored").isPresent());
+      assertThat(env.events(pc.get())).filteredOn(e -> "ProxyClassSettingIgnored".equals(e.getReason()))
+          .singleElement().satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).startsWith(c.getValue()[1]);
+          });
     }));
   }
 

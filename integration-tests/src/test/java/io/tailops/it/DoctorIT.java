@@ -68,9 +68,12 @@ class DoctorIT {
         "tailscale.com/hostname", "doc-ok"))).create();
     await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(env.client().services()
         .inNamespace("doc-ok").withName("web").get()).map(c -> "True".equals(c.getStatus())).orElse(false));
+    // The operator publishes what each parent's reconcile found within a second of it (doctor reads that).
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> doctor().stream()
+        .allMatch(c -> c.status() == Doctor.Status.OK));
     List<Doctor.Check> checks = doctor();
     assertThat(checks).as(Doctor.text(checks)).allMatch(c -> c.status() == Doctor.Status.OK);
-    assertThat(checks).extracting(Doctor.Check::name).contains("credentials", "token", "scope devices",
+    assertThat(checks).extracting(Doctor.Check::name).contains("parents", "credentials", "token", "scope devices",
         "proxy tags", "policy tagOwners", "funnel", "ingressclass", "proxy svc doc-ok/web");
     assertThat(Doctor.failed(checks)).isFalse();
   }

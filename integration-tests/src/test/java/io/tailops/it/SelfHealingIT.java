@@ -75,13 +75,15 @@ class SelfHealingIT {
    * reported: the device is provably this operator's from then on (here: a proxy whose Secret was lost since).
    */
   static void registerAsOurs(FakeDevice d) {
-    String patch = "{\"data\":{\"" + d.nodeId() + "\":\"ts-lost-0 2026-01-01T00:00:00Z\"}}";
+    // DeviceRegistry's format: <replica Secret> <parent type>/<namespace>/<name> <hostname>.
+    String entry = "ts-lost-0 svc/heal-lost/lost " + d.hostname();
+    String patch = "{\"data\":{\"" + d.nodeId() + "\":\"" + entry + "\"}}";
     var cms = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE);
     for (int attempt = 0; ; attempt++) {
       try {
         if (cms.withName(DeviceRegistry.CONFIG_MAP).get() == null) {
-          cms.resource(DeviceRegistry.configMap(OperatorEnvironment.NAMESPACE, Map.of(d.nodeId(),
-              "ts-lost-0 2026-01-01T00:00:00Z"))).create();
+          cms.resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+              .withName(DeviceRegistry.CONFIG_MAP).endMetadata().addToData(d.nodeId(), entry).build()).create();
         } else {
           cms.withName(DeviceRegistry.CONFIG_MAP).patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
               io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);

@@ -3,7 +3,6 @@ package io.tailops.operator.doctor;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
@@ -286,8 +285,9 @@ public final class Doctor {
     }
     if (policy.isEmpty()) {
       return Check.warn("funnel", users.size() + " resource(s) use Funnel, but the policy could not be read to check "
-          + "nodeAttrs", "make sure the policy has \"nodeAttrs\": [{\"target\": [\"" + config.proxyTags().get(0)
-          + "\"], \"attr\": [\"funnel\"]}]");
+          + "nodeAttrs, so whether they are public is not known", "give the OAuth client the policy_file:read scope so "
+          + "the operator can check it, and make sure the policy has \"nodeAttrs\": [{\"target\": [\""
+          + config.proxyTags().get(0) + "\"], \"attr\": [\"funnel\"]}]");
     }
     if (!policy.get().grantsAttr(config.proxyTags(), "funnel")) {
       return Check.fail("funnel", users + " use Funnel but nodeAttrs does not grant \"funnel\" to "
@@ -361,20 +361,7 @@ public final class Doctor {
       }
       out.add(Check.ok(name, "device " + (d == null ? id : d.name() + " " + d.addresses())));
     }
-    try {
-      for (Service svc : client.services().inAnyNamespace().list().getItems()) {
-        Optional<Condition> c = svc.getStatus() == null || svc.getStatus().getConditions() == null ? Optional.empty()
-            : svc.getStatus().getConditions().stream().filter(x -> TailscaleKeys.CONDITION_PROXY_READY
-                .equals(x.getType())).findFirst();
-        if (c.isPresent() && "False".equals(c.get().getStatus())) {
-          out.add(Check.warn("service " + svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName(),
-              c.get().getReason() + ": " + c.get().getMessage(), "see kubectl describe svc -n "
-                  + svc.getMetadata().getNamespace() + " " + svc.getMetadata().getName()));
-        }
-      }
-    } catch (KubernetesClientException e) {
-      out.add(Check.warn("services", "cannot list Services: " + e.getMessage(), "check RBAC"));
-    }
+    // Every parent asked to be served, with or without a proxy, is a feature's source (runtime.ParentReport).
     return out;
   }
 

@@ -29,6 +29,7 @@ import io.tailops.operator.pipeline.Outcome;
 import io.tailops.operator.pipeline.Projection;
 import io.tailops.operator.pipeline.ProxyKind;
 import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxySpec;
@@ -43,6 +44,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -64,6 +66,8 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
   private final Map<String, Set<String>> probed = new ConcurrentHashMap<>();
   private InformerEventSource<Service, Ingress> backends;
   private InformerEventSource<IngressClass, Ingress> ingressClasses;
+
+  private Function<String, FunnelPreflight.Verdict> funnelVerdicts = uid -> FunnelPreflight.Verdict.UNKNOWN;
 
   public IngressKind(OperatorConfig config, boolean httpsCertificates, RedirectProbe redirectProbe) {
     this.config = config;
@@ -105,10 +109,15 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
   }
 
   @Override
+  public void funnelVerdicts(Function<String, FunnelPreflight.Verdict> verdicts) {
+    this.funnelVerdicts = verdicts;
+  }
+
+  @Override
   public Decision<IngressPlan.Expose> plan(Ingress ing, ProxyObjectStore proxies) {
     IngressPlan plan = planner.plan(ing, this::backendService, knownFqdn(ParentRef.of(parentType(), ing), proxies));
     if (plan instanceof IngressPlan.NotOurs no) {
-      return new Decision.NotWanted<>(no.why());
+      return new Decision.NotWanted<>(no.why(), no.nearMisses());
     }
     if (plan instanceof IngressPlan.Unservable u) {
       return new Decision.Invalid<>("ProxyInvalid", u.problems());
@@ -159,8 +168,8 @@ public final class IngressKind implements ProxyKind<Ingress, List<IngressLoadBal
     String dnsName = plan.plainHttp() ? device.fqdn() : device.ingressDnsName(device.podUid());
     if (device.isReady() && !dnsName.isEmpty()) {
       notes.add(Problem.normal("ProxyReady", "proxy is ready; reachable on the tailnet at "
-          + (plan.plainHttp() ? "http://" : "https://") + dnsName + (plan.funnel() ? " (and publicly through "
-          + "Funnel)" : "")));
+          + (plan.plainHttp() ? "http://" : "https://") + dnsName + (plan.funnel() ? " (" + FunnelPreflight.wording(
+              funnelVerdicts.apply(ing.getMetadata().getUid()), "https://" + dnsName) + ")" : "")));
     }
     return new Projection<>(desiredIngress(dnsName, plan), List.of(), notes);
   }

@@ -7,8 +7,19 @@ import java.util.List;
 /** What the operator should do with one Ingress, decided by {@link IngressPlanner} without API writes. */
 public sealed interface IngressPlan {
 
-  /** The Ingress is not for this operator (any proxy it had is cleaned up). */
-  record NotOurs(String why) implements IngressPlan {
+  /**
+   * The Ingress is not for this operator (any proxy it had is cleaned up).
+   *
+   * @param nearMisses what looks like a request to serve it but is not the accepted form (Warnings)
+   */
+  record NotOurs(String why, List<Problem> nearMisses) implements IngressPlan {
+    public NotOurs {
+      nearMisses = List.copyOf(nearMisses);
+    }
+
+    public NotOurs(String why) {
+      this(why, List.of());
+    }
   }
 
   /** The Ingress is ours but cannot be served as it is; the existing proxy (if any) is left untouched. */

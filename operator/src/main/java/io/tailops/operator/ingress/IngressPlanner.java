@@ -14,7 +14,10 @@ import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.tailops.operator.k8s.NearMisses;
 import io.tailops.operator.k8s.ProxyClassRef;
+import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.Validation;
@@ -71,17 +74,94 @@ public final class IngressPlanner {
     if (!isOurs(ing)) {
       String cls = ing.getSpec() == null ? null : ing.getSpec().getIngressClassName();
       return new IngressPlan.NotOurs(cls == null ? "no ingressClassName" : "ingressClassName " + cls + " is not "
-          + ingressClassName + " (or the Ingress names a ProxyGroup)");
+          + ingressClassName + " (or the Ingress names a ProxyGroup)", notOursNearMisses(ing, cls));
     }
+    List<Problem> near = nearMisses(ing);
+    IngressPlan plan = served(ing, services, deviceFqdn);
+    if (near.isEmpty()) {
+      return plan;
+    }
+    if (plan instanceof IngressPlan.Unservable u) {
+      List<Problem> all = new ArrayList<>(u.problems());
+      all.addAll(near);
+      return new IngressPlan.Unservable(dedupe(all));
+    }
+    IngressPlan.Expose e = (IngressPlan.Expose) plan;
+    List<Problem> all = new ArrayList<>(e.problems());
+    all.addAll(near);
+    return new IngressPlan.Expose(e.parent(), e.hostname(), e.tags(), e.serveConfigJson(), e.proxyClassName(),
+        e.funnel(), e.httpRedirect(), e.plainHttp(), e.forwardClusterTraffic(), e.ephemeral(), e.backendUrls(),
+        dedupe(all));
+  }
+
+  /**
+   * Why an Ingress of the operator's class may not get what it asked for (each a Warning naming the accepted form): a
+   * boolean annotation that is neither "true" nor "false" (taken as false), annotations only Services read, misspelt
+   * keys.
+   */
+  static List<Problem> nearMisses(Ingress ing) {
+    Map<String, String> ann = annotations(ing);
+    List<Problem> near = new ArrayList<>();
+    NearMisses.booleanValue(ann, FUNNEL, "the Ingress is not published through Funnel").ifPresent(near::add);
+    NearMisses.booleanValue(ann, HTTP_REDIRECT, "port 80 does not redirect to HTTPS").ifPresent(near::add);
+    NearMisses.booleanValue(ann, INGRESS_HTTP, "the Ingress is not served over plain HTTP").ifPresent(near::add);
+    NearMisses.booleanValue(ann, EPHEMERAL, "the proxy's device is not ephemeral").ifPresent(near::add);
+    NearMisses.booleanValue(ann, FORWARD_CLUSTER_TRAFFIC, "cluster traffic is not forwarded through the proxy")
+        .ifPresent(near::add);
+    near.addAll(NearMisses.misplaced("Ingress", ann, NearMisses.SERVICE_ONLY, "Service", Map.of(
+        TailscaleKeys.HOSTNAME, "an Ingress's tailnet hostname is the first label of spec.tls[0].hosts[0] (set "
+            + "spec.tls: [{hosts: [<hostname>]}])",
+        TailscaleKeys.EXPOSE, "an Ingress is served because of spec.ingressClassName: tailscale")));
+    return near;
+  }
+
+  /** Why an Ingress that is not of the operator's class may have meant to be. */
+  private List<Problem> notOursNearMisses(Ingress ing, String cls) {
+    Map<String, String> ann = annotations(ing);
+    if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
+      return List.of();
+    }
+    List<Problem> near = new ArrayList<>();
+    NearMisses.classCase("spec.ingressClassName", cls, ingressClassName, "this operator does not serve the Ingress")
+        .ifPresent(near::add);
+    String legacy = ann.get("kubernetes.io/ingress.class");
+    if (cls == null && legacy != null && legacy.trim().equalsIgnoreCase(ingressClassName)) {
+      near.add(Problem.warning(NearMisses.CLASS_IGNORED, "the annotation kubernetes.io/ingress.class: " + legacy
+          + " is deprecated and not read (neither by the official operator), so this operator does not serve the "
+          + "Ingress; use spec.ingressClassName: " + ingressClassName));
+    }
+    if (near.isEmpty() && cls == null) {
+      // An Ingress of another class that keeps our annotations was moved on purpose: no warning for it.
+      List<String> ours = ann.keySet().stream().filter(k -> k.startsWith("tailscale.com/")).sorted().toList();
+      if (!ours.isEmpty()) {
+        near.add(Problem.warning(NearMisses.ANNOTATION_IGNORED, "the Ingress has " + String.join(", ", ours)
+            + " but no spec.ingressClassName, so this operator does not serve it and ignores them; use "
+            + "spec.ingressClassName: " + ingressClassName));
+      }
+    }
+    return near;
+  }
+
+  private IngressPlan served(Ingress ing, BiFunction<String, String, Optional<Service>> services,
+      String deviceFqdn) {
     Map<String, String> ann = annotations(ing);
     List<Problem> problems = new ArrayList<>();
     String tlsHost = tlsHost(ing);
     String hostname = hostname(ing);
-    Optional<String> hostnameError = Validation.dnsLabelError(hostname);
-    if (hostnameError.isPresent()) {
-      return new IngressPlan.Unservable(List.of(Problem.warning("InvalidHostname",
-          "invalid Tailscale hostname " + Validation.quote(hostname) + " (from spec.tls[0].hosts[0]): "
-              + hostnameError.get())));
+    if (tlsHost != null) {
+      // The user's own name: refused when its first label is not a valid hostname, naming where it came from.
+      Optional<String> hostnameError = Validation.dnsLabelError(hostname);
+      if (hostnameError.isPresent()) {
+        return new IngressPlan.Unservable(List.of(Problem.warning("InvalidHostname",
+            "invalid Tailscale hostname " + Validation.quote(hostname) + " (the first label of spec.tls[0].hosts[0] "
+                + Validation.quote(tlsHost) + "): " + hostnameError.get() + "; use a TLS host whose first label is "
+                + "a valid DNS label (letters, digits and '-', at most 63 characters)")));
+      }
+    } else {
+      String adjusted = defaultHostname(ing).adjusted();
+      if (adjusted != null) {
+        problems.add(Problem.normal("DefaultHostnameAdjusted", adjusted));
+      }
     }
     List<String> tagErrors = ann.containsKey(TAGS) ? Validation.tagViolations(ann.get(TAGS)) : List.of();
     if (!tagErrors.isEmpty()) {
@@ -168,14 +248,23 @@ public final class IngressPlanner {
         dedupe(problems));
   }
 
-  /** The hostname: first label of {@code spec.tls[0].hosts[0]}, else {@code <ns>-<name>-ingress}. */
+  /**
+   * The hostname: first label of {@code spec.tls[0].hosts[0]}, else {@code <ns>-<name>-ingress} (as upstream) when
+   * that is a valid DNS label, else a valid one derived from it ({@link DerivedNames#hostname}: an Ingress may be
+   * called {@code grafana.example.com}).
+   */
   public static String hostname(Ingress ing) {
     String tls = tlsHost(ing);
     if (tls != null) {
       int dot = tls.indexOf('.');
       return dot < 0 ? tls : tls.substring(0, dot);
     }
-    return ing.getMetadata().getNamespace() + "-" + ing.getMetadata().getName() + "-ingress";
+    return defaultHostname(ing).hostname();
+  }
+
+  private static DerivedNames.DerivedHostname defaultHostname(Ingress ing) {
+    return DerivedNames.hostname(ing.getMetadata().getNamespace() + "-" + ing.getMetadata().getName() + "-ingress",
+        "the Ingress's namespace and name, as it has no spec.tls[0].hosts[0]", "spec.tls[0].hosts[0]");
   }
 
   static String tlsHost(Ingress ing) {
@@ -224,7 +313,7 @@ public final class IngressPlanner {
       String clusterIp = svc.get().getSpec().getClusterIP();
       if (clusterIp == null || clusterIp.isEmpty() || "None".equals(clusterIp)) {
         problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
-            + " has invalid ClusterIP"));
+            + " has invalid ClusterIP: " + noClusterIp(svc.get())));
         return;
       }
       int port = 0;
@@ -241,12 +330,40 @@ public final class IngressPlanner {
       }
       if (port == 0) {
         problems.add(Problem.warning("InvalidIngressBackend", "backend for path " + Validation.quote(path)
-            + " has invalid port"));
+            + " has invalid port: " + (portName != null && !portName.isEmpty() ? "Service " + Validation.quote(name)
+                + " has no port named " + Validation.quote(portName) + " (its ports: " + ports(svc.get()) + ")"
+                : "the backend names no port of Service " + Validation.quote(name) + " (its ports: "
+                + ports(svc.get()) + ")")));
         return;
       }
       String scheme = port == 443 || "https".equals(portName) ? "https+insecure://" : "http://";
       String host = clusterIp.contains(":") ? "[" + clusterIp + "]" : clusterIp;
       handlers.put(path, scheme + host + ":" + port + path);
+    }
+
+    /** Why a backend Service has no cluster IP the proxy could forward to, and what to use instead. */
+    private static String noClusterIp(Service svc) {
+      String name = Validation.quote(svc.getMetadata().getName());
+      String instead = "; the proxy forwards to a Service's cluster IP: point the Ingress at a Service of type "
+          + "ClusterIP";
+      if ("ExternalName".equals(svc.getSpec().getType())) {
+        return "Service " + name + " is of type ExternalName (" + Validation.quote(String.valueOf(
+            svc.getSpec().getExternalName())) + ") and has no cluster IP" + instead;
+      }
+      if ("None".equals(svc.getSpec().getClusterIP())) {
+        return "Service " + name + " is headless (clusterIP: None)" + instead;
+      }
+      return "Service " + name + " has no cluster IP" + instead;
+    }
+
+    /** {@code http (80), 8443}: the Service's ports as a backend names them. */
+    private static String ports(Service svc) {
+      List<ServicePort> ports = svc.getSpec().getPorts() == null ? List.of() : svc.getSpec().getPorts();
+      if (ports.isEmpty()) {
+        return "none";
+      }
+      return String.join(", ", ports.stream().map(p -> p.getName() == null || p.getName().isEmpty()
+          ? String.valueOf(p.getPort()) : p.getName() + " (" + p.getPort() + ")").toList());
     }
   }
 }

@@ -13,8 +13,20 @@ import java.util.List;
  */
 public sealed interface Decision<Q> {
 
-  /** The parent asks for no proxy (any proxy it had is removed). */
-  record NotWanted<Q>(String why) implements Decision<Q> {
+  /**
+   * The parent asks for no proxy (any proxy it had is removed).
+   *
+   * @param notes what to tell the user although nothing is done: near misses (a value that looks like yes but is not
+   *     the accepted form), each a Warning naming the accepted form; recorded once while they hold, listed by doctor
+   */
+  record NotWanted<Q>(String why, List<Problem> notes) implements Decision<Q> {
+    public NotWanted {
+      notes = List.copyOf(notes);
+    }
+
+    public NotWanted(String why) {
+      this(why, List.of());
+    }
   }
 
   /**

@@ -12,8 +12,10 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyObjectStore;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets, Services and the proxies' own
@@ -69,6 +71,21 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
   @Override
   public List<Service> services(ParentRef parent) {
     return services.list(namespace, s -> ChildLabels.belongsTo(s.getMetadata().getLabels(), parent)).toList();
+  }
+
+  /**
+   * The parents named by the labels of every proxy object of {@code type} in the caches (their names as the labels
+   * have them), for the parent-less sweep.
+   */
+  public Set<ParentRef> parentsOf(String type) {
+    Set<ParentRef> refs = new LinkedHashSet<>();
+    statefulSets.list(namespace, x -> true).forEach(o -> ChildLabels.parentOf(o.getMetadata().getLabels(), type)
+        .ifPresent(refs::add));
+    secrets.list(namespace, x -> true).forEach(o -> ChildLabels.parentOf(o.getMetadata().getLabels(), type)
+        .ifPresent(refs::add));
+    services.list(namespace, x -> true).forEach(o -> ChildLabels.parentOf(o.getMetadata().getLabels(), type)
+        .ifPresent(refs::add));
+    return refs;
   }
 
   @Override

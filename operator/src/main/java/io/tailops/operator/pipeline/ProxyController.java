@@ -23,6 +23,7 @@ import io.tailops.operator.k8s.StoreWithoutManagedFields;
 import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.KubernetesProxyWrites;
+import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryingReconcile;
 import java.time.Duration;
@@ -45,11 +46,15 @@ import java.util.stream.Collectors;
 public abstract class ProxyController<P extends HasMetadata, S, Q> implements Reconciler<P> {
   static final String INDEX_HOSTNAME = "hostname";
   static final String INDEX_PROXY_CLASS = "proxy-class";
+  /** Parents by {@code <namespace>/<value of tailscale.com/parent-resource>}: maps long names back. */
+  static final String INDEX_PARENT_LABEL = "parent-label";
 
   private final ProxyKind<P, S, Q> kind;
   private final OperatorContext ctx;
   private final RetryingReconcile<P> retries;
   private ProxyPipeline<P, S, Q> pipeline;
+  private IndexerResourceCache<P> parents;
+  private InformerProxyObjectStore store;
 
   protected ProxyController(ProxyKind<P, S, Q> kind, OperatorContext ctx) {
     this.kind = kind;
@@ -83,16 +88,37 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
         .from(StatefulSet.class, kind.parentClass()).withName(prefix + "statefulsets").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
         .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
+    // A proxy Secret deleted, or whose config now asks for another hostname, lets the name go: whoever waits for it is
+    // woken (after the cache has the change, so the waiting parent sees the name free).
     InformerEventSource<Secret, P> secrets = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Secret.class, kind.parentClass()).withName(prefix + "secrets").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
+        .withOnDeleteFilter((s, unknown) -> {
+          releasedBy(s, null);
+          return true;
+        })
+        .withOnUpdateFilter((now, before) -> {
+          releasedBy(before, now);
+          return true;
+        })
         .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
+    secrets.addIndexer(INDEX_HOSTNAME, s -> {
+      String h = ReplicaState.of(s).configuredHostname();
+      return h == null || h.isEmpty() ? List.of() : List.of(h.toLowerCase(Locale.ROOT));
+    });
+    ctx.hostnames().registerHolders(kind.kindName(), hostname -> secrets.byIndex(INDEX_HOSTNAME, hostname).stream()
+        .map(s -> ChildLabels.parentOf(s.getMetadata().getLabels(), kind.parentType())
+            .map(p -> new HostnameClaims.Holder(p.type(), p.namespace(), p.name(), kind.kindName())).orElse(null))
+        .filter(java.util.Objects::nonNull).toList());
     InformerEventSource<Service, P> services = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(Service.class, kind.parentClass()).withName(prefix + "services").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::parentOf)
         .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
 
     IndexerResourceCache<P> parents = context.getPrimaryCache();
+    this.parents = parents;
+    parents.addIndexer(INDEX_PARENT_LABEL, p -> List.of(ChildLabels.labelKey(p.getMetadata().getNamespace(),
+        p.getMetadata().getName())));
     parents.addIndexer(INDEX_HOSTNAME, p -> p.getMetadata().getDeletionTimestamp() != null ? List.of()
         : kind.claim(p).hostnames().stream().map(h -> h.toLowerCase(Locale.ROOT)).toList());
     parents.addIndexer(INDEX_PROXY_CLASS, p -> {
@@ -127,6 +153,7 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
         .withItemStore(new StoreWithoutManagedFields<>()).build(), context);
     InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services,
         serviceAccounts, roles, roleBindings);
+    this.store = store;
     pipeline = new ProxyPipeline<>(kind, ctx, store, new KubernetesProxyWrites(ctx.client(), ns, store),
         name -> proxyClasses.get(new ResourceID(name)));
     List<EventSource<?, P>> sources = new ArrayList<>(List.of(statefulSets, secrets, services, serviceAccounts, roles,
@@ -136,10 +163,88 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     return sources;
   }
 
+  /** Wakes the claimants of the hostname {@code before} asked for, when {@code after} (null: deleted) no longer does. */
+  private void releasedBy(Secret before, Secret after) {
+    String was = ReplicaState.of(before).configuredHostname();
+    if (was == null || was.isEmpty()) {
+      return;
+    }
+    String now = after == null ? null : ReplicaState.of(after).configuredHostname();
+    if (!was.equalsIgnoreCase(now == null ? "" : now)) {
+      ctx.hostnames().released(was);
+    }
+  }
+
+  /**
+   * The parent of a proxy object, from its labels: the parent named by {@code tailscale.com/parent-resource} and, for a
+   * name too long for a label (the label then holds a shortened form), the parent the index finds for that form.
+   */
   private Set<ResourceID> parentOf(HasMetadata child) {
-    return ChildLabels.parentOf(child.getMetadata().getLabels(), kind.parentType())
-        .map(p -> Set.of(kind.clusterScoped() ? new ResourceID(p.name()) : new ResourceID(p.name(), p.namespace())))
-        .orElse(Set.of());
+    return ChildLabels.parentOf(child.getMetadata().getLabels(), kind.parentType()).map(p -> {
+      Set<ResourceID> ids = new java.util.HashSet<>();
+      ids.add(kind.clusterScoped() ? new ResourceID(p.name()) : new ResourceID(p.name(), p.namespace()));
+      if (parents != null) {
+        parents.byIndex(INDEX_PARENT_LABEL, ChildLabels.labelKey(p.namespace(), p.name())).stream()
+            .map(ResourceID::fromResource).forEach(ids::add);
+      }
+      return ids;
+    }).orElse(Set.of());
+  }
+
+  /**
+   * The parent-less sweep of this kind (at start-up and periodically, by the runtime, on the leader): the proxy objects
+   * and registered devices whose parent no longer exists (force-deleted while the operator was down, so its finalizer
+   * never ran) are removed, devices first. A parent counts as gone only when neither the cache nor the API server has
+   * it; any doubt (an API error) leaves everything as it is.
+   *
+   * @return whether a removal is still under way (a StatefulSet being deleted): sweep again soon
+   */
+  public boolean sweepParentless() {
+    if (store == null || pipeline == null) {
+      return false;
+    }
+    java.util.Set<io.tailops.operator.proxy.ParentRef> refs = new java.util.LinkedHashSet<>(
+        store.parentsOf(kind.parentType()));
+    for (io.tailops.operator.proxy.DeviceRegistry.Entry e : ctx.devices().all()) {
+      if (e.parentType().equals(kind.parentType())) {
+        refs.add(e.parent());
+      }
+    }
+    boolean pending = false;
+    for (io.tailops.operator.proxy.ParentRef ref : refs) {
+      try {
+        if (parentExists(ref)) {
+          continue;
+        }
+        pending |= !pipeline.removeParentless(ref);
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException
+          | io.tailops.operator.proxy.ProvisionException e) {
+        org.slf4j.LoggerFactory.getLogger(ProxyController.class).info("parent-less sweep: {} left as it is for "
+            + "now: {}", ref, e.getMessage());
+      }
+    }
+    return pending;
+  }
+
+  /** Whether the parent named by proxy labels exists: in the cache, else on the API server. */
+  private boolean parentExists(io.tailops.operator.proxy.ParentRef ref) {
+    String namespace = kind.clusterScoped() ? null : ref.namespace();
+    if (!parents.byIndex(INDEX_PARENT_LABEL, ChildLabels.labelKey(namespace, ref.name())).isEmpty()) {
+      return true;
+    }
+    var resources = ctx.client().resources(kind.parentClass());
+    P live = kind.clusterScoped() ? resources.withName(ref.name()).get()
+        : resources.inNamespace(ref.namespace()).withName(ref.name()).get();
+    if (live != null) {
+      return true;
+    }
+    if (ref.name().length() < io.tailops.operator.proxy.DerivedNames.MAX_LABEL) {
+      return false;
+    }
+    // A label of 63 characters may be the shortened form of a longer name: look for a parent it stands for.
+    var list = kind.clusterScoped() ? resources.list() : resources.inNamespace(ref.namespace()).list();
+    return list.getItems().stream().anyMatch(p -> ChildLabels.labelKey(namespace, p.getMetadata().getName())
+        .equals(ChildLabels.labelKey(namespace, ref.name())));
   }
 
   @Override

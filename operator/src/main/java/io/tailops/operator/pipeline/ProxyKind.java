@@ -5,8 +5,10 @@ import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
+import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * What one kind of proxy parent (Service, Ingress, later Connector, ProxyGroup, ...) supplies to the {@link ProxyPipeline}:
@@ -92,6 +94,13 @@ public interface ProxyKind<P extends HasMetadata, S, Q> {
 
   /** Whether two statuses say the same (the pipeline writes only when they do not). */
   boolean sameStatus(S a, S b);
+
+  /**
+   * Gives the kind what the tailnet policy says about each parent's Funnel (by UID), for its status wording; called
+   * once by the pipeline. Kinds without Funnel ignore it.
+   */
+  default void funnelVerdicts(Function<String, FunnelPreflight.Verdict> verdicts) {
+  }
 
   /** Forgets what the kind remembers about a parent that no longer wants a proxy (or is gone). */
   default void forget(String uid) {

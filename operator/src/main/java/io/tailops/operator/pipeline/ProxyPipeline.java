@@ -8,10 +8,12 @@ import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.operator.k8s.HostnameClaims;
 import io.tailops.operator.k8s.ProxyClasses;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.ChildLabels;
 import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ObservedProxy;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProvisionException;
+import io.tailops.operator.proxy.ProxyClassEffects;
 import io.tailops.operator.proxy.ProxyHealer;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxyProvisioner;
@@ -21,6 +23,7 @@ import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.status.Problem;
 import io.tailops.operator.status.ProblemReporter;
+import io.tailops.operator.status.ServedParents;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -45,6 +48,8 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
   static final Duration CONFLICT_RECHECK = Duration.ofMinutes(5);
   /** Reason of the Normal event saying a hand edit of a proxy object was put back. */
   public static final String REASON_REVERTED = "ManualChangeReverted";
+  /** Reason of the Normal event saying a proxy Secret deleted by hand was made again (and its old device deleted). */
+  public static final String REASON_SECRET_RECREATED = "ProxySecretRecreated";
   private static final Logger LOG = LoggerFactory.getLogger(ProxyPipeline.class);
 
   private final ProxyKind<P, S, Q> kind;
@@ -67,10 +72,12 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     this.ctx = ctx;
     this.store = store;
     this.proxyClasses = proxyClasses;
-    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock());
+    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.devices(),
+        ctx.clock());
     this.healer = new ProxyHealer(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
-        ctx.config().reauthMinInterval(), ctx.config().selfHealing());
+        ctx.config().reauthMinInterval(), ctx.config().selfHealing(), ctx.devices());
     this.funnelPreflight = new FunnelPreflight(ctx::controlPlane);
+    kind.funnelVerdicts(funnelPreflight::verdict);
     this.notes = new ProblemReporter(ctx.events());
   }
 
@@ -85,12 +92,15 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       throws ProvisionException {
     ParentRef ref = ParentRef.of(kind.parentType(), parent);
     boolean deleting = gone || parent.getMetadata().getDeletionTimestamp() != null;
+    // Whoever waits for a hostname this parent no longer asks for is woken now.
+    ctx.hostnames().claiming(parent.getMetadata().getUid(), deleting ? Set.of()
+        : new LinkedHashSet<>(kind.claim(parent).hostnames()));
     Decision<Q> decision = deleting ? new Decision.NotWanted<>("the " + kind.kindName() + " is being deleted")
         : kind.plan(parent, store);
     LOG.debug("reconciling {} ({}): {}", ref, gone ? "deleted" : parent.getMetadata().getResourceVersion(),
         decision.getClass().getSimpleName());
     if (decision instanceof Decision.NotWanted<Q> notWanted) {
-      return stop(parent, ref, notWanted.why(), gone, parentWrites);
+      return stop(parent, ref, notWanted.why(), notWanted.notes(), gone, parentWrites);
     }
     if (decision instanceof Decision.Invalid<Q> invalid) {
       finish(parent, null, new Outcome.Blocked(Outcome.Gate.INVALID, invalid.conditionReason(), invalid.problems()),
@@ -117,6 +127,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
             + kind.kindName() + " still uses it; the proxy keeps its configuration. Remove the "
             + TailscaleKeys.PROXY_CLASS + " label/annotation or recreate the class"));
       }
+      found.addAll(ProxyClassEffects.warningsForUsers(pc));
       if (!ProxyClasses.isReady(pc)) {
         block(parent, wanted, Outcome.Gate.PROXY_CLASS_NOT_READY, Outcome.PENDING, Problem.warning(
             "ProxyClassNotReady", "ProxyClass " + pcName + " specified for the " + kind.kindName()
@@ -125,16 +136,46 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       }
     }
 
-    // 2. One hostname, one owner.
+    // 2. One hostname, one owner (HostnameClaims.ORDER). A parent that lost the name has no proxy: one it got before
+    // it lost (created in the same second as the owner, before the caches showed the owner) is removed, device
+    // included. The owner creates its proxy (or renames it to the name) only once no other proxy asks for the name,
+    // so that its device gets the plain name and not name-1; it is woken when the name is let go.
     ProxySpec spec = wanted.spec().withProxyClass(pc);
+    boolean hasProxy = hasProxy(ref);
     for (int i = 0; i < Math.max(1, spec.replicas()); i++) {
       String hostname = spec.hostname(i);
       Optional<HostnameClaims.Claim> owner = ctx.hostnames().owner(hostname);
       if (owner.isPresent() && !owner.get().uid().equals(parent.getMetadata().getUid())) {
-        block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, Problem.warning("HostnameConflict",
-            "hostname " + hostname + " is already used by " + owner.get().describe() + "; "
-                + kind.claim(parent).howToRename()), found, parentWrites);
+        Problem conflict = Problem.warning("HostnameConflict", "hostname " + hostname + " is already used by "
+            + owner.get().describe() + "; " + kind.claim(parent).howToRename());
+        if (hasProxy || parent.hasFinalizer(FINALIZER)) {
+          LOG.info("{} lost hostname {} to {}: removing its proxy", ref, hostname, owner.get().describe());
+          if (!remove(parent, ref, false)) {
+            block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, conflict, found, parentWrites);
+            return Optional.empty(); // the StatefulSet's deletion event brings us back
+          }
+          if (parent.hasFinalizer(FINALIZER)) {
+            parent = parentWrites.removeFinalizer(parent, FINALIZER);
+          }
+          if (hasProxy) {
+            ctx.events().normal(parent, "ProxyRemoved", "removed the tailnet proxy: hostname " + hostname
+                + " belongs to " + owner.get().describe() + ", which asked for it first");
+          }
+        }
+        block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.CONFLICT, conflict, found, parentWrites);
         return Optional.of(CONFLICT_RECHECK);
+      }
+      if (!asksFor(ref, hostname)) {
+        List<HostnameClaims.Holder> others = ctx.hostnames().holders(hostname).stream()
+            .filter(h -> !ChildLabels.belongsTo(ChildLabels.of(new ParentRef(h.parentType(), h.namespace(),
+                h.name(), null)), ref)).toList();
+        if (!others.isEmpty()) {
+          block(parent, wanted, Outcome.Gate.HOSTNAME_CONFLICT, Outcome.PENDING, Problem.normal("HostnameReleasing",
+              "waiting for the proxy of " + others.get(0).describe() + " to let go of hostname " + hostname
+                  + " (it is being removed or renamed), so that this proxy's device gets the name " + hostname
+                  + " and not " + hostname + "-1"), found, parentWrites);
+          return Optional.of(CONFLICT_RECHECK);
+        }
       }
     }
 
@@ -157,6 +198,10 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       LOG.info("{}: {}", ref, reverted);
       ctx.events().normal(parent, REASON_REVERTED, reverted);
     }
+    for (String recovered : proxy.recovered()) {
+      LOG.info("{}: {}", ref, recovered);
+      ctx.events().normal(parent, REASON_SECRET_RECREATED, recovered);
+    }
 
     // 5. Self-healing.
     Optional<ProxyHealer.Outcome> healed = healer.check(spec, proxy, annotation(parent, TailscaleKeys.FORCE_REAUTH));
@@ -164,7 +209,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       found.add(healed.get().event());
       if (healed.get().acted()) {
         ctx.metrics().selfHealing(healed.get().event().reason());
-        finish(parent, wanted.plan(), new Outcome.Healing(healed.get().event()), found, parentWrites);
+        finish(parent, wanted, new Outcome.Healing(healed.get().event()), found, parentWrites);
         return Optional.empty();
       }
     }
@@ -179,20 +224,23 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    return finish(parent, wanted.plan(), new Outcome.Running(proxy), found, parentWrites);
+    return finish(parent, wanted, new Outcome.Running(proxy), found, parentWrites);
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
       List<Problem> found, ParentWrites<P> parentWrites) {
-    finish(parent, wanted.plan(), new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
+    finish(parent, wanted, new Outcome.Blocked(gate, reason, List.of(problem)), found, parentWrites);
   }
 
   /**
-   * Writes the projected status if it differs (then records the events of the change) and reports the notes; returns
-   * when the kind wants to look again.
+   * Writes the projected status if it differs (then records the events of the change), reports the notes, and records
+   * where the parent stands for doctor and the status page; returns when the kind wants to look again.
+   *
+   * @param wanted the decision when the parent wants a proxy, else null
    */
-  private Optional<Duration> finish(P parent, Q plan, Outcome outcome, List<Problem> found,
+  private Optional<Duration> finish(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> found,
       ParentWrites<P> parentWrites) {
+    Q plan = wanted == null ? null : wanted.plan();
     Projection<S> projection = kind.project(parent, plan, outcome);
     if (projection.status() != null && !kind.sameStatus(kind.status(parent), projection.status())) {
       S desired = projection.status();
@@ -209,33 +257,131 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     List<Problem> all = new ArrayList<>(found);
     all.addAll(projection.notes());
     notes.report(parent, all);
+    served(parent, wanted, outcome, all);
     return Optional.ofNullable(projection.recheckAfter());
   }
 
-  private Optional<Duration> stop(P parent, ParentRef ref, String why, boolean gone, ParentWrites<P> parentWrites)
-      throws ProvisionException {
+  /** Records where the parent stands in {@link ServedParents} (what doctor and the status page list). */
+  private void served(P parent, Decision.Wanted<Q> wanted, Outcome outcome, List<Problem> notesNow) {
+    String uid = parent.getMetadata().getUid();
+    List<Problem> warnings = notesNow.stream().filter(p -> "Warning".equals(p.type())).distinct().toList();
+    ServedParents.State state;
+    String reason;
+    String message;
+    String proxy = "";
+    if (outcome instanceof Outcome.NotWanted) {
+      if (warnings.isEmpty()) {
+        ctx.parents().remove(uid);
+        return;
+      }
+      state = ServedParents.State.IGNORED;
+      reason = warnings.get(0).reason();
+      message = warnings.get(0).message();
+      warnings = warnings.subList(1, warnings.size());
+    } else if (outcome instanceof Outcome.Blocked b) {
+      state = Outcome.PENDING.equals(b.conditionReason()) ? ServedParents.State.PENDING : ServedParents.State.FAILED;
+      reason = b.conditionReason();
+      message = b.problem().message();
+      warnings = warnings.stream().filter(w -> !w.equals(b.problem())).toList();
+    } else if (outcome instanceof Outcome.Healing h) {
+      state = ServedParents.State.PENDING;
+      reason = h.event().reason();
+      message = h.event().message();
+    } else {
+      ObservedProxy running = ((Outcome.Running) outcome).proxy();
+      proxy = running.name();
+      boolean ready = !running.replicas().isEmpty() && running.replicas().stream().allMatch(r -> r.device()
+          .isReady());
+      state = ready ? ServedParents.State.READY : ServedParents.State.PENDING;
+      reason = ready ? "ProxyReady" : Outcome.PENDING;
+      message = ready ? "reachable on the tailnet at " + running.device().fqdn() : "the proxy " + running.name()
+          + " is starting and logging in to the tailnet";
+    }
+    if (proxy.isEmpty()) {
+      ParentRef ref = ParentRef.of(kind.parentType(), parent);
+      proxy = store.statefulSets(ref).stream().map(x -> x.getMetadata().getName()).findFirst().orElse("");
+    }
+    List<String> hostnames = kind.claim(parent).hostnames();
+    ctx.parents().put(uid, new ServedParents.Entry(kind.kindName(), kind.parentType(),
+        parent.getMetadata().getNamespace() == null ? "" : parent.getMetadata().getNamespace(),
+        parent.getMetadata().getName(), state, reason, message, hostnames.isEmpty() ? "" : hostnames.get(0), proxy,
+        wanted != null && wanted.funnel(), wanted == null ? null : wanted.proxyClassName(), warnings,
+        ctx.clock().instant()));
+  }
+
+  /**
+   * One step of removing the proxy objects (and registered devices) of a parent that no longer exists, whose finalizer
+   * never ran (force-deleted while the operator was down): the parent-less sweep's part.
+   *
+   * @return true when nothing is left; false when waiting for the StatefulSet to go away
+   */
+  public boolean removeParentless(ParentRef ref) throws ProvisionException {
+    Set<String> hostnames = new LinkedHashSet<>();
+    for (Secret s : store.secrets(ref)) {
+      String h = ReplicaState.of(s).configuredHostname();
+      if (h != null) {
+        hostnames.add(h);
+      }
+    }
+    boolean done = provisioner.cleanup(ref, store);
+    if (done) {
+      LOG.info("removed the proxy of {}, which no longer exists (deleted without its finalizer running)", ref);
+      ctx.metrics().selfHealing("ParentlessProxyRemoved");
+      hostnames.forEach(h -> ctx.hostnames().released(h));
+    }
+    return done;
+  }
+
+  /** Whether a replica of the parent's proxy already asks the control plane for {@code hostname}. */
+  private boolean asksFor(ParentRef ref, String hostname) {
+    return store.secrets(ref).stream().anyMatch(s -> hostname.equalsIgnoreCase(ReplicaState.of(s)
+        .configuredHostname()));
+  }
+
+  /** Whether any object of the parent's proxy exists (cache). */
+  private boolean hasProxy(ParentRef ref) {
+    return !store.statefulSets(ref).isEmpty() || !store.secrets(ref).isEmpty();
+  }
+
+  /**
+   * One step of removing the parent's proxy ({@link ProxyProvisioner#cleanup}); once nothing is left, whoever waits for
+   * one of the hostnames it held is woken.
+   *
+   * @return true when nothing is left; false when waiting for the StatefulSet to go away
+   */
+  private boolean remove(P parent, ParentRef ref, boolean gone) throws ProvisionException {
+    Set<String> hostnames = new LinkedHashSet<>();
+    for (Secret s : store.secrets(ref)) {
+      String h = ReplicaState.of(s).configuredHostname();
+      if (h != null) {
+        hostnames.add(h);
+      }
+    }
+    boolean done;
+    try {
+      done = provisioner.cleanup(ref, store);
+    } catch (ProvisionException e) {
+      ctx.errors().error(ref.toString(), e.getMessage());
+      if (!gone) {
+        ctx.events().warning(parent, e.eventReason(), e.getMessage());
+      }
+      throw e;
+    }
+    if (done) {
+      for (String h : hostnames) {
+        ctx.hostnames().freed(h, parent.getMetadata().getUid());
+      }
+    }
+    return done;
+  }
+
+  private Optional<Duration> stop(P parent, ParentRef ref, String why, List<Problem> nearMisses, boolean gone,
+      ParentWrites<P> parentWrites) throws ProvisionException {
     boolean hadFinalizer = parent.hasFinalizer(FINALIZER);
     boolean removed = false;
-    if (hadFinalizer || !store.statefulSets(ref).isEmpty() || !store.secrets(ref).isEmpty()) {
+    if (hadFinalizer || hasProxy(ref)) {
       LOG.info("removing the proxy of {}: {}", ref, why);
-      Set<String> hostnames = new LinkedHashSet<>();
-      for (Secret s : store.secrets(ref)) {
-        String h = ReplicaState.of(s).configuredHostname();
-        if (h != null) {
-          hostnames.add(h);
-        }
-      }
-      boolean done;
-      try {
-        done = provisioner.cleanup(ref, store);
-      } catch (ProvisionException e) {
-        ctx.errors().error(ref.toString(), e.getMessage());
-        if (!gone) {
-          ctx.events().warning(parent, e.eventReason(), e.getMessage());
-        }
-        throw e;
-      }
-      if (!done) {
+      if (!remove(parent, ref, gone)) {
         return Optional.empty(); // the StatefulSet's deletion event brings us back
       }
       if (hadFinalizer && !gone) {
@@ -244,20 +390,30 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
         ctx.events().normal(parent, "ProxyRemoved", "removed the tailnet proxy: " + why);
       }
-      // Whoever waits for one of the freed hostnames gets it now.
-      hostnames.addAll(kind.claim(parent).hostnames());
-      for (String h : hostnames) {
-        ctx.hostnames().freed(h, parent.getMetadata().getUid());
-      }
       removed = true;
     } else {
       LOG.debug("{} has no proxy: {}", ref, why);
     }
+    if (gone) {
+      // Whoever waits for a hostname the parent asked for gets it now (also after a restart, when the operator did not
+      // see it claim the name).
+      for (String h : kind.claim(parent).hostnames()) {
+        ctx.hostnames().freed(h, parent.getMetadata().getUid());
+      }
+    }
     if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
-      finish(parent, null, new Outcome.NotWanted(removed), List.of(), parentWrites);
+      if (!nearMisses.isEmpty()) {
+        LOG.info("{} is not served: {}", ref, nearMisses.get(0).message());
+      }
+      finish(parent, null, new Outcome.NotWanted(removed), nearMisses, parentWrites);
     }
     String uid = parent.getMetadata().getUid();
-    notes.forget(parent);
+    if (gone || parent.getMetadata().getDeletionTimestamp() != null) {
+      ctx.parents().remove(uid);
+      notes.forget(parent);
+    } else if (nearMisses.isEmpty()) {
+      notes.forget(parent);
+    }
     funnelPreflight.forget(uid);
     kind.forget(uid);
     return Optional.empty();

@@ -11,7 +11,11 @@ import java.util.Optional;
 
 /**
  * The labels every object created for a parent carries. Owner references cannot cross namespaces, so the operator
- * tracks its objects by these labels, exactly as the official operator does.
+ * tracks its objects by these labels, exactly as the official operator does. A label value has at most 63 characters
+ * while an Ingress (or Connector, ProxyGroup) name may have up to 253: such a name is carried in
+ * {@code tailscale.com/parent-resource} as {@link DerivedNames#labelValue} makes it (cut, with a hash of the whole
+ * name), and mapped back to its parent through an index of the parents by that value. Names that fit are kept as
+ * they are, as upstream.
  */
 public final class ChildLabels {
   private ChildLabels() {
@@ -20,13 +24,16 @@ public final class ChildLabels {
   public static Map<String, String> of(ParentRef parent) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(LABEL_MANAGED, "true");
-    labels.put(LABEL_PARENT_NAME, parent.name());
+    labels.put(LABEL_PARENT_NAME, DerivedNames.labelValue(parent.name()));
     labels.put(LABEL_PARENT_NAMESPACE, parent.namespace() == null ? "" : parent.namespace());
     labels.put(LABEL_PARENT_TYPE, parent.type());
     return labels;
   }
 
-  /** The parent named by an object's child labels, if it has them and is of {@code type}. */
+  /**
+   * The parent named by an object's child labels, if it has them and is of {@code type}. Its name is the label's value:
+   * for a parent whose name is too long for a label, the value {@link DerivedNames#labelValue} makes of it.
+   */
   public static Optional<ParentRef> parentOf(Map<String, String> labels, String type) {
     if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))) {
       return Optional.empty();
@@ -39,6 +46,11 @@ public final class ChildLabels {
     return Optional.of(new ParentRef(type, ns, name, null));
   }
 
+  /** The key of the index that maps a label-named parent back to the parent: {@code <namespace>/<label value>}. */
+  public static String labelKey(String namespace, String name) {
+    return (namespace == null ? "" : namespace) + "/" + DerivedNames.labelValue(name);
+  }
+
   /** {@code namespace/name} of an object, or its name when it is cluster-scoped. */
   public static String describe(io.fabric8.kubernetes.api.model.HasMetadata obj) {
     String ns = obj.getMetadata().getNamespace();
@@ -49,7 +61,7 @@ public final class ChildLabels {
   public static boolean belongsTo(Map<String, String> labels, ParentRef parent) {
     String ns = parent.namespace() == null ? "" : parent.namespace();
     return parentOf(labels, parent.type())
-        .filter(p -> p.namespace().equals(ns) && p.name().equals(parent.name()))
+        .filter(p -> p.namespace().equals(ns) && p.name().equals(DerivedNames.labelValue(parent.name())))
         .isPresent();
   }
 }

@@ -108,31 +108,6 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   }
 
   @Override
-  public Map<String, String> deviceRegistry() {
-    io.fabric8.kubernetes.api.model.ConfigMap cm = client.configMaps().inNamespace(namespace)
-        .withName(DeviceRegistry.CONFIG_MAP).get();
-    return cm == null || cm.getData() == null ? Map.of() : Map.copyOf(cm.getData());
-  }
-
-  @Override
-  public void updateDeviceRegistry(Map<String, String> add, java.util.Set<String> remove) {
-    if (add.isEmpty() && remove.isEmpty()) {
-      return;
-    }
-    var configMaps = client.configMaps().inNamespace(namespace);
-    if (configMaps.withName(DeviceRegistry.CONFIG_MAP).get() == null) {
-      configMaps.resource(DeviceRegistry.configMap(namespace, add)).create();
-      return;
-    }
-    ObjectNode data = JSON.createObjectNode();
-    add.forEach(data::put);
-    remove.forEach(data::putNull);
-    ObjectNode patch = JSON.createObjectNode();
-    patch.set("data", data);
-    configMaps.withName(DeviceRegistry.CONFIG_MAP).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
-  }
-
-  @Override
   public List<Secret> managedSecrets() {
     return client.secrets().inNamespace(namespace).withLabel(TailscaleKeys.LABEL_MANAGED, "true").list().getItems();
   }

@@ -8,11 +8,18 @@ import java.util.Optional;
  *
  * @param keyMinted whether this reconcile minted a key for a new replica (a new proxy)
  * @param reverted what was found changed by hand and put back, one line per object
+ * @param recovered what was found deleted by hand and made again (a proxy Secret), one line each
  */
-public record ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted) {
+public record ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted,
+    List<String> recovered) {
   public ObservedProxy {
     replicas = List.copyOf(replicas);
     reverted = List.copyOf(reverted);
+    recovered = List.copyOf(recovered);
+  }
+
+  public ObservedProxy(String name, List<ReplicaState> replicas, boolean keyMinted, List<String> reverted) {
+    this(name, replicas, keyMinted, reverted, List.of());
   }
 
   /** Replica 0 (single-replica proxies have only it). */

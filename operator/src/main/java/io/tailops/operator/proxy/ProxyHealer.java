@@ -50,8 +50,11 @@ public class ProxyHealer {
   private final Duration minInterval;
   private final Set<String> proxyTags;
   private final boolean enabled;
+  private final DeviceRegistry devices;
   /** When the hostname of each replica was last checked against the tailnet (suffixed replicas only). */
   private final Map<String, Instant> lastSuffixCheck = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private static final String IN_USE_BY_OURS = "another proxy of this operator uses it";
 
   /** What happened, to tell the user. */
   public record Outcome(Problem event, boolean acted) {
@@ -59,6 +62,13 @@ public class ProxyHealer {
 
   public ProxyHealer(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
       Duration minInterval, boolean enabled) {
+    this(writes, controlPlane, defaults, clock, minInterval, enabled, DeviceRegistry.inMemory());
+  }
+
+  /** @param devices the operator's registry of devices: devices the healer deletes are forgotten there */
+  public ProxyHealer(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults, Clock clock,
+      Duration minInterval, boolean enabled, DeviceRegistry devices) {
+    this.devices = devices;
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
@@ -148,6 +158,11 @@ public class ProxyHealer {
     if (holder.isPresent()) {
       Device h = holder.get();
       String proof = provablyOursAndStale(h);
+      if (IN_USE_BY_OURS.equals(proof)) {
+        // Another proxy of this operator holds the name: a parent that lost the name to this one and is having its
+        // proxy removed. Looked at again on the next reconcile (the removal wakes this parent), not only in 5 minutes.
+        lastSuffixCheck.remove(r.secretName());
+      }
       if (proof != null) {
         return Optional.of(new Outcome(Problem.warning("HostnameTaken", "the proxy's device is "
             + state.dnsLabel().get() + " instead of " + hostname + " because device " + h.name() + " ("
@@ -177,22 +192,16 @@ public class ProxyHealer {
 
   /** Null when {@code d} is provably a stale device of this operator; otherwise why it is not. */
   private String provablyOursAndStale(Device d) {
+    if (ReplicaState.knownDeviceIds(writes.managedSecrets()).contains(d.nodeId())) {
+      return IN_USE_BY_OURS;
+    }
     if (d.tags().isEmpty() || !proxyTags.containsAll(d.tags())) {
       return "it does not carry only this operator's proxy tags " + proxyTags;
     }
     if (Boolean.TRUE.equals(d.online())) {
       return "it is online";
     }
-    if (ReplicaState.knownDeviceIds(writes.managedSecrets()).contains(d.nodeId())) {
-      return "another proxy of this operator uses it";
-    }
-    Map<String, String> registry;
-    try {
-      registry = writes.deviceRegistry();
-    } catch (KubernetesClientException e) {
-      return "this operator's device registry (" + DeviceRegistry.CONFIG_MAP + ") cannot be read: " + e.getMessage();
-    }
-    if (!registry.containsKey(d.nodeId())) {
+    if (!devices.owns(d.nodeId())) {
       return "this operator never registered it (it is not in the ConfigMap " + DeviceRegistry.CONFIG_MAP
           + "; another cluster's or operator's device?)";
     }
@@ -216,6 +225,7 @@ public class ProxyHealer {
     try {
       if (staleHolder != null) {
         controlPlane.get().deleteDevice(staleHolder.nodeId());
+        devices.forget(staleHolder.nodeId());
         LOG.info("deleted stale device {} ({}) holding hostname {}", staleHolder.nodeId(), staleHolder.name(),
             hostname);
       }
@@ -276,6 +286,7 @@ public class ProxyHealer {
     if (current != null && !current.isEmpty()) {
       try {
         controlPlane.get().deleteDevice(current);
+        devices.forget(current);
       } catch (ControlPlaneException e) {
         LOG.warn("could not delete the proxy's previous device {} (the orphan sweep will report it): {}", current,
             e.userMessage());

@@ -55,12 +55,12 @@ public final class ProxyMetrics {
     Map<String, String> l = new LinkedHashMap<>(ChildLabels.of(spec.parent()));
     l.put("tailscale.com/metrics-target", statefulSet);
     l.put("ts_proxy_type", type);
-    l.put("ts_proxy_parent_name", spec.parent().name());
+    l.put("ts_proxy_parent_name", DerivedNames.labelValue(spec.parent().name()));
     if (namespaced) {
       l.put("ts_proxy_parent_namespace", spec.parent().namespace());
     }
-    l.put("ts_prom_job", "ts_" + type + "_" + (namespaced ? spec.parent().namespace() + "_" : "")
-        + spec.parent().name());
+    l.put("ts_prom_job", DerivedNames.labelValue("ts_" + type + "_" + (namespaced ? spec.parent().namespace() + "_"
+        : "") + spec.parent().name()));
     return l;
   }
 

@@ -1,9 +1,5 @@
 package io.tailops.operator.proxy;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-
 /**
  * Names of the objects created for a proxy.
  *
@@ -16,16 +12,21 @@ import java.security.NoSuchAlgorithmException;
  */
 public final class ProxyNames {
   /** The characters Kubernetes uses for generated name suffixes. */
-  static final String ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+  static final String ALPHABET = DerivedNames.ALPHABET;
   static final int MAX_PARENT_CHARS = 43;
 
   private ProxyNames() {
   }
 
-  /** Name of the StatefulSet and the headless Service of the proxy for {@code parent}. */
+  /**
+   * Name of the StatefulSet and the headless Service of the proxy for {@code parent}. The headless Service makes it a
+   * DNS-1035 label: a parent name with characters a Service name cannot have (the dots of an Ingress called
+   * {@code grafana.example.com}) has them replaced by {@code -} ({@code ts-grafana-example-com-x7k2p}); any other
+   * name is used as it is, as upstream does.
+   */
   public static String statefulSetName(ParentRef parent) {
-    String base = parent.name().length() > MAX_PARENT_CHARS ? parent.name().substring(0, MAX_PARENT_CHARS)
-        : parent.name();
+    String name = DerivedNames.dnsLabel(parent.name(), Integer.MAX_VALUE);
+    String base = name.length() > MAX_PARENT_CHARS ? name.substring(0, MAX_PARENT_CHARS) : name;
     return "ts-" + base + "-" + suffix(parent.type() + "/" + parent.namespace() + "/" + parent.name() + "/"
         + parent.uid());
   }
@@ -42,16 +43,6 @@ public final class ProxyNames {
   }
 
   static String suffix(String identity) {
-    byte[] digest;
-    try {
-      digest = MessageDigest.getInstance("SHA-256").digest(identity.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    StringBuilder b = new StringBuilder(5);
-    for (int i = 0; i < 5; i++) {
-      b.append(ALPHABET.charAt((digest[i] & 0xff) % ALPHABET.length()));
-    }
-    return b.toString();
+    return DerivedNames.hash(identity);
   }
 }

@@ -35,19 +35,37 @@ public class ProxyProvisioner {
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
   private final java.time.Clock clock;
+  private final DeviceRegistry devices;
 
+  /** A provisioner with a registry of its own in memory (tests). */
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
-    this(writes, controlPlane, defaults, java.time.Clock.systemUTC());
+    this(writes, controlPlane, defaults, DeviceRegistry.inMemory(), java.time.Clock.systemUTC());
   }
 
   /** @param clock tells when an unused auth key has expired and must be replaced */
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
       java.time.Clock clock) {
+    this(writes, controlPlane, defaults, DeviceRegistry.inMemory(), clock);
+  }
+
+  /** @param devices where every device a proxy registered is remembered (the operator's {@link DeviceRegistry}) */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      DeviceRegistry devices) {
+    this(writes, controlPlane, defaults, devices, java.time.Clock.systemUTC());
+  }
+
+  /**
+   * @param devices where every device a proxy registered is remembered (the operator's {@link DeviceRegistry})
+   * @param clock tells when an unused auth key has expired and must be replaced
+   */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      DeviceRegistry devices, java.time.Clock clock) {
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
     this.clock = clock;
+    this.devices = devices;
   }
 
   /** Ensures all objects of a {@link StandardProxy} exist and match {@code spec}. */
@@ -89,6 +107,7 @@ public class ProxyProvisioner {
     // 2. One config/state Secret per replica, with an auth key only while its proxy has no device.
     boolean minted = false;
     List<ReplicaState> replicas = new ArrayList<>();
+    List<String> recovered = new ArrayList<>();
     for (DesiredProxy.Replica r : desired.replicas()) {
       Secret secret = store.secret(r.secretName()).orElse(null);
       if (secret == null) {
@@ -98,10 +117,27 @@ public class ProxyProvisioner {
         }
       }
       if (secret == null) {
+        List<DeviceRegistry.Entry> previous = devices.ofReplica(r.secretName());
+        if (!previous.isEmpty()) {
+          // The replica's Secret was deleted by hand (the seed guide's fix for a logged-out proxy): its devices are
+          // ours (registered for this very replica) and have no state to come back to. They go first, so that the
+          // new registration gets the name instead of name-1, and the pod restarts into the new Secret.
+          for (DeviceRegistry.Entry e : previous) {
+            deleteDevice(parent, e.deviceId());
+          }
+          writes.restartPod(r.secretName());
+        }
         secret = createSecret(spec, r, name);
         minted = true;
+        if (!previous.isEmpty()) {
+          recovered.add("the proxy Secret " + defaults.namespace() + "/" + r.secretName() + " was deleted: the operator "
+              + "created it again with a new auth key, deleted the proxy's previous device " + previous.stream()
+              .map(e -> e.deviceId() + (e.hostname().isEmpty() ? "" : " (" + e.hostname() + ")")).toList()
+              + " so that the new one gets the name " + r.hostname() + ", and restarted the proxy");
+        }
       } else {
         secret = enforceSecret(spec, name, r, secret, settled, reverted);
+        rememberDevice(parent, r, ReplicaState.of(secret));
       }
       replicas.add(ReplicaState.of(secret));
     }
@@ -138,7 +174,38 @@ public class ProxyProvisioner {
 
     // 5. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
     reconcileMetrics(spec, desired, settled, store, reverted);
-    return new ObservedProxy(name, replicas, minted, reverted);
+    return new ObservedProxy(name, replicas, minted, reverted, recovered);
+  }
+
+  /**
+   * Records the replica's device in the registry; a device recorded earlier for the same replica and no longer its
+   * own (its state was reset, by the healer or by hand) is deleted: it is ours and nothing uses it.
+   */
+  private void rememberDevice(ParentRef parent, DesiredProxy.Replica r, ReplicaState state)
+      throws ProvisionException {
+    String id = state.knownDeviceId();
+    if (id.isEmpty()) {
+      return;
+    }
+    devices.record(id, r.secretName(), parent, r.hostname());
+    for (DeviceRegistry.Entry e : devices.ofReplica(r.secretName())) {
+      if (!e.deviceId().equals(id)) {
+        LOG.info("device {} of proxy replica {} was replaced by {}; deleting it", e.deviceId(), r.secretName(), id);
+        deleteDevice(parent, e.deviceId());
+      }
+    }
+  }
+
+  /** Deletes a device of ours (404 is success) and forgets it. */
+  private void deleteDevice(ParentRef parent, String deviceId) throws ProvisionException {
+    try {
+      boolean existed = controlPlane.get().deleteDevice(deviceId);
+      LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
+    } catch (ControlPlaneException e) {
+      throw new ProvisionException("failed to delete the proxy's device " + deviceId + ": " + e.userMessage(),
+          "DeviceDeleteFailed", e.isTransient(), e);
+    }
+    devices.forget(deviceId);
   }
 
   /**
@@ -309,6 +376,9 @@ public class ProxyProvisioner {
         continue;
       }
       removeDevice(parent, ReplicaState.of(s));
+      for (DeviceRegistry.Entry e : devices.ofReplica(n)) {
+        deleteDevice(parent, e.deviceId());
+      }
       delete(s);
     }
   }
@@ -360,6 +430,10 @@ public class ProxyProvisioner {
     for (Secret s : all) {
       removeDevice(parent, ReplicaState.of(s));
     }
+    // Devices the proxy registered whose Secret is gone (deleted by hand, then the parent deleted) are ours too.
+    for (DeviceRegistry.Entry e : devices.ofParent(parent)) {
+      deleteDevice(parent, e.deviceId());
+    }
     for (Secret s : all) {
       delete(s);
     }
@@ -379,6 +453,7 @@ public class ProxyProvisioner {
       if (!deviceId.isEmpty()) {
         boolean existed = controlPlane.get().deleteDevice(deviceId);
         LOG.info("deleted device {} of {} ({})", deviceId, parent, existed ? "removed" : "already gone");
+        devices.forget(deviceId);
       } else if (r.authKeyId() != null && r.authKeyPending()) {
         controlPlane.get().deleteAuthKey(r.authKeyId());
         LOG.info("revoked unused auth key {} of {}", r.authKeyId(), parent);

@@ -39,14 +39,6 @@ public interface ProxyWrites {
   /** Deletes the pod {@code name} (the StatefulSet controller starts a new one); errors are ignored. */
   void restartPod(String name);
 
-  /**
-   * The registry of devices this operator's proxies registered ({@link DeviceRegistry}), read live: device ID to what
-   * registered it. Empty when there is none yet.
-   */
-  java.util.Map<String, String> deviceRegistry();
-
-  /** Adds and removes registry entries (one write; the registry is created when absent). */
-  void updateDeviceRegistry(java.util.Map<String, String> add, java.util.Set<String> remove);
 
   /** Whether the ServiceMonitor {@code name} exists. */
   boolean serviceMonitorExists(String name);

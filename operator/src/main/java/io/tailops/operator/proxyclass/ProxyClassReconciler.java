@@ -13,6 +13,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.tailops.api.v1alpha1.ProxyClass;
 import io.tailops.api.v1alpha1.ProxyClassStatus;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
+import io.tailops.operator.proxy.ProxyClassEffects;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryingReconcile;
 import io.tailops.operator.status.Conditions;
@@ -77,14 +78,21 @@ public class ProxyClassReconciler implements Reconciler<ProxyClass> {
     }
     ProxyClassValidator.Result result = ProxyClassValidator.validate(pc, serviceMonitorCrdExists(pc));
     Long generation = pc.getMetadata().getGeneration();
+    List<String> ineffective = ProxyClassEffects.findings(pc);
     if (!Objects.equals(warnedGeneration.put(name, generation), generation)) {
       for (String w : result.warnings()) {
         ctx.events().warning(pc, "CustomTSEnvVar", w);
       }
+      for (String f : ineffective) {
+        ctx.events().warning(pc, ProxyClassEffects.REASON, f);
+      }
     }
     List<Condition> current = pc.getStatus() == null ? List.of() : pc.getStatus().getConditions();
+    // Valid, as upstream; settings that do nothing (or break the proxies) are named in the message.
+    String validMessage = ineffective.isEmpty() ? "ProxyClassValid" : "ProxyClassValid, but: "
+        + String.join("; ", ineffective);
     List<Condition> desired = result.valid()
-        ? Conditions.set(current, CONDITION_PROXY_CLASS_READY, true, "ProxyClassValid", "ProxyClassValid", generation,
+        ? Conditions.set(current, CONDITION_PROXY_CLASS_READY, true, "ProxyClassValid", validMessage, generation,
             ctx.clock())
         : Conditions.set(current, CONDITION_PROXY_CLASS_READY, false, "ProxyClassInvalid", result.message(),
             generation, ctx.clock());

@@ -61,6 +61,7 @@ public final class DeviceSweeper implements AutoCloseable {
   private final OperatorMetrics metrics;
   private final Clock clock;
   private final Runnable onResult;
+  private final DeviceRegistry devices;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "device-sweeper");
     t.setDaemon(true);
@@ -69,7 +70,8 @@ public final class DeviceSweeper implements AutoCloseable {
   private volatile List<Orphan> lastOrphans = List.of();
 
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
-      OperatorMetrics metrics, Clock clock, Runnable onResult) {
+      OperatorMetrics metrics, Clock clock, DeviceRegistry devices, Runnable onResult) {
+    this.devices = devices;
     this.config = config;
     this.writes = new KubernetesProxyWrites(client, config.namespace(), null);
     this.proxySecrets = new ProxySecrets(writes);
@@ -107,11 +109,15 @@ public final class DeviceSweeper implements AutoCloseable {
       return lastOrphans;
     }
     List<Secret> secrets = writes.managedSecrets();
-    Set<String> known = ReplicaState.knownDeviceIds(secrets);
+    Set<String> known = new HashSet<>(ReplicaState.knownDeviceIds(secrets));
+    // Devices in the registry are provably the proxies' own (a registered device whose proxy and parent are gone is
+    // also removed by the parent-less sweep); only they are ever deleted as orphans. Entries of devices no longer in
+    // the tailnet go.
+    this.devices.load();
+    Set<String> registered = forgetVanished(devices);
     if (config.selfHealing()) {
       noticeMissingDevices(devices, secrets);
     }
-    Set<String> registered = register(devices, secrets);
     Set<String> proxyTags = Set.copyOf(config.proxyTags());
     Instant now = clock.instant();
     List<Orphan> orphans = new ArrayList<>();
@@ -138,14 +144,12 @@ public final class DeviceSweeper implements AutoCloseable {
         try {
           controlPlane.deleteDevice(d.nodeId());
           deleted = true;
-          writes.updateDeviceRegistry(Map.of(), Set.of(d.nodeId()));
+          this.devices.forget(d.nodeId());
           metrics.selfHealing("OrphanDeviceDeleted");
           LOG.info("deleted orphaned device {} ({}, tags {}, last seen {})", d.nodeId(), d.name(), d.tags(),
               d.lastSeen());
         } catch (ControlPlaneException e) {
           LOG.warn("could not delete orphaned device {}: {}", d.nodeId(), e.userMessage());
-        } catch (KubernetesClientException e) {
-          LOG.info("could not update the device registry: {}", e.getMessage());
         }
       } else {
         LOG.info("orphaned device {} ({}, tags {}, last seen {}): no proxy uses it; set OPERATOR_ORPHAN_DEVICES=delete "
@@ -161,42 +165,30 @@ public final class DeviceSweeper implements AutoCloseable {
   }
 
   /**
-   * Brings the {@link DeviceRegistry} up to date: adds every device a proxy Secret reports or remembers, removes
-   * devices that no longer exist in the tailnet (complete list only). Returns the registered device IDs; empty (nothing
-   * provably ours) when the registry cannot be read or written.
+   * Forgets the registry's entries of devices that are no longer in the tailnet (each confirmed, so that a device
+   * registered after the list was read stays); returns the IDs of the registered devices that are.
    */
-  Set<String> register(List<Device> devices, List<Secret> secrets) {
-    Map<String, String> registry;
-    try {
-      registry = writes.deviceRegistry();
-    } catch (KubernetesClientException e) {
-      LOG.warn("cannot read the device registry {}: no orphaned device is deleted until it can be read: {}",
-          DeviceRegistry.CONFIG_MAP, e.getMessage());
-      return Set.of();
-    }
+  Set<String> forgetVanished(List<Device> inTailnet) {
     Set<String> present = new HashSet<>();
-    devices.forEach(d -> present.add(d.nodeId()));
-    Map<String, String> add = new java.util.TreeMap<>();
-    Instant now = clock.instant();
-    for (Secret s : secrets) {
-      ReplicaState r = ReplicaState.of(s);
-      for (String id : new String[] {r.device().hasDevice() ? r.device().deviceId() : "", r.rememberedDeviceId()}) {
-        if (!id.isEmpty() && !registry.containsKey(id) && present.contains(id)) {
-          add.put(id, DeviceRegistry.entry(r.secretName(), now));
+    inTailnet.forEach(d -> present.add(d.nodeId()));
+    Set<String> registered = new HashSet<>();
+    for (DeviceRegistry.Entry e : this.devices.all()) {
+      if (present.contains(e.deviceId())) {
+        registered.add(e.deviceId());
+        continue;
+      }
+      try {
+        if (controlPlane.getDevice(e.deviceId()).isEmpty()) {
+          LOG.info("device {} of proxy {} is no longer in the tailnet; forgotten", e.deviceId(), e.replica());
+          this.devices.forget(e.deviceId());
+        } else {
+          registered.add(e.deviceId());
         }
+      } catch (ControlPlaneException ex) {
+        registered.add(e.deviceId());
       }
     }
-    Set<String> gone = new java.util.TreeSet<>(registry.keySet());
-    gone.removeAll(present);
-    Set<String> result = new HashSet<>(registry.keySet());
-    try {
-      writes.updateDeviceRegistry(add, gone);
-      result.addAll(add.keySet());
-      result.removeAll(gone);
-    } catch (KubernetesClientException e) {
-      LOG.warn("cannot update the device registry {}: {}", DeviceRegistry.CONFIG_MAP, e.getMessage());
-    }
-    return result;
+    return registered;
   }
 
   /**

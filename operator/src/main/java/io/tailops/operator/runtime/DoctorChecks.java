@@ -17,14 +17,16 @@ public final class DoctorChecks {
   }
 
   /** The features' own checks, in the order they are reported. */
-  public static List<Doctor.Source> sources() {
-    return List.of(io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks,
-        RecorderDoctor::checks);
+  public static List<Doctor.Source> sources(OperatorConfig config) {
+    // Connectors have their own checks (with the fix for unapproved routes): listed once, by ConnectorDoctor.
+    return List.of(client -> ParentReport.checks(client, config.namespace(), java.util.Set.of("Connector")),
+        io.tailops.operator.proxyclass.ProxyClassChecks::doctorChecks,
+        io.tailops.operator.connector.ConnectorDoctor::checks, UnsupportedKinds::doctorChecks, RecorderDoctor::checks);
   }
 
   /** A doctor with every feature's checks. */
   public static Doctor doctor(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       boolean mintTestKey) {
-    return new Doctor(config, client, controlPlane, mintTestKey, sources());
+    return new Doctor(config, client, controlPlane, mintTestKey, sources(config));
   }
 }

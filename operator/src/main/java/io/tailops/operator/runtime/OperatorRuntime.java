@@ -47,6 +47,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorDevice device;
   private OperatorStatusPublisher statusPublisher;
   private OperatorApiServerProxy apiServerProxy;
+  private ParentlessSweep parentless;
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
       HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane) {
@@ -77,8 +78,12 @@ public final class OperatorRuntime implements AutoCloseable {
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health, new MissingScopes(clock));
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
+    io.tailops.operator.proxy.DeviceRegistry devices = io.tailops.operator.proxy.DeviceRegistry.batched(
+        new io.tailops.operator.proxy.ConfigMapDeviceStore(client, config.namespace()));
+    devices.load();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
-        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks());
+        clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks(), devices,
+        new io.tailops.operator.status.ServedParents());
     HttpEndpoints http = null;
     HttpEndpoints admin = null;
     if (httpPort >= 0) {
@@ -120,10 +125,11 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
-    register(operator, new ServiceController(ctx));
-    register(operator, new IngressController(ctx, redirectProbe));
+    ParentlessSweep parentless = new ParentlessSweep(health);
+    register(operator, new ServiceController(ctx), parentless);
+    register(operator, new IngressController(ctx, redirectProbe), parentless);
     if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
-      register(operator, new io.tailops.operator.connector.ConnectorController(ctx));
+      register(operator, new io.tailops.operator.connector.ConnectorController(ctx), parentless);
     } else {
       LOG.info("the Connector CRD is not installed: Connectors are not watched");
     }
@@ -147,6 +153,11 @@ public final class OperatorRuntime implements AutoCloseable {
       health.leader(true);
     }
     rt.statusPublisher = new OperatorStatusPublisher(client, config.namespace(), () -> rt.statusContent(identity));
+    ctx.parents().onChange(() -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publishSoon();
+      }
+    });
     observed.listener(state -> {
       if (state == OperatorHealth.CredentialState.VALID) {
         ctx.retryKicks().kick();
@@ -160,13 +171,14 @@ public final class OperatorRuntime implements AutoCloseable {
         rt.statusPublisher.publish();
       }
     });
-    rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, () -> {
+    rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, devices, () -> {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
     }).start();
     waitForCrd(client, health);
     operator.start();
+    rt.parentless = parentless.start(config.deviceSweepInterval());
     rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
         OperatorStatusPublisher.NAME);
     rt.apiServerProxy.status().onChange(() -> {
@@ -206,8 +218,9 @@ public final class OperatorRuntime implements AutoCloseable {
   }
 
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
-      ProxyController<P, ?, ?> controller) {
+      ProxyController<P, ?, ?> controller, ParentlessSweep parentless) {
     operator.register(controller, controller.configuration());
+    parentless.add(controller);
   }
 
   /**
@@ -331,6 +344,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
       m.put("apiServerProxy", apiServerProxy.status().summary());
     }
+    m.put(ParentReport.KEY, ParentReport.text(ctx.parents().all()));
     return m;
   }
 
@@ -394,6 +408,12 @@ public final class OperatorRuntime implements AutoCloseable {
     if (sweeper != null) {
       sweeper.close();
     }
+    if (parentless != null) {
+      parentless.close();
+    }
+    if (statusPublisher != null) {
+      statusPublisher.close();
+    }
     if (device != null) {
       device.close();
     }
@@ -405,6 +425,7 @@ public final class OperatorRuntime implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("error while stopping: {}", e.toString());
     }
+    ctx.devices().close();
     if (http != null) {
       http.close();
       admin.close();

@@ -20,15 +20,45 @@ public final class OperatorStatusPublisher {
   public static final String NAME = "tailscale-operator-status";
   private static final Logger LOG = LoggerFactory.getLogger(OperatorStatusPublisher.class);
 
+  /** How long a change waits for others before the ConfigMap is written (one write for a burst of changes). */
+  static final long SOON_MILLIS = 1000;
+
   private final KubernetesClient client;
   private final String namespace;
   private final Supplier<Map<String, String>> content;
   private Map<String, String> lastWritten;
+  private final java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors
+      .newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "status-publisher");
+        t.setDaemon(true);
+        return t;
+      });
+  private final java.util.concurrent.atomic.AtomicBoolean scheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
   public OperatorStatusPublisher(KubernetesClient client, String namespace, Supplier<Map<String, String>> content) {
     this.client = client;
     this.namespace = namespace;
     this.content = content;
+  }
+
+  /** Publishes within a second (changes in the meantime are written together). */
+  public void publishSoon() {
+    if (!scheduled.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      timer.schedule(() -> {
+        scheduled.set(false);
+        publish();
+      }, SOON_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      scheduled.set(false);
+    }
+  }
+
+  /** Stops publishing later changes. */
+  public void close() {
+    timer.shutdownNow();
   }
 
   /** Writes the ConfigMap if its content changed since the last write (or differs from what is stored). */

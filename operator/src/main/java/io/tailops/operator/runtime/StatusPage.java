@@ -1,15 +1,13 @@
 package io.tailops.operator.runtime;
 
-import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.tailops.operator.doctor.Doctor;
-import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.status.ServedParents;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,7 +44,10 @@ public final class StatusPage {
     this.clock = ctx.clock();
   }
 
-  /** The exposed Services and Ingresses with their proxies' state. */
+  /**
+   * Every parent the operator is asked to serve (of every kind), with or without a proxy, as its last reconcile found
+   * it ({@link ServedParents}), with its proxy's tailnet name and addresses.
+   */
   public List<Row> rows() {
     KubernetesClient client = ctx.client();
     Map<String, DeviceState> devices = new HashMap<>();
@@ -57,39 +58,18 @@ public final class StatusPage {
           + l.get(TailscaleKeys.LABEL_PARENT_NAME), io.tailops.operator.proxy.ReplicaState.of(s).device());
     }
     List<Row> rows = new ArrayList<>();
-    for (Service svc : client.services().inAnyNamespace().list().getItems()) {
-      Condition c = svc.getStatus() == null || svc.getStatus().getConditions() == null ? null
-          : svc.getStatus().getConditions().stream().filter(x -> TailscaleKeys.CONDITION_PROXY_READY
-              .equals(x.getType())).findFirst().orElse(null);
-      if (c == null) {
-        continue;
-      }
-      var ann = svc.getMetadata().getAnnotations() == null ? Map.<String, String>of()
-          : svc.getMetadata().getAnnotations();
-      DeviceState d = devices.getOrDefault("svc/" + svc.getMetadata().getNamespace() + "/"
-          + svc.getMetadata().getName(), DeviceState.NONE);
-      String hostname = ann.getOrDefault(TailscaleKeys.HOSTNAME, svc.getMetadata().getNamespace() + "-"
-          + svc.getMetadata().getName());
-      rows.add(new Row("Service", svc.getMetadata().getNamespace(), svc.getMetadata().getName(), hostname, d.fqdn(),
-          d.ips(), "True".equals(c.getStatus()) ? "ready" : c.getReason(), c.getMessage(),
-          ProxyClassRef.nameFor(svc, ctx.config().proxyDefaultClass()), "true".equals(ann.get(TailscaleKeys.FUNNEL))));
-    }
-    for (Ingress ing : client.network().v1().ingresses().inAnyNamespace().list().getItems()) {
-      if (ing.getSpec() == null || !ctx.config().ingressClassName().equals(ing.getSpec().getIngressClassName())) {
-        continue;
-      }
-      var ann = ing.getMetadata().getAnnotations() == null ? Map.<String, String>of()
-          : ing.getMetadata().getAnnotations();
-      DeviceState d = devices.getOrDefault("ingress/" + ing.getMetadata().getNamespace() + "/"
-          + ing.getMetadata().getName(), DeviceState.NONE);
-      boolean ready = ing.getStatus() != null && ing.getStatus().getLoadBalancer() != null
-          && ing.getStatus().getLoadBalancer().getIngress() != null
-          && !ing.getStatus().getLoadBalancer().getIngress().isEmpty();
-      rows.add(new Row("Ingress", ing.getMetadata().getNamespace(), ing.getMetadata().getName(),
-          io.tailops.operator.ingress.IngressPlanner.hostname(ing), ready
-              ? ing.getStatus().getLoadBalancer().getIngress().get(0).getHostname() : d.fqdn(), d.ips(),
-          ready ? "ready" : "pending", ready ? "served over HTTPS" : "see kubectl describe ingress",
-          ProxyClassRef.nameFor(ing, ctx.config().proxyDefaultClass()), "true".equals(ann.get(TailscaleKeys.FUNNEL))));
+    for (ServedParents.Entry e : ctx.parents().all()) {
+      DeviceState d = e.proxy().isEmpty() ? DeviceState.NONE : devices.getOrDefault(e.parentType() + "/"
+          + e.namespace() + "/" + DerivedNames.labelValue(e.name()), DeviceState.NONE);
+      String state = switch (e.state()) {
+        case READY -> "ready";
+        case IGNORED -> "ignored";
+        default -> e.reason();
+      };
+      String detail = e.state() == ServedParents.State.READY ? (e.warnings().isEmpty() ? e.message()
+          : e.warnings().get(0).message()) : e.message();
+      rows.add(new Row(e.kind(), e.namespace(), e.name(), e.hostname(), d.fqdn(), d.ips(), state, detail,
+          e.proxyClass(), e.funnel()));
     }
     rows.sort((a, b) -> (a.namespace() + a.name()).compareTo(b.namespace() + b.name()));
     return rows;
@@ -138,7 +118,7 @@ public final class StatusPage {
           + "<tbody>");
       for (Row r : rows) {
         String cls = "ready".equals(r.state()) ? "ok" : r.state().contains("Pending") || "pending".equals(r.state())
-            ? "pending" : "fail";
+            || "ignored".equals(r.state()) ? "pending" : "fail";
         b.append("<tr><td data-label=\"Resource\"><span class=\"kind\">").append(esc(r.kind())).append("</span> ")
             .append(esc(r.namespace())).append('/').append(esc(r.name()));
         if (r.proxyClass() != null) {

@@ -19,6 +19,7 @@ import io.tailops.operator.pipeline.PlanMemo;
 import io.tailops.operator.pipeline.Projection;
 import io.tailops.operator.pipeline.ProxyKind;
 import io.tailops.operator.proxy.DeviceState;
+import io.tailops.operator.proxy.FunnelPreflight;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.status.Conditions;
@@ -27,6 +28,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 
 /**
  * Services as proxy parents: those that ask for it ({@code tailscale.com/expose}, LoadBalancer class
@@ -42,6 +44,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   private final ServicePlanner planner;
   private final PlanMemo<Service, ServicePlan> plans;
   private final Clock clock;
+
+  private Function<String, FunnelPreflight.Verdict> funnelVerdicts = uid -> FunnelPreflight.Verdict.UNKNOWN;
 
   public ServiceKind(OperatorConfig config, boolean funnelAvailable, Clock clock) {
     this.planner = new ServicePlanner(config.defaultLoadBalancer(), config.proxyTags(), config.proxyDefaultClass(),
@@ -71,10 +75,15 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
   }
 
   @Override
+  public void funnelVerdicts(Function<String, FunnelPreflight.Verdict> verdicts) {
+    this.funnelVerdicts = verdicts;
+  }
+
+  @Override
   public Decision<ServicePlan.Expose> plan(Service svc, ProxyObjectStore proxies) {
     ServicePlan plan = plans.get(svc);
     if (plan instanceof ServicePlan.NotExposed ne) {
-      return new Decision.NotWanted<>(ne.why());
+      return new Decision.NotWanted<>(ne.why(), ne.nearMisses());
     }
     if (plan instanceof ServicePlan.Invalid inv) {
       return new Decision.Invalid<>(inv.reason(), List.of(Problem.warning(inv.eventReason(), inv.message())));
@@ -82,8 +91,12 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     ServicePlan.Expose e = (ServicePlan.Expose) plan;
     ProxySpec spec = new ProxySpec(e.parent(), e.hostname(), e.tags(), e.target(), null, e.ephemeral(), false,
         e.funnelServeConfig() != null, e.funnelServeConfig());
-    return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null,
-        e.funnelDenied() == null ? List.of() : List.of(e.funnelDenied()), e);
+    List<Problem> notes = new ArrayList<>();
+    if (e.funnelDenied() != null) {
+      notes.add(e.funnelDenied());
+    }
+    notes.addAll(e.notes());
+    return new Decision.Wanted<>(spec, e.proxyClassName(), e.funnelServeConfig() != null, notes, e);
   }
 
   @Override
@@ -107,7 +120,8 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     if (plan.funnelDenied() != null) {
       message = message + "; " + plan.funnelDenied().message();
     } else if (plan.funnelServeConfig() != null && status.ready()) {
-      message = message + "; port 443 is public through Funnel at https://" + device.fqdn();
+      message = message + "; port 443: " + FunnelPreflight.wording(funnelVerdicts.apply(svc.getMetadata().getUid()),
+          "https://" + device.fqdn());
     }
     return new Projection<>(condition(svc, status.ready(), status.reason(), message, status.ingress()),
         status.ready() ? List.of(Problem.normal("ProxyReady", message)) : List.of(), List.of());

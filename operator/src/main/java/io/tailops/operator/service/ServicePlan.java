@@ -7,8 +7,19 @@ import java.util.List;
 /** What the operator should do with one Service, decided by {@link ServicePlanner} without any API call. */
 public sealed interface ServicePlan {
 
-  /** The Service does not ask for a proxy (any proxy it had is cleaned up). */
-  record NotExposed(String why) implements ServicePlan {
+  /**
+   * The Service does not ask for a proxy (any proxy it had is cleaned up).
+   *
+   * @param nearMisses what looks like a request for a proxy but is not the accepted form (Warnings)
+   */
+  record NotExposed(String why, List<io.tailops.operator.status.Problem> nearMisses) implements ServicePlan {
+    public NotExposed {
+      nearMisses = List.copyOf(nearMisses);
+    }
+
+    public NotExposed(String why) {
+      this(why, List.of());
+    }
   }
 
   /**
@@ -30,9 +41,15 @@ public sealed interface ServicePlan {
    * @param funnelServeConfig serve config publishing port 443 through Funnel, or null
    * @param funnelDenied why Funnel was asked for but not granted (a warning; the Service is then served on the
    *     tailnet only), or null
+   * @param notes what to tell the user about the Service besides (the default hostname adjusted, an annotation it
+   *     ignores)
    */
   record Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
       boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
-      io.tailops.operator.status.Problem funnelDenied) implements ServicePlan {
+      io.tailops.operator.status.Problem funnelDenied, List<io.tailops.operator.status.Problem> notes)
+      implements ServicePlan {
+    public Expose {
+      notes = List.copyOf(notes);
+    }
   }
 }

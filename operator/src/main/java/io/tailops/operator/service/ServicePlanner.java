@@ -12,8 +12,10 @@ import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP;
 import static io.tailops.operator.k8s.TailscaleKeys.TAILNET_IP_DEPRECATED;
 
 import io.fabric8.kubernetes.api.model.Service;
+import io.tailops.operator.k8s.NearMisses;
 import io.tailops.operator.k8s.ProxyClassRef;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.DerivedNames;
 import io.tailops.operator.proxy.ParentRef;
 import io.tailops.operator.proxy.ProxyTarget;
 import io.tailops.operator.proxy.ServeConfig;
@@ -92,12 +94,13 @@ public final class ServicePlanner {
             + TAILNET_IP + ", " + TAILNET_FQDN + ") are not supported by this operator yet; remove the annotation "
             + "or run the official operator for egress", "INVALIDSERVICE");
       }
+      List<Problem> near = nearMisses(svc, ann);
       if (expose != null && !exposeAnnotation) {
         return new ServicePlan.NotExposed(EXPOSE + "=\"" + expose + "\" is not exactly \"true\", so the Service "
-            + "is not exposed");
+            + "is not exposed", near);
       }
       return new ServicePlan.NotExposed("no " + EXPOSE + "=\"true\" annotation and not a LoadBalancer of class "
-          + TailscaleKeys.LOAD_BALANCER_CLASS);
+          + TailscaleKeys.LOAD_BALANCER_CLASS, near);
     }
     if (!firewallMode.isEmpty() && !FIREWALL_MODES.contains(firewallMode)) {
       return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid config: invalid "
@@ -111,8 +114,12 @@ public final class ServicePlanner {
       violations.add("only one of annotations " + TAILNET_IP + " and " + TAILNET_FQDN + " can be set");
     }
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
-    String hostname = hostnameGiven ? ann.get(HOSTNAME)
-        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
+    // The default is <namespace>-<name>, as upstream, when that is a valid DNS label; when it is too long, a valid one
+    // derived from it (upstream refuses the Service), said in a Normal event.
+    DerivedNames.DerivedHostname derived = hostnameGiven ? null : DerivedNames.hostname(
+        svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName(), "the Service's namespace and name",
+        "the " + HOSTNAME + " annotation");
+    String hostname = hostnameGiven ? ann.get(HOSTNAME) : derived.hostname();
     Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
         ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
         : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
@@ -166,7 +173,35 @@ public final class ServicePlanner {
         : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
         ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
-        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied);
+        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied, notes(derived, ann));
+  }
+
+  /** Notes of an exposed Service: the default hostname adjusted, annotations only Ingresses read. */
+  private static List<Problem> notes(DerivedNames.DerivedHostname derived, Map<String, String> ann) {
+    List<Problem> notes = new ArrayList<>();
+    if (derived != null && derived.adjusted() != null) {
+      notes.add(Problem.normal("DefaultHostnameAdjusted", derived.adjusted()));
+    }
+    notes.addAll(NearMisses.misplaced("Service", ann, NearMisses.INGRESS_ONLY, "Ingress", Map.of()));
+    return notes;
+  }
+
+  /**
+   * Why a Service that asks for no proxy may have meant to (each a Warning naming the accepted form): an expose value
+   * that is not "true", a LoadBalancer class that is "tailscale" except for case, annotations only Ingresses read or
+   * misspelt keys (such as tailscale.com/exposed). Not the operator's other annotations alone: a Service whose expose
+   * annotation was removed on purpose keeps them without a warning.
+   */
+  private static List<Problem> nearMisses(Service svc, Map<String, String> ann) {
+    List<Problem> near = new ArrayList<>();
+    NearMisses.booleanValue(ann, EXPOSE, "the Service is not exposed").ifPresent(near::add);
+    if ("LoadBalancer".equals(svc.getSpec().getType())) {
+      NearMisses.classCase("spec.loadBalancerClass", svc.getSpec().getLoadBalancerClass(),
+          TailscaleKeys.LOAD_BALANCER_CLASS, "this operator does not serve the LoadBalancer (the class cannot be "
+              + "changed once set: recreate the Service)").ifPresent(near::add);
+    }
+    near.addAll(NearMisses.misplaced("Service", ann, NearMisses.INGRESS_ONLY, "Ingress", Map.of()));
+    return near;
   }
 
   /** {@code type: LoadBalancer} with class {@code tailscale} (or no class, when the operator is the default). */

@@ -24,6 +24,8 @@ class IngressPlannerTest {
       "app/secure", new ServiceBuilder(svc("secure", "10.0.0.14", 443, null)).editSpec().addNewPort()
           .withName("https").withPort(8443).endPort().endSpec().build(),
       "app/headless", svc("headless", "None", 80, null),
+      "app/external", new ServiceBuilder(svc("external", null, 80, null)).editSpec().withType("ExternalName")
+          .withExternalName("db.example.com").endSpec().build(),
       "my-dashboard/my-dashboard", svc("my-dashboard", "10.0.0.20", 3000, null));
 
   static Service svc(String name, String clusterIp, int port, String portName) {
@@ -134,6 +136,41 @@ class IngressPlannerTest {
   }
 
   @Test
+  void anIngressNamedLikeADomainGetsAValidDefaultHostnameAndIsTold() {
+    IngressPlan.Expose e = expose(ingress("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: grafana.example.com, namespace: app, uid: u9}
+        spec:
+          ingressClassName: tailscale
+          defaultBackend: {service: {name: web, port: {number: 8080}}}
+        """));
+    assertThat(e.hostname()).isEqualTo("app-grafana-example-com-ingress");
+    assertThat(e.problems()).contains(Problem.normal("DefaultHostnameAdjusted", "the default hostname "
+        + "\"app-grafana.example.com-ingress\" (from the Ingress's namespace and name, as it has no "
+        + "spec.tls[0].hosts[0]) is not a valid DNS label (\"app-grafana.example.com-ingress\" is not a valid DNS "
+        + "label: contains invalid character \".\"), so the proxy uses \"app-grafana-example-com-ingress\"; set "
+        + "spec.tls[0].hosts[0] to choose another"));
+  }
+
+  @Test
+  void anInvalidTlsHostIsNamedAsTheSourceOfTheHostname() {
+    IngressPlan p = planner.plan(ingress("""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata: {name: wild, namespace: app}
+        spec:
+          ingressClassName: tailscale
+          tls: [{hosts: ["*.example.com"]}]
+          defaultBackend: {service: {name: web, port: {number: 8080}}}
+        """), this::lookup);
+    assertThat(((IngressPlan.Unservable) p).problems()).containsExactly(Problem.warning("InvalidHostname",
+        "invalid Tailscale hostname \"*\" (the first label of spec.tls[0].hosts[0] \"*.example.com\"): \"*\" is not "
+            + "a valid DNS label: must start with a letter or number; use a TLS host whose first label is a valid "
+            + "DNS label (letters, digits and '-', at most 63 characters)"));
+  }
+
+  @Test
   void everyBackendProblemIsReported() {
     IngressPlan p = planner.plan(ingress("""
         apiVersion: networking.k8s.io/v1
@@ -152,6 +189,7 @@ class IngressPlannerTest {
                   - {path: /missing, pathType: Prefix, backend: {service: {name: nope, port: {number: 80}}}}
                   - {path: /badport, pathType: Prefix, backend: {service: {name: web, port: {name: nosuch}}}}
                   - {path: /headless, pathType: Prefix, backend: {service: {name: headless, port: {number: 80}}}}
+                  - {path: /external, pathType: Prefix, backend: {service: {name: external, port: {number: 80}}}}
                   - {path: /exact, pathType: Exact, backend: {resource: {kind: Bucket, name: b}}}
         """), this::lookup);
     assertThat(p).isInstanceOf(IngressPlan.Unservable.class);
@@ -160,9 +198,14 @@ class IngressPlannerTest {
             + "unsupported"),
         org.assertj.core.groups.Tuple.tuple("InvalidIngressBackend", "failed to get service \"nope\" for path "
             + "\"/missing\": services \"nope\" not found"),
-        org.assertj.core.groups.Tuple.tuple("InvalidIngressBackend", "backend for path \"/badport\" has invalid port"),
+        org.assertj.core.groups.Tuple.tuple("InvalidIngressBackend", "backend for path \"/badport\" has invalid port: "
+            + "Service \"web\" has no port named \"nosuch\" (its ports: 8080)"),
         org.assertj.core.groups.Tuple.tuple("InvalidIngressBackend", "backend for path \"/headless\" has invalid "
-            + "ClusterIP"),
+            + "ClusterIP: Service \"headless\" is headless (clusterIP: None); the proxy forwards to a Service's cluster "
+            + "IP: point the Ingress at a Service of type ClusterIP"),
+        org.assertj.core.groups.Tuple.tuple("InvalidIngressBackend", "backend for path \"/external\" has invalid "
+            + "ClusterIP: Service \"external\" is of type ExternalName (\"db.example.com\") and has no cluster IP; the "
+            + "proxy forwards to a Service's cluster IP: point the Ingress at a Service of type ClusterIP"),
         org.assertj.core.groups.Tuple.tuple("UnsupportedPathTypeExact", "Exact path type strict matching is currently "
             + "not supported and requests will be routed as for Prefix path type. This behaviour might change in the "
             + "future."),

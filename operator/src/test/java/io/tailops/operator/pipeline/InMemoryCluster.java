@@ -210,23 +210,6 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
     return all(Secret.class);
   }
 
-  /** The device registry ConfigMap's data. */
-  final Map<String, String> registry = new java.util.TreeMap<>();
-
-  @Override
-  public Map<String, String> deviceRegistry() {
-    return Map.copyOf(registry);
-  }
-
-  @Override
-  public void updateDeviceRegistry(Map<String, String> add, java.util.Set<String> remove) {
-    if (!add.isEmpty() || !remove.isEmpty()) {
-      writes.add("patch ConfigMap/" + io.tailops.operator.proxy.DeviceRegistry.CONFIG_MAP);
-      registry.putAll(add);
-      remove.forEach(registry::remove);
-    }
-  }
-
   @Override
   public void restartPod(String name) {
     writes.add("delete Pod/" + name);

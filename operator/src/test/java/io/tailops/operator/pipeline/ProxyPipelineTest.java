@@ -105,6 +105,10 @@ class ProxyPipelineTest {
         .map(p -> new HostnameClaims.Claim("Service", p.getMetadata().getNamespace(), p.getMetadata().getName(),
             p.getMetadata().getUid(), HostnameClaims.created(p.getMetadata().getCreationTimestamp())))
         .toList());
+    ctx.hostnames().registerHolders("Service", h -> cluster.all(Secret.class).stream()
+        .filter(s -> h.equalsIgnoreCase(io.tailops.operator.proxy.ReplicaState.of(s).configuredHostname()))
+        .map(s -> io.tailops.operator.proxy.ChildLabels.parentOf(s.getMetadata().getLabels(), "svc").orElseThrow())
+        .map(p -> new HostnameClaims.Holder(p.type(), p.namespace(), p.name(), "Service")).toList());
     pipeline = new ProxyPipeline<>(kind, ctx, cluster, cluster, name -> Optional.ofNullable(proxyClasses.get(name)));
     parent = new Parent();
   }
@@ -344,6 +348,85 @@ class ProxyPipelineTest {
     assertThat(tailnet.keys).isEmpty();
     assertThat(condition().orElseThrow().getMessage()).isEqualTo("hostname web is already used by Service "
         + "default/first; set a different tailscale.com/hostname annotation");
+  }
+
+  @Test
+  void aParentThatLostItsHostnameLosesItsProxyAndItsDevice() throws Exception {
+    runningProxy();
+    String name = sts().getMetadata().getName();
+    // An older claim appears (the caches showed it only now): web loses the name, its proxy and its device.
+    parents.add(service("first", "uid-first", "2026-11-01T00:00:00Z", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "web")));
+    reconcile();
+    assertThat(cluster.writes).containsExactly("delete StatefulSet/" + name);
+    assertThat(condition().orElseThrow().getReason()).isEqualTo("HostnameConflict");
+    reconcile();
+    assertThat(tailnet.calls).contains("deleteDevice node-1");
+    assertThat(cluster.all(Secret.class)).isEmpty();
+    assertThat(cluster.all(Service.class)).isEmpty();
+    assertThat(parent.current.getMetadata().getFinalizers()).doesNotContain("tailscale.com/finalizer");
+    assertThat(condition().orElseThrow().getMessage()).isEqualTo("hostname web is already used by Service "
+        + "default/first; set a different tailscale.com/hostname annotation");
+    assertThat(events).extracting(Problem::reason).contains("ProxyRemoved", "HostnameConflict");
+    int writes = cluster.writeCount();
+    reconcile();
+    assertThat(cluster.writeCount()).isEqualTo(writes);
+    assertThat(tailnet.keys).hasSize(1);
+  }
+
+  @Test
+  void theOwnerWaitsUntilNoOtherProxyAsksForItsHostname() throws Exception {
+    // The proxy of a Service that lost the name is still being removed: its Secret still asks for "web".
+    Secret other = ProxyConfigSecret.build(new io.tailops.operator.proxy.ProxySpec(new io.tailops.operator.proxy
+        .ParentRef("svc", "default", "loser", "uid-loser"), "web", List.of("tag:k8s"), new io.tailops.operator.proxy
+        .ProxyTarget.ClusterIp("10.0.0.9"), null, false, false, false), "ts-loser-abcde-0",
+        Map.of(TailscaledConfig.CAP_107, "{\"Version\":\"alpha0\",\"Hostname\":\"web\"}"),
+        io.tailops.operator.proxy.ProxyDefaults.from(OperatorConfig.fromEnv(Map.of("OPERATOR_NAMESPACE", NS,
+            "CLIENT_ID_FILE", "/id", "CLIENT_SECRET_FILE", "/secret"))));
+    cluster.edit(other);
+    exposeWeb(Map.of());
+    Optional<Duration> again = reconcile();
+    assertThat(again).contains(ProxyPipeline.CONFLICT_RECHECK);
+    assertThat(cluster.writes).isEmpty();
+    assertThat(tailnet.keys).isEmpty();
+    assertThat(condition().orElseThrow().getReason()).isEqualTo("ProxyPending");
+    assertThat(condition().orElseThrow().getMessage()).isEqualTo("waiting for the proxy of Service default/loser to "
+        + "let go of hostname web (it is being removed or renamed), so that this proxy's device gets the name web and "
+        + "not web-1");
+    cluster.delete(other, false);
+    reconcile();
+    assertThat(tailnet.keys).hasSize(1);
+    assertThat(cluster.all(StatefulSet.class)).hasSize(1);
+  }
+
+  @Test
+  void aProxySecretDeletedByHandIsMadeAgainAndTheOldDeviceGoesFirst() throws Exception {
+    runningProxy();
+    Secret old = secret();
+    String name = old.getMetadata().getName();
+    cluster.delete(old, false);
+    cluster.writes.clear();
+    reconcile();
+    // The old device (remembered in the registry, not only on the Secret) is deleted, the pod restarted, then the new
+    // Secret with a fresh key: the new registration gets the name web, not web-1.
+    assertThat(tailnet.calls).containsSubsequence("deleteDevice node-1", "createAuthKey");
+    assertThat(cluster.writes).containsSubsequence("delete Pod/" + name, "create Secret/" + name);
+    assertThat(tailnet.keys).hasSize(2);
+    assertThat(events).filteredOn(e -> e.reason().equals(ProxyPipeline.REASON_SECRET_RECREATED)).singleElement()
+        .satisfies(e -> assertThat(e.message()).isEqualTo("the proxy Secret tailscale/" + name + " was deleted: the "
+            + "operator created it again with a new auth key, deleted the proxy's previous device [node-1 (web)] so "
+            + "that the new one gets the name web, and restarted the proxy"));
+    // Removing the proxy later deletes every device it registered.
+    Secret fresh = secret();
+    Map<String, String> data = new LinkedHashMap<>(fresh.getData());
+    data.putAll(ProxyConfigSecret.encode(Map.of("device_id", "node-2")));
+    fresh.setData(data);
+    cluster.edit(fresh);
+    reconcile();
+    parent.current.getMetadata().getAnnotations().remove("tailscale.com/expose");
+    reconcile();
+    reconcile();
+    assertThat(tailnet.calls).contains("deleteDevice node-2");
   }
 
   @Test

@@ -98,10 +98,20 @@ class ServicePlannerTest {
   }
 
   @Test
-  void aDefaultHostnameThatIsTooLongPointsAtTheAnnotation() {
+  void aDefaultHostnameThatIsTooLongIsDerivedValidAndSaysSo() {
+    // Upstream refuses such a Service; every valid Service name gets a valid default hostname here.
     String longName = "n".repeat(60);
-    ServicePlan p = planner.plan(svc("namespace", longName, Map.of("tailscale.com/expose", "true")).build());
-    assertThat(((ServicePlan.Invalid) p).message()).contains("use \"tailscale.com/hostname\" annotation to override");
+    ServicePlan.Expose e = (ServicePlan.Expose) planner.plan(svc("namespace", longName,
+        Map.of("tailscale.com/expose", "true")).build());
+    assertThat(e.hostname()).hasSize(63).startsWith("namespace-nnnn").matches("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    assertThat(e.notes()).singleElement().satisfies(n -> assertThat(n.reason()).isEqualTo("DefaultHostnameAdjusted"));
+    assertThat(e.notes().get(0).message()).startsWith("the default hostname \"namespace-" + longName
+        + "\" (from the Service's namespace and name) is not a valid DNS label").endsWith("set the "
+        + "tailscale.com/hostname annotation to choose another");
+    ServicePlan.Expose fits = (ServicePlan.Expose) planner.plan(svc("default", "web",
+        Map.of("tailscale.com/expose", "true")).build());
+    assertThat(fits.hostname()).isEqualTo("default-web");
+    assertThat(fits.notes()).isEmpty();
   }
 
   @Test

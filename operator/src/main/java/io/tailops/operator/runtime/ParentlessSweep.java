@@ -1,0 +1,70 @@
+package io.tailops.operator.runtime;
+
+import io.tailops.operator.pipeline.ProxyController;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs every proxy kind's parent-less sweep ({@link ProxyController#sweepParentless}) on the leader: once the caches are
+ * filled at start-up, then every {@code OPERATOR_DEVICE_SWEEP_INTERVAL}, and again after a few seconds while a removal
+ * waits for a StatefulSet to go.
+ */
+public final class ParentlessSweep implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ParentlessSweep.class);
+  static final Duration AGAIN_SOON = Duration.ofSeconds(3);
+
+  private final List<ProxyController<?, ?, ?>> controllers = new CopyOnWriteArrayList<>();
+  private final OperatorHealth health;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "parentless-sweep");
+    t.setDaemon(true);
+    return t;
+  });
+
+  public ParentlessSweep(OperatorHealth health) {
+    this.health = health;
+  }
+
+  public void add(ProxyController<?, ?, ?> controller) {
+    controllers.add(controller);
+  }
+
+  /** Starts sweeping: now (the operator has started, its caches are synced) and every {@code interval}. */
+  public ParentlessSweep start(Duration interval) {
+    long period = Math.max(1000, interval.toMillis());
+    timer.scheduleWithFixedDelay(this::sweepIfLeader, 0, period, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  private void sweepIfLeader() {
+    if (!health.isLeader()) {
+      return;
+    }
+    boolean pending = false;
+    for (ProxyController<?, ?, ?> c : controllers) {
+      try {
+        pending |= c.sweepParentless();
+      } catch (RuntimeException e) {
+        LOG.warn("parent-less sweep of {} failed: {}", c.kind().kindName(), e.toString());
+      }
+    }
+    if (pending) {
+      try {
+        timer.schedule(this::sweepIfLeader, AGAIN_SOON.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closing
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}
