@@ -75,8 +75,9 @@ class SelfHealingIT {
    * reported: the device is provably this operator's from then on (here: a proxy whose Secret was lost since).
    */
   static void registerAsOurs(FakeDevice d) {
-    // DeviceRegistry's format: <replica Secret> <parent type>/<namespace>/<name> <hostname>.
-    String entry = "ts-lost-0 svc/heal-lost/lost " + d.hostname();
+    // DeviceRegistry's format: <replica Secret> <parent type>/<namespace>/<name> <hostname>. The parent exists (a lost
+    // replica of a live Service's proxy): a registered device whose parent is gone is removed by the parent-less sweep.
+    String entry = "ts-lost-0 svc/heal-deleted/web " + d.hostname();
     String patch = "{\"data\":{\"" + d.nodeId() + "\":\"" + entry + "\"}}";
     var cms = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE);
     for (int attempt = 0; ; attempt++) {
@@ -284,9 +285,10 @@ class SelfHealingIT {
       // The foreign device with the same tags survives delete mode: the sweep that deleted the registered orphan saw
       // it too (both are offline longer than the grace period).
       assertThat(env.tailnet().device(foreign.nodeId())).isPresent();
-      assertThat(env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE)
-          .withName(DeviceRegistry.CONFIG_MAP).get().getData()).doesNotContainKey(orphan.nodeId())
-          .doesNotContainKey(foreign.nodeId());
+      // The registry forgets the deleted device (its writes are batched) and never held the foreign one.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(env.client().configMaps()
+          .inNamespace(OperatorEnvironment.NAMESPACE).withName(DeviceRegistry.CONFIG_MAP).get().getData())
+          .doesNotContainKey(orphan.nodeId()).doesNotContainKey(foreign.nodeId()));
       // Devices of live proxies are never orphans.
       assertThat(devicesNamed("heal-deleted")).hasSize(1);
     } finally {
