@@ -53,7 +53,7 @@ extra=()
 if [[ $official == 1 ]]; then
   # The official CRDs of the same release, from the Go module cache (the build above downloaded the module).
   version=$(sed -n -E 's/^[[:space:]]*(require[[:space:]]+)?tailscale\.com[[:space:]]+v([0-9.]+)[[:space:]]*$/\2/p' \
-    tools/k8s-operator/go.mod | head -1)
+    tools/k8s-operator/go.mod | sed -n 1p)
   module_dir=$(cd tools/k8s-operator && go mod download -json "tailscale.com@v${version}" |
     sed -n -E 's/^[[:space:]]*"Dir":[[:space:]]*"(.*)",?$/\1/p')
   extra+=(--official-crds "${module_dir}/cmd/k8s-operator/deploy/crds")

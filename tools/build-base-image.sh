@@ -112,13 +112,13 @@ rm -f "$apt_dir/sources.list.new"
 apt_opts=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Dir::State::Lists=$apt_dir/lists"
   -o "Dir::State::status=$apt_dir/status" -o "Dir::Cache=$apt_dir" -o "Dir::Cache::archives=$apt_dir/archives"
   -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/nonexistent" -o "Debug::NoLocking=1")
-if [[ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ]]; then
+if [[ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | sed -n 1p)" ]]; then
   log "apt-get update for $suite $arch (private lists in $apt_dir)"
   apt-get "${apt_opts[@]}" update -qq >&2 || die "apt-get update for $suite $arch failed"
 fi
 # libstdc++6's documentation is a link to its gcc-NN-base package's: take that one too.
 gcc_base="$(apt-cache "${apt_opts[@]}" show --no-all-versions libgcc-s1 2>/dev/null |
-  sed -n -E 's/^(Pre-)?Depends:.*\b(gcc-[0-9]+-base)\b.*/\2/p' | head -1)"
+  sed -n -E 's/^(Pre-)?Depends:.*\b(gcc-[0-9]+-base)\b.*/\2/p' | sed -n 1p)"
 [[ -n "$gcc_base" ]] || die "cannot find the gcc-NN-base package of libgcc-s1 in $suite"
 debs+=("$gcc_base")
 # The pool file name of every package this script may fetch, in one apt-cache call (each call parses the lists).
@@ -155,7 +155,7 @@ if [[ ! -s "$jmods_dir/jmods/java.base.jmod" ]]; then
   log "unpacking the jmods of $(basename "$jdk_deb")"
   tmpd="$(mktemp -d)"
   dpkg-deb -x "$jdk_deb" "$tmpd"
-  src="$(dirname "$(find "$tmpd" -name java.base.jmod -path '*/jmods/*' | head -1)")"
+  src="$(dirname "$(find "$tmpd" -name java.base.jmod -path '*/jmods/*' | sed -n 1p)")"
   [[ -d "$src" ]] || die "$(basename "$jdk_deb") has no jmods"
   rm -rf "$jmods_dir"; mkdir -p "$jmods_dir"
   cp -a "$src" "$jmods_dir/jmods"

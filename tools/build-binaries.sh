@@ -31,6 +31,8 @@
 #       the programs of the tailscale/tailscale proxy image, built with -tags ts_kube,ts_package_container like the
 #       official image (module tools/tailscale); containerboot finds tailscaled and tailscale on PATH, so put this
 #       folder first on the PATH of a containerboot process.
+#   tailscale/<tailscale.com version>-linux-amd64/k8s-nameserver     (module tools/k8s-nameserver) the program of the
+#       tailscale/k8s-nameserver image (a DNSConfig's nameserver), which the local pod runner runs for nameserver Pods.
 #   headscale/<headscale version>-linux-amd64/headscale     (module tools/headscale)
 #   k8s-operator/<tailscale.com version>-linux-amd64/k8s-operator     (module tools/k8s-operator; optional group: only
 #       with --only k8s-operator, never in CI) the official operator, for the golden files (tools/golden/regenerate.sh)
@@ -49,7 +51,7 @@ readonly RECIPE_VERSION=1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
 CACHE=${TSOP_BINARIES:-$HOME/.cache/tailscale-operator}
-readonly ALL_GROUPS=(k8s tailscale headscale)
+readonly ALL_GROUPS=(k8s tailscale k8s-nameserver headscale)
 # Built only when asked for (--only): the release tools, which only the release tests (module release-tests) and
 # tools/release.sh need (that module's build asks for them before its tests), and the official operator (k8s-operator),
 # which only tools/golden/regenerate.sh and the benchmark baseline run.
@@ -77,7 +79,7 @@ hash_files() { cat "$@" | sha256sum | cut -c1-64; }
 # Prints the version a go.mod requires for a module, e.g. `module_version go.mod k8s.io/kubernetes` -> v1.34.4.
 module_version() {
   local gomod=$1 module=$2 v
-  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | head -1 |
+  v=$(grep -E "^[[:space:]]*(require[[:space:]]+)?${module//./\\.}[[:space:]]+v[0-9]" "$gomod" | sed -n 1p |
     awk '{print $NF}') || true
   [[ -n "$v" ]] || die "cannot find the version of ${module} in ${gomod}"
   printf '%s' "$v"
@@ -229,6 +231,28 @@ group_tailscale() {
   [[ "$got" == "$version" ]] || die "${dir}/tailscale version printed '${got}', want '${version}'"
   [[ -x "$dir/containerboot" ]] || die "${dir}/containerboot is missing"
   log "ok: tailscaled and tailscale ${version}, containerboot"
+}
+
+# --- group k8s-nameserver: the ts.net nameserver a DNSConfig deploys (tools/k8s-nameserver), the program of the
+# tailscale/k8s-nameserver image; same tailscale.com release as the proxy programs, so it goes into their folder.
+K8S_NAMESERVER_MODULE="$ROOT/tools/k8s-nameserver"
+
+group_k8s-nameserver() {
+  local version dir
+  version=$(tailscale_version)
+  dir=$(tailscale_dir)
+  [[ "$(module_version "$K8S_NAMESERVER_MODULE/go.mod" tailscale.com)" == "v${version}" ]] ||
+    die "${K8S_NAMESERVER_MODULE}/go.mod pins another tailscale.com than tools/tailscale (v${version}); keep them equal"
+  log "group k8s-nameserver: tailscale.com/cmd/k8s-nameserver v${version} -> ${dir}"
+  require_no_replace "$K8S_NAMESERVER_MODULE" tailscale.com "v${version}"
+  GO_BUILD_TAGS=ts_kube,ts_package_container go_build "$K8S_NAMESERVER_MODULE" tailscale.com/cmd/k8s-nameserver \
+    "$dir/k8s-nameserver" "-X tailscale.com/version.longStamp=${version}" "-X tailscale.com/version.shortStamp=${version}"
+  # The program has no version flag (it starts serving at once); check the module the linker recorded instead.
+  local modinfo
+  modinfo=$(go version -m "$dir/k8s-nameserver") || die "go version -m ${dir}/k8s-nameserver failed"
+  grep -q -E "^[[:space:]]+(mod|dep)[[:space:]]+tailscale\.com[[:space:]]+v${version//./\\.}([[:space:]]|\$)" <<<"$modinfo" ||
+    die "${dir}/k8s-nameserver is not built from tailscale.com v${version} (go version -m)"
+  log "ok: k8s-nameserver ${version}"
 }
 
 # --- group headscale: headscale (tools/headscale)

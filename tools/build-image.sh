@@ -81,7 +81,8 @@ elif [[ -z "${BASE_IMAGE:-}" && $(id -u) == 0 && "$foreign" == 0 ]]; then
 fi
 
 # run-image.sh unpacks each image it runs into /tmp/tsop-rootfs-<image id>; keep only the latest image's.
-keep="$(ls -td /tmp/tsop-rootfs-* 2>/dev/null | head -1)"
+# (sed -n 1p reads everything: `| head -1` could fail the pipeline with SIGPIPE; no folder at all is not an error.)
+keep="$(ls -td /tmp/tsop-rootfs-* 2>/dev/null | sed -n 1p || true)"
 for d in /tmp/tsop-rootfs-*; do [[ -d "$d" && "$d" != "$keep" ]] && rm -rf "$d"; done
 
 python3 - "$tar_out" <<'EOF'

@@ -23,6 +23,6 @@ for home in "${JAVA25_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/ja
     java="$home/bin/java"; flags+=(-XX:+UseCompactObjectHeaders); break
   fi
 done
-[[ "$java" != java ]] || echo "local-run: no Java 25 found; running on $(java -version 2>&1 | head -1)" >&2
+[[ "$java" != java ]] || echo "local-run: no Java 25 found; running on $(java -version 2>&1 | sed -n 1p)" >&2
 exec "$java" "${flags[@]}" -cp "local/target/classes:$(cat local/target/classpath.txt)" \
   io.tailops.local.LocalRun "$@"

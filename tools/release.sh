@@ -100,11 +100,11 @@ chart_version="$(sed -n 's/^version:[[:space:]]*//p' "$ROOT/chart/tailscale-oper
 chart_app="$(sed -n 's/^appVersion:[[:space:]]*//p' "$ROOT/chart/tailscale-operator/Chart.yaml" | tr -d '"')"
 [[ "$chart_version" == "$version" && "$chart_app" == "$version" ]] ||
   die "chart/tailscale-operator/Chart.yaml has version ${chart_version} and appVersion ${chart_app}: both must be ${version}"
-pom_version="$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' "$ROOT/pom.xml" | head -1)"
+pom_version="$(sed -n '0,/<version>/s/.*<version>\(.*\)<\/version>.*/\1/p' "$ROOT/pom.xml" | sed -n 1p)"
 [[ "$pom_version" == "$version" || "$pom_version" == "$version-SNAPSHOT" ]] ||
   die "the Maven project version is ${pom_version}: it must be ${version} or ${version}-SNAPSHOT"
 grep -q "^## ${version//./\\.}\b" "$ROOT/CHANGELOG.md" || die "CHANGELOG.md has no section '## ${version}'"
-values_repo="$(sed -n '/^operatorConfig:/,/^[a-z]/{s/^    repository:[[:space:]]*//p}' "$ROOT/chart/tailscale-operator/values.yaml" | head -1)"
+values_repo="$(sed -n '/^operatorConfig:/,/^[a-z]/{s/^    repository:[[:space:]]*//p}' "$ROOT/chart/tailscale-operator/values.yaml" | sed -n 1p)"
 [[ "$values_repo" == "$IMAGE_REPOSITORY" ]] ||
   die "values.yaml's operatorConfig.image.repository is ${values_repo}, tools/release/published.env says ${IMAGE_REPOSITORY}"
 crane="$(tool crane)"; cosign="$(tool cosign)"; helm="$(tool helm)"

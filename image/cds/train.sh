@@ -45,6 +45,9 @@ if [[ $mode == cluster ]]; then
 else
   printf 'x' > "$work/id"; printf 'x' > "$work/secret"; mkdir -p "$work/sa"
   printf 'tailscale' > "$work/sa/namespace"; printf 'x' > "$work/sa/token"; : > "$work/sa/ca.crt"
+  # A free HTTP port, not the default 8080: the image runs in this machine's network namespace.
+  http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  args+=(-e OPERATOR_HTTP_PORT="$http_port")
   args+=(-e KUBERNETES_SERVICE_HOST=127.0.0.1 -e KUBERNETES_SERVICE_PORT=9 -e OPERATOR_NAMESPACE=tailscale
          -e CLIENT_ID_FILE=/config/id -e CLIENT_SECRET_FILE=/config/secret -v "$work:/config:ro"
          -v "$work/sa:/var/run/secrets/kubernetes.io/serviceaccount:ro")

@@ -79,6 +79,9 @@ public final class ClusterHarness {
         "OPERATOR_INITIAL_TAGS=tag:k8s-operator",
         "OPERATOR_LEADER_ELECTION=true",
         "OPERATOR_LOGGING=info",
+        // not the default 8080: the image runs in this machine's network namespace, where 8080 may be taken (the
+        // official operator's metrics port)
+        "OPERATOR_HTTP_PORT=" + io.tailops.testkit.LoopbackPorts.tcp(),
         "POD_NAME=operator-0",
         "POD_UID=00000000-0000-0000-0000-000000000001") + "\n");
     for (int i = 0; i < services; i++) {

@@ -18,8 +18,9 @@ harness_start() {
   # installed there); testkit comes last in the reactor, so its class path is the one left in the file.
   (cd "$repo" && ./mvnw -o -q -B -pl testkit -am compile dependency:build-classpath -Dmdep.includeScope=runtime \
       -Dmdep.outputFile="$work/cp.txt" >&2) || return 1
-  cp="$(ls "$repo"/testkit/target/tailscale-operator-testkit-*.jar | grep -v -- -tests | head -1)"
-  cp="$cp:$(ls "$repo"/api/target/tailscale-operator-api-*.jar | head -1)"
+  # sed -n 1p, not head -1: the callers run with pipefail, where head's early exit can fail the pipeline (SIGPIPE).
+  cp="$(ls "$repo"/testkit/target/tailscale-operator-testkit-*.jar | grep -v -- -tests | sed -n 1p)"
+  cp="$cp:$(ls "$repo"/api/target/tailscale-operator-api-*.jar | sed -n 1p)"
   cp="$cp:$(tr ':' '\n' < "$work/cp.txt" | grep -v /io/tailops/ | paste -sd:)"
   java -XX:+UseSerialGC -cp "$cp" "$repo/image/cluster/ClusterHarness.java" "$work/config" "$services" \
     > "$work/harness.log" 2>&1 &

@@ -21,7 +21,7 @@ eval "$env_out"
 
 # The official CRDs of the same release, from the Go module cache (the build above downloaded the module).
 version=$(sed -n -E 's/^[[:space:]]*(require[[:space:]]+)?tailscale\.com[[:space:]]+v([0-9.]+)[[:space:]]*$/\2/p' \
-  tools/k8s-operator/go.mod | head -1)
+  tools/k8s-operator/go.mod | sed -n 1p)
 [[ -n "$version" ]] || { echo "cannot read the tailscale.com version from tools/k8s-operator/go.mod" >&2; exit 1; }
 module_dir=$(cd tools/k8s-operator && go mod download -json "tailscale.com@v${version}" |
   sed -n -E 's/^[[:space:]]*"Dir":[[:space:]]*"(.*)",?$/\1/p')

@@ -59,7 +59,7 @@ printf 'package check;\npublic class Hello { public static void main(String[] a)
   > "$work/src/check/Hello.java"
 "$jdk/bin/javac" --release 17 -d "$work/classes" "$work/src/check/Hello.java"
 
-log "running the builder on $("$jdk/bin/java" -version 2>&1 | head -1)"
+log "running the builder on $("$jdk/bin/java" -version 2>&1 | sed -n 1p)"
 set +e
 JVMCI_VERSION_CHECK=ignore "$work/jdk/bin/java" -XX:+UnlockExperimentalVMOptions -XX:+EnableJVMCI \
   -XX:-UseJVMCICompiler -Xmx3g -Xss10m "@$work/exports" --enable-native-access=org.graalvm.nativeimage.builder \

@@ -262,19 +262,21 @@ class ChartDefaultsTest {
     expected.addAll(grants("networking.k8s.io", "ingresses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingresses/status", "update", "patch"));
     expected.addAll(grants("networking.k8s.io", "ingressclasses", "get", "list", "watch"));
-    expected.addAll(grants("discovery.k8s.io", "endpointslices", "get", "list", "watch"));
+    // the event recorder: create; get+patch to count a repeat; list to adopt an identical event after a restart
     expected.addAll(grants("", "events", "get", "list", "create", "patch"));
-    expected.addAll(grants("events.k8s.io", "events", "create", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses", "get", "list", "watch", "update", "patch"));
     expected.addAll(grants("tailscale.com", "proxyclasses/status", "update", "patch"));
     // Connectors: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "connectors", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "connectors/status", "update", "patch"));
-    for (String kind : List.of("proxygroups", "dnsconfigs")) {
+    for (String kind : List.of("proxygroups")) {
       // Not supported yet: read, and report in the status.
       expected.addAll(grants("tailscale.com", kind, "get", "list", "watch"));
       expected.addAll(grants("tailscale.com", kind + "/status", "update", "patch"));
     }
+    // DNSConfig: its finalizer, and its status.
+    expected.addAll(grants("tailscale.com", "dnsconfigs", "get", "list", "watch", "update", "patch"));
+    expected.addAll(grants("tailscale.com", "dnsconfigs/status", "update", "patch"));
     // Recorders: watched, finalizer patched, status set; the spec never changed.
     expected.addAll(grants("tailscale.com", "recorders", "get", "list", "watch", "patch"));
     expected.addAll(grants("tailscale.com", "recorders/status", "update", "patch"));
@@ -282,7 +284,6 @@ class ChartDefaultsTest {
       expected.add(Rbac.grant("apiextensions.k8s.io", "customresourcedefinitions", v)
           + "@servicemonitors.monitoring.coreos.com");
     }
-    expected.addAll(grants("", "namespaces", "get", "list", "watch"));
 
     assertThat(Rbac.permissions(r.clusterRoleRules("tailscale-operator")))
         .containsExactlyInAnyOrderElementsOf(expected);
@@ -304,12 +305,14 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
+    expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
     expected.addAll(grants("coordination.k8s.io", "leases", "get", "list", "watch", "create", "update", "patch"));
     // get is for containerboot in the tailscale container, which checks get+create+patch before writing Events.
     expected.addAll(grants("", "events", "get", "create", "patch"));
     expected.addAll(grants("monitoring.coreos.com", "servicemonitors",
         "get", "list", "watch", "create", "update", "patch", "delete"));
-    // Each proxy's own and each Recorder's ServiceAccount, Role and RoleBinding (only their own Secrets).
+    // Each proxy's own and each Recorder's ServiceAccount, Role and RoleBinding (only their own Secrets); a DNSConfig
+    // nameserver's ServiceAccount.
     String[] own = {"get", "list", "watch", "create", "update", "patch", "delete"};
     expected.addAll(grants("", "serviceaccounts", own));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", own));

@@ -167,7 +167,13 @@ class ChartInstallTest {
       assertThat(can(op, verb, "", "events", null, "web")).as("%s events in web", verb).isTrue();
       assertThat(can(op, verb, "", "events", null, "default")).as("%s events in default", verb).isTrue();
     }
+    assertThat(can(op, "delete", "", "events", null, "web")).isFalse();
     assertThat(can(op, "update", "tailscale.com", "proxyclasses", "status", null)).isTrue();
+    assertThat(can(op, "update", "tailscale.com", "dnsconfigs", null, null)).as("DNSConfig finalizer").isTrue();
+    assertThat(can(op, "delete", "tailscale.com", "dnsconfigs", null, null)).as("delete dnsconfigs").isFalse();
+    assertThat(can(op, "create", "apps", "deployments", null, NS)).as("the nameserver Deployment").isTrue();
+    assertThat(can(op, "create", "", "serviceaccounts", null, NS)).as("the nameserver ServiceAccount").isTrue();
+    assertThat(can(op, "create", "apps", "deployments", null, "default")).as("Deployments elsewhere").isFalse();
     // Connectors: their finalizer (a patch) and status, never an update or a deletion of the object itself.
     assertThat(can(op, "patch", "tailscale.com", "connectors", null, null)).isTrue();
     assertThat(can(op, "update", "tailscale.com", "connectors", "status", null)).isTrue();
@@ -180,7 +186,7 @@ class ChartInstallTest {
     assertThat(can(op, "delete", "tailscale.com", "recorders", null, null)).isFalse();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, NS)).as("Recorder Role").isTrue();
     assertThat(can(op, "create", "rbac.authorization.k8s.io", "roles", null, "default")).isFalse();
-    for (String kind : List.of("proxygroups", "dnsconfigs")) {
+    for (String kind : List.of("proxygroups")) {
       // Not supported yet: read them and report in their status, never change them.
       assertThat(can(op, "watch", "tailscale.com", kind, null, null)).as("watch %s", kind).isTrue();
       assertThat(can(op, "update", "tailscale.com", kind, "status", null)).as("update %s/status", kind).isTrue();

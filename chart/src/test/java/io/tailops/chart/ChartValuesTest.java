@@ -82,8 +82,8 @@ class ChartValuesTest {
           .contains("No restart is needed")
           .contains("\"k3s-tailscale-operator\"")
           .contains("kubectl get svc -A")
-          .contains("Not supported by this operator yet: ProxyGroup and DNSConfig.")
-          .contains("kubectl get proxygroups,dnsconfigs")
+          .contains("Not supported by this operator yet: ProxyGroup.")
+          .contains("kubectl get proxygroups")
           .doesNotContain("WARNINGS");
     }
   }

@@ -131,13 +131,12 @@ class OfficialChartSwitchTest {
     assertThat(release.getStatus()).isEqualTo("deployed");
     assertThat(release.getChart()).startsWith("tailscale-operator-0.");
     assertThat(snapshot()).as("CRDs, objects and the Deployment: same UIDs").isEqualTo(uids);
-    // The NOTES name the objects this operator does not act on yet (Connectors and Recorders it serves).
+    // The NOTES name the objects this operator does not act on yet (Connectors, Recorders, DNSConfigs it serves).
     assertThat(release.getOutput()).contains("WARNINGS")
         .contains("1 ProxyGroup object(s) exist (egress-proxies), but this operator does not support ProxyGroup yet: "
             + "it keeps them unchanged and marks each with the condition ProxyGroupReady=False, reason NotSupported.")
-        .contains("1 DNSConfig object(s) exist (ts-dns)")
-        .doesNotContain("ProxyClass object(s)").doesNotContain("Connector object(s)")
-        .doesNotContain("Recorder object(s)");
+        .doesNotContain("DNSConfig object(s)").doesNotContain("ProxyClass object(s)")
+        .doesNotContain("Connector object(s)").doesNotContain("Recorder object(s)");
     for (String crd : CRDS) {
       assertThat(crd(crd).getMetadata().getAnnotations()).as("our %s", crd)
           .containsEntry("helm.sh/resource-policy", "keep");

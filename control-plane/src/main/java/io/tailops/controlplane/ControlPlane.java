@@ -52,6 +52,14 @@ public interface ControlPlane {
   /** Verifies that a token can be obtained with the current credentials (a cheap authenticated call). */
   void checkCredentials() throws ControlPlaneException;
 
+  /**
+   * The tailnet's MagicDNS domain when the control plane names devices under a domain of its own that is not a
+   * {@code <tailnet>.ts.net} domain (headscale's {@code dns.base_domain}); empty otherwise.
+   */
+  default Optional<String> magicDnsDomain() {
+    return Optional.empty();
+  }
+
   /** What this control plane can do; features it lacks are reported to users instead of failing silently. */
   Capabilities capabilities();
 

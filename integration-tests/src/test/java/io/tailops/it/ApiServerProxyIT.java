@@ -7,10 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
@@ -310,11 +309,16 @@ class ApiServerProxyIT {
 
   @Test
   void b1TheChartsRbacIsWhatLetsTheOperatorsServiceAccountImpersonate() throws Exception {
-    // The operator's own credentials are the chart's ServiceAccount token: without the impersonation grant the API
-    // server refuses, with the ClusterRole/Binding the chart renders for mode "true" it serves the caller.
+    // The operator runs with the chart's ServiceAccount token and the chart's RBAC rendered for mode "true"
+    // (templates/apiserverproxy-rbac.yaml; ChartApiServerProxyTest: the same as the official chart's). Without the
+    // ClusterRoleBinding it renders, the API server refuses to let that account impersonate; with it, it serves.
     Config saConfig = new io.fabric8.kubernetes.client.ConfigBuilder(env.kube().config()).withClientCertData(null)
         .withClientKeyData(null).withClientCertFile(null).withClientKeyFile(null)
         .withOauthToken(serviceAccountToken("tailscale", "operator")).build();
+    HasMetadata binding = env.rbac().objects().stream()
+        .filter(o -> o.getKind().equals("ClusterRoleBinding") && o.getMetadata().getName().equals("tailscale-auth-proxy"))
+        .findFirst().orElseThrow(() -> new AssertionError("the chart renders no impersonation binding for mode true"));
+    env.client().resource(binding).delete();
     try (ApiServerProxy proxy = new ApiServerProxy(Mode.AUTH, Upstream.withOperatorCredentials(saConfig,
         Clock.systemUTC()), new LocalApiWhoIs(localApi.socket()), new ApiServerProxyStatus(Mode.AUTH,
         Clock.systemUTC(), null)).start(0)) {
@@ -322,26 +326,31 @@ class ApiServerProxyIT {
               + "/apis/authentication.k8s.io/v1/selfsubjectreviews")).header("X-Forwarded-For", ALICE)
           .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
               "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"SelfSubjectReview\"}")).build();
+      await().atMost(Duration.ofSeconds(30)).until(() -> HTTP.send(whoami, HttpResponse.BodyHandlers.ofString())
+          .statusCode() == 403);
       HttpResponse<String> refused = HTTP.send(whoami, HttpResponse.BodyHandlers.ofString());
       assertThat(refused.statusCode()).isEqualTo(403);
       assertThat(JSON.readTree(refused.body()).path("message").asText()).isEqualTo("users \"alice@example.com\" is "
           + "forbidden: User \"system:serviceaccount:tailscale:operator\" cannot impersonate resource \"users\" in API "
           + "group \"\" at the cluster scope");
-      // templates/apiserverproxy-rbac.yaml, mode "true" (ChartApiServerProxyTest: the same as the official chart's)
-      env.client().rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata()
-          .withName("tailscale-auth-proxy").endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("")
-              .withResources("users", "groups").withVerbs("impersonate").build()).build()).create();
-      env.client().rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata()
-          .withName("tailscale-auth-proxy").endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole",
-              "tailscale-auth-proxy").addNewSubject().withKind("ServiceAccount").withName("operator")
-          .withNamespace("tailscale").endSubject().addNewSubject().withKind("ServiceAccount")
-          .withName("kube-apiserver-auth-proxy").withNamespace("tailscale").endSubject().build()).create();
+      // These refusals are this test's own: the audit log has them as the operator's (and nothing else was denied).
+      List<String> denied = new java.util.ArrayList<>();
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        denied.addAll(env.deniedRequests());
+        return !denied.isEmpty();
+      });
+      assertThat(denied).allSatisfy(d -> assertThat(d).contains("API server denied operator: create "
+          + "selfsubjectreviews"));
+      env.rbac().apply(env.client()); // the chart's rendering again, binding included
       await().atMost(Duration.ofSeconds(30)).until(() -> HTTP.send(whoami, HttpResponse.BodyHandlers.ofString())
           .statusCode() == 201);
       HttpResponse<String> ok = HTTP.send(whoami, HttpResponse.BodyHandlers.ofString());
       assertThat(JSON.readTree(ok.body()).path("status").path("userInfo").path("username").asText())
           .isEqualTo("alice@example.com");
+    } finally {
+      env.rbac().apply(env.client());
     }
+    env.deniedRequests(); // the refusals above, counted and checked
   }
 
   @Test

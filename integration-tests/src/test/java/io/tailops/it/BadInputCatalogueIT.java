@@ -115,14 +115,36 @@ class BadInputCatalogueIT {
     c.add(new ServiceCase("both-egress", svc("both-egress", expose("tailscale.com/tailnet-ip", "100.64.0.9",
         "tailscale.com/tailnet-fqdn", "db.tailnet-abc.ts.net")), "ProxyInvalid", INVALID + "only one of annotations "
         + "tailscale.com/tailnet-ip and tailscale.com/tailnet-fqdn can be set"));
-    c.add(new ServiceCase("egress-ip", svc("egress-ip", Map.of("tailscale.com/tailnet-ip", "100.64.0.9")),
-        "ProxyInvalid", "unable to provision proxy resources: egress Services (tailscale.com/tailnet-ip, "
-        + "tailscale.com/tailnet-fqdn) are not supported by this operator yet; remove the annotation or run the "
-        + "official operator for egress"));
-    c.add(new ServiceCase("egress-fqdn", svc("egress-fqdn", Map.of("tailscale.com/tailnet-fqdn",
-        "db.tailnet-abc.ts.net")), "ProxyInvalid", "unable to provision proxy resources: egress Services "
-        + "(tailscale.com/tailnet-ip, tailscale.com/tailnet-fqdn) are not supported by this operator yet; remove the "
-        + "annotation or run the official operator for egress"));
+    // egress Services (tailscale.com/tailnet-ip, tailscale.com/tailnet-fqdn): the Service is not pointed at a proxy
+    c.add(new ServiceCase("egress-both", svc("egress-both", Map.of("tailscale.com/tailnet-ip", "100.64.0.9",
+        "tailscale.com/tailnet-fqdn", "db.tailnet-abc.ts.net")), "ProxyInvalid", INVALID + "only one of "
+        + "annotations tailscale.com/tailnet-ip and tailscale.com/tailnet-fqdn can be set"));
+    c.add(new ServiceCase("egress-ip-256", svc("egress-ip-256", Map.of("tailscale.com/tailnet-ip", "100.64.0.256")),
+        "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/tailnet-ip: \"100.64.0.256\" could not "
+        + "be parsed as a valid IP Address, error: ParseAddr(\"100.64.0.256\"): IPv4 field has value >255"));
+    c.add(new ServiceCase("egress-ip-name", svc("egress-ip-name", Map.of("tailscale.com/ts-tailnet-target-ip",
+        "nas")), "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/ts-tailnet-target-ip: \"nas\" "
+        + "could not be parsed as a valid IP Address, error: ParseAddr(\"nas\"): unable to parse IP"));
+    c.add(new ServiceCase("egress-loopback", svc("egress-loopback", Map.of("tailscale.com/tailnet-ip", "127.0.0.1")),
+        "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/tailnet-ip: \"127.0.0.1\" is a loopback "
+        + "address, which no device in the tailnet or behind a subnet router can have; use the device's tailnet "
+        + "address (100.x.y.z or fd7a:115c:a1e0::…) or an address a subnet router advertises"));
+    c.add(new ServiceCase("egress-not-magicdns", svc("egress-not-magicdns", Map.of("tailscale.com/tailnet-fqdn",
+        "db.example.com")), "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/tailnet-fqdn: "
+        + "\"db.example.com\" does not appear to be a valid MagicDNS name"));
+    c.add(new ServiceCase("egress-nodeport", new ServiceBuilder(svc("egress-nodeport", Map.of(
+        "tailscale.com/tailnet-ip", "100.64.0.9"))).editSpec().withType("NodePort").endSpec().build(), "ProxyInvalid",
+        INVALID + "a Service of type NodePort cannot be an egress Service: the operator points an egress Service at "
+        + "its proxy by making it type ExternalName, which has no node ports; use type ClusterIP (and a separate "
+        + "NodePort Service if something outside the cluster needs the target)"));
+    c.add(new ServiceCase("egress-lb", new ServiceBuilder(svc("egress-lb", Map.of("tailscale.com/tailnet-fqdn",
+        "db.tailnet-abc.ts.net"))).editSpec().withType("LoadBalancer").withLoadBalancerClass("example.com/lb")
+        .endSpec().build(), "ProxyInvalid", INVALID + "a Service of type LoadBalancer cannot be an egress Service: "
+        + "the operator points an egress Service at its proxy by making it type ExternalName, which releases the load "
+        + "balancer; use type ClusterIP"));
+    c.add(new ServiceCase("egress-headless", new ServiceBuilder(svc("egress-headless", Map.of(
+        "tailscale.com/tailnet-ip", "100.64.0.9"))).editSpec().withClusterIP("None").endSpec().build(),
+        "ProxyInvalid", INVALID + "headless Services are not supported."));
     c.add(new ServiceCase("ephemeral-yes", svc("ephemeral-yes", expose("tailscale.com/ephemeral", "yes")),
         "ProxyInvalid", INVALID + "invalid value of annotation tailscale.com/ephemeral: \"yes\", use \"true\" or "
         + "\"false\""));
@@ -172,8 +194,8 @@ class BadInputCatalogueIT {
     }
     return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
       if (c.reason() == null) {
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
-            .until(() -> ServiceExposeIT.ready(getSvc(c.name())).isEmpty());
+        env.awaitCurrentVersionsReconciled(getSvc(c.name()));
+        assertThat(ServiceExposeIT.ready(getSvc(c.name()))).as(c.name() + " condition").isEmpty();
       } else {
         await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(getSvc(c.name()))
             .filter(x -> c.reason().equals(x.getReason())).isPresent());
@@ -181,8 +203,11 @@ class BadInputCatalogueIT {
         assertThat(ServiceExposeIT.ready(getSvc(c.name())).get().getStatus()).isEqualTo("False");
         await().atMost(Duration.ofSeconds(20)).until(() -> env.events(getSvc(c.name())).stream()
             .anyMatch(e -> "Warning".equals(e.getType()) && c.message().equals(e.getMessage())));
+        env.awaitCurrentVersionsReconciled(getSvc(c.name()));
       }
       assertNothingFor("svc", c.name(), getSvc(c.name()));
+      assertThat(getSvc(c.name()).getSpec().getType()).as("type unchanged (an egress Service is not rewritten)")
+          .isEqualTo(c.svc().getSpec().getType() == null ? "ClusterIP" : c.svc().getSpec().getType());
       assertThat(env.tailnet().keys()).as("keys minted").hasSize(keys);
     }));
   }
@@ -281,6 +306,7 @@ class BadInputCatalogueIT {
           .anyMatch(e -> c.reason().equals(e.getReason())));
       assertThat(env.events(ing)).filteredOn(e -> c.reason().equals(e.getReason()))
           .extracting(e -> e.getMessage()).contains(c.message());
+      env.awaitCurrentVersionsReconciled(ing);
       if (c.name().equals("ing-exact")) {
         // A warning only: the Ingress is served (as a Prefix path), as upstream does.
         assertThat(env.statefulSets("ingress", NS, c.name())).hasSize(1);

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.MethodName.class)
 class DoctorIT {
   static OperatorEnvironment env;
+  /** What `doctor` in the operator's Pod runs with: the operator's ServiceAccount. */
+  static io.fabric8.kubernetes.client.KubernetesClient doctorClient;
 
   @BeforeAll
   static void start() {
@@ -42,10 +44,15 @@ class DoctorIT {
         FakeTailscaleApi.SCOPE_DEVICES_CORE, FakeTailscaleApi.SCOPE_POLICY_READ), List.of("tag:k8s-operator"));
     env.writeCredentials(withPolicy.id(), withPolicy.secret());
     env.startOperator();
+    doctorClient = env.newOperatorClient("tailscale-operator-doctor",
+        new io.tailops.operator.runtime.OperatorMetrics());
   }
 
   @AfterAll
   static void stop() {
+    if (doctorClient != null) {
+      doctorClient.close();
+    }
     env.close();
   }
 
@@ -53,7 +60,7 @@ class DoctorIT {
     ControlPlane cp = TailscaleApiClient.builder(CredentialSource.fromFiles(env.dir().resolve("client_id"),
             env.dir().resolve("client_secret")))
         .loginServer(env.tailnet().baseUrl()).retryPolicy(RetryPolicy.noRetries()).build();
-    return io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), env.client(), cp, true).run();
+    return io.tailops.operator.runtime.DoctorChecks.doctor(env.config(), doctorClient, cp, true).run();
   }
 
   static Doctor.Check check(List<Doctor.Check> checks, String name) {
@@ -223,8 +230,9 @@ class DoctorIT {
     try {
       var cl = new picocli.CommandLine(new io.tailops.operator.Main());
       cl.setOut(new java.io.PrintWriter(out, true, StandardCharsets.UTF_8));
-      code = cl.execute("doctor", "--kubeconfig", env.kube().kubeconfig().toString(), "--namespace", "tailscale",
-          "--login-server", env.tailnet().baseUrl(), "--client-id-file", id.toString(), "--client-secret-file",
+      code = cl.execute("doctor", "--kubeconfig", env.writeOperatorKubeconfig().toString(),
+          "--namespace", "tailscale", "--login-server", env.tailnet().baseUrl(), "--client-id-file", id.toString(),
+          "--client-secret-file",
           env.dir().resolve("client_secret").toString(), "--output", "json");
     } finally {
       System.setOut(old);

@@ -208,6 +208,7 @@ class IngressIT {
     for (Service s : List.of(notLb, no443)) {
       await().atMost(Duration.ofSeconds(60)).until(() -> ServiceExposeIT.ready(env.client().resource(s).get())
           .map(c -> "FunnelInvalid".equals(c.getReason())).orElse(false));
+      env.awaitCurrentVersionsReconciled(s);
       assertThat(env.statefulSets("svc", "funnel-bad", s.getMetadata().getName())).isEmpty();
       awaitEvent(s, "FunnelInvalid");
     }
@@ -238,6 +239,7 @@ class IngressIT {
     assertThat(env.events(ing)).filteredOn(e -> "InvalidIngressBackend".equals(e.getReason()))
         .extracting(e -> e.getMessage()).contains("rule with host \"somewhere.example.com\" ignored, unsupported",
             "failed to get service \"missing\" for path \"/a\": services \"missing\" not found");
+    env.awaitCurrentVersionsReconciled(ing);
     assertThat(env.statefulSets("ingress", "backends", "broken")).isEmpty();
     // Fixing the backend brings the proxy.
     backend("backends", "missing", 80);
@@ -259,6 +261,7 @@ class IngressIT {
             defaultBackend: {service: {name: web, port: {number: 80}}}
           """);
       awaitEvent(ing, "HTTPSNotEnabled");
+      env.awaitCurrentVersionsReconciled(ing);
       assertThat(status("nohttps", "web")).isEmpty();
     } finally {
       env.proxies().httpsEnabled(true);
@@ -333,6 +336,7 @@ class IngressIT {
       assertThat(serveConfig("ingress", "public-ok", "web")).contains("AllowFunnel");
       assertThat(serveConfig("ingress", "public-denied", "web")).doesNotContain("AllowFunnel");
       awaitEvent(get("public-denied", "web"), "FunnelNotAllowed");
+      env.awaitCurrentVersionsReconciled(get("public-ok", "web"));
       assertThat(env.event(get("public-ok", "web"), "FunnelNotAllowed")).isEmpty();
     } finally {
       env.stopOperator();

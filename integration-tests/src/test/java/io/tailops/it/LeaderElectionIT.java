@@ -4,9 +4,7 @@ import static io.tailops.it.ServiceExposeIT.clusterIp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.tailops.controlplane.tailscale.CredentialSource;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
@@ -44,12 +42,11 @@ class LeaderElectionIT {
     vars.put("OPERATOR_LEADER_ELECTION", "true");
     vars.put("POD_NAME", "operator-second");
     OperatorConfig config = OperatorConfig.fromEnv(vars);
-    Config kc = env.kube().config();
-    kc.setUserAgent(SECOND_AGENT);
-    secondClient = new KubernetesClientBuilder().withConfig(kc).build();
+    OperatorMetrics metrics = new OperatorMetrics();
+    secondClient = env.newOperatorClient(SECOND_AGENT, metrics); // the same ServiceAccount, a second Pod
     second = OperatorRuntime.start(config, secondClient, TailscaleApiClient.builder(CredentialSource.fromFiles(
         env.dir().resolve("client_id"), env.dir().resolve("client_secret"))).loginServer(env.tailnet().baseUrl())
-        .build(), Clock.systemUTC(), 0, RedirectProbe.standard(), new OperatorMetrics());
+        .build(), Clock.systemUTC(), 0, RedirectProbe.standard(), metrics);
   }
 
   @AfterAll

@@ -63,9 +63,9 @@ class SelfHealingIT {
     return d.get(0);
   }
 
-  /** A merge patch without resourceVersion: no conflict with the operator's own writes. */
-  static void mergePatch(String ns, String name, String patch) {
-    env.client().services().inNamespace(ns).withName(name).patch(
+  /** A merge patch without resourceVersion: no conflict with the operator's own writes. Returns the patched Service. */
+  static Service mergePatch(String ns, String name, String patch) {
+    return env.client().services().inNamespace(ns).withName(name).patch(
         io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
         patch);
   }
@@ -218,10 +218,11 @@ class SelfHealingIT {
     awaitReady("heal-force", "web");
     assertThat(env.tailnet().device(before)).isEmpty();
     String after = device("heal-force").nodeId();
+    int keys = env.tailnet().keys().size();
     // The same value does not re-register again.
-    mergePatch("heal-force", "web", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}");
-    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
-        .until(() -> device("heal-force").nodeId().equals(after));
+    env.awaitReconciled(mergePatch("heal-force", "web", "{\"metadata\":{\"labels\":{\"touched\":\"yes\"}}}"));
+    assertThat(device("heal-force").nodeId()).isEqualTo(after);
+    assertThat(env.tailnet().keys()).hasSize(keys);
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -210,23 +211,29 @@ class ServiceExposeIT {
   }
 
   @Test
-  void aResyncOfAnUnchangedServiceMakesNoWritesAndNoControlPlaneCalls() throws Exception {
+  void aResyncOfAnUnchangedServiceMakesNoWritesAndNoControlPlaneCalls() {
     env.createNamespace("resync");
     env.client().resource(loadBalancer("resync", "steady", Map.of("tailscale.com/hostname", "steady"))).create();
     awaitCondition("resync", "steady", "True", "ProxyCreated");
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
         assertThat(configOf(env.statefulSets("svc", "resync", "steady").get(0).getMetadata().getName()))
             .doesNotContain("AuthKey"));
-    Thread.sleep(2000); // let the last events settle
+    env.awaitCurrentVersionsReconciled(get("resync", "steady")); // the last write of the proxy is handled
     env.stopOperator();
     AuditLog.Mark mark = env.mark();
     env.tailnet().resetCallCounts();
     env.startOperator(); // a restart reconciles every Service from scratch
     // An irrelevant change triggers another reconcile of this Service.
-    env.client().services().inNamespace("resync").withName("steady")
+    Service touched = env.client().services().inNamespace("resync").withName("steady")
         .edit(s -> new ServiceBuilder(s).editMetadata().addToLabels("touched", "yes").endMetadata().build());
-    Thread.sleep(5000);
-    var writes = env.operatorRequestsSince(mark).writes().filter(e -> !"leases".equals(e.resource()));
+    env.awaitReconciled(touched);
+    // ... and every other Service the operator watches (all but its own) has been reconciled since the restart.
+    env.awaitCurrentVersionsReconciled(env.client().services().inAnyNamespace()
+        .withLabelNotIn("tailscale.com/managed", "true").list().getItems().toArray(HasMetadata[]::new));
+    // Besides leader election, the restarted operator publishes its own status ConfigMap (what it serves, since when):
+    // its report, not a write the Service's resync made.
+    var writes = env.operatorRequestsSince(mark).writes().filter(e -> !"leases".equals(e.resource())
+        && !"tailscale-operator-status".equals(e.name()));
     assertThat(writes.list()).as(writes.summary()).isEmpty();
     // The only control-plane traffic after a restart is the operator's one credential check at start-up (a token and
     // GET /keys); reconciling the unchanged Services calls nothing.
@@ -244,6 +251,7 @@ class ServiceExposeIT {
     Condition c = awaitCondition("dup", "second", "False", "HostnameConflict");
     assertThat(c.getMessage()).isEqualTo("hostname shared-name is already used by Service dup/first; set a different "
         + "tailscale.com/hostname annotation");
+    env.awaitCurrentVersionsReconciled(get("dup", "second"));
     assertThat(env.statefulSets("svc", "dup", "second")).isEmpty();
     assertThat(env.tailnet().devices()).noneMatch(d -> d.dnsLabel().startsWith("shared-name-"));
     await().atMost(Duration.ofSeconds(10)).until(() -> env.event(get("dup", "second"), "HostnameConflict")
@@ -289,6 +297,7 @@ class ServiceExposeIT {
       Event e = env.event(get("bad", c.name()), c.event()).orElseThrow();
       assertThat(e.getType()).isEqualTo("Warning");
       assertThat(e.getMessage()).isEqualTo(c.message());
+      env.awaitCurrentVersionsReconciled(get("bad", c.name()));
       assertThat(env.statefulSets("svc", "bad", c.name())).as(c.name()).isEmpty();
       assertThat(env.secrets("svc", "bad", c.name())).as(c.name()).isEmpty();
       assertThat(get("bad", c.name()).getMetadata().getFinalizers()).as(c.name()).isNullOrEmpty();
@@ -297,11 +306,11 @@ class ServiceExposeIT {
   }
 
   @Test
-  void exposeMustBeExactlyTrue() throws Exception {
+  void exposeMustBeExactlyTrue() {
     env.createNamespace("notexact");
-    env.client().resource(clusterIp("notexact", "yes", Map.of("tailscale.com/expose", "yes"))).create();
-    env.client().resource(clusterIp("notexact", "capital", Map.of("tailscale.com/expose", "True"))).create();
-    Thread.sleep(3000);
+    env.awaitReconciled(
+        env.client().resource(clusterIp("notexact", "yes", Map.of("tailscale.com/expose", "yes"))).create(),
+        env.client().resource(clusterIp("notexact", "capital", Map.of("tailscale.com/expose", "True"))).create());
     for (String n : List.of("yes", "capital")) {
       Service svc = get("notexact", n);
       assertThat(ready(svc)).isEmpty();
@@ -318,6 +327,7 @@ class ServiceExposeIT {
     Condition c = awaitCondition("tags", "web", "False", "ProxyFailed");
     assertThat(c.getMessage()).contains("requested tags [tag:not-owned] are invalid or not permitted")
         .contains("tagOwners");
+    env.awaitCurrentVersionsReconciled(get("tags", "web"));
     assertThat(env.statefulSets("svc", "tags", "web")).isEmpty();
     await().atMost(Duration.ofSeconds(10)).until(() -> env.event(get("tags", "web"), "AuthKeyFailed").isPresent());
   }

@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.core.instrument.Counter;
 import io.tailops.api.v1alpha1.ConditionedStatus;
-import io.tailops.api.v1alpha1.DNSConfig;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.api.v1alpha1.TailnetDevice;
 import io.tailops.controlplane.ControlPlane;
@@ -18,7 +17,6 @@ import io.tailops.controlplane.tailscale.RetryPolicy;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
-import io.tailops.operator.unsupported.DNSConfigNotSupported;
 import io.tailops.operator.unsupported.ProxyGroupNotSupported;
 import io.tailops.operator.unsupported.UnsupportedKind;
 import io.tailops.testkit.kube.AuditLog;
@@ -34,7 +32,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * ProxyGroup and DNSConfig, which this operator does not implement yet, are reported and never
+ * ProxyGroup, which this operator does not implement yet, is reported and never
  * silently ignored: each object gets its kind's official condition (False, NotSupported, with what to do) and one
  * Warning Event; the rest of its status and its spec are left alone; nothing else is created; a spec change only
  * moves observedGeneration; a restart writes nothing; doctor lists the objects.
@@ -51,14 +49,6 @@ class UnsupportedKindsIT {
       spec:
         type: egress
         replicas: 3
-      """;
-  static final String DNS_CONFIG = """
-      apiVersion: tailscale.com/v1alpha1
-      kind: DNSConfig
-      metadata:
-        name: ts-dns
-      spec:
-        nameserver: {}
       """;
 
   @BeforeAll
@@ -77,8 +67,8 @@ class UnsupportedKindsIT {
   void everyObjectGetsItsKindsConditionFalseNotSupportedAndOneWarningEvent() {
     AuditLog.Mark mark = env.mark();
     List<CustomResource<?, ? extends ConditionedStatus>> created = List.of(
-        create(PROXY_GROUP, ProxyGroup.class), create(DNS_CONFIG, DNSConfig.class));
-    List<UnsupportedKind> kinds = List.of(ProxyGroupNotSupported.KIND, DNSConfigNotSupported.KIND);
+        create(PROXY_GROUP, ProxyGroup.class));
+    List<UnsupportedKind> kinds = List.of(ProxyGroupNotSupported.KIND);
     for (int i = 0; i < created.size(); i++) {
       CustomResource<?, ? extends ConditionedStatus> obj = created.get(i);
       UnsupportedKind kind = kinds.get(i);
@@ -99,11 +89,11 @@ class UnsupportedKindsIT {
         .filter(w -> !"leases".equals(w.resource()) && !"events".equals(w.resource())
             && !"tailscale-operator-status".equals(w.name()));
     assertThat(writes.list()).as(writes.summary()).allSatisfy(w -> {
-      assertThat(w.resource()).isIn("proxygroups", "dnsconfigs");
+      assertThat(w.resource()).isIn("proxygroups");
       assertThat(w.subresource()).isEqualTo("status");
       assertThat(w.verb()).isEqualTo("update");
     });
-    assertThat(writes.list()).hasSize(2);
+    assertThat(writes.list()).hasSize(1);
     assertThat(env.client().apps().statefulSets().inNamespace(OperatorEnvironment.NAMESPACE).list().getItems())
         .as("nothing deployed").isEmpty();
   }
@@ -164,7 +154,7 @@ class UnsupportedKindsIT {
     AuditLog.Mark mark = env.mark();
     env.startOperator();
     // The signal that the restarted operator has reconciled them all: its reconcile counters per controller.
-    Map<String, Integer> objects = Map.of("ProxyGroup", 2, "DNSConfig", 1);
+    Map<String, Integer> objects = Map.of("ProxyGroup", 2);
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> objects.forEach((kind, count) ->
         assertThat(reconciled(kind)).as("%s reconciled; meters: %s", kind, meters()).isGreaterThanOrEqualTo(count)));
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
@@ -184,16 +174,16 @@ class UnsupportedKindsIT {
     assertThat(groups.detail()).startsWith("2 ProxyGroup object(s) (adopted, egress-proxies) are not acted on: no "
         + "proxies are deployed for it");
     assertThat(groups.fix()).contains("official Tailscale operator");
-    assertThat(checks).extracting(Doctor.Check::name).contains("not supported: DNSConfig")
-        .doesNotContain("not supported: Connector", "not supported: Recorder");
+    assertThat(checks).extracting(Doctor.Check::name).doesNotContain("not supported: Connector",
+        "not supported: Recorder", "not supported: DNSConfig");
   }
 
   @Order(6)
   @Test
   void deletingAnObjectIsNotHeldUp() {
-    env.client().resources(DNSConfig.class).withName("ts-dns").delete();
+    env.client().resources(ProxyGroup.class).withName("egress-proxies").delete();
     await().atMost(Duration.ofSeconds(30))
-        .until(() -> env.client().resources(DNSConfig.class).withName("ts-dns").get() == null);
+        .until(() -> env.client().resources(ProxyGroup.class).withName("egress-proxies").get() == null);
   }
 
   // --- helpers -------------------------------------------------------------------------------------------------

@@ -45,6 +45,9 @@ import picocli.CommandLine.Option;
 public final class LocalRun implements Callable<Integer> {
   /** Added to every Ingress applied on headscale, which issues no HTTPS certificates. */
   static final String PLAIN_HTTP = "tailscale.com/http";
+  static final String TAILNET_FQDN = "tailscale.com/tailnet-fqdn";
+  static final String EGRESS_NAMESPACE = "egress-demo";
+  static final String EGRESS_NAME = "tailnet-client";
 
   @Option(names = "--examples", description = "directory of manifests to apply (default: examples)")
   Path examples = Path.of("examples");
@@ -153,6 +156,7 @@ public final class LocalRun implements Callable<Integer> {
         out.println("    a local HTTP server on the pod-network address " + podBackend + ", reached through the "
             + "Connector (the tailnet client accepts routes)");
       }
+      applied.add(egressExample(env, client));
     }
 
     long deadline = System.nanoTime() + wait.toNanos();
@@ -179,7 +183,7 @@ public final class LocalRun implements Callable<Integer> {
         boolean ok = verify(env, c, deadline);
         curlsOk &= ok;
         out.println("  # " + c.what() + (ok ? "" : "   (NOT answering yet)"));
-        out.println("  curl --proxy " + proxyUrl(env) + " " + c.url());
+        out.println("  curl " + (c.inCluster() ? "" : "--proxy " + proxyUrl(env) + " ") + c.url());
       }
       if (curls.isEmpty()) {
         out.println("  (nothing is exposed yet)");
@@ -290,6 +294,36 @@ public final class LocalRun implements Callable<Integer> {
     return n.startsWith("namespace") ? 0 : n.startsWith("proxyclass") ? 1 : 2;
   }
 
+  /**
+   * The egress example (not in {@code examples/}, which are the seed guide's): the tailnet client serves an HTTP page on
+   * its tailnet port 80, and a Service {@value #EGRESS_NAMESPACE}/{@value #EGRESS_NAME} with
+   * {@code tailscale.com/tailnet-fqdn} set to its MagicDNS name makes it reachable from the cluster.
+   */
+  private Service egressExample(OperatorEnvironment env, KubernetesClient client) throws Exception {
+    com.sun.net.httpserver.HttpServer page = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    page.createContext("/", exchange -> {
+      byte[] body = ("hello from the tailnet device " + OperatorEnvironment.CLIENT_HOSTNAME + ", path "
+          + exchange.getRequestURI().getPath() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      try (var o = exchange.getResponseBody()) {
+        o.write(body);
+      }
+    });
+    page.start();
+    // TCP forwarding: the requests come to the device's tailnet address, not to its MagicDNS name
+    env.tailnetClient().tailscale("serve", "--bg", "--tcp=80", "tcp://127.0.0.1:" + page.getAddress().getPort());
+    client.resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+        .withName(EGRESS_NAMESPACE).endMetadata().build()).serverSideApply();
+    String fqdn = env.tailnetClient().fqdn().replaceAll("\\.$", "");
+    Service svc = client.resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+        .withNamespace(EGRESS_NAMESPACE).withName(EGRESS_NAME).addToAnnotations(TAILNET_FQDN, fqdn).endMetadata()
+        .withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build()).serverSideApply();
+    out.println("    egress example: Service " + EGRESS_NAMESPACE + "/" + EGRESS_NAME + " with " + TAILNET_FQDN + ": "
+        + fqdn + " (the tailnet client serves a page on its tailnet port 80)");
+    return svc;
+  }
+
   /** A local HTTP backend behind every TCP port of every Service applied (the examples' apps). */
   private void startBackends(OperatorEnvironment env, List<HasMetadata> applied) {
     List<String> started = new ArrayList<>();
@@ -323,6 +357,14 @@ public final class LocalRun implements Callable<Integer> {
       String name = obj.getMetadata().getName();
       if (obj instanceof Service) {
         Service svc = client.services().inNamespace(ns).withName(name).get();
+        if (svc != null && egress(svc)) {
+          Condition c = readyCondition(svc);
+          boolean ready = c != null && "True".equals(c.getStatus());
+          rows.add(new Row("Service " + ns + "/" + name + " (egress)", "-> " + svc.getMetadata().getAnnotations()
+              .get(TAILNET_FQDN), ready ? String.join(", ", proxyPodAddresses(client, svc)) : "",
+              c == null ? "pending" : c.getReason() + (ready ? "" : ": " + c.getMessage()), ready));
+          continue;
+        }
         if (svc == null || !exposed(svc)) {
           continue;
         }
@@ -395,14 +437,42 @@ public final class LocalRun implements Callable<Integer> {
     return where.substring(0, end).strip();
   }
 
+  private static boolean egress(Service svc) {
+    var a = svc.getMetadata().getAnnotations();
+    return a != null && a.containsKey(TAILNET_FQDN);
+  }
+
+  /**
+   * What the cluster's DNS answers for an egress Service: its ExternalName is the proxy's headless Service, whose name
+   * resolves to the ready addresses of its EndpointSlices (the proxy pod).
+   */
+  static List<String> proxyPodAddresses(KubernetesClient client, Service svc) {
+    String ext = svc.getSpec().getExternalName();
+    if (!"ExternalName".equals(svc.getSpec().getType()) || ext == null) {
+      return List.of();
+    }
+    String[] parts = ext.split("\\.");
+    return client.discovery().v1().endpointSlices().inNamespace(parts[1])
+        .withLabel("kubernetes.io/service-name", parts[0]).list().getItems().stream()
+        .flatMap(es -> es.getEndpoints().stream())
+        .filter(e -> e.getConditions() == null || !Boolean.FALSE.equals(e.getConditions().getReady()))
+        .flatMap(e -> e.getAddresses().stream()).toList();
+  }
+
   private static boolean exposed(Service svc) {
     var a = svc.getMetadata().getAnnotations();
     return a != null && "true".equals(a.get("tailscale.com/expose"))
         || "LoadBalancer".equals(svc.getSpec().getType());
   }
 
-  /** A request that should work through the tailnet client, and what it shows. */
-  record Curl(String what, String url, String expect) {
+  /**
+   * A request that should work through the tailnet client (or, {@code inCluster}, from a pod in the cluster, as this
+   * machine is on the pod network), and what it shows.
+   */
+  record Curl(String what, String url, String expect, boolean inCluster) {
+    Curl(String what, String url, String expect) {
+      this(what, url, expect, false);
+    }
   }
 
   /** For every exposed example: its URL on the tailnet (by MagicDNS name), per Service port or Ingress. */
@@ -413,6 +483,14 @@ public final class LocalRun implements Callable<Integer> {
       String name = obj.getMetadata().getName();
       if (obj instanceof Service) {
         Service svc = client.services().inNamespace(ns).withName(name).get();
+        if (svc != null && egress(svc)) {
+          for (String address : proxyPodAddresses(client, svc)) {
+            out.add(new Curl("Service " + ns + "/" + name + " (egress to " + svc.getMetadata().getAnnotations()
+                .get(TAILNET_FQDN) + ") from a pod: " + name + "." + ns + " resolves to the egress proxy pod "
+                + address, "http://" + address + ":80/", "hello from the tailnet device", true));
+          }
+          continue;
+        }
         if (svc == null || !exposed(svc)) {
           continue;
         }
@@ -448,12 +526,17 @@ public final class LocalRun implements Callable<Integer> {
     long until = Math.max(deadlineNanos, System.nanoTime() + Duration.ofSeconds(30).toNanos());
     while (true) {
       try {
-        HttpResponse<String> r = env.tailnetClient().httpGet(c.url(), Duration.ofSeconds(10));
+        HttpResponse<String> r = c.inCluster() ? java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(c.url())).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString()) : env.tailnetClient().httpGet(c.url(), Duration.ofSeconds(10));
         if (r.statusCode() == 200 && r.body().contains(c.expect())) {
           return true;
         }
-      } catch (RuntimeException e) {
+      } catch (java.io.IOException | RuntimeException e) {
         // not yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
       }
       if (System.nanoTime() > until) {
         return false;

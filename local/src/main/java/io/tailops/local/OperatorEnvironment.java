@@ -12,10 +12,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.headscale.ApiKeySource;
 import io.tailops.controlplane.headscale.HeadscaleControlPlane;
@@ -24,6 +20,9 @@ import io.tailops.controlplane.tailscale.RetryPolicy;
 import io.tailops.controlplane.tailscale.TailscaleApiClient;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.ingress.RedirectProbe;
+import io.tailops.operator.runtime.CompletedReconciles;
+import io.tailops.operator.runtime.ControlPlanes;
+import io.tailops.operator.runtime.DeniedRequests;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import io.tailops.testkit.kube.AuditEvents;
@@ -70,9 +69,14 @@ import java.util.function.UnaryOperator;
  *       creates with the real containerboot and tailscaled (kernel-mode Service proxies in their own network
  *       namespaces, when the machine allows it: see {@link PodNetwork#probe()}); a {@link ServiceProxy} makes Service
  *       cluster IPs reach local backends ({@link #backend}); and a {@link TailnetClient} (userspace tailscaled with an
- *       HTTP proxy) reaches what the proxies expose, by tailnet IP or MagicDNS name. The ServiceAccount {@code proxies}
- *       and its Role are created as the Helm chart creates them.</li>
+ *       HTTP proxy) reaches what the proxies expose, by tailnet IP or MagicDNS name.</li>
  * </ul>
+ *
+ * <p>In both modes the permissions are the Helm chart's ({@link ChartRbac}): the operator runs with the token of the
+ * chart's operator ServiceAccount, and proxy Pods run with the {@code proxies} account's. A request of either that the
+ * API server denies fails the test (except while the API server restarts, when any API server denies requests until
+ * its caches are synced): the operator records its own ({@link DeniedRequests}), the API server's audit log shows the
+ * proxies' ({@link #deniedRequests()}), and {@link #close()} fails if there were any.
  */
 public final class OperatorEnvironment implements AutoCloseable {
   public static final String NAMESPACE = "tailscale";
@@ -84,6 +88,19 @@ public final class OperatorEnvironment implements AutoCloseable {
   public static final String OPERATOR_USER_AGENT = "tailscale-operator-it";
   /** Hostname of the tailnet client node in {@link Mode#REAL}. */
   public static final String CLIENT_HOSTNAME = "e2e-client";
+  /**
+   * The request timeout of the test-tuned control-plane client (production: 30 s; see
+   * {@link #productionControlPlaneClient(boolean)}).
+   */
+  public static final Duration TUNED_CONTROL_PLANE_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Denials while the API server was (re)starting are not the chart's fault (its authorizer's caches were not synced
+   * yet, see {@link KubeApiServer#wasNotReadyAt}); this much after it was seen ready still counts as starting (the
+   * answer of a request it denied before may arrive a moment after).
+   */
+  static final Duration RESTART_GRACE = Duration.ofSeconds(2);
+  /** How long {@link #awaitReconciled} waits. */
+  static final Duration RECONCILE_TIMEOUT = Duration.ofSeconds(60);
 
   /** Which control plane and proxies the environment runs. */
   public enum Mode {
@@ -111,7 +128,14 @@ public final class OperatorEnvironment implements AutoCloseable {
   private OAuthClient oauthClient;
   private OperatorRuntime operator;
   private KubernetesClient operatorClient;
+  private ChartRbac rbac;
+  /** Every client built with the operator's credentials, each with its record of denied requests. */
+  private final List<DeniedRequests> operatorDenials = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<DeniedRequests, Long> deniedReported = new java.util.concurrent.ConcurrentHashMap<>();
+  private AuditLog.Mark deniedAuditMark;
+  private static final java.util.Set<OperatorEnvironment> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
+  private boolean productionControlPlaneClient;
 
   private OperatorEnvironment(Mode mode, KubeApiServer kube, FakeTailscaleApi tailnet, ProxySimulator proxies,
       Path dir) {
@@ -136,9 +160,13 @@ public final class OperatorEnvironment implements AutoCloseable {
       client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
+      ChartRbac rbac = ChartRbac.render(client, NAMESPACE).apply(client);
       FakeTailscaleApi tailnet = FakeTailscaleApi.start();
+      // The simulator plays the kubelet as well as containerboot (it watches StatefulSets and Pods): admin client.
       ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet);
       OperatorEnvironment env = new OperatorEnvironment(Mode.SIMULATED, kube, tailnet, proxies, dir);
+      env.rbac = rbac;
+      env.opened();
       env.recorders = io.tailops.testkit.proxy.RecorderSimulator.start(client, NAMESPACE, tailnet);
       env.oauthClient = tailnet.addOperatorClient();
       env.writeCredentials(env.oauthClient.id(), env.oauthClient.secret());
@@ -164,12 +192,17 @@ public final class OperatorEnvironment implements AutoCloseable {
    * missing.
    */
   public static OperatorEnvironment create(Mode mode) {
-    return mode == Mode.SIMULATED ? create() : createReal();
+    return mode == Mode.SIMULATED ? create() : createReal(null);
   }
 
-  private static OperatorEnvironment createReal() {
+  /**
+   * A {@link Mode#REAL} environment whose tailnet names devices under {@code baseDomain} (headscale's
+   * {@code dns.base_domain}), e.g. a {@code <tailnet>.ts.net} domain, which the ts.net nameserver of a DNSConfig serves
+   * (it answers no other domain).
+   */
+  public static OperatorEnvironment createReal(String baseDomain) {
     TailnetBinaries binaries = TailnetBinaries.locate();
-    binaries.requireTailscale().requireHeadscale();
+    binaries.requireTailscale().requireHeadscale().requireK8sNameserver();
     List<AutoCloseable> started = new ArrayList<>();
     try {
       PodNetwork network = null;
@@ -185,8 +218,12 @@ public final class OperatorEnvironment implements AutoCloseable {
       }
       KubeApiServer kube = kb.start();
       started.add(kube);
-      HeadscaleServer headscale = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
-          .listenAddress(network != null ? network.hostAddress() : "127.0.0.1").binaries(binaries).start();
+      HeadscaleServer.Builder hb = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
+          .listenAddress(network != null ? network.hostAddress() : "127.0.0.1").binaries(binaries);
+      if (baseDomain != null) {
+        hb.baseDomain(baseDomain);
+      }
+      HeadscaleServer headscale = hb.start();
       started.add(headscale);
       KubernetesClient client = kube.client();
       client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
@@ -194,15 +231,22 @@ public final class OperatorEnvironment implements AutoCloseable {
       client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
           .withName("tailscale").endMetadata().withNewSpec().withController("tailscale.com/ts-ingress").endSpec()
           .build()).create();
-      createProxyServiceAccount(client);
-      LocalPodRunner pods = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network).binaries(binaries)
-          .start();
+      ChartRbac rbac = ChartRbac.render(client, NAMESPACE).apply(client);
+      LocalPodRunner.Builder pb = LocalPodRunner.builder(kube).namespace(NAMESPACE).network(network)
+          .binaries(binaries);
+      if (network != null) {
+        // the proxies run containerboot; a DNSConfig's nameserver Pods (label app=nameserver) run the k8s-nameserver
+        pb.program("app", "nameserver", "nameserver", binaries.k8sNameserver());
+      }
+      LocalPodRunner pods = pb.start();
       started.add(pods);
       TailnetClient tailnetClient = TailnetClient.builder(headscale).hostname(CLIENT_HOSTNAME).tags("tag:e2e-client")
           .startupTimeout(Duration.ofSeconds(120)).start();
       started.add(tailnetClient);
       Path dir = Files.createTempDirectory("tsop-e2e-");
       OperatorEnvironment env = new OperatorEnvironment(Mode.REAL, kube, null, null, dir);
+      env.rbac = rbac;
+      env.opened();
       env.network = network;
       env.headscale = headscale;
       env.pods = pods;
@@ -231,22 +275,6 @@ public final class OperatorEnvironment implements AutoCloseable {
     }
   }
 
-  /** What the Helm chart creates for proxy Pods (templates/proxy-rbac.yaml): ServiceAccount, Role, RoleBinding. */
-  private static void createProxyServiceAccount(KubernetesClient client) {
-    client.serviceAccounts().inNamespace(NAMESPACE).resource(new ServiceAccountBuilder().withNewMetadata()
-        .withName("proxies").endMetadata().build()).create();
-    client.rbac().roles().inNamespace(NAMESPACE).resource(new RoleBuilder().withNewMetadata().withName("proxies")
-        .endMetadata().withRules(new PolicyRuleBuilder().withApiGroups("").withResources("secrets")
-                .withVerbs("get", "list", "watch", "create", "update", "patch").build(),
-            new PolicyRuleBuilder().withApiGroups("").withResources("events").withVerbs("get", "create", "patch")
-                .build())
-        .build()).create();
-    client.rbac().roleBindings().inNamespace(NAMESPACE).resource(new RoleBindingBuilder().withNewMetadata()
-        .withName("proxies").endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", "proxies")
-        .addNewSubject().withKind("ServiceAccount").withName("proxies").withNamespace(NAMESPACE).endSubject()
-        .build()).create();
-  }
-
   private static void closeAll(List<AutoCloseable> started) {
     for (int i = started.size() - 1; i >= 0; i--) {
       try {
@@ -272,6 +300,17 @@ public final class OperatorEnvironment implements AutoCloseable {
     } else {
       env.put(name, value);
     }
+    return this;
+  }
+
+  /**
+   * Whether the operator's control-plane client is built exactly as in production ({@link ControlPlanes#create}, as
+   * {@code Main} does: its request timeout, retry attempts and delays) instead of the test-tuned one (the default:
+   * 20–200 ms retry delays and a {@link #TUNED_CONTROL_PLANE_TIMEOUT} timeout, for speed). Takes effect at the next
+   * operator start.
+   */
+  public OperatorEnvironment productionControlPlaneClient(boolean on) {
+    this.productionControlPlaneClient = on;
     return this;
   }
 
@@ -304,12 +343,13 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new IllegalStateException("the operator is already running");
     }
     OperatorConfig config = config();
-    Config kc = kube.config();
-    kc.setUserAgent(OPERATOR_USER_AGENT);
-    operatorClient = new KubernetesClientBuilder().withConfig(kc).build();
+    applyChartRbacFor(env);
     OperatorMetrics metrics = new OperatorMetrics();
+    operatorClient = newOperatorClient(OPERATOR_USER_AGENT, metrics);
     ControlPlane cp;
-    if (mode == Mode.REAL) {
+    if (productionControlPlaneClient) {
+      cp = ControlPlanes.create(config, metrics);
+    } else if (mode == Mode.REAL) {
       cp = HeadscaleControlPlane.builder(headscale.baseUrl(), ApiKeySource.fromFile(headscale.apiKeyFile()))
           .baseDomain(headscale.baseDomain())
           .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(50)).withMaxDelay(Duration.ofSeconds(1)))
@@ -320,7 +360,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       cp = TailscaleApiClient.builder(CredentialSource.fromFiles(clientIdFile, clientSecretFile))
           .loginServer(tailnet.baseUrl())
           .retryPolicy(RetryPolicy.defaults().withBaseDelay(Duration.ofMillis(20)).withMaxDelay(Duration.ofMillis(200)))
-          .requestTimeout(Duration.ofSeconds(5))
+          .requestTimeout(TUNED_CONTROL_PLANE_TIMEOUT)
           .listener(metrics::controlPlaneCall)
           .build();
     }
@@ -331,6 +371,106 @@ public final class OperatorEnvironment implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     return operator;
+  }
+
+  /**
+   * Renders the chart's RBAC with the values the operator's settings come from (the chart's Deployment turns
+   * {@code apiServerProxyConfig.mode} into {@code APISERVER_PROXY}, and renders the impersonation grant for it) and
+   * puts it on the API server in place of the previous rendering, as {@code helm upgrade} would.
+   */
+  private void applyChartRbacFor(Map<String, String> settings) {
+    Map<String, String> values = new java.util.TreeMap<>();
+    String apiServerProxy = settings.get("APISERVER_PROXY");
+    if (apiServerProxy != null && !apiServerProxy.isBlank()) {
+      values.put("apiServerProxyConfig.mode", apiServerProxy.trim());
+    }
+    if (!values.equals(rbac.values())) {
+      rbac = ChartRbac.render(kube.client(), NAMESPACE, values).replace(rbac, kube.client());
+    }
+  }
+
+  /**
+   * A new Kubernetes client with the operator's credentials, as a Helm install gives them: the token of the chart's
+   * operator ServiceAccount (so exactly the chart's RBAC applies), requests it denies recorded for
+   * {@link #deniedRequests()}. The caller closes it.
+   */
+  public KubernetesClient newOperatorClient(String userAgent, OperatorMetrics metrics) {
+    Config kc = kube.tokenConfig(kube.serviceAccountToken(NAMESPACE, rbac.operatorServiceAccount(),
+        Duration.ofHours(24)));
+    kc.setUserAgent(userAgent);
+    DeniedRequests denied = new DeniedRequests(metrics);
+    operatorDenials.add(denied);
+    return denied.installOn(new KubernetesClientBuilder().withConfig(kc)).build();
+  }
+
+  /**
+   * Writes a kubeconfig with the operator's credentials (a new token of the chart's operator ServiceAccount) for an
+   * operator in another process, and returns its path.
+   */
+  public Path writeOperatorKubeconfig() {
+    return kube.writeTokenKubeconfig("operator", kube.serviceAccountToken(NAMESPACE, rbac.operatorServiceAccount(),
+        Duration.ofHours(24)));
+  }
+
+  /** The running operator's Kubernetes client (its ServiceAccount's credentials); null while it is stopped. */
+  public KubernetesClient operatorClient() {
+    return operatorClient;
+  }
+
+  /** The chart's RBAC objects applied to the API server. */
+  public ChartRbac rbac() {
+    return rbac;
+  }
+
+  /**
+   * Requests denied (403) since the last call: the operator's (every client of {@link #newOperatorClient}) and those
+   * of any ServiceAccount of the operator namespace (proxies included) in the API server's audit log. Empty when the
+   * chart grants everything that ran.
+   */
+  public synchronized List<String> deniedRequests() {
+    List<String> out = new ArrayList<>();
+    for (DeniedRequests d : operatorDenials) {
+      long seen = deniedReported.getOrDefault(d, 0L);
+      long total = d.total();
+      if (total > seen) {
+        List<DeniedRequests.Denial> recent = d.recent();
+        recent.subList(Math.max(0, recent.size() - (int) Math.min(total - seen, recent.size())), recent.size())
+            .stream().filter(x -> !kube.wasNotReadyAt(x.at(), RESTART_GRACE))
+            .forEach(x -> out.add("operator: " + x.request()));
+        deniedReported.put(d, total);
+      }
+    }
+    AuditLog.Mark now = kube.audit().mark();
+    AuditEvents all = deniedAuditMark == null ? kube.audit().all() : kube.audit().since(deniedAuditMark);
+    deniedAuditMark = now;
+    String accounts = "system:serviceaccount:" + NAMESPACE + ":";
+    // A request the operator made as somebody else (the API server proxy impersonating a tailnet caller) is decided
+    // by that caller's RBAC: its refusal is the caller's, not a grant the chart lacks.
+    all.filter(e -> e.code() == 403 && e.username() != null && e.username().startsWith(accounts))
+        .filter(e -> e.impersonatedUser() == null)
+        .filter(e -> e.requestReceived() == null || !kube.wasNotReadyAt(e.requestReceived(), RESTART_GRACE))
+        .stream().forEach(e -> out.add("API server denied " + e.username().substring(accounts.length()) + ": " + e));
+    return out;
+  }
+
+  /**
+   * Fails (AssertionError) if a request was denied since the last check, in any environment that is open: the check
+   * the integration tests run after each test, so that a permission the chart lacks fails the test that needed it.
+   */
+  public static void assertNoDeniedRequests() {
+    List<String> denied = new ArrayList<>();
+    for (OperatorEnvironment e : OPEN) {
+      denied.addAll(e.deniedRequests());
+    }
+    if (!denied.isEmpty()) {
+      throw new AssertionError("requests denied by the chart's RBAC (the operator and its proxies must work with "
+          + "exactly the chart's grants; fix chart/tailscale-operator/templates/*-rbac.yaml or the caller):\n  "
+          + String.join("\n  ", denied));
+    }
+  }
+
+  private void opened() {
+    OPEN.add(this);
   }
 
   /** Stops the operator (as a pod being replaced would). */
@@ -489,6 +629,53 @@ public final class OperatorEnvironment implements AutoCloseable {
     return statefulSets(type, namespace, name).get(0).getMetadata().getName();
   }
 
+  /**
+   * Waits until the running operator has completed a reconcile of each object that saw the object's version (pass the
+   * object as the API server returned it from the change: create, edit, patch) or a newer one. After that, whatever the
+   * operator does about the change is done, so a check that nothing happened means something; a sleep before such a
+   * check only means the operator was not slower than the sleep.
+   *
+   * @throws IllegalStateException if that takes more than a minute
+   */
+  public void awaitReconciled(HasMetadata... objects) {
+    if (operator == null) {
+      throw new IllegalStateException("the operator is not running");
+    }
+    for (HasMetadata o : objects) {
+      String ns = o.getMetadata().getNamespace();
+      String name = o.getMetadata().getName();
+      long version = CompletedReconciles.version(o.getMetadata().getResourceVersion());
+      if (version < 0) {
+        throw new IllegalArgumentException("no resourceVersion on " + o.getKind() + " " + ns + "/" + name
+            + ": pass the object the API server returned");
+      }
+      boolean done;
+      try {
+        done = operator.reconciles().await(o.getKind(), ns, name, version, RECONCILE_TIMEOUT);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+      if (!done) {
+        throw new IllegalStateException("the operator did not reconcile " + o.getKind() + " "
+            + (ns == null ? "" : ns + "/") + name + " at version " + version + " or later within " + RECONCILE_TIMEOUT
+            + " (newest reconciled: " + operator.reconciles().newestVersion(o.getKind(), ns, name) + ")");
+      }
+    }
+  }
+
+  /** {@link #awaitReconciled} for the objects as they are on the API server now. */
+  public void awaitCurrentVersionsReconciled(HasMetadata... objects) {
+    for (HasMetadata o : objects) {
+      HasMetadata now = client().resource(o).get();
+      if (now == null) {
+        throw new IllegalStateException(o.getKind() + " " + o.getMetadata().getNamespace() + "/"
+            + o.getMetadata().getName() + " does not exist");
+      }
+      awaitReconciled(now);
+    }
+  }
+
   /** The decoded {@code cap-107.hujson} of a proxy's config Secret. */
   public String tailscaledConfig(String statefulSet) {
     var secret = client().secrets().inNamespace(NAMESPACE).withName(statefulSet + "-0").get();
@@ -518,9 +705,24 @@ public final class OperatorEnvironment implements AutoCloseable {
     return kube.audit().since(mark).byUserAgent(OPERATOR_USER_AGENT);
   }
 
+  /** Stops everything; fails (AssertionError) afterwards if a request was denied since the last check. */
   @Override
   public void close() {
     stopOperator();
+    List<String> denied;
+    try {
+      denied = deniedRequests();
+    } catch (RuntimeException e) {
+      denied = List.of("(could not read the audit log: " + e + ")");
+    }
+    OPEN.remove(this);
+    closeEverything();
+    if (!denied.isEmpty()) {
+      throw new AssertionError("requests denied by the chart's RBAC:\n  " + String.join("\n  ", denied));
+    }
+  }
+
+  private void closeEverything() {
     if (mode == Mode.REAL) {
       List<AutoCloseable> all = new ArrayList<>();
       all.add(network);

@@ -9,6 +9,7 @@ import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.runtime.ControlPlanes;
 import io.tailops.operator.runtime.HttpEndpoints;
 import io.tailops.operator.runtime.Logging;
+import io.tailops.operator.runtime.DeniedRequests;
 import io.tailops.operator.runtime.OperatorMetrics;
 import io.tailops.operator.runtime.OperatorRuntime;
 import java.io.PrintWriter;
@@ -95,10 +96,16 @@ public final class Main implements Callable<Integer> {
     }
 
     KubernetesClient kubernetesClient() {
+      return kubernetesClient(null);
+    }
+
+    /** The client; with {@code denied}, every request the API server denies is logged and counted there. */
+    KubernetesClient kubernetesClient(DeniedRequests denied) {
       Config config = kubeconfig != null ? Config.fromKubeconfig(null, read(kubeconfig), kubeconfig.toString())
           : Config.autoConfigure(null);
       config.setUserAgent("tailscale-operator/" + Version.VERSION);
-      return new KubernetesClientBuilder().withConfig(config).build();
+      KubernetesClientBuilder builder = new KubernetesClientBuilder().withConfig(config);
+      return (denied == null ? builder : denied.installOn(builder)).build();
     }
 
     private static String read(Path p) {
@@ -161,8 +168,8 @@ public final class Main implements Callable<Integer> {
         return 0;
       }
       Logging.configure(config.logging(), config.logFormat());
-      KubernetesClient client = cluster.options.kubernetesClient();
       OperatorMetrics metrics = new OperatorMetrics();
+      KubernetesClient client = cluster.options.kubernetesClient(new DeniedRequests(metrics));
       ControlPlane controlPlane = ControlPlanes.create(config, metrics);
       CountDownLatch stopped = new CountDownLatch(1);
       OperatorRuntime runtime = OperatorRuntime.start(config, client, controlPlane, Clock.systemUTC(),

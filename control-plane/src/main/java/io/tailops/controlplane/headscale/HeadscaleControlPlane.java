@@ -345,6 +345,11 @@ public final class HeadscaleControlPlane implements ControlPlane {
     return new Capabilities("headscale", false, false, policyRead);
   }
 
+  @Override
+  public Optional<String> magicDnsDomain() {
+    return baseDomain();
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // Extras
 

@@ -16,7 +16,6 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressPortStatus;
 import io.tailops.testkit.headscale.HeadscaleNode;
 import io.tailops.testkit.podrunner.LocalPod;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -95,8 +94,9 @@ class IngressE2EIT {
     assertThat(e.getType()).isEqualTo("Warning");
     assertThat(e.getMessage()).contains("cannot issue HTTPS certificates").contains("tailscale.com/http");
     // nothing was provisioned for it, and it never gets an address
-    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10)).until(() ->
-        env().statefulSets("ingress", ns, "secure").isEmpty() && lb(ns, "secure").isEmpty());
+    env().awaitCurrentVersionsReconciled(ing);
+    assertThat(env().statefulSets("ingress", ns, "secure")).isEmpty();
+    assertThat(lb(ns, "secure")).isEmpty();
     assertThat(env().headscale().nodeNamed("e2e-secure")).isEmpty();
   }
 }

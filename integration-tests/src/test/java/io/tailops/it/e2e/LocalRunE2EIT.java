@@ -17,7 +17,8 @@ import picocli.CommandLine;
 /**
  * The README's run command on the real stack ({@code bash tools/local-run.sh --exit-when-ready}, here in-process): it
  * applies the seed guide's examples, serves them from local backends, prints a working {@code curl} through the
- * tailnet client for each, checks every one, exits 0, and leaves nothing behind.
+ * tailnet client for each, and one from the cluster to the tailnet client through the egress example, checks every
+ * one, exits 0, and leaves nothing behind.
  */
 @ExtendWith(RealTailnet.class)
 class LocalRunE2EIT {
@@ -48,6 +49,11 @@ class LocalRunE2EIT {
     assertThat(output).containsPattern("Connector local-subnet-router +local-subnet-router-connector\\.tailnet\\.test"
         + " +100\\.64\\.[0-9.]+, fd7a:[0-9a-f:]+ +ConnectorCreated \\(routes 10\\.244\\.[0-9]+\\.0/24\\)");
     assertThat(output).contains("EXTERNAL-IP 100.64.");
+    // the egress example: the tailnet client's page reached from the cluster through the egress proxy pod
+    assertThat(output).containsPattern("Service egress-demo/tailnet-client \\(egress\\) +-> e2e-client\\.tailnet\\.test"
+        + " +10\\.244\\.\\d+\\.\\d+ +ProxyCreated");
+    assertThat(output.lines().filter(l -> l.strip().matches("curl http://10\\.244\\.\\d+\\.\\d+:80/")).toList())
+        .hasSize(1);
     // a second pod network slot was used and is gone again
     assertThat(output).contains("pod network tsop");
     String bridge = output.lines().filter(l -> l.contains("pod network tsop")).findFirst().orElseThrow()

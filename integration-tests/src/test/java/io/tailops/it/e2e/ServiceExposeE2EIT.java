@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.tailops.local.OperatorEnvironment;
 import io.tailops.testkit.headscale.HeadscaleNode;
 import io.tailops.testkit.podrunner.LocalPod;
 import java.util.List;
@@ -59,6 +60,11 @@ class ServiceExposeE2EIT {
     assertThat(state.get("device_id")).isEqualTo(node.id());
     assertThat(state.get("device_fqdn")).isEqualTo(fqdn("e2e-web") + ".");
     assertThat(state.get("pod_uid")).isEqualTo(pod.uid());
+    // containerboot wrote that state with the token of the chart's proxies ServiceAccount (Role proxies), as in a
+    // cluster; a request of it that RBAC denied would fail the test (NoDeniedRequests)
+    assertThat(env().kube().audit().all().byUser("system:serviceaccount:" + OperatorEnvironment.NAMESPACE
+        + ":proxies").filter(e -> pod.name().equals(e.name())).writes().list())
+        .extracting(e -> e.resource()).contains("secrets");
 
     // tailnet client -> WireGuard -> tailscale0 in the proxy's namespace -> DNAT to the cluster IP -> backend
     assertThat(httpGet("http://" + node.ipv4() + ":8080/hello").body()).isEqualTo("e2e-expose/web /hello\n");

@@ -34,7 +34,7 @@ final class Readiness {
       }
       switch (in.kind()) {
         case "Service" -> {
-          if (servedService(live) && !conditionTrue(live, "TailscaleProxyReady")) {
+          if ((servedService(live) || egressService(live)) && !conditionTrue(live, "TailscaleProxyReady")) {
             waiting.add(in.describe() + ": condition TailscaleProxyReady is not True");
           }
         }
@@ -110,6 +110,18 @@ final class Readiness {
     return "true".equals(svc.path("metadata").path("annotations").path("tailscale.com/expose").asText())
         || ("LoadBalancer".equals(svc.path("spec").path("type").asText())
             && "tailscale".equals(svc.path("spec").path("loadBalancerClass").asText()));
+  }
+
+  /**
+   * A Service with an egress proxy: {@code tailscale.com/tailnet-ip} (or the deprecated
+   * {@code tailscale.com/ts-tailnet-target-ip}) or {@code tailscale.com/tailnet-fqdn}, not through a ProxyGroup.
+   */
+  static boolean egressService(JsonNode svc) {
+    JsonNode a = svc.path("metadata").path("annotations");
+    boolean target = !a.path("tailscale.com/tailnet-ip").asText().isEmpty()
+        || !a.path("tailscale.com/ts-tailnet-target-ip").asText().isEmpty()
+        || !a.path("tailscale.com/tailnet-fqdn").asText().isEmpty();
+    return target && a.path("tailscale.com/proxy-group").asText().isEmpty();
   }
 
   private static boolean ingressClass(JsonNode ing) {

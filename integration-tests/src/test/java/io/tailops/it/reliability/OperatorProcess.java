@@ -38,7 +38,7 @@ final class OperatorProcess {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx256m",
         "-cp", System.getProperty("java.class.path"), "io.tailops.operator.Main", "run",
-        "--kubeconfig", env.kube().kubeconfig().toString(), "--http-port", Integer.toString(port),
+        "--kubeconfig", env.writeOperatorKubeconfig().toString(), "--http-port", Integer.toString(port),
         "--no-leader-election", "--log-format", "plain"));
     try {
       Files.createDirectories(logDir);

@@ -307,10 +307,15 @@ final class World {
     assertThat(headless.keySet()).as("parents of headless proxy Services").isSubsetOf(expectedParents);
     // The tailnet holds exactly the devices of live proxies: none without a proxy, none for deleted Services.
     Set<String> tailnet = new HashSet<>();
+    List<String> extra = new ArrayList<>();
     for (FakeDevice d : env.tailnet().devices()) {
       tailnet.add(d.nodeId());
+      if (!liveDevices.contains(d.nodeId())) {
+        extra.add(d.nodeId() + " " + d.name() + " (key " + d.authKeyId() + ", registered " + d.created() + ")");
+      }
     }
-    assertThat(tailnet).as("devices in the tailnet vs devices of live proxies").isEqualTo(liveDevices);
+    assertThat(tailnet).as("devices in the tailnet vs devices of live proxies; not of a live proxy: %s", extra)
+        .isEqualTo(liveDevices);
   }
 
   static Condition condition(Service svc) {

@@ -40,6 +40,12 @@ public final class KubernetesParentWrites<P extends HasMetadata> implements Pare
   }
 
   @Override
+  public P update(P parent, UnaryOperator<P> change) {
+    return cached(parent, PrimaryUpdateAndCacheUtils.conflictRetryingPatch(context.getClient(), parent, change,
+        p -> true));
+  }
+
+  @Override
   public void writeStatus(P parent, UnaryOperator<P> withStatus) {
     try {
       PrimaryUpdateAndCacheUtils.updateStatusAndCacheResource(parent, context, withStatus);

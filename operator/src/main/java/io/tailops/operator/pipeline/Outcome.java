@@ -1,6 +1,7 @@
 package io.tailops.operator.pipeline;
 
 import io.tailops.operator.proxy.ObservedProxy;
+import io.tailops.operator.proxy.ProxySpec;
 import io.tailops.operator.status.Problem;
 import java.util.List;
 
@@ -55,7 +56,11 @@ public sealed interface Outcome {
   record Healing(Problem event) implements Outcome {
   }
 
-  /** The proxy is provisioned; {@code proxy} is what it reports. */
-  record Running(ObservedProxy proxy) implements Outcome {
+  /**
+   * The proxy is provisioned; {@code proxy} is what it reports.
+   *
+   * @param spec the proxy as provisioned, with its ProxyClass
+   */
+  record Running(ObservedProxy proxy, ProxySpec spec) implements Outcome {
   }
 }

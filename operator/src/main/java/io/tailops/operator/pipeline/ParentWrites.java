@@ -11,6 +11,12 @@ public interface ParentWrites<P extends HasMetadata> {
   /** Removes {@code finalizer}; returns the parent as written (or as it was). */
   P removeFinalizer(P parent, String finalizer);
 
+  /**
+   * Writes the change {@code change} makes to the parent itself (not its status), e.g. an egress Service pointed at its
+   * proxy; applied again to a fresh copy after a conflict. Returns the parent as written.
+   */
+  P update(P parent, UnaryOperator<P> change);
+
   /** Writes the status {@code withStatus} makes of the parent (applied again to a fresh copy after a conflict). */
   void writeStatus(P parent, UnaryOperator<P> withStatus);
 }

@@ -6,9 +6,12 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.IndexerResourceCache;
 import io.tailops.operator.proxy.FunnelPreflight;
+import io.tailops.operator.proxy.ObservedProxy;
 import io.tailops.operator.proxy.ProxyObjectStore;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * What one kind of proxy parent (Service, Ingress, later Connector, ProxyGroup, ...) supplies to the {@link ProxyPipeline}:
@@ -85,6 +88,16 @@ public interface ProxyKind<P extends HasMetadata, S, Q> {
    * @param plan the kind's plan when the parent wants a proxy, else null
    */
   Projection<S> project(P parent, Q plan, Outcome outcome);
+
+  /**
+   * A change the kind makes to the parent itself once its proxy exists, or empty when the parent is as it should be
+   * (an egress Service is pointed at its proxy's headless Service). Applied before the status is written.
+   *
+   * @param proxy the provisioned proxy
+   */
+  default Optional<UnaryOperator<P>> parentChange(P parent, Q plan, ObservedProxy proxy) {
+    return Optional.empty();
+  }
 
   /** The parent's current status (null when it has none). */
   S status(P parent);

@@ -198,6 +198,18 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       LOG.info("{}: {}", ref, reverted);
       ctx.events().normal(parent, REASON_REVERTED, reverted);
     }
+    Optional<UnaryOperator<P>> change = kind.parentChange(parent, wanted.plan(), proxy);
+    if (change.isPresent()) {
+      try {
+        parent = parentWrites.update(parent, change.get());
+      } catch (RuntimeException e) {
+        ctx.errors().error(ref.toString(), e.getMessage());
+        block(parent, wanted, Outcome.Gate.PROVISIONING_FAILED, Outcome.FAILED, Problem.warning("ProxyFailed",
+            "failed to update " + kind.kindName() + ": " + e.getMessage()), found, parentWrites);
+        throw new ProvisionException("failed to update " + kind.kindName() + ": " + e.getMessage(), "ProxyFailed",
+            true, e);
+      }
+    }
     for (String recovered : proxy.recovered()) {
       LOG.info("{}: {}", ref, recovered);
       ctx.events().normal(parent, REASON_SECRET_RECREATED, recovered);
@@ -224,7 +236,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
 
     // 6. The status, once.
-    return finish(parent, wanted, new Outcome.Running(proxy), found, parentWrites);
+    return finish(parent, wanted, new Outcome.Running(proxy, spec), found, parentWrites);
   }
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
@@ -323,7 +335,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
         hostnames.add(h);
       }
     }
-    boolean done = provisioner.cleanup(ref, store);
+    boolean done = provisioner.cleanup(ref);
     if (done) {
       LOG.info("removed the proxy of {}, which no longer exists (deleted without its finalizer running)", ref);
       ctx.metrics().selfHealing("ParentlessProxyRemoved");
@@ -359,7 +371,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     }
     boolean done;
     try {
-      done = provisioner.cleanup(ref, store);
+      done = provisioner.cleanup(ref);
     } catch (ProvisionException e) {
       ctx.errors().error(ref.toString(), e.getMessage());
       if (!gone) {

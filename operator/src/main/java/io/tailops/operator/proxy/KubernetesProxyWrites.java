@@ -108,6 +108,11 @@ public final class KubernetesProxyWrites implements ProxyWrites {
   }
 
   @Override
+  public <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) {
+    return client.resources(kind).inNamespace(namespace).withLabels(ChildLabels.of(parent)).list().getItems();
+  }
+
+  @Override
   public List<Secret> managedSecrets() {
     return client.secrets().inNamespace(namespace).withLabel(TailscaleKeys.LABEL_MANAGED, "true").list().getItems();
   }

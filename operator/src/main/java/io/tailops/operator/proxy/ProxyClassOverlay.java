@@ -48,12 +48,13 @@ public final class ProxyClassOverlay {
     PodSpec pod = template.getSpec();
     Container main = find(pod.getContainers(), ProxyStatefulSet.CONTAINER_NAME);
 
-    // 1. Metrics and debug endpoints (not for proxies that forward cluster traffic through the pod IP).
+    // 1. Metrics and debug endpoints (not for proxies that forward cluster traffic through the pod IP: egress proxies,
+    //    and Ingress proxies that forward cluster traffic; upstream only logs that it leaves them out).
     boolean metrics = spec.getMetrics() != null && Boolean.TRUE.equals(spec.getMetrics().getEnable());
     ContainerConfig tsc = spec.getStatefulSet() != null && spec.getStatefulSet().getPod() != null
         ? spec.getStatefulSet().getPod().getTailscaleContainer() : null;
     boolean debug = tsc != null && tsc.getDebug() != null ? Boolean.TRUE.equals(tsc.getDebug().getEnable()) : metrics;
-    boolean endpointsAllowed = !(proxy.forwardClusterTraffic() && proxy.isIngressProxy());
+    boolean endpointsAllowed = !(proxy.forwardClusterTraffic() && proxy.isIngressProxy()) && !proxy.target().egress();
     if (main != null && endpointsAllowed) {
       if (debug) {
         main.getEnv().add(ProxyStatefulSet.value("TS_DEBUG_ADDR_PORT", "$(POD_IP):9001"));

@@ -32,6 +32,19 @@ public final class ProxyMetrics {
         && Boolean.TRUE.equals(pc.getSpec().getMetrics().getEnable());
   }
 
+  /**
+   * Whether {@code spec}'s proxy gets a metrics Service: its ProxyClass enables metrics and it is not an egress proxy
+   * (upstream enables no metrics for egress proxies, which forward everything sent to the pod to the tailnet).
+   */
+  public static boolean enabled(ProxySpec spec) {
+    return !spec.target().egress() && enabled(spec.proxyClass());
+  }
+
+  /** Whether {@code spec}'s proxy gets a ServiceMonitor (see {@link #enabled(ProxySpec)}). */
+  public static boolean serviceMonitorEnabled(ProxySpec spec) {
+    return !spec.target().egress() && serviceMonitorEnabled(spec.proxyClass());
+  }
+
   public static boolean serviceMonitorEnabled(ProxyClass pc) {
     return enabled(pc) && pc.getSpec().getMetrics().getServiceMonitor() != null
         && Boolean.TRUE.equals(pc.getSpec().getMetrics().getServiceMonitor().getEnable());

@@ -410,10 +410,16 @@ public class ProxyProvisioner {
    * One step of removing the proxy of {@code parent} (§6.2): StatefulSet first (foreground, waiting for its pods),
    * then the devices (404 is success), then the Secrets and Services.
    *
+   * <p>It reads the proxy's objects from the API server ({@link ProxyWrites#current}), not from the informer caches:
+   * when the parent is deleted while its proxy is being created, or right after the proxy's last write (its device
+   * ID), the caches may not have the newest objects yet, and the cleanup would leave a Secret or a device behind for
+   * good (both found by ControlPlaneFaultsProductionIT: an orphaned Secret at seed 2501, a device whose key was
+   * revoked as unused at seed 2500). A few label-selected LISTs in the operator namespace per removal.
+   *
    * @return true when nothing is left; false when waiting for the StatefulSet to go away
    */
-  public boolean cleanup(ParentRef parent, ProxyObjectStore store) throws ProvisionException {
-    List<StatefulSet> sets = store.statefulSets(parent);
+  public boolean cleanup(ParentRef parent) throws ProvisionException {
+    List<StatefulSet> sets = current(StatefulSet.class, parent);
     if (!sets.isEmpty()) {
       for (StatefulSet s : sets) {
         if (s.getMetadata().getDeletionTimestamp() == null) {
@@ -426,7 +432,7 @@ public class ProxyProvisioner {
       }
       return false;
     }
-    List<Secret> all = new ArrayList<>(store.secrets(parent));
+    List<Secret> all = current(Secret.class, parent);
     for (Secret s : all) {
       removeDevice(parent, ReplicaState.of(s));
     }
@@ -437,13 +443,28 @@ public class ProxyProvisioner {
     for (Secret s : all) {
       delete(s);
     }
-    for (Service s : store.services(parent)) {
+    for (Service s : current(Service.class, parent)) {
       delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
-    for (HasMetadata o : store.accessObjects(parent)) {
-      delete(o); // the pods' ServiceAccount, Role and RoleBinding (the pods are gone)
+    // the pods' ServiceAccount, Role and RoleBinding (the pods are gone)
+    for (HasMetadata o : current(io.fabric8.kubernetes.api.model.ServiceAccount.class, parent)) {
+      delete(o);
+    }
+    for (HasMetadata o : current(io.fabric8.kubernetes.api.model.rbac.Role.class, parent)) {
+      delete(o);
+    }
+    for (HasMetadata o : current(io.fabric8.kubernetes.api.model.rbac.RoleBinding.class, parent)) {
+      delete(o);
     }
     return true;
+  }
+
+  private <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) throws ProvisionException {
+    try {
+      return writes.current(kind, parent);
+    } catch (KubernetesClientException e) {
+      throw apiError("listing the proxy's " + kind.getSimpleName() + "s of " + parent, e);
+    }
   }
 
   /** Deletes the replica's device, or revokes its never-used auth key. */
@@ -511,7 +532,7 @@ public class ProxyProvisioner {
     // have failed, e.g. right after the CRD was installed) or removing; no write when all is in place.
     Service current = store.services(spec.parent()).stream()
         .filter(s -> metricsName.equals(s.getMetadata().getName())).findFirst().orElse(want);
-    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec.proxyClass()) && current.getMetadata().getUid() != null;
+    boolean wanted = ProxyMetrics.serviceMonitorEnabled(spec) && current.getMetadata().getUid() != null;
     try {
       if (wanted) {
         if (serviceChanged || !writes.serviceMonitorExists(metricsName)) {

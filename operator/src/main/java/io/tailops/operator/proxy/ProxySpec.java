@@ -61,6 +61,9 @@ public record ProxySpec(ParentRef parent, String hostname, List<String> tags, Pr
 
   /** Value of {@code TS_INTERNAL_APP}. */
   public String internalApp() {
+    if (target.egress()) {
+      return "k8s-operator-egress-proxy";
+    }
     if (target instanceof ProxyTarget.Connector) {
       return "k8s-operator-connector-resource";
     }

@@ -51,6 +51,10 @@ public final class ProxyStatefulSet {
       podAnnotations.put(TailscaleKeys.LAST_SET_CLUSTER_IP, c.ip());
     } else if (spec.target() instanceof ProxyTarget.DnsName d) {
       podAnnotations.put(TailscaleKeys.LAST_SET_CLUSTER_DNS_NAME, d.name());
+    } else if (spec.target() instanceof ProxyTarget.TailnetIp t) {
+      podAnnotations.put(TailscaleKeys.LAST_SET_TAILNET_TARGET_IP, t.ip());
+    } else if (spec.target() instanceof ProxyTarget.TailnetFqdn t) {
+      podAnnotations.put(TailscaleKeys.LAST_SET_TAILNET_TARGET_FQDN, t.fqdn());
     }
     boolean userspace = spec.userspace();
     List<String> secretNames = new ArrayList<>();
@@ -132,6 +136,10 @@ public final class ProxyStatefulSet {
       env.add(value("TS_DEST_IP", c.ip()));
     } else if (spec.target() instanceof ProxyTarget.DnsName d) {
       env.add(value("TS_EXPERIMENTAL_DEST_DNS_NAME", d.name()));
+    } else if (spec.target() instanceof ProxyTarget.TailnetIp t) {
+      env.add(value("TS_TAILNET_TARGET_IP", t.ip()));
+    } else if (spec.target() instanceof ProxyTarget.TailnetFqdn t) {
+      env.add(value("TS_TAILNET_TARGET_FQDN", t.fqdn()));
     } else if (spec.target() instanceof ProxyTarget.Connector) {
       // a Connector's routes are in its tailscaled config; nothing to point at
     } else {

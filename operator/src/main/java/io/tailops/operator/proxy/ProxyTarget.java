@@ -1,6 +1,6 @@
 package io.tailops.operator.proxy;
 
-/** Where a proxy forwards tailnet traffic. */
+/** Where a proxy forwards traffic: from the tailnet into the cluster (ingress), or from the cluster to the tailnet. */
 public sealed interface ProxyTarget {
 
   /** L3 ingress to a Service's cluster IP ({@code TS_DEST_IP}); kernel mode. */
@@ -13,6 +13,25 @@ public sealed interface ProxyTarget {
 
   /** L7 ingress through a serve config ({@code TS_SERVE_CONFIG}); userspace mode unless cluster traffic is forwarded. */
   record Serve(String serveConfigJson) implements ProxyTarget {
+  }
+
+  /**
+   * Egress to an address in the tailnet, or behind one of its subnet routers ({@code TS_TAILNET_TARGET_IP}); kernel
+   * mode: containerboot forwards everything that reaches the pod's address to it.
+   */
+  record TailnetIp(String ip) implements ProxyTarget {
+  }
+
+  /**
+   * Egress to a device by its MagicDNS name, with the trailing dot ({@code TS_TAILNET_TARGET_FQDN}); kernel mode:
+   * containerboot resolves the name from its netmap and follows the device when its addresses change.
+   */
+  record TailnetFqdn(String fqdn) implements ProxyTarget {
+  }
+
+  /** Whether the proxy carries cluster traffic to the tailnet (an egress proxy). */
+  default boolean egress() {
+    return this instanceof TailnetIp || this instanceof TailnetFqdn;
   }
 
   /**

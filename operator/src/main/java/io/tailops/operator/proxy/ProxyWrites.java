@@ -33,6 +33,12 @@ public interface ProxyWrites {
   /** The Secret as the API server has it now (null when absent). */
   Secret readSecret(String name);
 
+  /**
+   * The objects of kind {@code kind} (StatefulSet, Secret or Service) with {@code parent}'s child labels in the operator
+   * namespace, read live from the API server (the proxy's removal must not miss an object the caches lack yet).
+   */
+  <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent);
+
   /** Every Secret with {@code tailscale.com/managed=true} in the operator namespace, read live. */
   List<Secret> managedSecrets();
 

@@ -18,7 +18,7 @@ public final class StandardProxy {
   public static DesiredProxy build(ProxySpec spec, String name, ProxyDefaults defaults) {
     var headless = ProxyHeadlessService.build(spec, name, defaults);
     var sts = ProxyStatefulSet.build(spec, name, defaults);
-    var metrics = ProxyMetrics.enabled(spec.proxyClass()) ? ProxyMetrics.service(spec, name, defaults.namespace())
+    var metrics = ProxyMetrics.enabled(spec) ? ProxyMetrics.service(spec, name, defaults.namespace())
         : null;
     List<DesiredProxy.Replica> replicas = new ArrayList<>();
     StringBuilder covered = new StringBuilder(Serialization.asJson(headless));

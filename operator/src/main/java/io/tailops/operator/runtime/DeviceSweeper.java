@@ -13,6 +13,7 @@ import io.tailops.operator.proxy.KubernetesProxyWrites;
 import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
 import io.tailops.operator.proxy.ReplicaState;
+import io.tailops.operator.reconcile.TailnetDevices;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,6 +69,7 @@ public final class DeviceSweeper implements AutoCloseable {
     return t;
   });
   private volatile List<Orphan> lastOrphans = List.of();
+  private TailnetDevices published;
 
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
       OperatorMetrics metrics, Clock clock, DeviceRegistry devices, Runnable onResult) {
@@ -80,6 +82,12 @@ public final class DeviceSweeper implements AutoCloseable {
     this.metrics = metrics;
     this.clock = clock;
     this.onResult = onResult;
+  }
+
+  /** Publishes every list the sweep takes to {@code devices} (egress target checks read it). */
+  public DeviceSweeper publishTo(TailnetDevices devices) {
+    this.published = devices;
+    return this;
   }
 
   public DeviceSweeper start() {
@@ -107,6 +115,9 @@ public final class DeviceSweeper implements AutoCloseable {
     } catch (ControlPlaneException e) {
       LOG.info("device sweep skipped: {}", e.userMessage());
       return lastOrphans;
+    }
+    if (published != null) {
+      published.update(devices, clock.instant());
     }
     List<Secret> secrets = writes.managedSecrets();
     Set<String> known = new HashSet<>(ReplicaState.knownDeviceIds(secrets));

@@ -157,6 +157,11 @@ public final class ObservedControlPlane implements ControlPlane {
   }
 
   @Override
+  public java.util.Optional<String> magicDnsDomain() {
+    return delegate.magicDnsDomain();
+  }
+
+  @Override
   public Capabilities capabilities() {
     return delegate.capabilities();
   }

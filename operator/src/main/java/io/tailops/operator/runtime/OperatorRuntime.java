@@ -3,6 +3,7 @@ package io.tailops.operator.runtime;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.api.monitoring.AggregatedMetrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.apiproxy.OperatorApiServerProxy;
@@ -15,7 +16,12 @@ import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.proxyclass.ProxyClassReconciler;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryKicks;
+import io.tailops.operator.reconcile.TailnetDevices;
+import io.tailops.operator.service.ClusterDomain;
+import io.tailops.operator.dns.DnsRecordsReconciler;
+import io.tailops.operator.dns.NameserverReconciler;
 import io.tailops.operator.service.ServiceController;
+import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventRecorder;
 import java.io.IOException;
 import java.time.Clock;
@@ -42,6 +48,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private final HttpEndpoints admin;
   private final ObservedControlPlane controlPlane;
   private DoctorResults doctorResults;
+  private final CompletedReconciles reconciles;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
   private OperatorDevice device;
@@ -50,7 +57,7 @@ public final class OperatorRuntime implements AutoCloseable {
   private ParentlessSweep parentless;
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
-      HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane) {
+      HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
     this.ctx = ctx;
     this.health = health;
     this.metrics = metrics;
@@ -58,6 +65,7 @@ public final class OperatorRuntime implements AutoCloseable {
     this.http = http;
     this.admin = admin;
     this.controlPlane = controlPlane;
+    this.reconciles = reconciles;
   }
 
   /**
@@ -92,6 +100,7 @@ public final class OperatorRuntime implements AutoCloseable {
       // Loopback only: the status page and doctor (kubectl port-forward, and the device's serve config).
       admin = new HttpEndpoints("127.0.0.1", httpPort == 0 ? 0 : config.security().adminPort(), "admin");
     }
+    CompletedReconciles reconciles = new CompletedReconciles();
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -101,8 +110,8 @@ public final class OperatorRuntime implements AutoCloseable {
           .withStopOnInformerErrorDuringStartup(false)
           .withCacheSyncTimeout(Duration.ofMinutes(2))
           .withReconciliationTerminationTimeout(Duration.ofSeconds(10))
-          .withMetrics(MicrometerMetrics.newMicrometerMetricsBuilder(metrics.registry())
-              .notCollectingMetricsPerResource().build());
+          .withMetrics(new AggregatedMetrics(java.util.List.of(MicrometerMetrics.newMicrometerMetricsBuilder(
+              metrics.registry()).notCollectingMetricsPerResource().build(), reconciles)));
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
             Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), identity,
@@ -125,8 +134,10 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     });
     // The proxy kinds: one line each.
+    TailnetDevices tailnetDevices = new TailnetDevices(config.deviceSweepInterval());
+    ServiceController services = new ServiceController(ctx, tailnetDevices, clusterDomain(config.namespace()));
     ParentlessSweep parentless = new ParentlessSweep(health);
-    register(operator, new ServiceController(ctx), parentless);
+    register(operator, services, parentless);
     register(operator, new IngressController(ctx, redirectProbe), parentless);
     if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
       register(operator, new io.tailops.operator.connector.ConnectorController(ctx), parentless);
@@ -138,9 +149,20 @@ public final class OperatorRuntime implements AutoCloseable {
         .withTriggerReconcilerOnAllEvents(true)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
     io.tailops.operator.recorder.RecorderController.register(operator, ctx);
-    // ProxyGroup, DNSConfig: reported as not supported yet (condition, Event).
+    // DNSConfig: the nameserver, and its records following the Ingress and egress proxies.
+    if (served(client, io.tailops.api.v1alpha1.DNSConfig.class)) {
+      operator.register(new NameserverReconciler(ctx), c -> c.withName(NameserverReconciler.NAME)
+          .withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
+          .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()));
+      ServiceKind serviceKind = (ServiceKind) services.kind();
+      DnsRecordsReconciler records = new DnsRecordsReconciler(ctx, serviceKind::service);
+      operator.register(records, records.configuration());
+    } else {
+      LOG.info("the CRD dnsconfigs.tailscale.com is not installed: DNSConfig objects are not watched");
+    }
+    // ProxyGroup: reported as not supported yet (condition, Event).
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
-    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed, reconciles);
     if (http != null) {
       rt.routes();
       http.start();
@@ -175,7 +197,7 @@ public final class OperatorRuntime implements AutoCloseable {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
-    }).start();
+    }).publishTo(tailnetDevices).start();
     waitForCrd(client, health);
     operator.start();
     rt.parentless = parentless.start(config.deviceSweepInterval());
@@ -214,6 +236,16 @@ public final class OperatorRuntime implements AutoCloseable {
       return true;
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       return e.getCode() != 404;
+    }
+  }
+
+  /** The cluster's DNS domain, from this pod's resolv.conf as upstream reads it (cluster.local when it cannot tell). */
+  static String clusterDomain(String namespace) {
+    try {
+      return ClusterDomain.fromResolvConf(java.nio.file.Files.readString(java.nio.file.Path.of("/etc/resolv.conf")),
+          namespace);
+    } catch (java.io.IOException | RuntimeException e) {
+      return ClusterDomain.DEFAULT;
     }
   }
 
@@ -359,6 +391,11 @@ public final class OperatorRuntime implements AutoCloseable {
 
   public DeviceSweeper sweeper() {
     return sweeper;
+  }
+
+  /** The newest version of each object that a completed reconcile saw (what tests wait for after a change). */
+  public CompletedReconciles reconciles() {
+    return reconciles;
   }
 
   /** What the running operator is made of, for tests and the local environment. */

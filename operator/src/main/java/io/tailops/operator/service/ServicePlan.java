@@ -51,5 +51,17 @@ public sealed interface ServicePlan {
     public Expose {
       notes = List.copyOf(notes);
     }
+
+    public Expose(ParentRef parent, String hostname, List<String> tags, ProxyTarget target, String proxyClassName,
+        boolean loadBalancer, boolean ephemeral, boolean hostnameFromAnnotation, String funnelServeConfig,
+        io.tailops.operator.status.Problem funnelDenied) {
+      this(parent, hostname, tags, target, proxyClassName, loadBalancer, ephemeral, hostnameFromAnnotation,
+          funnelServeConfig, funnelDenied, List.of());
+    }
+
+    /** Whether this is an egress proxy (from the cluster to the tailnet). */
+    public boolean egress() {
+      return target.egress();
+    }
   }
 }

@@ -24,6 +24,7 @@ import io.tailops.operator.status.Problem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -43,6 +44,7 @@ public final class ServicePlanner {
 
   private final Predicate<String> funnelAllowedIn;
   private final boolean funnelAvailable;
+  private final EgressPlanner egress;
 
   public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
       String firewallMode) {
@@ -60,6 +62,14 @@ public final class ServicePlanner {
    */
   public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
       String firewallMode, Predicate<String> funnelAllowedIn, boolean funnelAvailable) {
+    this(defaultLoadBalancer, defaultTags, defaultProxyClass, firewallMode, funnelAllowedIn, funnelAvailable,
+        new EgressPlanner(defaultTags, defaultProxyClass, java.util.Optional::empty));
+  }
+
+  /** @param egress the rules of Services that reach the tailnet ({@code tailscale.com/tailnet-ip}, ...) */
+  public ServicePlanner(boolean defaultLoadBalancer, List<String> defaultTags, String defaultProxyClass,
+      String firewallMode, Predicate<String> funnelAllowedIn, boolean funnelAvailable, EgressPlanner egress) {
+    this.egress = egress;
     this.funnelAvailable = funnelAvailable;
     this.defaultLoadBalancer = defaultLoadBalancer;
     this.defaultTags = List.copyOf(defaultTags);
@@ -90,9 +100,8 @@ public final class ServicePlanner {
         && svc.getSpec().getExternalName() != null && !svc.getSpec().getExternalName().isEmpty();
     if (!viaClusterIp && !viaDnsName) {
       if (egress) {
-        return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: egress Services ("
-            + TAILNET_IP + ", " + TAILNET_FQDN + ") are not supported by this operator yet; remove the annotation "
-            + "or run the official operator for egress", "INVALIDSERVICE");
+        Optional<ServicePlan.Invalid> config = invalidFirewallMode();
+        return config.isPresent() ? config.get() : this.egress.plan(svc);
       }
       List<Problem> near = nearMisses(svc, ann);
       if (expose != null && !exposeAnnotation) {
@@ -102,9 +111,9 @@ public final class ServicePlanner {
       return new ServicePlan.NotExposed("no " + EXPOSE + "=\"true\" annotation and not a LoadBalancer of class "
           + TailscaleKeys.LOAD_BALANCER_CLASS, near);
     }
-    if (!firewallMode.isEmpty() && !FIREWALL_MODES.contains(firewallMode)) {
-      return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid config: invalid "
-          + "proxy firewall mode " + firewallMode + ", valid modes are iptables, nftables or unset", "INVALIDCONFIG");
+    Optional<ServicePlan.Invalid> config = invalidFirewallMode();
+    if (config.isPresent()) {
+      return config.get();
     }
     List<String> violations = new ArrayList<>();
     if ("None".equals(clusterIp)) {
@@ -113,6 +122,8 @@ public final class ServicePlanner {
     if (!ann.getOrDefault(TAILNET_FQDN, "").isEmpty() && !ann.getOrDefault(TAILNET_IP, "").isEmpty()) {
       violations.add("only one of annotations " + TAILNET_IP + " and " + TAILNET_FQDN + " can be set");
     }
+    // upstream checks the egress annotations' values on every Service it serves
+    violations.addAll(this.egress.targetViolations(svc));
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
     // The default is <namespace>-<name>, as upstream, when that is a valid DNS label; when it is too long, a valid one
     // derived from it (upstream refuses the Service), said in a Normal event.
@@ -132,8 +143,7 @@ public final class ServicePlanner {
           + ", use \"true\" or \"false\"");
     }
     if (!violations.isEmpty()) {
-      return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
-          + String.join(", ", violations), "INVALIDSERVICE");
+      return invalidService(violations);
     }
     String funnelServeConfig = null;
     Problem funnelDenied = null;
@@ -171,9 +181,67 @@ public final class ServicePlanner {
     List<String> tags = ann.containsKey(TAGS) ? Validation.splitTags(ann.get(TAGS)) : defaultTags;
     ProxyTarget target = viaClusterIp ? new ProxyTarget.ClusterIp(clusterIp)
         : new ProxyTarget.DnsName(svc.getSpec().getExternalName());
+    List<Problem> notes = new ArrayList<>(notes(derived, ann));
+    if (egress) {
+      notes.add(Problem.warning("EgressAnnotationIgnored", "the Service is exposed to the tailnet (" + (loadBalancer
+          && viaClusterIp ? "LoadBalancer of class tailscale" : EXPOSE) + "), so its " + String.join(", ",
+          egressAnnotations(ann)) + " annotation is ignored: a Service is either exposed to the tailnet or reaches "
+          + "into it; use a separate Service for egress"));
+    }
     return new ServicePlan.Expose(ParentRef.of(ParentRef.TYPE_SERVICE, svc), hostname, tags, target,
         ProxyClassRef.nameFor(svc, defaultProxyClass), loadBalancer && viaClusterIp,
-        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied, notes(derived, ann));
+        "true".equals(ann.get(EPHEMERAL)), hostnameGiven, funnelServeConfig, funnelDenied, notes);
+  }
+
+  /** Upstream's check of {@code PROXY_FIREWALL_MODE}, for every Service it serves (INVALIDCONFIG). */
+  private Optional<ServicePlan.Invalid> invalidFirewallMode() {
+    if (!firewallMode.isEmpty() && !FIREWALL_MODES.contains(firewallMode)) {
+      return Optional.of(new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid "
+          + "config: invalid proxy firewall mode " + firewallMode + ", valid modes are iptables, nftables or unset",
+          "INVALIDCONFIG"));
+    }
+    return Optional.empty();
+  }
+
+  private static List<String> egressAnnotations(Map<String, String> ann) {
+    return java.util.stream.Stream.of(TAILNET_IP, TAILNET_IP_DEPRECATED, TAILNET_FQDN)
+        .filter(k -> !ann.getOrDefault(k, "").isEmpty()).toList();
+  }
+
+    /** The tailnet hostname a Service asks for: {@code tailscale.com/hostname}, else {@code <namespace>-<name>}. */
+  static String hostname(Service svc) {
+    Map<String, String> ann = annotations(svc);
+    return ann.containsKey(HOSTNAME) ? ann.get(HOSTNAME)
+        : svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName();
+  }
+
+  /**
+   * What is wrong with the proxy settings every Service proxy has (hostname, tags, ephemeral), worded as upstream; the
+   * ingress and egress rules add their own.
+   */
+  static List<String> proxyViolations(Service svc) {
+    Map<String, String> ann = annotations(svc);
+    List<String> violations = new ArrayList<>();
+    boolean hostnameGiven = ann.containsKey(HOSTNAME);
+    String hostname = hostname(svc);
+    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
+        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
+        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
+            + " annotation to override: " + err));
+    if (ann.containsKey(TAGS)) {
+      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
+    }
+    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
+      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
+          + ", use \"true\" or \"false\"");
+    }
+    return violations;
+  }
+
+  /** The plan of a Service with {@code violations}: condition ProxyInvalid and event INVALIDSERVICE, as upstream. */
+  static ServicePlan.Invalid invalidService(List<String> violations) {
+    return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: invalid Service: "
+        + String.join(", ", violations), "INVALIDSERVICE");
   }
 
   /** Notes of an exposed Service: the default hostname adjusted, annotations only Ingresses read. */
@@ -213,7 +281,7 @@ public final class ServicePlanner {
     return TailscaleKeys.LOAD_BALANCER_CLASS.equals(cls) || cls == null && defaultLoadBalancer;
   }
 
-  private static Map<String, String> annotations(Service svc) {
+  static Map<String, String> annotations(Service svc) {
     return svc.getMetadata().getAnnotations() == null ? Map.of() : svc.getMetadata().getAnnotations();
   }
 }

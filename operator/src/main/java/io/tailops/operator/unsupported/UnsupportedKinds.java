@@ -29,8 +29,7 @@ public final class UnsupportedKinds {
 
   /** One line per unsupported kind: remove a kind's line (and its class) when the kind is implemented. */
   static final List<Entry> ENTRIES = List.of(
-      new Entry(ProxyGroupNotSupported.KIND, ProxyGroupNotSupported::new),
-      new Entry(DNSConfigNotSupported.KIND, DNSConfigNotSupported::new));
+      new Entry(ProxyGroupNotSupported.KIND, ProxyGroupNotSupported::new));
 
   /** The unsupported kinds. */
   public static List<UnsupportedKind> kinds() {

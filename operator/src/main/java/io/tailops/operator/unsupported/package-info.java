@@ -1,5 +1,5 @@
 /**
- * Kinds of {@code tailscale.com/v1alpha1} that this operator does not implement yet (ProxyGroup, DNSConfig) are
+ * Kinds of {@code tailscale.com/v1alpha1} that this operator does not implement yet (ProxyGroup) are
  * reported, never silently ignored: every object of such a kind gets the official condition type of its kind with
  * status {@code False} and reason {@code NotSupported}, a Warning Event, and a line in {@code doctor} (the chart's NOTES
  * say it too). The objects themselves are left as they are.

@@ -95,6 +95,11 @@ class ConnectorPipelineTest {
     }
 
     @Override
+    public Connector update(Connector p, UnaryOperator<Connector> change) {
+      throw new AssertionError("a Connector's spec is never written (only egress Services are changed by the pipeline)");
+    }
+
+    @Override
     public void writeStatus(Connector p, UnaryOperator<Connector> withStatus) {
       statusWrites++;
       current = withStatus.apply(p);

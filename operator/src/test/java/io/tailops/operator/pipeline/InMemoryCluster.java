@@ -206,6 +206,11 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   }
 
   @Override
+  public <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) {
+    return children(kind, parent);
+  }
+
+  @Override
   public List<Secret> managedSecrets() {
     return all(Secret.class);
   }

@@ -89,7 +89,7 @@ class ProxyAccessTest {
   void cleanupRemovesTheAccountWithTheProxy() throws Exception {
     String name = provisioner.provision(spec(1), cluster).name();
     cluster.delete(cluster.get(StatefulSet.class, name), false);
-    assertThat(provisioner.cleanup(PARENT, cluster)).isTrue();
+    assertThat(provisioner.cleanup(PARENT)).isTrue();
     assertThat(cluster.all(ServiceAccount.class)).isEmpty();
     assertThat(cluster.all(Role.class)).isEmpty();
     assertThat(cluster.all(RoleBinding.class)).isEmpty();

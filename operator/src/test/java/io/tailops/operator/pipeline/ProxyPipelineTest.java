@@ -72,6 +72,15 @@ class ProxyPipelineTest {
       return current;
     }
 
+    int updates;
+
+    @Override
+    public Service update(Service p, UnaryOperator<Service> change) {
+      updates++;
+      current = change.apply(p);
+      return current;
+    }
+
     @Override
     public void writeStatus(Service p, UnaryOperator<Service> withStatus) {
       statusWrites++;
@@ -79,7 +88,7 @@ class ProxyPipelineTest {
     }
 
     int writes() {
-      return statusWrites + finalizerWrites;
+      return statusWrites + finalizerWrites + updates;
     }
   }
 

@@ -64,8 +64,7 @@ class NotSupportedConditionsTest {
   void everyUnsupportedKindUsesItsOfficialConditionTypeAndSaysWhatToDo() {
     assertThat(UnsupportedKinds.kinds()).extracting(UnsupportedKind::kind, UnsupportedKind::conditionType)
         .containsExactly(
-            org.assertj.core.groups.Tuple.tuple("ProxyGroup", ConditionTypes.PROXY_GROUP_READY),
-            org.assertj.core.groups.Tuple.tuple("DNSConfig", ConditionTypes.NAMESERVER_READY));
+            org.assertj.core.groups.Tuple.tuple("ProxyGroup", ConditionTypes.PROXY_GROUP_READY));
     for (UnsupportedKind k : UnsupportedKinds.kinds()) {
       assertThat(k.message()).startsWith(k.kind() + " is not supported by this operator yet: ")
           .contains("run the official Tailscale operator").contains("delete the object")

@@ -48,6 +48,8 @@ public record TailnetBinaries(Path tailscaleDir, String tailscaleVersion, Path h
   public static final String TAILSCALED = "tailscaled";
   public static final String TAILSCALE = "tailscale";
   public static final String HEADSCALE = "headscale";
+  /** The ts.net nameserver of a DNSConfig (image tailscale/k8s-nameserver), built into the tailscale folder. */
+  public static final String K8S_NAMESERVER = "k8s-nameserver";
 
   /** Finds the binaries from the system properties and environment (see the class comment); does not check them. */
   public static TailnetBinaries locate() {
@@ -104,17 +106,30 @@ public record TailnetBinaries(Path tailscaleDir, String tailscaleVersion, Path h
     return headscaleDir.resolve(HEADSCALE);
   }
 
+  /** {@code tailscale.com/cmd/k8s-nameserver} of the same release (tools/k8s-nameserver). */
+  public Path k8sNameserver() {
+    return tailscaleDir.resolve(K8S_NAMESERVER);
+  }
+
   /** Throws an {@link IllegalStateException} naming every missing tailscale binary and the command that builds it. */
   public TailnetBinaries requireTailscale() {
-    return require(List.of(containerboot(), tailscaled(), tailscale()), "tailscale v" + tailscaleVersion);
+    return require(List.of(containerboot(), tailscaled(), tailscale()), "tailscale v" + tailscaleVersion,
+        BUILD_COMMAND, "tools/tailscale and tools/headscale");
+  }
+
+  /** Throws an {@link IllegalStateException} if the nameserver binary is missing, naming the build command. */
+  public TailnetBinaries requireK8sNameserver() {
+    return require(List.of(k8sNameserver()), "k8s-nameserver v" + tailscaleVersion,
+        "bash tools/build-binaries.sh --only k8s-nameserver", "tools/k8s-nameserver");
   }
 
   /** Throws an {@link IllegalStateException} if the headscale binary is missing, naming the build command. */
   public TailnetBinaries requireHeadscale() {
-    return require(List.of(headscale()), "headscale v" + headscaleVersion);
+    return require(List.of(headscale()), "headscale v" + headscaleVersion, BUILD_COMMAND,
+        "tools/tailscale and tools/headscale");
   }
 
-  private TailnetBinaries require(List<Path> paths, String what) {
+  private TailnetBinaries require(List<Path> paths, String what, String buildCommand, String modules) {
     List<String> missing = new ArrayList<>();
     for (Path p : paths) {
       if (!Files.isRegularFile(p) || !Files.isExecutable(p)) {
@@ -123,8 +138,8 @@ public record TailnetBinaries(Path tailscaleDir, String tailscaleVersion, Path h
     }
     if (!missing.isEmpty()) {
       throw new IllegalStateException("Missing " + what + " test binaries: " + String.join(", ", missing)
-          + ". Build them from the repository root with: " + BUILD_COMMAND + " (from the Go modules in tools/tailscale"
-          + " and tools/headscale into " + KubeBinaries.cacheRoot() + "; several minutes on a cold Go build cache).");
+          + ". Build them from the repository root with: " + buildCommand + " (from the Go modules in " + modules
+          + " into " + KubeBinaries.cacheRoot() + "; several minutes on a cold Go build cache).");
     }
     return this;
   }

@@ -14,6 +14,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  *                    such as {@code /version}
  * @param subresource e.g. {@code status}; {@code null} if none
  * @param code        the HTTP status code of the response, 0 if unknown
+ * @param impersonatedUser the user {@code username} acted as ({@code Impersonate-User}, once the API server allowed
+ *                    it; its RBAC then decided the request); {@code null} if none
  */
 public record AuditEvent(
     String auditId,
@@ -31,7 +33,8 @@ public record AuditEvent(
     String name,
     int code,
     Instant requestReceived,
-    Instant stageTimestamp) {
+    Instant stageTimestamp,
+    String impersonatedUser) {
 
   /** The verbs that change state. */
   public static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
@@ -79,7 +82,8 @@ public record AuditEvent(
         text(ref, "name"),
         n.path("responseStatus").path("code").asInt(0),
         instant(text(n, "requestReceivedTimestamp")),
-        instant(text(n, "stageTimestamp")));
+        instant(text(n, "stageTimestamp")),
+        text(n.path("impersonatedUser"), "username"));
   }
 
   private static String text(JsonNode n, String field) {
@@ -94,6 +98,7 @@ public record AuditEvent(
   @Override
   public String toString() {
     return verb + " " + resourceKey() + (namespace != null ? " ns=" + namespace : "")
-        + (name != null ? " name=" + name : "") + " code=" + code + " user=" + username + " ua=" + userAgent;
+        + (name != null ? " name=" + name : "") + " code=" + code + " user=" + username
+        + (impersonatedUser != null ? " as=" + impersonatedUser : "") + " ua=" + userAgent;
   }
 }

@@ -15,6 +15,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.KeyPair;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -115,6 +116,9 @@ public final class KubeApiServer implements AutoCloseable {
   private volatile WatchedProcess controllerManager;
   private KubernetesClient client;
   private AuditLog audit;
+  /** Since when the API server is down or starting (null while it is ready), and the earlier such periods. */
+  private volatile Instant notReadySince;
+  private final List<Instant[]> notReadyPeriods = new java.util.concurrent.CopyOnWriteArrayList<>();
   private boolean started;
   private boolean closed;
 
@@ -200,6 +204,9 @@ public final class KubeApiServer implements AutoCloseable {
    */
   public synchronized void stopApiServer() {
     checkStarted();
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     if (apiServer != null) {
       apiServer.stop(cfg.stopTimeout);
       log.info("API server stopped ({} still up)", cfg.controllerManager ? "etcd and controller manager" : "etcd");
@@ -209,6 +216,9 @@ public final class KubeApiServer implements AutoCloseable {
   /** Kills the API server with SIGKILL, as a crash would. */
   public synchronized void killApiServer() {
     checkStarted();
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     if (apiServer != null) {
       apiServer.kill();
       log.info("API server killed");
@@ -316,6 +326,30 @@ public final class KubeApiServer implements AutoCloseable {
     return Config.fromKubeconfig(kubeconfigYaml(pki.client(user, groups), user));
   }
 
+  /**
+   * A token of ServiceAccount {@code namespace/name}, obtained as the kubelet gets one for a Pod (TokenRequest), valid
+   * for {@code lifetime}. The API server signs and checks such tokens with the key pair of this launcher's PKI (the
+   * {@code --service-account-*} flags). With {@link #tokenConfig(String)}, a client with exactly the permissions RBAC
+   * gives that account.
+   */
+  public String serviceAccountToken(String namespace, String name, Duration lifetime) {
+    return client().serviceAccounts().inNamespace(namespace).withName(name).tokenRequest(
+        new io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder().withNewSpec()
+            .withExpirationSeconds(lifetime.toSeconds()).endSpec().build()).getStatus().getToken();
+  }
+
+  /** A fresh fabric8 {@link Config} that authenticates with a bearer token (e.g. a ServiceAccount's): RBAC applies. */
+  public Config tokenConfig(String bearerToken) {
+    return Config.fromKubeconfig(tokenKubeconfigYaml(bearerToken));
+  }
+
+  /** Writes a kubeconfig that authenticates with {@code bearerToken} into the work folder and returns its path. */
+  public Path writeTokenKubeconfig(String name, String bearerToken) {
+    Path f = workDir.resolve("kubeconfig-token-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + ".yaml");
+    KubePki.writeString(f, tokenKubeconfigYaml(bearerToken));
+    return f;
+  }
+
   /** The admin kubeconfig file (self-contained: certificates are embedded). */
   public Path kubeconfig() {
     return adminKubeconfig();
@@ -364,6 +398,24 @@ public final class KubeApiServer implements AutoCloseable {
 
   public boolean hasControllerManager() {
     return cfg.controllerManager;
+  }
+
+  /**
+   * Whether the API server was stopped, or started but not yet ready ({@code /readyz}), at {@code t} or up to
+   * {@code grace} before. While it starts it already answers requests, but its authorizer's caches may not be synced:
+   * it then denies (403) requests that RBAC allows, as any kube-apiserver does after a restart.
+   */
+  public boolean wasNotReadyAt(Instant t, Duration grace) {
+    Instant since = notReadySince;
+    if (since != null && !t.isBefore(since)) {
+      return true;
+    }
+    for (Instant[] p : notReadyPeriods) {
+      if (!t.isBefore(p[0]) && !t.isAfter(p[1].plus(grace))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The audit log reader, if the audit log was enabled with {@link Builder#auditLog(boolean)}. */
@@ -579,11 +631,16 @@ public final class KubeApiServer implements AutoCloseable {
           "--audit-log-maxsize=0"));
     }
     args.addAll(cfg.apiServerFlags);
+    if (notReadySince == null) {
+      notReadySince = Instant.now();
+    }
     apiServer = launch("kube-apiserver", binaries.kubeApiServer(), args, apiServerLog());
     waitFor("kube-apiserver /readyz", cfg.startupTimeout, apiServer, () -> {
       HttpResponse<String> r = get(URI.create(url() + "/readyz"));
       return r != null && r.statusCode() == 200;
     });
+    notReadyPeriods.add(new Instant[] {notReadySince, Instant.now()});
+    notReadySince = null;
   }
 
   private void startControllerManager() {
@@ -615,6 +672,16 @@ public final class KubeApiServer implements AutoCloseable {
   }
 
   private String kubeconfigYaml(KubePki.Issued user, String userName) {
+    return kubeconfigYaml(userName, "client-certificate-data: " + KubePki.base64(user.certPem()) + "\n"
+        + "    client-key-data: " + KubePki.base64(user.keyPem()));
+  }
+
+  private String tokenKubeconfigYaml(String token) {
+    return kubeconfigYaml("token", "token: " + quote(token));
+  }
+
+  /** A kubeconfig for this server and one user, whose credentials are {@code credentials} (YAML, under "user:"). */
+  private String kubeconfigYaml(String userName, String credentials) {
     return """
         apiVersion: v1
         kind: Config
@@ -626,8 +693,7 @@ public final class KubeApiServer implements AutoCloseable {
         users:
         - name: %s
           user:
-            client-certificate-data: %s
-            client-key-data: %s
+            %s
         contexts:
         - name: tsop-test
           context:
@@ -635,8 +701,7 @@ public final class KubeApiServer implements AutoCloseable {
             user: %s
             namespace: default
         current-context: tsop-test
-        """.formatted(url(), KubePki.base64(pki.caPem()), quote(userName), KubePki.base64(user.certPem()),
-        KubePki.base64(user.keyPem()), quote(userName));
+        """.formatted(url(), KubePki.base64(pki.caPem()), quote(userName), credentials, quote(userName));
   }
 
   private static String quote(String s) {

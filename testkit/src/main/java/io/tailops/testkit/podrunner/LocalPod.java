@@ -31,8 +31,9 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.tailops.testkit.headscale.ContainerbootProcess;
 
 /**
- * One Pod (one UID) run by the {@link LocalPodRunner}: its sandbox (a network namespace for kernel-mode pods, a pod
- * address on the bridge for userspace ones), its materialised volumes, its service-account token and the real
+ * One Pod (one UID) run by the {@link LocalPodRunner}: its sandbox (a network namespace of its own, as in a cluster;
+ * where namespaces cannot be made, userspace pods get a pod address on the bridge and share the host's namespace and
+ * its ports), its materialised volumes, its service-account token and the real
  * {@code containerboot} of its {@code tailscale} container, restarted when it exits as a kubelet would. Read-only
  * view for tests; the runner drives it.
  */
@@ -58,6 +59,10 @@ public final class LocalPod {
   private final Path dir;
   private final Path logFile;
   private final boolean kernelMode;
+  /** Whether the pod gets a network namespace of its own: kernel-mode proxies, and every pod of another program. */
+  private final boolean sandboxed;
+  /** The program the container runs instead of containerboot, or null. */
+  private final Path program;
   private volatile Pod pod;
   private PodNetwork.Sandbox sandbox;
   private String podIp;
@@ -65,7 +70,9 @@ public final class LocalPod {
   private final Map<String, AtomicVolumeWriter> volumes = new LinkedHashMap<>();
   private final Map<String, Path> mounts = new LinkedHashMap<>();
   private Map<String, String> env = Map.of();
-  private ContainerbootProcess process;
+  private ContainerProcess process;
+  /** The same process when it is containerboot (null for another program). */
+  private ContainerbootProcess containerboot;
   private Instant tokenIssued;
   private volatile int restarts;
   private volatile int lastExitCode = -1;
@@ -87,6 +94,8 @@ public final class LocalPod {
     Container c = runner.mainContainer(pod);
     this.kernelMode = c != null && c.getEnv() != null && c.getEnv().stream()
         .anyMatch(e -> "TS_USERSPACE".equals(e.getName()) && e.getValue() != null && FALSE.contains(e.getValue()));
+    this.program = runner.program(pod);
+    this.sandboxed = kernelMode || program != null;
   }
 
   // ------------------------------------------------------------------------------------------------ view
@@ -113,7 +122,7 @@ public final class LocalPod {
     return podIp;
   }
 
-  /** The network namespace of a kernel-mode pod (for {@code ip netns exec}), if any. */
+  /** The network namespace of a kernel-mode pod or another program's pod (for {@code ip netns exec}), if any. */
   public synchronized Optional<String> netns() {
     return Optional.ofNullable(sandbox).map(PodNetwork.Sandbox::netns);
   }
@@ -140,8 +149,7 @@ public final class LocalPod {
 
   /** tailscaled's LocalAPI socket ({@code tailscale --socket=...}). */
   public synchronized Path socket() {
-    requireProcess();
-    return process.socket();
+    return requireContainerboot().socket();
   }
 
   public synchronized boolean isRunning() {
@@ -206,8 +214,7 @@ public final class LocalPod {
   public String tailscale(String... args) {
     ContainerbootProcess p;
     synchronized (this) {
-      requireProcess();
-      p = process;
+      p = requireContainerboot();
     }
     return p.tailscale(args);
   }
@@ -217,12 +224,12 @@ public final class LocalPod {
    * container in the same pod (same UID, sandbox and volumes) after its back-off, as the kubelet does.
    */
   public void kill() {
-    ContainerbootProcess p;
+    ContainerProcess p;
     synchronized (this) {
       requireProcess();
       p = process;
     }
-    log.info("pod {}/{} ({}): killing containerboot (simulated crash)", namespace, name, shortUid());
+    log.info("pod {}/{} ({}): killing {} (simulated crash)", namespace, name, shortUid(), programName());
     p.kill();
   }
 
@@ -230,6 +237,20 @@ public final class LocalPod {
     if (process == null) {
       throw new IllegalStateException("pod " + namespace + "/" + name + " has not started");
     }
+  }
+
+  private ContainerbootProcess requireContainerboot() {
+    requireProcess();
+    if (containerboot == null) {
+      throw new IllegalStateException("pod " + namespace + "/" + name + " runs " + programName()
+          + ", not containerboot");
+    }
+    return containerboot;
+  }
+
+  /** What the container runs: containerboot, or the runner's program. */
+  private String programName() {
+    return program == null ? "containerboot" : program.getFileName().toString();
   }
 
   // ------------------------------------------------------------------------------------------------ driven by the runner
@@ -261,7 +282,7 @@ public final class LocalPod {
     }
     Container c = runner.mainContainer(pod);
     if (c == null) {
-      throw new NotReady("Failed", "the pod has no container named " + runner.containerName());
+      throw new NotReady("Failed", "the pod has no container named " + runner.containerName(pod));
     }
     if (!prepared) {
       prepare(c);
@@ -275,9 +296,10 @@ public final class LocalPod {
     process.start();
     startedAt = Instant.now();
     nextStart = null;
-    log.info("pod {}/{} ({}): containerboot started{} ({}, pod IP {}, log {})", namespace, name, shortUid(),
-        restarts == 0 ? "" : " again (restart " + restarts + ")", kernelMode ? "kernel mode in network namespace "
-        + sandbox.netns() : "userspace", podIp, logFile);
+    log.info("pod {}/{} ({}): {} started{} ({}, pod IP {}, log {})", namespace, name, shortUid(), programName(),
+        restarts == 0 ? "" : " again (restart " + restarts + ")", (kernelMode ? "kernel mode" : "userspace")
+        + (sandbox != null ? " in network namespace " + sandbox.netns() : " in the host's network namespace"), podIp,
+        logFile);
   }
 
   private void prepare(Container c) throws NotReady {
@@ -288,11 +310,12 @@ public final class LocalPod {
       throw new UncheckedIOException(e);
     }
     PodNetwork network = runner.network();
-    if (kernelMode) {
+    if (sandboxed) {
       PodNetwork.Support s = PodNetwork.probe();
       if (network == null || !s.kernelMode()) {
-        throw new NotReady("KernelModeUnavailable", "kernel-mode proxy pods (TS_USERSPACE=false) need a network "
-            + "namespace, TUN and netfilter, which are not available here: "
+        throw new NotReady("KernelModeUnavailable", (kernelMode ? "kernel-mode proxy pods (TS_USERSPACE=false)"
+            : "pods of " + programName()) + " need a network namespace, TUN and netfilter, which are not available "
+            + "here: "
             + (network == null ? "the pod runner has no pod network" : s.reason()));
       }
       if (sandbox == null) {
@@ -300,7 +323,12 @@ public final class LocalPod {
         podIp = sandbox.ip();
       }
     } else if (podIp == null) {
-      if (network != null) {
+      if (network != null && PodNetwork.probe().kernelMode()) {
+        // Its own namespace too: what it listens on (metrics on $(POD_IP):9002, the debug port) is its own, never
+        // a port of this machine that another program may hold.
+        sandbox = network.sandbox(namespace + "/" + name);
+        podIp = sandbox.ip();
+      } else if (network != null) {
         podIp = network.podAddress();
         ownsPodAddress = true;
       } else {
@@ -339,6 +367,17 @@ public final class LocalPod {
     resolved.forEach((k, v) -> finalEnv.put(k, rewritePath(v)));
     this.env = Map.copyOf(finalEnv);
     runInitContainers();
+    if (program != null) {
+      if (c.getCommand() != null && !c.getCommand().isEmpty()) {
+        log.warn("pod {}/{}: container command {} ignored: the local runner runs {}", namespace, name,
+            c.getCommand(), program);
+      }
+      Map<String, Path> volumeMounts = new LinkedHashMap<>(mounts);
+      process = new MinimalRootProcess(programName() + "[" + name + "]", program,
+          PodEnv.expandAll(c.getArgs(), resolved), finalEnv, volumeMounts, dir.resolve("c"), logFile,
+          sandbox.execPrefix());
+      return;
+    }
     String image = c.getImage() == null ? "" : c.getImage();
     String version = runner.binaries().tailscaleVersion();
     if (!image.endsWith(":v" + version) && !image.endsWith(":" + version)) {
@@ -353,7 +392,7 @@ public final class LocalPod {
         .podName(name)
         .podUid(uid)
         .serviceAccount(namespace, runner.caPem(), token)
-        .kubernetesServiceAddress(network != null ? network.hostAddress() : "127.0.0.1")
+        .kubernetesServiceAddress(runner.apiAddress())
         .workDir(dir.resolve("c"))
         .logFile(logFile)
         .binaries(runner.binaries())
@@ -361,7 +400,8 @@ public final class LocalPod {
     if (sandbox != null) {
       b.commandPrefix(sandbox.execPrefix());
     }
-    process = b.build();
+    containerboot = b.build();
+    process = ContainerProcess.of(containerboot);
   }
 
   /** Runs init containers that have a command, in the pod's network namespace; others are skipped. */
@@ -519,7 +559,7 @@ public final class LocalPod {
 
   /** Renews the service-account token file after 80% of its lifetime, as the kubelet does. */
   synchronized void refreshTokenIfOld() {
-    if (process == null || tokenIssued == null) {
+    if (containerboot == null || tokenIssued == null) {
       return;
     }
     Duration age = Duration.between(tokenIssued, Instant.now());
@@ -527,7 +567,7 @@ public final class LocalPod {
       return;
     }
     try {
-      process.updateServiceAccountToken(runner.serviceAccountToken(pod));
+      containerboot.updateServiceAccountToken(runner.serviceAccountToken(pod));
       tokenIssued = Instant.now();
       log.debug("pod {}/{}: service-account token renewed", namespace, name);
     } catch (NotReady | RuntimeException e) {
@@ -554,8 +594,8 @@ public final class LocalPod {
           : backoff.multipliedBy(2);
     }
     nextStart = Instant.now().plus(backoff);
-    log.info("pod {}/{} ({}): containerboot exited with code {} after {} s; restarting in {} ms", namespace, name,
-        shortUid(), lastExitCode, ran.toSeconds(), backoff.toMillis());
+    log.info("pod {}/{} ({}): {} exited with code {} after {} s; restarting in {} ms", namespace, name,
+        shortUid(), programName(), lastExitCode, ran.toSeconds(), backoff.toMillis());
     return true;
   }
 
@@ -577,7 +617,7 @@ public final class LocalPod {
    * the sandbox, the pod address and the pod's folder (volumes, state) go. The log stays.
    */
   void stop(Duration grace) {
-    ContainerbootProcess p;
+    ContainerProcess p;
     boolean alreadyStopping;
     synchronized (this) {
       alreadyStopping = stopped;

@@ -66,9 +66,10 @@ import io.tailops.testkit.kube.KubeApiServer;
  *   <li><b>API server.</b> A service-account token (TokenRequest for the Pod's ServiceAccount, renewed) at the fixed
  *       path inside a private mount namespace (see {@code ContainerbootProcess}). With a pod network, the API server is
  *       reached exactly as in a cluster, at {@code https://kubernetes.default.svc} (port 443): the private
- *       {@code /etc/hosts} maps it to the node address, where a relay forwards to the API server on 127.0.0.1 (its
- *       certificate is valid for that name). Without one, at 127.0.0.1 via
- *       {@code TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV}.</li>
+ *       {@code /etc/hosts} maps it to the cluster IP of the {@code default/kubernetes} Service, which the network's
+ *       service router sends to a relay (on the node address, any port) that forwards to the API server on 127.0.0.1
+ *       (its certificate is valid for that name). Without a service router the relay listens on the node address,
+ *       port 443. Without a pod network, at 127.0.0.1 via {@code TS_KUBERNETES_READ_API_SERVER_ADDRESS_FROM_ENV}.</li>
  *   <li><b>Lifecycle.</b> A container that exits is restarted with the kubelet's doubling back-off (shorter here).
  *       A Pod that is deleted, or replaced under the same name with a new UID, is stopped (SIGTERM, then SIGKILL after
  *       its grace period) before its replacement starts; its sandbox and folder go, its log stays
@@ -101,6 +102,8 @@ public final class LocalPodRunner implements AutoCloseable {
   private final String caPem;
   private final ServiceProxy services;
   private final TcpRelay apiRelay;
+  /** Where pods reach the API server on port 443: the kubernetes Service's cluster IP, or the node address. */
+  private final String apiAddress;
   private final SharedIndexInformer<Pod> pods;
   private final SharedIndexInformer<Secret> secrets;
   private final SharedIndexInformer<ConfigMap> configMaps;
@@ -114,6 +117,15 @@ public final class LocalPodRunner implements AutoCloseable {
     this.client = cfg.kube.client();
     this.binaries = cfg.binaries != null ? cfg.binaries : TailnetBinaries.locate();
     binaries.requireTailscale();
+    for (Rule r : cfg.programs) {
+      if (!Files.isRegularFile(r.program()) || !Files.isExecutable(r.program())) {
+        throw new IllegalStateException("the program " + r.program() + " for pods " + r + " is missing or not "
+            + "executable (bash tools/build-binaries.sh builds the k8s-nameserver)");
+      }
+      if (cfg.network == null) {
+        throw new IllegalArgumentException("pods " + r + " need a pod network (each runs in a network namespace)");
+      }
+    }
     try {
       if (cfg.workDir != null) {
         this.workDir = Files.createDirectories(cfg.workDir.toAbsolutePath());
@@ -145,14 +157,25 @@ public final class LocalPodRunner implements AutoCloseable {
     PodNetwork net = cfg.network;
     TcpRelay relay = null;
     ServiceProxy svc = null;
+    String api = "127.0.0.1";
     if (net != null) {
-      relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 443),
-          () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+      String clusterIp = net.routesServices() ? kubernetesServiceIp() : null;
+      if (net.routesServices() && net.isServiceAddress(clusterIp)) {
+        relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 0),
+            () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+        net.mapServicePort(clusterIp, 443, relay.address());
+        api = clusterIp;
+      } else {
+        relay = TcpRelay.start("kube-apiserver", new InetSocketAddress(net.hostAddress(), 443),
+            () -> new InetSocketAddress("127.0.0.1", cfg.kube.port()));
+        api = net.hostAddress();
+      }
       if (cfg.serviceProxy) {
         svc = ServiceProxy.start(client, net);
       }
     }
     this.apiRelay = relay;
+    this.apiAddress = api;
     this.services = svc;
     if (cfg.bindToNode) {
       ensureNode();
@@ -160,18 +183,20 @@ public final class LocalPodRunner implements AutoCloseable {
     // Created first, started after every field is set (handlers run on other threads).
     this.secrets = client.secrets().inNamespace(cfg.namespace).runnableInformer(60_000L);
     this.configMaps = client.configMaps().inNamespace(cfg.namespace).runnableInformer(60_000L);
-    this.pods = client.pods().inNamespace(cfg.namespace).withLabel(cfg.labelKey, cfg.labelValue)
-        .runnableInformer(30_000L);
+    // With one rule the informer selects by its label; with more, it watches the namespace and rules select.
+    this.pods = cfg.programs.isEmpty() ? client.pods().inNamespace(cfg.namespace).withLabel(cfg.labelKey,
+        cfg.labelValue).runnableInformer(30_000L) : client.pods().inNamespace(cfg.namespace).runnableInformer(30_000L);
     secrets.addEventHandler(new Handler<>(o -> secretChanged()));
     configMaps.addEventHandler(new Handler<>(o -> secretChanged()));
     pods.addEventHandler(new Handler<>(p -> signal(p.getMetadata().getName())));
     secrets.run();
     configMaps.run();
     pods.run();
-    log.info("local pod runner for namespace {} (pods labelled {}={}): tailscale v{} from {}, {}, work folder {}",
-        cfg.namespace, cfg.labelKey, cfg.labelValue, binaries.tailscaleVersion(), binaries.tailscaleDir(),
-        net == null ? "no pod network (userspace pods only, API server at 127.0.0.1)" : net + ", API server relay "
-            + net.hostAddress() + ":443", workDir);
+    log.info("local pod runner for namespace {} (pods labelled {}={}{}): tailscale v{} from {}, {}, work folder {}",
+        cfg.namespace, cfg.labelKey, cfg.labelValue, cfg.programs.stream().map(r -> ", " + r).reduce("", String::concat),
+        binaries.tailscaleVersion(), binaries.tailscaleDir(),
+        net == null ? "no pod network (userspace pods only, API server at 127.0.0.1)" : net + ", API server at "
+            + apiAddress + ":443 (relay " + relay.address() + ")", workDir);
   }
 
   /**
@@ -352,7 +377,7 @@ public final class LocalPodRunner implements AutoCloseable {
 
     /** @return false when this worker has nothing left to do (no pod, nothing running) */
     private boolean reconcile() {
-      Pod pod = pods.getStore().getByKey(cfg.namespace + "/" + name);
+      Pod pod = selectedPod(name);
       if (pod != null && cfg.bindToNode && pod.getMetadata().getDeletionTimestamp() == null
           && isEmpty(pod.getSpec().getNodeName())) {
         bind(pod); // the update comes back through the informer
@@ -373,7 +398,7 @@ public final class LocalPodRunner implements AutoCloseable {
       }
       if (!wanted) {
         synchronized (workers) {
-          if (pods.getStore().getByKey(cfg.namespace + "/" + name) == null || closed) {
+          if (selectedPod(name) == null || closed) {
             workers.remove(name, this);
             return false;
           }
@@ -389,7 +414,7 @@ public final class LocalPodRunner implements AutoCloseable {
       }
       if (cur.noteExit()) {
         patchStatus(cur, false, "CrashLoopBackOff", "back-off " + cur.backoff().toSeconds()
-            + "s restarting failed container=" + cfg.containerName + " pod=" + name + "_" + cfg.namespace);
+            + "s restarting failed container=" + containerName(pod) + " pod=" + name + "_" + cfg.namespace);
       }
       if (cur.startDue(Instant.now())) {
         try {
@@ -496,7 +521,7 @@ public final class LocalPodRunner implements AutoCloseable {
     synchronized (workers) {
       Worker w = workers.get(podName);
       if (w == null) {
-        Pod p = pods.getStore().getByKey(cfg.namespace + "/" + podName);
+        Pod p = selectedPod(podName);
         if (p == null) {
           return; // nothing runs and nothing should
         }
@@ -542,7 +567,7 @@ public final class LocalPodRunner implements AutoCloseable {
   Map<String, String> serviceEnv() {
     Map<String, String> env = new LinkedHashMap<>();
     if (cfg.network != null) {
-      String host = cfg.network.hostAddress();
+      String host = apiAddress;
       env.put("KUBERNETES_SERVICE_HOST", host);
       env.put("KUBERNETES_SERVICE_PORT", "443");
       env.put("KUBERNETES_SERVICE_PORT_HTTPS", "443");
@@ -580,16 +605,75 @@ public final class LocalPodRunner implements AutoCloseable {
     return client.configMaps().inNamespace(namespace).withName(name).get();
   }
 
+  /**
+   * Which Pods run here and with what: the label that selects them, the container that runs, and the program it runs
+   * (null: containerboot, the proxy image's entrypoint).
+   */
+  record Rule(String labelKey, String labelValue, String containerName, Path program) {
+    boolean selects(Pod pod) {
+      var labels = pod.getMetadata().getLabels();
+      return labels != null && labelValue.equals(labels.get(labelKey));
+    }
+
+    @Override
+    public String toString() {
+      return labelKey + "=" + labelValue + " (container " + containerName + ": " + (program == null ? "containerboot"
+          : program.toString()) + ")";
+    }
+  }
+
+  /** The rule that selects {@code pod}: the containerboot rule first, then the programs in the order given. */
+  Optional<Rule> ruleFor(Pod pod) {
+    Rule proxies = new Rule(cfg.labelKey, cfg.labelValue, cfg.containerName, null);
+    if (proxies.selects(pod)) {
+      return Optional.of(proxies);
+    }
+    return cfg.programs.stream().filter(r -> r.selects(pod)).findFirst();
+  }
+
+  /** The pod named {@code name} if a rule selects it. */
+  private Pod selectedPod(String name) {
+    Pod p = pods.getStore().getByKey(cfg.namespace + "/" + name);
+    return p != null && ruleFor(p).isPresent() ? p : null;
+  }
+
   Container mainContainer(Pod pod) {
     if (pod.getSpec() == null || pod.getSpec().getContainers() == null) {
       return null;
     }
-    return pod.getSpec().getContainers().stream().filter(c -> cfg.containerName.equals(c.getName())).findFirst()
-        .orElse(null);
+    String name = containerName(pod);
+    return pod.getSpec().getContainers().stream().filter(c -> name.equals(c.getName())).findFirst().orElse(null);
   }
 
-  String containerName() {
-    return cfg.containerName;
+  /** The container of {@code pod} that runs here. */
+  String containerName(Pod pod) {
+    return ruleFor(pod).map(Rule::containerName).orElse(cfg.containerName);
+  }
+
+  /** The program {@code pod}'s container runs instead of containerboot, or null. */
+  Path program(Pod pod) {
+    return ruleFor(pod).map(Rule::program).orElse(null);
+  }
+
+  /** The cluster IP of {@code default/kubernetes}, which the API server creates soon after it starts (or null). */
+  private String kubernetesServiceIp() {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      var svc = client.services().inNamespace("default").withName("kubernetes").get();
+      if (svc != null && svc.getSpec().getClusterIP() != null) {
+        return svc.getSpec().getClusterIP();
+      }
+      if (System.nanoTime() > deadline) {
+        log.warn("no Service default/kubernetes after 30 s: pods reach the API server at the node address, port 443");
+        return null;
+      }
+      Host.sleep(100);
+    }
+  }
+
+  /** The address pods reach the API server at, on port 443 (see the class comment). */
+  String apiAddress() {
+    return apiAddress;
   }
 
   String hostIp() {
@@ -642,14 +726,14 @@ public final class LocalPodRunner implements AutoCloseable {
       ObjectNode n = conds.addObject().put("type", c[0]).put("status", c[1]).put("lastTransitionTime", now);
       if ("False".equals(c[1]) && message != null) {
         n.put("reason", "ContainersNotReady");
-        n.put("message", "containers with unready status: [" + cfg.containerName + "]");
+        n.put("message", "containers with unready status: [" + containerName(pod) + "]");
       }
     }
     Container c = mainContainer(pod);
     ObjectNode cs = st.putArray("containerStatuses").addObject()
-        .put("name", cfg.containerName)
+        .put("name", containerName(pod))
         .put("image", c == null || c.getImage() == null ? "" : c.getImage())
-        .put("imageID", "local://" + binaries.containerboot())
+        .put("imageID", "local://" + (program(pod) == null ? binaries.containerboot() : program(pod)))
         .put("containerID", "local://" + p.uid() + "/" + p.restarts())
         .put("ready", running)
         .put("started", running)
@@ -795,6 +879,7 @@ public final class LocalPodRunner implements AutoCloseable {
     private boolean bindToNode = true;
     private Path logDir;
     private final Map<String, String> env = new LinkedHashMap<>();
+    private final List<Rule> programs = new ArrayList<>();
 
     private Builder(KubeApiServer kube) {
       this.kube = kube;
@@ -810,6 +895,17 @@ public final class LocalPodRunner implements AutoCloseable {
     public Builder label(String key, String value) {
       this.labelKey = Objects.requireNonNull(key, "key");
       this.labelValue = Objects.requireNonNull(value, "value");
+      return this;
+    }
+
+    /**
+     * Also run the Pods labelled {@code labelKey=labelValue}: their container {@code containerName} runs
+     * {@code program} (a static binary, e.g. the ts.net nameserver {@link TailnetBinaries#k8sNameserver()}) chrooted
+     * into a root of its own with the container's volume mounts, in a network namespace of its own with the pod
+     * address (see {@code MinimalRootProcess}). Other containers are not run. Needs a pod network.
+     */
+    public Builder program(String labelKey, String labelValue, String containerName, Path program) {
+      programs.add(new Rule(labelKey, labelValue, containerName, program));
       return this;
     }
 

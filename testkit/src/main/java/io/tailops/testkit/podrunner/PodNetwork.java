@@ -33,25 +33,35 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The "node network" of a local pod runner: a Linux bridge in the root network namespace with a run-specific /24 of
- * pod addresses, one network namespace per kernel-mode pod (a veth pair, the pod side called {@code eth0}, default
- * route to the bridge), and local addresses on the bridge for the node itself, for userspace pods and for Service
- * cluster IPs (see {@link ServiceProxy}). Needs root ({@code ip} from iproute2, CAP_NET_ADMIN and CAP_SYS_ADMIN).
+ * pod addresses, one network namespace per kernel-mode pod (a veth pair, the pod side called {@code eth0}, a route to
+ * the Service range), local addresses on the bridge for the node itself and for userspace pods, and a <i>service
+ * router</i> namespace that plays kube-proxy for Service cluster IPs (see {@link ServiceProxy}). Needs root
+ * ({@code ip} from iproute2, CAP_NET_ADMIN and CAP_SYS_ADMIN) and, for the service router, {@code nft}.
  *
  * <h2>Layout (run slot {@code n}, 0–199)</h2>
  * <pre>
  *   root namespace                                     pod namespace tsop&lt;n&gt;-&lt;k&gt;
- *   bridge tsop&lt;n&gt;br  10.244.n.1/24  (node address)      eth0 10.244.n.x/24, 10.96.n.0/24 via 10.244.n.1
+ *   bridge tsop&lt;n&gt;br  10.244.n.1/24  (node address)      eth0 10.244.n.x/24, default via 10.244.n.2
  *     + 10.244.n.y/32 per userspace pod (POD_IP)          tailscale0 (tailscaled, kernel mode)
- *     + 10.96.n.z/32 per Service cluster IP               ts-* and DNAT rules (containerboot, nftables/iptables)
+ *     10.96.n.0/24 via 10.244.n.2                        ts-* and DNAT rules (containerboot, nftables/iptables)
  *     port tsop&lt;n&gt;v&lt;k&gt;  &lt;-- veth --&gt;  eth0
+ *
+ *   service router namespace tsop&lt;n&gt;-0: eth0 10.244.n.2/24 (port tsop&lt;n&gt;v0), IP forwarding on, nftables:
+ *     &lt;cluster IP&gt;:&lt;port&gt; DNAT to 10.244.n.1:&lt;relay port&gt; (a map), masquerade towards 10.244.n.1;
+ *     no route beyond 10.244.n.0/24, so what pods send elsewhere ends there
  * </pre>
  * <ul>
- *   <li>Everything a pod talks to lives on the bridge as a <i>local</i> address of the root namespace: headscale
- *       (listening on the node address), the API server relay (node address, port 443), Service cluster IPs (relayed
- *       to local backends by {@link ServiceProxy}), other pods (same L2 segment). So the root namespace needs no IP
- *       forwarding, no masquerading and no netfilter rule: nothing here changes host-wide settings, and a packet from
- *       a pod to any other address has no route in the pod's namespace (and would be dropped by the root namespace,
- *       whose IP forwarding stays as it is, off by default), so no traffic leaves the machine.</li>
+ *   <li>A connection to a Service cluster IP, from the root namespace or a pod, is routed to the service router,
+ *       which sends it to the relay of that Service port ({@link ServiceProxy}): a socket on the node address with a
+ *       port the kernel picked. So no fixed port is bound on this machine (a Service port 8080 works while another
+ *       program listens on *:8080), and the root namespace still needs no IP forwarding and no netfilter rule: the
+ *       forwarding and the NAT happen in the router's own namespace. Without {@code nft} (or network namespaces),
+ *       cluster IPs are local addresses on the bridge instead and each relay listens on {@code <cluster IP>:<port>}
+ *       ({@link #routesServices()} is false then).</li>
+ *   <li>Everything else a pod talks to lives on the bridge as a <i>local</i> address of the root namespace: headscale
+ *       (listening on the node address), other pods (same L2 segment). Nothing here changes host-wide settings, and a
+ *       packet from a pod to any other address has no route in the pod's namespace (and would be dropped by the root
+ *       namespace, whose IP forwarding stays as it is, off by default), so no traffic leaves the machine.</li>
  *   <li>The Service range is per run ({@code 10.96.n.0/24}, give it to the API server as
  *       {@code --service-cluster-ip-range}, see {@link #serviceCidr()}), so that two runs on one machine never share
  *       a cluster IP.</li>
@@ -105,6 +115,8 @@ public final class PodNetwork implements AutoCloseable {
   private final BitSet usedHosts = new BitSet(256);
   private final Map<String, Sandbox> sandboxes = new LinkedHashMap<>();
   private final Set<String> localAddresses = new LinkedHashSet<>();
+  /** Whether the service router namespace runs (see the class comment). */
+  private boolean serviceRouter;
   private int nextSandbox = 1;
   private boolean closed;
   private final java.util.concurrent.CountDownLatch closedLatch = new java.util.concurrent.CountDownLatch(1);
@@ -115,6 +127,7 @@ public final class PodNetwork implements AutoCloseable {
     this.lock = lock;
     usedHosts.set(0);
     usedHosts.set(1); // the node address
+    usedHosts.set(2); // the service router
     usedHosts.set(255);
   }
 
@@ -259,6 +272,7 @@ public final class PodNetwork implements AutoCloseable {
       try {
         net.cleanSlot(); // anything of a dead run in this slot that the sweep above could not see
         net.createBridge();
+        net.createServiceRouter(s);
       } catch (RuntimeException e) {
         net.close();
         throw e;
@@ -436,6 +450,108 @@ public final class PodNetwork implements AutoCloseable {
     ip("link", "set", bridge(), "up");
   }
 
+  /** The service router namespace, {@code tsop<n>-0} (pods' namespaces count from 1). */
+  private String routerNamespace() {
+    return "tsop" + slot + "-0";
+  }
+
+  /** Starts the service router, if this machine can (see the class comment); else cluster IPs are local addresses. */
+  private void createServiceRouter(Support s) {
+    if (!s.kernelMode() || !Host.onPath("nft")) {
+      log.info("pod network slot {}: no service router ({}): cluster IPs are local addresses on {} and Service ports "
+          + "are bound on them", slot, !s.kernelMode() ? "no network namespaces here" : "no nft command (Debian "
+          + "package nftables)", bridge());
+      return;
+    }
+    String ns = routerNamespace();
+    String veth = "tsop" + slot + "v0";
+    try {
+      ip("netns", "add", ns);
+      ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns);
+      ip("link", "set", veth, "master", bridge(), "up");
+      ip("-n", ns, "link", "set", "lo", "up");
+      ip("-n", ns, "addr", "add", routerAddress() + "/24", "dev", "eth0");
+      ip("-n", ns, "link", "set", "eth0", "up");
+      // Forwarding in its own namespace only; no ICMP redirects (it forwards back out of the interface it received
+      // on, and a redirect would tell senders to skip it).
+      inNamespace(ns, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"
+          + " && echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects"
+          + " && echo 0 > /proc/sys/net/ipv4/conf/eth0/send_redirects");
+      nft("add", "table", "ip", "tsop");
+      nft("add", "map", "ip", "tsop", "services", "{", "type", "ipv4_addr", ".", "inet_service", ":", "ipv4_addr",
+          ".", "inet_service", ";", "}");
+      nft("add", "chain", "ip", "tsop", "prerouting", "{", "type", "nat", "hook", "prerouting", "priority",
+          "dstnat", ";", "policy", "accept", ";", "}");
+      nft("add", "rule", "ip", "tsop", "prerouting", "dnat", "ip", "to", "ip", "daddr", ".", "tcp", "dport", "map",
+          "@services");
+      nft("add", "chain", "ip", "tsop", "postrouting", "{", "type", "nat", "hook", "postrouting", "priority",
+          "srcnat", ";", "policy", "accept", ";", "}");
+      nft("add", "rule", "ip", "tsop", "postrouting", "ip", "daddr", hostAddress(), "masquerade");
+      ip("route", "add", serviceCidr(), "via", routerAddress(), "dev", bridge());
+      serviceRouter = true;
+    } catch (RuntimeException e) {
+      log.warn("pod network slot {}: cannot start the service router ({}): cluster IPs are local addresses on {} "
+          + "instead", slot, e.getMessage(), bridge());
+      deleteNamespace(ns);
+      Host.run("ip", "link", "del", veth);
+    }
+  }
+
+  /**
+   * Whether Service cluster IPs are routed through the service router (connections to
+   * {@code <cluster IP>:<port>} are sent to {@link #mapServicePort relays on the node address}); if not, they are
+   * local addresses ({@link #addServiceAddress}).
+   */
+  public boolean routesServices() {
+    return serviceRouter;
+  }
+
+  /** The service router's address ({@code 10.244.<n>.2}), the gateway of {@link #serviceCidr()}. */
+  public String routerAddress() {
+    return "10.244." + slot + ".2";
+  }
+
+  /**
+   * Sends connections to {@code <clusterIp>:<port>}, from anywhere on this network, to {@code target} (a relay on
+   * {@link #hostAddress()}). Needs {@link #routesServices()}. Replaces an earlier target of that port.
+   */
+  public synchronized void mapServicePort(String clusterIp, int port, java.net.InetSocketAddress target) {
+    requireOpen();
+    if (!serviceRouter) {
+      throw new IllegalStateException("no service router on " + this);
+    }
+    if (!isServiceAddress(clusterIp)) {
+      throw new IllegalArgumentException(clusterIp + " is not in this run's Service range " + serviceCidr());
+    }
+    unmapServicePort(clusterIp, port);
+    nft("add", "element", "ip", "tsop", "services", "{", clusterIp, ".", Integer.toString(port), ":",
+        target.getAddress().getHostAddress(), ".", Integer.toString(target.getPort()), "}");
+  }
+
+  /** Stops sending {@code <clusterIp>:<port>} anywhere (connections are refused by nothing listening: dropped). */
+  public synchronized void unmapServicePort(String clusterIp, int port) {
+    if (serviceRouter && !closed) {
+      Host.run(nftCommand("delete", "element", "ip", "tsop", "services", "{", clusterIp, ".", Integer.toString(port),
+          "}"), Map.of(), Duration.ofSeconds(30)); // absent is fine
+    }
+  }
+
+  private void nft(String... args) {
+    Host.run(nftCommand(args), Map.of(), Duration.ofSeconds(30)).require();
+  }
+
+  private List<String> nftCommand(String... args) {
+    List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", routerNamespace(), "nft"));
+    cmd.addAll(List.of(args));
+    return cmd;
+  }
+
+  private static void inNamespace(String ns, String... command) {
+    List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    cmd.addAll(List.of(command));
+    Host.run(cmd, Map.of(), Duration.ofSeconds(30)).require();
+  }
+
   /**
    * Ends the processes still in the pod namespaces, deletes the namespaces, their veths and the bridge (with every
    * address on it), and releases the slot. Idempotent.
@@ -499,8 +615,8 @@ public final class PodNetwork implements AutoCloseable {
   }
 
   /**
-   * Adds {@code ip} as a local /32 address on the bridge (a Service cluster IP); reachable from the root namespace
-   * and from every pod. Idempotent.
+   * Adds {@code ip} as a local /32 address on the bridge (a Service cluster IP, when there is no service router:
+   * {@link #routesServices()}); reachable from the root namespace and from every pod. Idempotent.
    */
   public synchronized void addServiceAddress(String ip) {
     requireOpen();
@@ -606,8 +722,11 @@ public final class PodNetwork implements AutoCloseable {
 
   /**
    * A pod's own network namespace {@code tsop<n>-<k>}: loopback up, {@code eth0} (one end of a veth whose other end
-   * {@code tsop<n>v<k>} is a bridge port) with a free pod address /24 and a route to {@link #serviceCidr()} via
-   * {@link #hostAddress()} (and no default route).
+   * {@code tsop<n>v<k>} is a bridge port) with a free pod address /24 and a default route via the service router,
+   * which routes nothing beyond this run's addresses (without a router: only a route to {@link #serviceCidr()} via
+   * {@link #hostAddress()}). A default route as in a cluster also matters to tailscaled: without one it treats every
+   * network change as affecting all its connections and cuts them, and a cut first registration leaves the proxy
+   * with a used auth key ("authkey already used").
    *
    * @param label who it is for (logged)
    */
@@ -626,9 +745,14 @@ public final class PodNetwork implements AutoCloseable {
       ip("-n", s.netns, "link", "set", "lo", "up");
       ip("-n", s.netns, "addr", "add", s.ip + "/24", "dev", "eth0");
       ip("-n", s.netns, "link", "set", "eth0", "up");
-      // No default route: besides its own /24 (the node address and other pods), a pod reaches only this run's
-      // Service range, so nothing it sends can leave the machine even where the host forwards packets.
-      ip("-n", s.netns, "route", "add", serviceCidr(), "via", hostAddress());
+      // Nothing a pod sends can leave the machine, even where the host forwards packets: its default route is the
+      // service router, which has no route beyond this run's /24; without a router, a pod has no default route and
+      // reaches only its own /24 and this run's Service range.
+      if (serviceRouter) {
+        ip("-n", s.netns, "route", "add", "default", "via", routerAddress());
+      } else {
+        ip("-n", s.netns, "route", "add", serviceCidr(), "via", hostAddress());
+      }
       log.debug("network namespace {} ({}) for {}", s.netns, s.ip, label);
       return s;
     } catch (RuntimeException e) {

@@ -21,17 +21,19 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
- * A minimal kube-proxy for a {@link PodNetwork}: every Service (any namespace) whose cluster IP is in the run's
- * Service range gets that IP as a local address on the bridge, and each TCP port that has a registered backend
- * ({@link #backend(String, String, int, InetSocketAddress)}, e.g. an HTTP server of the test on
- * {@code 127.0.0.1:<any port>}) is relayed from {@code <cluster IP>:<port>} to it by a {@link TcpRelay}, as kube-proxy's
- * userspace mode did. Without a backend nothing listens, so a connection is refused, as with a Service without
- * endpoints.
+ * A minimal kube-proxy for a {@link PodNetwork}: each TCP port of a Service (any namespace) whose cluster IP is in the
+ * run's Service range and that has a registered backend ({@link #backend(String, String, int, InetSocketAddress)},
+ * e.g. an HTTP server of the test on {@code 127.0.0.1:<any port>}) is relayed from {@code <cluster IP>:<port>} to it
+ * by a {@link TcpRelay}, as kube-proxy's userspace mode did. The relay listens on the node address with a port the
+ * kernel picks, and the network's service router sends {@code <cluster IP>:<port>} there
+ * ({@link PodNetwork#mapServicePort}): no fixed port is bound on this machine. (Without a service router the cluster
+ * IP is a local address on the bridge and the relay listens on {@code <cluster IP>:<port>} itself.) Without a
+ * backend nothing is mapped, so a connection fails, as with a Service without endpoints.
  *
  * <p>Reached the same way from everywhere: the root namespace (userspace proxies, whose serve config proxies to
  * {@code http://<cluster IP>:<port>/}, and the operator) and every pod namespace (kernel-mode proxies DNAT tailnet
- * traffic to {@code TS_DEST_IP=<cluster IP>}; the packets leave through {@code eth0} to the bridge, where the address
- * is local). No netfilter rule is involved. Pods have no endpoints: backends are registered explicitly.
+ * traffic to {@code TS_DEST_IP=<cluster IP>}; the packets leave through {@code eth0} to the service router). Pods have
+ * no endpoints: backends are registered explicitly.
  */
 public final class ServiceProxy implements AutoCloseable {
 
@@ -101,13 +103,14 @@ public final class ServiceProxy implements AutoCloseable {
     sync(k);
   }
 
-  /** The cluster IP of a Service this proxy serves, once it is on the bridge. */
+  /** The cluster IP of a Service this proxy serves, once it is served. */
   public synchronized Optional<String> clusterIp(String namespace, String name) {
     return Optional.ofNullable(addresses.get(new Key(namespace, name)));
   }
 
   /**
-   * Waits until {@code <cluster IP>:<port>} of the Service is relayed to its backend and returns that address.
+   * Waits until {@code <cluster IP>:<port>} of the Service is relayed to its backend and returns that address (the
+   * cluster IP and the Service port).
    *
    * @throws IllegalStateException on timeout, saying what is missing
    */
@@ -118,7 +121,7 @@ public final class ServiceProxy implements AutoCloseable {
       synchronized (this) {
         TcpRelay r = relays.get(pk);
         if (r != null) {
-          return r.address();
+          return new InetSocketAddress(addresses.get(pk.service), port);
         }
         if (System.nanoTime() > deadline) {
           Service svc = services.get(pk.service);
@@ -154,7 +157,9 @@ public final class ServiceProxy implements AutoCloseable {
     String had = addresses.get(k);
     if (had != null && !had.equals(served ? ip : null)) {
       closeRelays(k, Set.of());
-      network.removeServiceAddress(had);
+      if (!network.routesServices()) {
+        network.removeServiceAddress(had);
+      }
       addresses.remove(k);
       log.info("cluster IP {} of Service {} removed", had, k);
     }
@@ -162,14 +167,16 @@ public final class ServiceProxy implements AutoCloseable {
       return;
     }
     if (!ip.equals(addresses.get(k))) {
-      try {
-        network.addServiceAddress(ip);
-      } catch (RuntimeException e) {
-        log.warn("cannot add cluster IP {} of Service {}: {}", ip, k, e.getMessage());
-        return;
+      if (!network.routesServices()) {
+        try {
+          network.addServiceAddress(ip);
+        } catch (RuntimeException e) {
+          log.warn("cannot add cluster IP {} of Service {}: {}", ip, k, e.getMessage());
+          return;
+        }
       }
       addresses.put(k, ip);
-      log.debug("cluster IP {} of Service {} on {}", ip, k, network.bridge());
+      log.debug("cluster IP {} of Service {} served on {}", ip, k, network.bridge());
     }
     Set<Integer> tcpPorts = new HashSet<>();
     if (svc.getSpec().getPorts() != null) {
@@ -191,11 +198,21 @@ public final class ServiceProxy implements AutoCloseable {
       if (relays.containsKey(pk)) {
         continue;
       }
+      TcpRelay relay = null;
       try {
-        relays.put(pk, TcpRelay.start("svc " + k + ":" + port, new InetSocketAddress(ip, port),
-            () -> currentBackend(pk)));
-        log.info("Service {} {}:{} -> {}", k, ip, port, backends.get(pk));
+        boolean routed = network.routesServices();
+        relay = TcpRelay.start("svc " + k + ":" + port, routed ? new InetSocketAddress(network.hostAddress(), 0)
+            : new InetSocketAddress(ip, port), () -> currentBackend(pk));
+        if (routed) {
+          network.mapServicePort(ip, port, relay.address());
+        }
+        relays.put(pk, relay);
+        log.info("Service {} {}:{} -> {}{}", k, ip, port, backends.get(pk), routed ? " (relay " + relay.address()
+            + ")" : "");
       } catch (RuntimeException e) {
+        if (relay != null) {
+          relay.close();
+        }
         log.warn("cannot serve Service {} on {}:{}: {}", k, ip, port, e.getMessage());
       }
     }
@@ -212,7 +229,11 @@ public final class ServiceProxy implements AutoCloseable {
         gone.add(pk);
       }
     }
+    String ip = addresses.get(k);
     for (PortKey pk : gone) {
+      if (ip != null && network.routesServices()) {
+        network.unmapServicePort(ip, pk.port);
+      }
       relays.remove(pk).close();
     }
   }
@@ -226,9 +247,17 @@ public final class ServiceProxy implements AutoCloseable {
         return;
       }
       closed = true;
-      relays.values().forEach(TcpRelay::close);
+      relays.forEach((pk, r) -> {
+        String ip = addresses.get(pk.service);
+        if (ip != null && network.routesServices()) {
+          network.unmapServicePort(ip, pk.port);
+        }
+        r.close();
+      });
       relays.clear();
-      addresses.values().forEach(network::removeServiceAddress);
+      if (!network.routesServices()) {
+        addresses.values().forEach(network::removeServiceAddress);
+      }
       addresses.clear();
     }
   }

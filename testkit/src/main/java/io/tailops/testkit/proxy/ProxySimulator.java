@@ -436,6 +436,13 @@ public final class ProxySimulator implements AutoCloseable {
             + "in: ensure you pass a valid auth key in the config file.";
         return;
       }
+      // A process runs only while its pod does: a sync that began before the StatefulSet was deleted must not
+      // register a device afterwards (with a kubelet, the pod object goes only once its containers have stopped;
+      // here it goes at once, and this sync would play a process that outlived its pod).
+      if (currentPodUid(client.apps().statefulSets().inNamespace(namespace).withName(stsName).get(), secretName)
+          == null) {
+        return;
+      }
       FakeDevice registered;
       try {
         registered = api.registerDevice(authKey, hostname);

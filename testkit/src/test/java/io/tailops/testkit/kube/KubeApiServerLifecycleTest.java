@@ -87,9 +87,16 @@ class KubeApiServerLifecycleTest {
         await().atMost(Duration.ofSeconds(60)).until(() -> seen.containsKey("after-restart"));
 
         // a crash (SIGKILL) followed by a start works the same way
+        java.time.Instant beforeKill = java.time.Instant.now();
         kube.killApiServer();
         assertThat(kube.isApiServerRunning()).isFalse();
+        java.time.Instant down = java.time.Instant.now();
+        assertThat(kube.wasNotReadyAt(down, Duration.ZERO)).as("down").isTrue();
         kube.startApiServer();
+        java.time.Instant ready = java.time.Instant.now();
+        assertThat(kube.wasNotReadyAt(down, Duration.ZERO)).as("down, afterwards").isTrue();
+        assertThat(kube.wasNotReadyAt(beforeKill.minusMillis(1), Duration.ZERO)).as("before the kill").isFalse();
+        assertThat(kube.wasNotReadyAt(ready.plusSeconds(5), Duration.ofSeconds(2))).as("ready again").isFalse();
         assertThat(client.configMaps().inNamespace("default").withName("after-restart").get()).isNotNull();
         client.configMaps().inNamespace("default").resource(cm("after-crash")).create();
         await().atMost(Duration.ofSeconds(60)).until(() -> seen.containsKey("after-crash"));

@@ -229,4 +229,30 @@ class KubeApiServerTest {
           .hasMessageContaining("User \"alice\" cannot list resource \"namespaces\"");
     }
   }
+
+  @Test
+  void aServiceAccountTokenAuthenticatesAsTheAccountWithItsRbac(KubeApiServer kube, KubernetesClient client) {
+    String ns = newNamespace(client);
+    client.serviceAccounts().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ServiceAccountBuilder()
+        .withNewMetadata().withName("reader").endMetadata().build()).create();
+    client.rbac().roles().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.rbac.RoleBuilder()
+        .withNewMetadata().withName("reader").endMetadata().addNewRule().withApiGroups("")
+        .withResources("configmaps").withVerbs("get", "list").endRule().build()).create();
+    client.rbac().roleBindings().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.rbac
+        .RoleBindingBuilder().withNewMetadata().withName("reader").endMetadata()
+        .withNewRoleRef("rbac.authorization.k8s.io", "Role", "reader").addNewSubject().withKind("ServiceAccount")
+        .withName("reader").withNamespace(ns).endSubject().build()).create();
+    client.configMaps().inNamespace(ns).resource(new ConfigMapBuilder().withNewMetadata().withName("cm")
+        .endMetadata().build()).create();
+    String token = kube.serviceAccountToken(ns, "reader", Duration.ofMinutes(10));
+    try (KubernetesClient reader = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+        .withConfig(kube.tokenConfig(token)).build()) {
+      assertThat(reader.configMaps().inNamespace(ns).withName("cm").get()).isNotNull();
+      assertThatThrownBy(() -> reader.secrets().inNamespace(ns).list())
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403))
+          .hasMessageContaining("User \"system:serviceaccount:" + ns + ":reader\" cannot list resource "
+              + "\"secrets\"");
+    }
+  }
 }

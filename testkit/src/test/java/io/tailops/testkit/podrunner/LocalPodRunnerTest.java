@@ -204,6 +204,8 @@ class LocalPodRunnerTest {
         value("TS_INTERNAL_APP", "k8s-operator-ingress-resource")), serve);
     LocalPod pod = runner.awaitStartupComplete("ts-dash-fghij-0", BOOT);
     assertThat(pod.kernelMode()).isFalse();
+    // in a network namespace of its own too (where namespaces work): its ports are not this machine's
+    assertThat(pod.netns()).isPresent();
     assertThat(pod.env().get("TS_SERVE_CONFIG")).isEqualTo(pod.volumeDir("serve-config-0").orElseThrow()
         .resolve("serve-config").toString());
     // the items volume holds exactly the serve-config key
@@ -235,7 +237,8 @@ class LocalPodRunnerTest {
     Path work = runner.workDir();
     runner.close();
     String prefix = "tsop" + network.slot();
-    assertThat(Host.run("ip", "netns", "list").stdout()).doesNotContain(prefix + "-");
+    // the pods' namespaces are gone (the network's own service router, tsop<n>-0, goes with the network)
+    assertThat(Host.run("ip", "netns", "list").stdout()).doesNotContainPattern(prefix + "-[1-9]");
     for (String ns : before) {
       assertThat(Host.run("ip", "netns", "list").stdout()).doesNotContain(ns);
     }
@@ -244,6 +247,7 @@ class LocalPodRunnerTest {
     network.close();
     assertThat(Host.run("ip", "-o", "link", "show").stdout()).doesNotContain(prefix + "br")
         .doesNotContain(prefix + "v");
+    assertThat(Host.run("ip", "netns", "list").stdout()).doesNotContain(prefix + "-");
     network = null;
     runner = null;
   }
