@@ -303,6 +303,7 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "secrets", crud));
     expected.addAll(grants("apps", "statefulsets", crud));
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
+    expected.addAll(grants("discovery.k8s.io", "endpointslices", "list", "watch"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch"));
     expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
