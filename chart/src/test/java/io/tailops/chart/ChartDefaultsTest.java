@@ -130,7 +130,8 @@ class ChartDefaultsTest {
         "PROXY_IMAGE", "PROXY_TAGS", "APISERVER_PROXY", "PROXY_FIREWALL_MODE", "POD_NAME", "POD_UID",
         // ours
         "OPERATOR_LEADER_ELECTION", "OPERATOR_HTTP_PORT", "OPERATOR_ORPHAN_DEVICES", "OPERATOR_ORPHAN_GRACE_PERIOD",
-        "OPERATOR_CONTROL_PLANE", "OPERATOR_SELF_DEVICE");
+        "OPERATOR_AUTH_KEY_EXPIRY", "OPERATOR_CONTROL_PLANE", "OPERATOR_SELF_DEVICE", "OPERATOR_STATUS_PAGE",
+        "OPERATOR_DEVICE_SOCKET");
   }
 
   @Test
@@ -306,7 +307,7 @@ class ChartDefaultsTest {
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
-    // A ProxyGroup's or Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
+    // Each proxy's own, a ProxyGroup's or a Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.
     expected.addAll(grants("", "serviceaccounts", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("rbac.authorization.k8s.io", "roles", "get", "list", "watch", "create", "update", "patch",
         "delete"));

@@ -61,6 +61,18 @@ class ChartEnvContractTest {
             name: hs
           approveRoutes: true
         """);
+    sets.put("security", """
+        controlPlane: headscale
+        loginServer: http://headscale.headscale.svc:8080
+        loginServerAllowHttp: true
+        headscale:
+          apiKeySecret:
+            name: hs
+        operatorConfig:
+          authKeyExpiry: 2h
+          device:
+            statusPage: tailnet
+        """);
     sets.put("everything of ours", """
         operatorConfig:
           replicas: 3
@@ -157,6 +169,12 @@ class ChartEnvContractTest {
     assertThat(String.valueOf(get(hs, "headscaleApiKeyFile"))).isEqualTo("/headscale/api-key");
     assertThat(get(hs, "loginServer")).isEqualTo("https://hs.example.com");
     assertThat(get(get(hs, "connectors"), "headscaleApproveRoutes")).isEqualTo(true);
+
+    Object sec = get(fromEnv(containerEnv(Chart.render(valueSets().filter(e -> e.getKey().equals("security"))
+        .findFirst().orElseThrow().getValue()))), "security");
+    assertThat(get(sec, "loginServerAllowHttp")).isEqualTo(true);
+    assertThat(String.valueOf(get(sec, "statusPage"))).isEqualTo("TAILNET");
+    assertThat(get(sec, "authKeyExpiry")).isEqualTo(Duration.ofHours(2));
   }
 
   @Test

@@ -74,6 +74,11 @@ class ValuesFileTest {
     OURS.put("operatorConfig.device.enabled", true);
     OURS.put("operatorConfig.device.resources", Map.of("requests", Map.of("cpu", "10m", "memory", "48Mi")));
     OURS.put("operatorConfig.device.securityContext", Map.of());
+    OURS.put("operatorConfig.device.statusPage", "grant");
+    OURS.put("operatorConfig.authKeyExpiry", "30m");
+    OURS.put("loginServerAllowHttp", false);
+    OURS.put("networkPolicy.enabled", false);
+    OURS.put("networkPolicy.metricsFrom", List.of());
     OURS.put("funnel.allowedNamespaces", List.of());
     OURS.put("controlPlane", "tailscale");
     OURS.put("headscale.apiKeySecret.name", "");

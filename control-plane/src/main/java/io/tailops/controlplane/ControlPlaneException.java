@@ -40,6 +40,7 @@ public class ControlPlaneException extends Exception {
   private final int status;
   private final String serverMessage;
   private final Duration retryAfter;
+  private final String requiredScope;
 
   public ControlPlaneException(Kind kind, int status, String serverMessage, String message, Throwable cause) {
     this(kind, status, serverMessage, message, cause, null);
@@ -51,11 +52,21 @@ public class ControlPlaneException extends Exception {
    */
   public ControlPlaneException(Kind kind, int status, String serverMessage, String message, Throwable cause,
       Duration retryAfter) {
+    this(kind, status, serverMessage, message, cause, retryAfter, null);
+  }
+
+  /**
+   * @param requiredScope for a 403 ({@link Kind#FORBIDDEN}) from an API with scopes: the OAuth scope the call needs
+   *     (e.g. {@code devices:core}); null when unknown
+   */
+  public ControlPlaneException(Kind kind, int status, String serverMessage, String message, Throwable cause,
+      Duration retryAfter, String requiredScope) {
     super(message, cause);
     this.kind = kind;
     this.status = status;
     this.serverMessage = serverMessage;
     this.retryAfter = retryAfter;
+    this.requiredScope = requiredScope;
   }
 
   public ControlPlaneException(Kind kind, int status, String serverMessage, String message) {
@@ -84,6 +95,11 @@ public class ControlPlaneException extends Exception {
     return Optional.ofNullable(retryAfter);
   }
 
+  /** For a 403: the OAuth scope the call needed (e.g. {@code devices:core}), when the control plane has scopes. */
+  public Optional<String> requiredScope() {
+    return Optional.ofNullable(requiredScope);
+  }
+
   /** Whether retrying later may succeed without the user changing anything. */
   public boolean isTransient() {
     return kind == Kind.RATE_LIMITED || kind == Kind.SERVER_ERROR || kind == Kind.TRANSPORT;
@@ -94,8 +110,11 @@ public class ControlPlaneException extends Exception {
     return switch (kind) {
       case UNAUTHORIZED -> "Tailscale API rejected the OAuth credentials (" + detail()
           + "): check client_id/client_secret in the operator-oauth Secret";
-      case FORBIDDEN -> "Tailscale API refused the call for lack of permission (" + detail()
-          + "): give the OAuth client the scopes devices:core and auth_keys (write)";
+      case FORBIDDEN -> requiredScope == null ? "Tailscale API refused the call for lack of permission (" + detail()
+          + "): give the OAuth client the scopes devices:core and auth_keys (write)"
+          : "Tailscale API refused the call for lack of permission (" + detail() + "): the OAuth client lacks the "
+          + requiredScope + " scope: give it the scope " + Scopes.toGrant(
+          requiredScope) + " (README, OAuth scopes)";
       case TAG_NOT_PERMITTED -> "Tailscale API refused the tags (" + detail()
           + "): the tags must be owned by the OAuth client's tag (tag:k8s-operator) in the policy's tagOwners";
       case CREDENTIALS_UNAVAILABLE -> getMessage();

@@ -264,7 +264,7 @@ class ApiServerProxyIT {
   }
 
   static String doctor() throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.operator().httpPort() + "/doctor"))
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + env.operator().adminPort() + "/doctor"))
         .build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
@@ -276,7 +276,7 @@ class ApiServerProxyIT {
     assertThat(serve).isEqualTo("{\"TCP\":{\"443\":{\"HTTPS\":true},\"8443\":{\"HTTPS\":true}},\"Web\":{"
         + "\"${TS_CERT_DOMAIN}:443\":{\"Handlers\":{\"/\":{\"Proxy\":\"http://127.0.0.1:"
         + env.operator().apiServerProxy().port() + "\"}}},\"${TS_CERT_DOMAIN}:8443\":{\"Handlers\":{\"/\":{\"Proxy\":"
-        + "\"http://127.0.0.1:" + env.operator().httpPort() + "/status\"}}}}}");
+        + "\"http://127.0.0.1:" + env.operator().adminPort() + "/tailnet\"}}}}}");
     // What containerboot writes once the device is up; then the status says where kubectl goes.
     env.client().secrets().inNamespace("tailscale").withName("operator").patch(PatchContext.of(PatchType.JSON_MERGE),
         JSON.writeValueAsString(Map.of("data", Map.of("device_id", b64("12345"),

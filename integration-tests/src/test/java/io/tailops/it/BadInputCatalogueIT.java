@@ -582,6 +582,16 @@ class BadInputCatalogueIT {
         "APISERVER_PROXY=maybe is not valid: use true, noauth or false"});
     cases.put("OPERATOR_LOGIN_SERVER=ftp", new String[] {"OPERATOR_LOGIN_SERVER", "ftp://example.com",
         "OPERATOR_LOGIN_SERVER=ftp://example.com is not a URL: use http://host:port or https://host"});
+    cases.put("OPERATOR_LOGIN_SERVER=http off loopback", new String[] {"OPERATOR_LOGIN_SERVER",
+        "http://headscale.example.com", "OPERATOR_LOGIN_SERVER=http://headscale.example.com is plain HTTP to a host "
+        + "that is not this machine's loopback: the operator would send its credentials (OAuth client secret or "
+        + "headscale API key) and receive the auth keys it mints in clear text. Use https://, or accept the risk with "
+        + "OPERATOR_LOGIN_SERVER_ALLOW_HTTP=true (chart value loginServerAllowHttp: true), e.g. for a control server "
+        + "reached only inside the cluster"});
+    cases.put("OPERATOR_STATUS_PAGE=public", new String[] {"OPERATOR_STATUS_PAGE", "public",
+        "OPERATOR_STATUS_PAGE=public is not valid: use one of grant, tailnet, off"});
+    cases.put("OPERATOR_ADMIN_PORT=-1", new String[] {"OPERATOR_ADMIN_PORT", "-1",
+        "OPERATOR_ADMIN_PORT=-1 is not valid: use a whole number from 0 to 65535"});
     cases.put("CLIENT_ID_FILE missing", new String[] {"CLIENT_ID_FILE", "", "CLIENT_ID_FILE and CLIENT_SECRET_FILE "
         + "must be set: paths of files holding the OAuth client ID and secret (the Helm chart mounts the "
         + "operator-oauth Secret at /oauth/client_id and /oauth/client_secret)"});

@@ -267,7 +267,7 @@ class DoctorIT {
   void b3TheRunningOperatorServesDoctorOverHttp() throws Exception {
     var http = java.net.http.HttpClient.newHttpClient();
     var resp = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
-        + env.operator().httpPort() + "/doctor")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        + env.operator().adminPort() + "/doctor")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(resp.body()).contains("ok   token:").contains("checks:");
   }
 }

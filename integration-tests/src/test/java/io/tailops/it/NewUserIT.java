@@ -399,7 +399,7 @@ class NewUserIT {
 
   static String statusPage() throws Exception {
     return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-        "http://127.0.0.1:" + env.operator().httpPort() + "/status")).build(),
+        "http://127.0.0.1:" + env.operator().adminPort() + "/status")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
   }
 

@@ -1,6 +1,7 @@
 package io.tailops.it;
 
 import io.tailops.local.OperatorEnvironment;
+import io.tailops.operator.proxy.DeviceRegistry;
 
 import static io.tailops.it.ServiceExposeIT.clusterIp;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -69,6 +70,34 @@ class SelfHealingIT {
         patch);
   }
 
+  /**
+   * Records {@code d} in the operator's device registry, as the device sweep does for every device one of its proxies
+   * reported: the device is provably this operator's from then on (here: a proxy whose Secret was lost since).
+   */
+  static void registerAsOurs(FakeDevice d) {
+    // DeviceRegistry's format: <replica Secret> <parent type>/<namespace>/<name> <hostname>. The parent exists (a lost
+    // replica of a live Service's proxy): a registered device whose parent is gone is removed by the parent-less sweep.
+    String entry = "ts-lost-0 svc/heal-deleted/web " + d.hostname();
+    String patch = "{\"data\":{\"" + d.nodeId() + "\":\"" + entry + "\"}}";
+    var cms = env.client().configMaps().inNamespace(OperatorEnvironment.NAMESPACE);
+    for (int attempt = 0; ; attempt++) {
+      try {
+        if (cms.withName(DeviceRegistry.CONFIG_MAP).get() == null) {
+          cms.resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+              .withName(DeviceRegistry.CONFIG_MAP).endMetadata().addToData(d.nodeId(), entry).build()).create();
+        } else {
+          cms.withName(DeviceRegistry.CONFIG_MAP).patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+              io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);
+        }
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt > 3) {
+          throw e; // 409: the sweep created it at the same moment
+        }
+      }
+    }
+  }
+
   static void awaitEvent(Service svc, String reason) {
     await().atMost(Duration.ofSeconds(60)).until(() -> env.event(svc, reason).isPresent());
   }
@@ -133,6 +162,7 @@ class SelfHealingIT {
   void a2AStaleDeviceOfThisOperatorHoldingTheNameIsReplaced() {
     FakeDevice stale = env.tailnet().addForeignDevice("heal-stale", List.of("tag:k8s"));
     env.tailnet().setOnline(stale.nodeId(), false);
+    registerAsOurs(stale);
     env.createNamespace("heal-stale");
     env.client().resource(clusterIp("heal-stale", "web", Map.of("tailscale.com/expose", "true",
         "tailscale.com/hostname", "heal-stale"))).create();
@@ -144,6 +174,21 @@ class SelfHealingIT {
     awaitEvent(get("heal-stale", "web"), "ProxyReauthenticated");
     assertThat(env.event(get("heal-stale", "web"), "ProxyReauthenticated").get().getMessage())
         .contains(stale.nodeId());
+  }
+
+  @Test
+  void a2bADeviceWithTheProxyTagsThatThisOperatorNeverRegisteredIsNeverDeleted() {
+    FakeDevice other = env.tailnet().addForeignDevice("heal-other", List.of("tag:k8s"));
+    env.tailnet().setOnline(other.nodeId(), false);
+    env.createNamespace("heal-other");
+    env.client().resource(clusterIp("heal-other", "web", Map.of("tailscale.com/expose", "true",
+        "tailscale.com/hostname", "heal-other"))).create();
+    awaitReady("heal-other", "web");
+    awaitEvent(get("heal-other", "web"), "HostnameTaken");
+    assertThat(env.event(get("heal-other", "web"), "HostnameTaken").get().getMessage())
+        .contains("heal-other-1 instead of heal-other").contains(other.nodeId())
+        .contains("this operator never registered it");
+    assertThat(env.tailnet().device(other.nodeId())).isPresent();
   }
 
   @Test
@@ -215,12 +260,20 @@ class SelfHealingIT {
   void b1OrphanedDevicesAreReportedAndUntaggedOnesNeverTouched() throws Exception {
     FakeDevice orphan = env.tailnet().addForeignDevice("old-proxy", List.of("tag:k8s"));
     env.tailnet().setOnline(orphan.nodeId(), false);
+    registerAsOurs(orphan);
+    // Same tags, offline, but registered by another operator (another cluster in the same tailnet): never deleted.
+    FakeDevice foreign = env.tailnet().addForeignDevice("other-clusters-proxy", List.of("tag:k8s"));
+    env.tailnet().setOnline(foreign.nodeId(), false);
     FakeDevice laptop = env.tailnet().addForeignDevice("someones-laptop", List.of());
     env.tailnet().setOnline(laptop.nodeId(), false);
     await().atMost(Duration.ofSeconds(30)).until(() -> statusConfigMap() != null
         && statusConfigMap().getData().getOrDefault("orphanedDevices", "").contains(orphan.nodeId()));
+    await().atMost(Duration.ofSeconds(30)).until(() -> statusConfigMap().getData().getOrDefault("orphanedDevices", "")
+        .contains(foreign.nodeId()));
     assertThat(statusConfigMap().getData().get("orphanedDevices")).doesNotContain(laptop.nodeId())
-        .contains("reported");
+        .contains(orphan.nodeId() + " old-proxy").contains("reported; OPERATOR_ORPHAN_DEVICES=delete removes such")
+        .contains(foreign.nodeId() + " other-clusters-proxy").contains("not registered by this operator: reported, "
+            + "never deleted");
     // Report only (the default): nothing is deleted.
     assertThat(env.tailnet().device(orphan.nodeId())).isPresent();
 
@@ -230,6 +283,13 @@ class SelfHealingIT {
     try {
       await().atMost(Duration.ofSeconds(30)).until(() -> env.tailnet().device(orphan.nodeId()).isEmpty());
       assertThat(env.tailnet().device(laptop.nodeId())).isPresent();
+      // The foreign device with the same tags survives delete mode: the sweep that deleted the registered orphan saw
+      // it too (both are offline longer than the grace period).
+      assertThat(env.tailnet().device(foreign.nodeId())).isPresent();
+      // The registry forgets the deleted device (its writes are batched) and never held the foreign one.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(env.client().configMaps()
+          .inNamespace(OperatorEnvironment.NAMESPACE).withName(DeviceRegistry.CONFIG_MAP).get().getData())
+          .doesNotContainKey(orphan.nodeId()).doesNotContainKey(foreign.nodeId()));
       // Devices of live proxies are never orphans.
       assertThat(devicesNamed("heal-deleted")).hasSize(1);
     } finally {

@@ -70,7 +70,14 @@ class ServiceRestartIT {
     assertThat(env.secrets("svc", "restart-create", "web")).hasSize(1);
     assertThat(devices("restart-create")).hasSize(1);
     String sts = env.statefulSets("svc", "restart-create", "web").get(0).getMetadata().getName();
-    assertThat(env.tailnet().keys()).filteredOn(k -> ("k8s proxy " + sts).equals(k.description())).hasSize(1);
+    assertThat(env.tailnet().keys()).filteredOn(k -> ("tailscale-operator proxy " + sts).equals(k.description()))
+        .singleElement().satisfies(k -> {
+          // Short-lived (OPERATOR_AUTH_KEY_EXPIRY, 30 minutes), single-use, preauthorized, not ephemeral.
+          assertThat(Duration.between(k.created(), k.expires())).isEqualTo(Duration.ofMinutes(30));
+          assertThat(k.reusable()).isFalse();
+          assertThat(k.preauthorized()).isTrue();
+          assertThat(k.ephemeral()).isFalse();
+        });
   }
 
   @Test

@@ -195,6 +195,8 @@ public final class LocalRun implements Callable<Integer> {
     out.println("                           kubectl get svc,ingress -A; kubectl get proxyclass,connector; "
         + "kubectl get sts,pods,secrets -n tailscale");
     out.println("operator metrics:          curl http://127.0.0.1:" + operator.httpPort() + "/metrics");
+    out.println("status page, doctor:       http://127.0.0.1:" + operator.adminPort() + "/status, curl http://127.0.0.1:"
+        + operator.adminPort() + "/doctor");
     if (env.isReal()) {
       out.println("proxy logs:                " + env.pods().logDir() + " (one file per pod, kept)");
       out.println("tailnet:                   " + env.pods().binaries().tailscale() + " --socket="

@@ -255,6 +255,10 @@ public final class OperatorEnvironment implements AutoCloseable {
       env.env.put("OPERATOR_NAMESPACE", NAMESPACE);
       env.env.put("OPERATOR_CONTROL_PLANE", "headscale");
       env.env.put("OPERATOR_LOGIN_SERVER", headscale.baseUrl());
+      if (network != null) {
+        // headscale serves plain HTTP on this run's private pod-network bridge (not loopback): allowed explicitly.
+        env.env.put("OPERATOR_LOGIN_SERVER_ALLOW_HTTP", "true");
+      }
       env.env.put("HEADSCALE_API_KEY_FILE", headscale.apiKeyFile().toString());
       env.env.put("HEADSCALE_BASE_DOMAIN", headscale.baseDomain());
       env.env.put("PROXY_IMAGE", "tailscale/tailscale:v" + binaries.tailscaleVersion());

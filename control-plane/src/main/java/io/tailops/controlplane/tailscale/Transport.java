@@ -170,7 +170,8 @@ final class Transport {
     if (r.retryAfter() != null) {
       msg.append(" (the API asked to wait ").append(seconds(r.retryAfter())).append(")");
     }
-    return new ControlPlaneException(kind, s, serverMessage, msg.toString(), null, r.retryAfter());
+    String scope = kind == Kind.FORBIDDEN ? ApiScopes.required(req.method(), req.template()).orElse(null) : null;
+    return new ControlPlaneException(kind, s, serverMessage, msg.toString(), null, r.retryAfter(), scope);
   }
 
   static Kind kindOf(int status, String serverMessage) {

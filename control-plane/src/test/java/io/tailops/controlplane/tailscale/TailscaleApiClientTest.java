@@ -232,6 +232,9 @@ class TailscaleApiClientTest extends ClientFixture {
       assertThat(e.status()).isEqualTo(403);
       assertThat(e.serverMessage()).isEqualTo(FakeTailscaleApi.MSG_FORBIDDEN);
       assertThat(e.getMessage()).contains("DELETE /api/v2/device/" + d.nodeId());
+      assertThat(e.requiredScope()).contains("devices:core");
+      assertThat(e.userMessage()).endsWith("the OAuth client lacks the devices:core scope: give it the scope "
+          + "devices:core (README, OAuth scopes)");
       assertThat(e.isTransient()).isFalse();
       assertThat(fake.calls(Endpoint.DELETE_DEVICE)).isEqualTo(1);
     }

@@ -277,7 +277,7 @@ class ApiServerProxyE2EIT {
           "kubectl server: http://" + fqdn() + " (plain HTTP: the control plane issues no TLS certificates");
     });
     String doctor = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create("http://127.0.0.1:" + env.operator().httpPort() + "/doctor")).build(),
+        java.net.URI.create("http://127.0.0.1:" + env.operator().adminPort() + "/doctor")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertThat(doctor).contains("ok   api server proxy: APISERVER_PROXY=true: kubectl server http://" + fqdn()
         + " (plain HTTP: the control plane issues no TLS certificates; traffic is still encrypted by WireGuard)");

@@ -13,9 +13,11 @@ import java.util.List;
  *
  * @param grantError set when the capability is present but not in the expected shape; the proxy then refuses the
  *     caller instead of guessing
+ * @param capabilities the names of every capability the caller has on the device ({@code CapMap} keys), e.g. the
+ *     status page's
  */
 public record PeerIdentity(String nodeName, String nodeId, List<String> tags, String loginName,
-    List<KubernetesGrant> grants, String grantError) {
+    List<KubernetesGrant> grants, String grantError, java.util.Set<String> capabilities) {
 
   /** The peer capability of the Kubernetes API server proxy ({@code tailcfg.PeerCapabilityKubernetes}). */
   public static final String CAPABILITY = "tailscale.com/cap/kubernetes";
@@ -27,6 +29,7 @@ public record PeerIdentity(String nodeName, String nodeId, List<String> tags, St
   public PeerIdentity {
     tags = List.copyOf(tags);
     grants = List.copyOf(grants);
+    capabilities = java.util.Set.copyOf(capabilities);
   }
 
   public boolean tagged() {
@@ -64,6 +67,8 @@ public record PeerIdentity(String nodeName, String nodeId, List<String> tags, St
       grants.clear();
       error = e.getMessage();
     }
-    return new PeerIdentity(name, node.path("StableID").asText(""), tags, login, grants, error);
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    caps.fieldNames().forEachRemaining(names::add);
+    return new PeerIdentity(name, node.path("StableID").asText(""), tags, login, grants, error, names);
   }
 }

@@ -47,6 +47,7 @@ public record OperatorConfig(
     int reconcileThreads,
     String podName,
     ApiServerProxySettings apiServerProxy,
+    SecuritySettings security,
     ConnectorSettings connectors,
     List<String> warnings) {
 
@@ -154,6 +155,7 @@ public record OperatorConfig(
           + "off");
     }
     int httpPort = r.intValue("OPERATOR_HTTP_PORT", 8080, 1, 65535);
+    SecuritySettings security = security(r, loginServer);
     boolean approveRoutes = r.bool("HEADSCALE_APPROVE_ROUTES", false);
     if (approveRoutes && controlPlane != ControlPlaneKind.HEADSCALE) {
       r.warnings.add("HEADSCALE_APPROVE_ROUTES=true applies to headscale only (OPERATOR_CONTROL_PLANE=headscale); "
@@ -195,6 +197,7 @@ public record OperatorConfig(
         new ApiServerProxySettings(apiProxyMode, r.intValue("OPERATOR_APISERVER_PROXY_PORT",
             ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",
             ApiServerProxySettings.DEFAULT_DEVICE_SOCKET.toString()))),
+        security,
         new ConnectorSettings(approveRoutes, r.duration("OPERATOR_ROUTE_CHECK_INTERVAL",
             ConnectorSettings.DEFAULT_ROUTE_CHECK_INTERVAL)),
         List.copyOf(r.warnings));
@@ -228,6 +231,30 @@ public record OperatorConfig(
         yield ApiServerProxySettings.Mode.OFF;
       }
     };
+  }
+
+  /** The {@link SecuritySettings}; a plain-HTTP login server off loopback is an error unless allowed. */
+  private static SecuritySettings security(Reader r, String loginServer) {
+    boolean allowHttp = r.bool("OPERATOR_LOGIN_SERVER_ALLOW_HTTP", false);
+    SecuritySettings.refusedLoginServer(loginServer, allowHttp).ifPresent(r.errors::add);
+    if (allowHttp && loginServer.regionMatches(true, 0, "http://", 0, 7)
+        && SecuritySettings.refusedLoginServer(loginServer, false).isPresent()) {
+      r.warnings.add("OPERATOR_LOGIN_SERVER=" + loginServer + " is plain HTTP and OPERATOR_LOGIN_SERVER_ALLOW_HTTP=true:"
+          + " the operator's credentials and the auth keys it mints cross the network in clear text");
+    }
+    Duration keyExpiry = r.duration("OPERATOR_AUTH_KEY_EXPIRY", SecuritySettings.DEFAULT_AUTH_KEY_EXPIRY);
+    if (keyExpiry.compareTo(SecuritySettings.MIN_AUTH_KEY_EXPIRY) < 0
+        || keyExpiry.compareTo(SecuritySettings.MAX_AUTH_KEY_EXPIRY) > 0) {
+      r.errors.add("OPERATOR_AUTH_KEY_EXPIRY=" + r.string("OPERATOR_AUTH_KEY_EXPIRY", "") + " is not valid: use a "
+          + "duration from 1m to 90d (auth keys live that long unless used; an unused expired key is replaced)");
+      keyExpiry = SecuritySettings.DEFAULT_AUTH_KEY_EXPIRY;
+    }
+    return new SecuritySettings(
+        r.intValue("OPERATOR_ADMIN_PORT", SecuritySettings.DEFAULT_ADMIN_PORT, 0, 65535),
+        r.duration("OPERATOR_DOCTOR_MIN_INTERVAL", SecuritySettings.DEFAULT_DOCTOR_MIN_INTERVAL),
+        r.enumValue("OPERATOR_STATUS_PAGE", SecuritySettings.StatusPageAccess.class,
+            SecuritySettings.StatusPageAccess.GRANT),
+        allowHttp, keyExpiry);
   }
 
   private static String readServiceAccountNamespace() {

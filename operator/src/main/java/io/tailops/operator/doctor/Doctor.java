@@ -203,7 +203,7 @@ public final class Doctor {
   private Check proxyTags() {
     try {
       AuthKey key = controlPlane.createAuthKey(new AuthKeyRequest(config.proxyTags(), false, true, true,
-          "tailscale-operator doctor"));
+          "tailscale-operator doctor").withExpiry(java.time.Duration.ofMinutes(5)));
       try {
         controlPlane.deleteAuthKey(key.id());
       } catch (ControlPlaneException e) {

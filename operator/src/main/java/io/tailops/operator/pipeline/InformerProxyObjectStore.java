@@ -17,8 +17,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets and headless Services, and for the
- * further types its kind watches ({@link ProxyKind#ownedTypes()}, {@link ProxyKind#watchedTypes()}).
+ * {@link ProxyObjectStore} over a reconciler's informers for StatefulSets, Secrets and Services, and for the further
+ * types its kind watches ({@link ProxyKind#ownedTypes()}, {@link ProxyKind#watchedTypes()}) and the proxies' own
+ * ServiceAccounts, Roles and RoleBindings ({@link io.tailops.operator.proxy.ProxyAccess#TYPES}).
  */
 public final class InformerProxyObjectStore implements ProxyObjectStore {
   private final String namespace;
@@ -47,6 +48,15 @@ public final class InformerProxyObjectStore implements ProxyObjectStore {
     this.services = services;
     this.further = Map.copyOf(further);
     this.owned = Set.copyOf(owned);
+  }
+
+  @Override
+  public List<HasMetadata> accessObjects(ParentRef parent) {
+    List<HasMetadata> out = new java.util.ArrayList<>();
+    for (Class<? extends HasMetadata> type : io.tailops.operator.proxy.ProxyAccess.TYPES) {
+      out.addAll(objects(parent, type));
+    }
+    return out;
   }
 
   @Override

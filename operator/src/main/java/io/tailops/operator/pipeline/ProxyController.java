@@ -3,6 +3,9 @@ package io.tailops.operator.pipeline;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -143,6 +146,12 @@ public abstract class ProxyController<P extends HasMetadata, S, Q> implements Re
     }
     for (Class<? extends HasMetadata> type : kind.watchedTypes()) {
       further.put(type, informer(type, prefix, ns, selector, context));
+    }
+    // The proxies' own ServiceAccounts, Roles and RoleBindings (ProxyAccess): a deleted or edited one is put back.
+    for (Class<? extends HasMetadata> type : io.tailops.operator.proxy.ProxyAccess.TYPES) {
+      if (!further.containsKey(type)) {
+        further.put(type, informer(type, prefix, ns, selector, context));
+      }
     }
     InformerProxyObjectStore store = new InformerProxyObjectStore(ns, statefulSets, secrets, services, further,
         Set.copyOf(kind.ownedTypes()));

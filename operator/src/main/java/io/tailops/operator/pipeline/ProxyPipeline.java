@@ -72,7 +72,8 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     this.ctx = ctx;
     this.store = store;
     this.proxyClasses = proxyClasses;
-    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.devices());
+    this.provisioner = new ProxyProvisioner(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.devices(),
+        ctx.clock());
     this.healer = new ProxyHealer(writes, ctx::controlPlane, ctx.proxyDefaults(), ctx.clock(),
         ctx.config().reauthMinInterval(), ctx.config().selfHealing(), ctx.devices());
     this.funnelPreflight = new FunnelPreflight(ctx::controlPlane);

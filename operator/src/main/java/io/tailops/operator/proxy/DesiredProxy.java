@@ -18,19 +18,21 @@ import java.util.function.Function;
  * @param metricsService the metrics Service, or null when metrics are off
  * @param owned further objects of the proxy (a ProxyGroup's ServiceAccount, Role, RoleBinding and ConfigMaps), each
  *     with the fields the operator owns in it
+ * @param access the proxy pods' own ServiceAccount, Role and RoleBinding (only their own state Secrets), or null for
+ *     proxies whose pods run as an account among their owned objects (ProxyGroups)
  */
 public record DesiredProxy(String name, Service headlessService, List<Replica> replicas, StatefulSet statefulSet,
-    Service metricsService, List<Owned> owned) {
+    Service metricsService, List<Owned> owned, ProxyAccess access) {
 
   public DesiredProxy {
     replicas = List.copyOf(replicas);
     owned = List.copyOf(owned);
   }
 
-  /** A proxy without further objects (the {@link StandardProxy} shape). */
+  /** A proxy without further objects (the {@link StandardProxy} shape), with its pods' own access objects. */
   public DesiredProxy(String name, Service headlessService, List<Replica> replicas, StatefulSet statefulSet,
-      Service metricsService) {
-    this(name, headlessService, replicas, statefulSet, metricsService, List.of());
+      Service metricsService, ProxyAccess access) {
+    this(name, headlessService, replicas, statefulSet, metricsService, List.of(), access);
   }
 
   /**

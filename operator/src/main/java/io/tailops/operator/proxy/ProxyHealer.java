@@ -3,7 +3,6 @@ package io.tailops.operator.proxy;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tailops.controlplane.AuthKey;
-import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
@@ -31,8 +30,9 @@ import org.slf4j.LoggerFactory;
  *       started with a config file, but tailscale is not logged in"): the device the proxy had no longer exists, so a
  *       fresh auth key is minted, the proxy's tailscaled state is reset and its pod restarted into a clean login.</li>
  *   <li><b>{@code -1} hostname suffix</b>: the device got {@code name-1} because another device holds {@code name}.
- *       When that device provably belongs to this operator (it carries only proxy tags, no live proxy has it, and it is
- *       offline), it is deleted, and the proxy re-registers under the clean name. Otherwise nothing is deleted and the
+ *       When that device provably belongs to this operator (this operator registered it ({@link DeviceRegistry}), it
+ *       carries only proxy tags, no live proxy has it, and it is offline), it is deleted, and the proxy re-registers
+ *       under the clean name. Otherwise nothing is deleted and the
  *       user is told which device holds the name.</li>
  * </ul>
  *
@@ -203,6 +203,10 @@ public class ProxyHealer {
     if (Boolean.TRUE.equals(d.online())) {
       return "it is online";
     }
+    if (!devices.owns(d.nodeId())) {
+      return "this operator never registered it (it is not in the ConfigMap " + DeviceRegistry.CONFIG_MAP
+          + "; another cluster's or operator's device?)";
+    }
     return null;
   }
 
@@ -236,8 +240,8 @@ public class ProxyHealer {
     String current = r.knownDeviceId();
     AuthKey key;
     try {
-      key = controlPlane.get().createAuthKey(AuthKeyRequest.forProxy(spec.tags(), spec.ephemeral(),
-          "k8s proxy reauth " + ProxyNames.statefulSetOfSecret(r.secretName())));
+      key = controlPlane.get().createAuthKey(defaults.authKeys().forProxy(spec.tags(), spec.ephemeral(),
+          "proxy reauth " + ProxyNames.statefulSetOfSecret(r.secretName())));
     } catch (ControlPlaneException e) {
       throw new ProvisionException("failed to create an auth key to re-register the proxy: " + e.userMessage(),
           "ReauthFailed", e.isTransient(), e);
@@ -262,6 +266,11 @@ public class ProxyHealer {
             .annotate(ProxySecrets.AUTH_KEY_ID, key.id())
             .removeAnnotation(ProxySecrets.DEVICE_ID)
             .removeAnnotation(TailscaleKeys.DEVICE_MISSING);
+        if (key.expires() != null) {
+          c.annotate(ProxySecrets.AUTH_KEY_EXPIRES, key.expires().toString());
+        } else {
+          c.removeAnnotation(ProxySecrets.AUTH_KEY_EXPIRES);
+        }
         if (forceToken != null) {
           c.annotate(ProxySecrets.FORCE_REAUTH_DONE, forceToken);
         }

@@ -39,6 +39,9 @@ public interface ProxyObjectStore {
     return List.of();
   }
 
+  /** The proxy's ServiceAccount, Role and RoleBinding ({@link ProxyAccess}) that exist. */
+  List<HasMetadata> accessObjects(ParentRef parent);
+
   /** The operator created {@code obj}. */
   void created(HasMetadata obj);
 

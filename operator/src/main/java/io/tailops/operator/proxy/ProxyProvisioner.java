@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.tailops.controlplane.AuthKey;
-import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.operator.k8s.TailscaleKeys;
@@ -22,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,20 +40,37 @@ public class ProxyProvisioner {
   private final ProxySecrets secrets;
   private final Supplier<ControlPlane> controlPlane;
   private final ProxyDefaults defaults;
+  private final java.time.Clock clock;
   private final DeviceRegistry devices;
 
   /** A provisioner with a registry of its own in memory (tests). */
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults) {
-    this(writes, controlPlane, defaults, DeviceRegistry.inMemory());
+    this(writes, controlPlane, defaults, DeviceRegistry.inMemory(), java.time.Clock.systemUTC());
+  }
+
+  /** @param clock tells when an unused auth key has expired and must be replaced */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      java.time.Clock clock) {
+    this(writes, controlPlane, defaults, DeviceRegistry.inMemory(), clock);
   }
 
   /** @param devices where every device a proxy registered is remembered (the operator's {@link DeviceRegistry}) */
   public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
       DeviceRegistry devices) {
+    this(writes, controlPlane, defaults, devices, java.time.Clock.systemUTC());
+  }
+
+  /**
+   * @param devices where every device a proxy registered is remembered (the operator's {@link DeviceRegistry})
+   * @param clock tells when an unused auth key has expired and must be replaced
+   */
+  public ProxyProvisioner(ProxyWrites writes, Supplier<ControlPlane> controlPlane, ProxyDefaults defaults,
+      DeviceRegistry devices, java.time.Clock clock) {
     this.writes = writes;
     this.secrets = new ProxySecrets(writes);
     this.controlPlane = controlPlane;
     this.defaults = defaults;
+    this.clock = clock;
     this.devices = devices;
   }
 
@@ -128,13 +145,18 @@ public class ProxyProvisioner {
               + " so that the new one gets the name " + r.hostname() + ", and restarted the proxy");
         }
       } else {
-        secret = enforceSecret(r, secret, state, settled, reverted);
+        secret = enforceSecret(spec, name, r, secret, state, settled, reverted);
         rememberDevice(parent, r, r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
       }
       replicas.add(r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(state, secret));
     }
 
-    // 3. StatefulSet.
+    // 3. The pods' own ServiceAccount, Role and RoleBinding (only their own state Secrets), before any pod starts.
+    if (desired.access() != null) {
+      reconcileAccess(desired.access(), store.accessObjects(parent), settled, reverted);
+    }
+
+    // 4. StatefulSet.
     if (liveSts.isEmpty()) {
       create(desired.statefulSet());
     } else if (liveSts.get().getMetadata().getDeletionTimestamp() == null) {
@@ -160,7 +182,7 @@ public class ProxyProvisioner {
     // 3b. Replicas beyond the desired count (a scale-down), once the StatefulSet has been told to stop their pods.
     removeSurplusReplicas(parent, name, desired.replicas().size(), store);
 
-    // 4. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
+    // 5. Metrics Service (and ServiceMonitor) when the ProxyClass enables metrics (§4.5).
     reconcileMetrics(spec, desired, settled, store, reverted);
     return new ObservedProxy(name, replicas, minted, reverted, recovered, desired);
   }
@@ -217,6 +239,13 @@ public class ProxyProvisioner {
     Map<String, HasMetadata> live = new LinkedHashMap<>();
     for (HasMetadata o : store.owned(parent)) {
       live.put(o.getKind() + "/" + o.getMetadata().getName(), o);
+    }
+    if (desired.access() != null) {
+      // the pods' own account objects are reconciled as ProxyAccess, not as owned objects to be removed
+      for (HasMetadata a : List.of(desired.access().serviceAccount(), desired.access().role(),
+          desired.access().roleBinding())) {
+        live.remove(a.getKind() + "/" + a.getMetadata().getName());
+      }
     }
     for (DesiredProxy.Owned want : desired.owned()) {
       HasMetadata have = live.remove(want.key());
@@ -325,6 +354,43 @@ public class ProxyProvisioner {
     devices.forget(deviceId);
   }
 
+  /**
+   * Creates the access objects that are missing and puts back the ones that differ (a RoleBinding's role cannot change:
+   * it is recreated); removes those of an earlier name of the proxy.
+   */
+  private void reconcileAccess(ProxyAccess access, List<HasMetadata> live, boolean settled, List<String> reverted)
+      throws ProvisionException {
+    for (HasMetadata want : access.objects()) {
+      Optional<HasMetadata> have = live.stream().filter(o -> o.getKind().equals(want.getKind())
+          && o.getMetadata().getName().equals(want.getMetadata().getName())).findFirst();
+      if (have.isEmpty()) {
+        create(want);
+        if (settled) {
+          reverted.add("recreated the deleted " + want.getKind() + " " + want.getMetadata().getNamespace() + "/"
+              + want.getMetadata().getName());
+        }
+        continue;
+      }
+      List<String> diff = ProxyAccess.differences(want, have.get());
+      if (diff.isEmpty()) {
+        continue;
+      }
+      if (want instanceof io.fabric8.kubernetes.api.model.rbac.RoleBinding && diff.stream()
+          .anyMatch(d -> d.startsWith("roleRef"))) {
+        delete(have.get());
+        create(want);
+      } else {
+        HasMetadata replacement = want;
+        replacement.getMetadata().setResourceVersion(have.get().getMetadata().getResourceVersion());
+        update(replacement);
+        replacement.getMetadata().setResourceVersion(null);
+      }
+      if (settled) {
+        reverted.add(describe(diff, have.get()));
+      }
+    }
+  }
+
   /** "reverted a manual change to spec.replicas of StatefulSet tailscale/ts-web-abcde". */
   static String describe(List<String> paths, HasMetadata obj) {
     return "reverted a manual change to " + Drift.describe(paths) + " of " + obj.getKind() + " "
@@ -360,6 +426,9 @@ public class ProxyProvisioner {
       fresh = new SecretBuilder(r.configTemplate()).withData(ProxyConfigSecret.encode(keys)).build();
     }
     fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(ProxySecrets.AUTH_KEY_ID, key.id())));
+    if (key.expires() != null) {
+      fresh.getMetadata().getAnnotations().put(ProxySecrets.AUTH_KEY_EXPIRES, key.expires().toString());
+    }
     try {
       return secrets.create(fresh);
     } catch (KubernetesClientException e) {
@@ -377,17 +446,23 @@ public class ProxyProvisioner {
    * a device, dropping it after) and records the reported device ID. A config key that differs from the desired one,
    * beyond the auth key, while the desired proxy is unchanged was edited by hand.
    */
-  private Secret enforceSecret(DesiredProxy.Replica r, Secret secret, Secret stateSecret, boolean settled,
+  private Secret enforceSecret(ProxySpec spec, String name, DesiredProxy.Replica r, Secret secret, Secret stateSecret,
+      boolean settled,
       List<String> reverted) throws ProvisionException {
     List<String> edited = new ArrayList<>();
+    // An auth key the proxy has not used by the time it expires can no longer log it in: replace it with a fresh one
+    // (and restart the pod into a login with it), then revoke the old one.
+    ReplicaState before = r.stateTemplate() == null ? ReplicaState.of(secret) : ReplicaState.of(stateSecret, secret);
+    AuthKey freshKey = unusedKeyExpired(before) ? mintKey(spec, name) : null;
     Secret result;
     try {
       result = secrets.change(secret, current -> {
         edited.clear();
         ReplicaState state = r.stateTemplate() == null ? ReplicaState.of(current)
             : ReplicaState.of(stateSecret, current);
+        boolean replace = freshKey != null && !state.device().hasDevice() && state.authKeyPending();
         Map<String, String> desired = r.operatorKeys().of(state.device().hasDevice() ? null
-            : state.pendingAuthKey(), current);
+            : replace ? freshKey.secret() : state.pendingAuthKey(), current);
         Map<String, String> changed = ProxyConfigSecret.changedKeys(current, desired);
         Map<String, String> withoutKey = r.operatorKeys().of(null, current);
         for (String k : changed.keySet()) {
@@ -401,10 +476,31 @@ public class ProxyProvisioner {
         if (state.device().hasDevice() && !state.device().deviceId().equals(state.rememberedDeviceId())) {
           change.annotate(ProxySecrets.DEVICE_ID, state.device().deviceId());
         }
+        if (replace) {
+          change.annotate(ProxySecrets.AUTH_KEY_ID, freshKey.id());
+          if (freshKey.expires() != null) {
+            change.annotate(ProxySecrets.AUTH_KEY_EXPIRES, freshKey.expires().toString());
+          }
+        }
         return change.build();
       });
     } catch (KubernetesClientException e) {
+      if (freshKey != null) {
+        revokeQuietly(freshKey);
+      }
       throw apiError("updating proxy Secret " + secret.getMetadata().getName(), e);
+    }
+    if (freshKey != null) {
+      if (result != null && freshKey.id().equals(ReplicaState.of(result).authKeyId())) {
+        if (before.authKeyId() != null) {
+          revokeQuietly(new AuthKey(before.authKeyId(), "", null));
+        }
+        LOG.info("the auth key of proxy Secret {} expired unused at {}; replaced it with {} and restarted the pod",
+            r.secretName(), before.authKeyExpires(), freshKey.id());
+        writes.restartPod(r.secretName());
+      } else {
+        revokeQuietly(freshKey); // the proxy logged in meanwhile
+      }
     }
     if (result == null) {
       throw new ProvisionException("proxy Secret " + secret.getMetadata().getName() + " was deleted; retrying",
@@ -457,13 +553,15 @@ public class ProxyProvisioner {
     }
   }
 
+  /** Whether the replica still waits to log in with an auth key that has expired. */
+  private boolean unusedKeyExpired(ReplicaState r) {
+    return !r.device().hasDevice() && r.authKeyPending() && r.authKeyExpires() != null
+        && !clock.instant().isBefore(r.authKeyExpires());
+  }
+
   private AuthKey mintKey(ProxySpec spec, String name) throws ProvisionException {
     try {
-      String description = "k8s proxy " + name;
-      if (description.length() > 50) {
-        description = description.substring(0, 50);
-      }
-      return controlPlane.get().createAuthKey(AuthKeyRequest.forProxy(spec.tags(), spec.ephemeral(), description));
+      return controlPlane.get().createAuthKey(defaults.authKeys().forProxy(spec.tags(), spec.ephemeral(), "proxy " + name));
     } catch (ControlPlaneException e) {
       throw new ProvisionException("failed to create an auth key for the proxy: " + e.userMessage(),
           "AuthKeyFailed", e.isTransient(), e);
@@ -528,9 +626,13 @@ public class ProxyProvisioner {
     for (Service s : current(Service.class, parent)) {
       delete(s); // the headless Service and the metrics Service (its ServiceMonitor goes with it)
     }
-    for (Class<? extends HasMetadata> type : ownedTypes) {
+    // Further objects: a ProxyGroup's ServiceAccount, Role, RoleBinding and ConfigMaps (its kind's owned types), and
+    // the proxy pods' own ServiceAccount, Role and RoleBinding (ProxyAccess); the pods are gone.
+    Set<Class<? extends HasMetadata>> further = new java.util.LinkedHashSet<>(ownedTypes);
+    further.addAll(ProxyAccess.TYPES);
+    for (Class<? extends HasMetadata> type : further) {
       for (HasMetadata o : current(type, parent)) {
-        delete(o); // a ProxyGroup's ServiceAccount, Role, RoleBinding, ConfigMaps
+        delete(o);
       }
     }
     return true;

@@ -20,6 +20,8 @@ import org.slf4j.LoggerFactory;
 public final class ProxySecrets {
   /** On the config Secret: ID of the auth key minted for it, so that an unused key can be revoked. */
   public static final String AUTH_KEY_ID = "tailscale.com/auth-key-id";
+  /** On the config Secret: when that auth key expires (RFC 3339); a key still unused then is replaced and revoked. */
+  public static final String AUTH_KEY_EXPIRES = "tailscale.com/auth-key-expires";
   /** On the config Secret: the last device ID the proxy reported, kept across proxy restarts for cleanup. */
   public static final String DEVICE_ID = "tailscale.com/device-id";
   /** On the config Secret: the last {@code tailscale.com/force-reauth} value acted upon. */

@@ -93,7 +93,7 @@ public final class ProxyStatefulSet {
         .withDeletionGracePeriodSeconds(10L)
         .endMetadata()
         .withNewSpec()
-        .withServiceAccountName("proxies")
+        .withServiceAccountName(name)
         .withPriorityClassName(defaults.priorityClassName().isEmpty() ? null : defaults.priorityClassName())
         .withContainers(main.build())
         .withVolumes(volumes(spec, secretNames))

@@ -48,6 +48,7 @@ public interface ProxyWrites {
   /** Deletes the pod {@code name} (the StatefulSet controller starts a new one); errors are ignored. */
   void restartPod(String name);
 
+
   /** Whether the ServiceMonitor {@code name} exists. */
   boolean serviceMonitorExists(String name);
 

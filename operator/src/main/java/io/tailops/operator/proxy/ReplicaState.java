@@ -183,6 +183,12 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
     return k != null ? k : TailscaledConfig.authKeyOf(ProxyConfigSecret.value(config, TailscaledConfig.CAP_95));
   }
 
+  /** When the last auth key minted for this Secret expires ({@link ProxySecrets#AUTH_KEY_EXPIRES}), or null. */
+  public Instant authKeyExpires() {
+    return secret.getMetadata().getAnnotations() == null ? null
+        : instant(secret.getMetadata().getAnnotations().get(ProxySecrets.AUTH_KEY_EXPIRES));
+  }
+
   /** The MagicDNS name to use for this replica: the reported one, else the one the serve config was written for. */
   public String knownFqdn() {
     return !device.fqdn().isEmpty() ? device.fqdn() : configuredServeHost;

@@ -7,7 +7,8 @@ import java.util.List;
 /**
  * The proxy shape of the official operator's {@code sts.go} (Service, Ingress and Connector proxies, egress Services):
  * a headless Service, one config/state Secret per replica, a StatefulSet with one config volume per replica, and the
- * metrics Service when the ProxyClass enables metrics. Other shapes (ProxyGroup's separate config and state Secrets)
+ * metrics Service when the ProxyClass enables metrics; and, unlike upstream (the shared ServiceAccount
+ * {@code proxies}), the pods' own ServiceAccount, Role and RoleBinding ({@link ProxyAccess}). Other shapes (ProxyGroup's separate config and state Secrets)
  * are other {@link ProxyBlueprint}s.
  */
 public final class StandardProxy {
@@ -31,7 +32,10 @@ public final class StandardProxy {
       // The config without an auth key: a key coming and going is the normal life of a proxy, not a change of spec.
       covered.append(ProxyConfigSecret.desiredData(spec, hostname, null, defaults));
     }
+    ProxyAccess access = ProxyAccess.build(spec, name, replicas.stream().map(DesiredProxy.Replica::secretName).toList(),
+        defaults.namespace());
+    access.objects().forEach(o -> covered.append(Serialization.asJson(o)));
     ProxyStatefulSet.setHash(sts, covered.toString());
-    return new DesiredProxy(name, headless, replicas, sts, metrics);
+    return new DesiredProxy(name, headless, replicas, sts, metrics, access);
   }
 }

@@ -129,7 +129,7 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
       covered.append(Serialization.asJson(metrics));
     }
     ProxyStatefulSet.setHash(sts, covered.toString());
-    return new DesiredProxy(name, null, replicas, sts, metrics, owned);
+    return new DesiredProxy(name, null, replicas, sts, metrics, owned, null);
   }
 
   @Override

@@ -32,13 +32,26 @@ import org.slf4j.LoggerFactory;
  * The periodic, bounded sweep for orphaned devices: devices that carry only this operator's proxy tags, belong to no
  * proxy Secret, and have been offline for longer than the grace period (left behind by unclean teardowns or lost
  * state). They are reported (log, metrics, the operator status ConfigMap) and deleted only when the operator is
- * configured to ({@code OPERATOR_ORPHAN_DEVICES=delete}). Devices without those tags are never touched.
+ * configured to ({@code OPERATOR_ORPHAN_DEVICES=delete}) and the device is provably this operator's: registered in
+ * the {@link DeviceRegistry}, which this sweep keeps (every device a proxy Secret reports is added, devices gone from
+ * the tailnet are removed). A device with the same tags that this operator never registered (another cluster's, the
+ * official operator's) is reported as foreign and never deleted; devices without those tags are never touched.
  */
 public final class DeviceSweeper implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeviceSweeper.class);
 
-  /** An orphaned device found by a sweep. */
-  public record Orphan(String nodeId, String name, List<String> tags, Instant lastSeen, boolean deleted) {
+  /**
+   * An orphaned device found by a sweep.
+   *
+   * @param registered whether this operator registered it ({@link DeviceRegistry}); only such devices are deleted
+   */
+  public record Orphan(String nodeId, String name, List<String> tags, Instant lastSeen, boolean deleted,
+      boolean registered) {
+    /** For the status ConfigMap and page: what happened to it. */
+    public String outcome() {
+      return deleted ? "deleted" : !registered ? "not registered by this operator: reported, never deleted"
+          : "reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices";
+    }
   }
 
   private final OperatorConfig config;
@@ -108,10 +121,11 @@ public final class DeviceSweeper implements AutoCloseable {
     }
     List<Secret> secrets = writes.managedSecrets();
     Set<String> known = new HashSet<>(ReplicaState.knownDeviceIds(secrets));
-    // Devices in the registry are the proxies' own: not orphans of unknown origin (a registered device whose proxy
-    // and parent are gone is removed by the parent-less sweep). Entries of devices no longer in the tailnet go.
+    // Devices in the registry are provably the proxies' own (a registered device whose proxy and parent are gone is
+    // also removed by the parent-less sweep); only they are ever deleted as orphans. Entries of devices no longer in
+    // the tailnet go.
     this.devices.load();
-    known.addAll(forgetVanished(devices));
+    Set<String> registered = forgetVanished(devices);
     if (config.selfHealing()) {
       noticeMissingDevices(devices, secrets);
     }
@@ -132,10 +146,16 @@ public final class DeviceSweeper implements AutoCloseable {
         continue;
       }
       boolean deleted = false;
-      if (config.orphanDevicePolicy() == OperatorConfig.OrphanPolicy.DELETE) {
+      boolean ours = registered.contains(d.nodeId());
+      if (!ours) {
+        LOG.info("device {} ({}, tags {}, last seen {}) carries only the proxy tags but was not registered by this "
+            + "operator (another cluster's or operator's?): reported, never deleted", d.nodeId(), d.name(), d.tags(),
+            d.lastSeen());
+      } else if (config.orphanDevicePolicy() == OperatorConfig.OrphanPolicy.DELETE) {
         try {
           controlPlane.deleteDevice(d.nodeId());
           deleted = true;
+          this.devices.forget(d.nodeId());
           metrics.selfHealing("OrphanDeviceDeleted");
           LOG.info("deleted orphaned device {} ({}, tags {}, last seen {})", d.nodeId(), d.name(), d.tags(),
               d.lastSeen());
@@ -146,7 +166,7 @@ public final class DeviceSweeper implements AutoCloseable {
         LOG.info("orphaned device {} ({}, tags {}, last seen {}): no proxy uses it; set OPERATOR_ORPHAN_DEVICES=delete "
             + "to remove such devices automatically", d.nodeId(), d.name(), d.tags(), d.lastSeen());
       }
-      orphans.add(new Orphan(d.nodeId(), d.name(), d.tags(), d.lastSeen(), deleted));
+      orphans.add(new Orphan(d.nodeId(), d.name(), d.tags(), d.lastSeen(), deleted, ours));
     }
     metrics.gauge("orphaned_devices", "policy", config.orphanDevicePolicy().name().toLowerCase(),
         (int) orphans.stream().filter(o -> !o.deleted()).count());

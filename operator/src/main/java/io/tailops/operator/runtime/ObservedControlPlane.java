@@ -7,6 +7,7 @@ import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.controlplane.Device;
 import io.tailops.controlplane.DeviceRoutes;
 import io.tailops.controlplane.TailnetPolicy;
+import io.tailops.controlplane.Scopes;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -14,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Wraps the control plane to keep {@link OperatorHealth} current: every call tells whether the credentials work, so
- * the operator can report "credentials invalid since …" and notice recovery without a restart.
+ * the operator can report "credentials invalid since …" and notice recovery without a restart; and which OAuth scopes
+ * are missing ({@link MissingScopes}: a 403 names the scope the call needed, a later success of such a call clears it).
  */
 public final class ObservedControlPlane implements ControlPlane {
   private static final Logger LOG = LoggerFactory.getLogger(ObservedControlPlane.class);
@@ -26,11 +28,22 @@ public final class ObservedControlPlane implements ControlPlane {
 
   private final ControlPlane delegate;
   private final OperatorHealth health;
+  private final MissingScopes scopes;
   private volatile Listener listener = s -> { };
 
   public ObservedControlPlane(ControlPlane delegate, OperatorHealth health) {
+    this(delegate, health, new MissingScopes(java.time.Clock.systemUTC()));
+  }
+
+  public ObservedControlPlane(ControlPlane delegate, OperatorHealth health, MissingScopes scopes) {
     this.delegate = delegate;
     this.health = health;
+    this.scopes = scopes;
+  }
+
+  /** The scopes calls were refused for. */
+  public MissingScopes scopes() {
+    return scopes;
   }
 
   public void listener(Listener l) {
@@ -45,13 +58,21 @@ public final class ObservedControlPlane implements ControlPlane {
     T run() throws ControlPlaneException;
   }
 
-  private <T> T observe(Call<T> call) throws ControlPlaneException {
+  /**
+   * @param scope the OAuth scope the call needs (for {@link MissingScopes})
+   * @param what the call, for users ("listing devices")
+   */
+  private <T> T observe(String scope, String what, Call<T> call) throws ControlPlaneException {
     try {
       T result = call.run();
+      scopes.granted(scope);
       changed(health.credentials(OperatorHealth.CredentialState.VALID, "credentials accepted"),
           OperatorHealth.CredentialState.VALID);
       return result;
     } catch (ControlPlaneException e) {
+      if (e.kind() == ControlPlaneException.Kind.FORBIDDEN) {
+        e.requiredScope().ifPresent(required -> scopes.forbidden(required, what));
+      }
       OperatorHealth.CredentialState s = switch (e.kind()) {
         case UNAUTHORIZED -> OperatorHealth.CredentialState.INVALID;
         case CREDENTIALS_UNAVAILABLE -> OperatorHealth.CredentialState.UNAVAILABLE;
@@ -86,12 +107,12 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public AuthKey createAuthKey(AuthKeyRequest request) throws ControlPlaneException {
-    return observe(() -> delegate.createAuthKey(request));
+    return observe(Scopes.AUTH_KEYS, "minting an auth key", () -> delegate.createAuthKey(request));
   }
 
   @Override
   public void deleteAuthKey(String keyId) throws ControlPlaneException {
-    observe(() -> {
+    observe(Scopes.AUTH_KEYS, "revoking an auth key", () -> {
       delegate.deleteAuthKey(keyId);
       return null;
     });
@@ -99,27 +120,27 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
-    return observe(() -> delegate.getDevice(deviceId));
+    return observe(Scopes.DEVICES_CORE_READ, "reading a device", () -> delegate.getDevice(deviceId));
   }
 
   @Override
   public List<Device> listDevices() throws ControlPlaneException {
-    return observe(delegate::listDevices);
+    return observe(Scopes.DEVICES_CORE_READ, "listing devices", delegate::listDevices);
   }
 
   @Override
   public boolean deleteDevice(String deviceId) throws ControlPlaneException {
-    return observe(() -> delegate.deleteDevice(deviceId));
+    return observe(Scopes.DEVICES_CORE, "deleting a device", () -> delegate.deleteDevice(deviceId));
   }
 
   @Override
   public Optional<io.tailops.controlplane.TailscaleService> getService(String name) throws ControlPlaneException {
-    return observe(() -> delegate.getService(name));
+    return observe(Scopes.SERVICES, "reading a Tailscale Service", () -> delegate.getService(name));
   }
 
   @Override
   public void putService(io.tailops.controlplane.TailscaleService service) throws ControlPlaneException {
-    observe(() -> {
+    observe(Scopes.SERVICES, "writing a Tailscale Service", () -> {
       delegate.putService(service);
       return null;
     });
@@ -127,27 +148,28 @@ public final class ObservedControlPlane implements ControlPlane {
 
   @Override
   public boolean deleteService(String name) throws ControlPlaneException {
-    return observe(() -> delegate.deleteService(name));
+    return observe(Scopes.SERVICES, "deleting a Tailscale Service", () -> delegate.deleteService(name));
   }
 
   @Override
   public Optional<DeviceRoutes> getDeviceRoutes(String deviceId) throws ControlPlaneException {
-    return observe(() -> delegate.getDeviceRoutes(deviceId));
+    return observe(Scopes.DEVICES_ROUTES_READ, "reading a device's routes", () -> delegate.getDeviceRoutes(deviceId));
   }
 
   @Override
   public DeviceRoutes setApprovedRoutes(String deviceId, List<String> routes) throws ControlPlaneException {
-    return observe(() -> delegate.setApprovedRoutes(deviceId, routes));
+    return observe(Scopes.DEVICES_ROUTES, "approving a device's routes",
+        () -> delegate.setApprovedRoutes(deviceId, routes));
   }
 
   @Override
   public TailnetPolicy readPolicy() throws ControlPlaneException {
-    return observe(delegate::readPolicy);
+    return observe(Scopes.POLICY_FILE_READ, "reading the policy", delegate::readPolicy);
   }
 
   @Override
   public void checkCredentials() throws ControlPlaneException {
-    observe(() -> {
+    observe(Scopes.AUTH_KEYS_READ, "listing auth keys (credential check)", () -> {
       delegate.checkCredentials();
       return null;
     });

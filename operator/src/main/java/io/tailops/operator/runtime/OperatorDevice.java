@@ -15,6 +15,7 @@ import io.tailops.controlplane.ControlPlaneException;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.proxy.ProxyConfigSecret;
+import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ServeConfig;
 import io.tailops.operator.proxy.TailscaledConfig;
 import java.time.Clock;
@@ -34,13 +35,16 @@ import org.slf4j.LoggerFactory;
  * image, containerboot) that the operator configures through its device Secret ({@code OPERATOR_SECRET}, default
  * {@code operator}) exactly as it configures proxies: a tailscaled config with hostname {@code OPERATOR_HOSTNAME} and
  * an auth key minted with {@code OPERATOR_INITIAL_TAGS} (until the device exists), {@code ServerURL} for a custom
- * control server, and a serve config that publishes the status page on the tailnet over HTTPS. The key
+ * control server, and a serve config that publishes the status page (the loopback admin port's {@value #TAILNET_PATH},
+ * which admits only callers with the status page grant by default) on the tailnet over HTTPS. The key
  * {@code leader} names the pod whose container may run (only the leader's does).
  */
 public final class OperatorDevice implements AutoCloseable {
   public static final String LEADER_KEY = "leader";
   public static final String DEVICE_ID_ANNOTATION = "tailscale.com/device-id";
   public static final String REAUTH_AT = "tailscale.com/reauth-at";
+  /** Path prefix on the admin port where the device's serve config sends tailnet requests for the status page. */
+  public static final String TAILNET_PATH = "/tailnet";
   private static final Logger LOG = LoggerFactory.getLogger(OperatorDevice.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile",
@@ -121,7 +125,11 @@ public final class OperatorDevice implements AutoCloseable {
     String keyInConfig = secret == null ? null
         : TailscaledConfig.authKeyOf(ProxyConfigSecret.value(secret, TailscaledConfig.CAP_107));
     String knownDevice = ann.get(DEVICE_ID_ANNOTATION);
-    boolean needsKey = secret == null || !state.hasDevice() && keyInConfig == null
+    // A key the device container has not used by the time it expires (OPERATOR_AUTH_KEY_EXPIRY) is replaced.
+    Instant keyExpires = parse(ann.get(ProxySecrets.AUTH_KEY_EXPIRES));
+    boolean keyExpired = keyInConfig != null && !state.hasDevice() && keyExpires != null
+        && !clock.instant().isBefore(keyExpires);
+    boolean needsKey = secret == null || keyExpired || !state.hasDevice() && keyInConfig == null
         && (knownDevice == null || controlPlane.getDevice(knownDevice).isEmpty());
     if (needsKey && secret != null && knownDevice != null) {
       Instant last = parse(ann.get(REAUTH_AT));
@@ -131,9 +139,11 @@ public final class OperatorDevice implements AutoCloseable {
       LOG.info("the operator's device {} no longer exists; registering it again", knownDevice);
     }
     String key = keyInConfig;
+    AuthKey minted = null;
     if (needsKey) {
-      AuthKey minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
-          "k8s operator " + config.operatorHostname()));
+      minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
+          new io.tailops.operator.proxy.AuthKeys(config.security().authKeyExpiry(), config.operatorHostname())
+              .description("own device")).withExpiry(config.security().authKeyExpiry()));
       key = minted.secret();
     } else if (state.hasDevice()) {
       key = null;
@@ -145,8 +155,8 @@ public final class OperatorDevice implements AutoCloseable {
     if (secret == null) {
       client.secrets().inNamespace(config.namespace()).resource(new SecretBuilder().withNewMetadata().withName(name)
           .withNamespace(config.namespace()).addToLabels("app.kubernetes.io/name", "tailscale-operator")
-          .addToLabels("app.kubernetes.io/component", "operator-device").endMetadata()
-          .withData(ProxyConfigSecret.encode(desired)).build()).create();
+          .addToLabels("app.kubernetes.io/component", "operator-device").withAnnotations(keyAnnotations(minted))
+          .endMetadata().withData(ProxyConfigSecret.encode(desired)).build()).create();
       LOG.info("created the operator's device Secret {} (hostname {})", name, config.operatorHostname());
       return;
     }
@@ -163,6 +173,8 @@ public final class OperatorDevice implements AutoCloseable {
       if (needsKey) {
         a.put(REAUTH_AT, clock.instant().toString());
         a.putNull(DEVICE_ID_ANNOTATION);
+        a.putNull(ProxySecrets.AUTH_KEY_EXPIRES);
+        keyAnnotations(minted).forEach(a::put);
       }
     }
     if (changed.isEmpty() && !annotate && !needsKey) {
@@ -179,14 +191,36 @@ public final class OperatorDevice implements AutoCloseable {
     }
     client.secrets().inNamespace(config.namespace()).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
         patch.toString());
+    String oldKey = ann.get(ProxySecrets.AUTH_KEY_ID);
+    if (keyExpired && oldKey != null) {
+      LOG.info("the operator device's auth key {} expired unused; replaced it with {}", oldKey, minted.id());
+      try {
+        controlPlane.deleteAuthKey(oldKey);
+      } catch (ControlPlaneException e) {
+        LOG.info("could not revoke the expired auth key {}: {}", oldKey, e.userMessage());
+      }
+    }
+  }
+
+  /** The ID and expiry of a key just minted, for the device Secret's annotations. */
+  private static Map<String, String> keyAnnotations(AuthKey minted) {
+    Map<String, String> a = new LinkedHashMap<>();
+    if (minted != null) {
+      a.put(ProxySecrets.AUTH_KEY_ID, minted.id());
+      if (minted.expires() != null) {
+        a.put(ProxySecrets.AUTH_KEY_EXPIRES, minted.expires().toString());
+      }
+    }
+    return a;
   }
 
   /**
    * HTTPS on 443 to the status page, or plain HTTP on 80 where the control plane issues no certificates. With the API
-   * server proxy, 443 (80) goes to the proxy instead and the status page to 8443 (8080).
+   * server proxy, 443 (80) goes to the proxy instead and the status page to 8443 (8080). The status page target is
+   * the admin port's {@value #TAILNET_PATH}, where {@link StatusPageGate} decides who sees it; with
+   * {@code OPERATOR_STATUS_PAGE=off} it is not published at all.
    */
   String serveConfig(DeviceState state) {
-    String statusPage = "http://127.0.0.1:" + statusPort + "/status";
     boolean https = controlPlane.capabilities().httpsCertificates();
     int port = https ? 443 : 80;
     ServeConfig serve = new ServeConfig();
@@ -197,7 +231,9 @@ public final class OperatorDevice implements AutoCloseable {
         apiServerProxyEndpoint.accept((https ? "https://" : "http://") + state.fqdn());
       }
     }
-    serve(serve, state, https, port, statusPage);
+    if (config.security().statusPage() != io.tailops.operator.config.SecuritySettings.StatusPageAccess.OFF) {
+      serve(serve, state, https, port, "http://127.0.0.1:" + statusPort + TAILNET_PATH);
+    }
     return serve.toJson();
   }
 

@@ -45,7 +45,9 @@ public final class OperatorRuntime implements AutoCloseable {
   private final OperatorMetrics metrics;
   private final Operator operator;
   private final HttpEndpoints http;
+  private final HttpEndpoints admin;
   private final ObservedControlPlane controlPlane;
+  private DoctorResults doctorResults;
   private final CompletedReconciles reconciles;
   private CredentialWatcher credentialWatcher;
   private DeviceSweeper sweeper;
@@ -55,12 +57,13 @@ public final class OperatorRuntime implements AutoCloseable {
   private ParentlessSweep parentless;
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
-      HttpEndpoints http, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
+      HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
     this.ctx = ctx;
     this.health = health;
     this.metrics = metrics;
     this.operator = operator;
     this.http = http;
+    this.admin = admin;
     this.controlPlane = controlPlane;
     this.reconciles = reconciles;
   }
@@ -68,7 +71,8 @@ public final class OperatorRuntime implements AutoCloseable {
   /**
    * Builds and starts the operator.
    *
-   * @param httpPort port of the health/metrics endpoints; 0 picks a free port, -1 disables them
+   * @param httpPort port of the health/metrics endpoints; 0 picks free ports for them and for the loopback admin port
+   *     (status page, doctor), -1 disables both
    */
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort) throws IOException {
@@ -79,7 +83,7 @@ public final class OperatorRuntime implements AutoCloseable {
   public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort, RedirectProbe redirectProbe, OperatorMetrics metrics) throws IOException {
     OperatorHealth health = new OperatorHealth(clock);
-    ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health);
+    ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health, new MissingScopes(clock));
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
     io.tailops.operator.proxy.DeviceRegistry devices = io.tailops.operator.proxy.DeviceRegistry.batched(
@@ -89,8 +93,12 @@ public final class OperatorRuntime implements AutoCloseable {
         clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks(), devices,
         new io.tailops.operator.status.ServedParents());
     HttpEndpoints http = null;
+    HttpEndpoints admin = null;
     if (httpPort >= 0) {
-      http = new HttpEndpoints("0.0.0.0", httpPort);
+      // Cluster-facing: probes and metrics only, each cheap and free of control-plane calls.
+      http = new HttpEndpoints("0.0.0.0", httpPort, "probes-and-metrics");
+      // Loopback only: the status page and doctor (kubectl port-forward, and the device's serve config).
+      admin = new HttpEndpoints("127.0.0.1", httpPort == 0 ? 0 : config.security().adminPort(), "admin");
     }
     CompletedReconciles reconciles = new CompletedReconciles();
     Operator operator = new Operator(o -> {
@@ -161,10 +169,11 @@ public final class OperatorRuntime implements AutoCloseable {
     }
     // Kinds not supported yet are reported (condition, Event); every kind is served now, so the list is empty.
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
-    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, observed, reconciles);
+    OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed, reconciles);
     if (http != null) {
       rt.routes();
       http.start();
+      admin.start();
     }
     for (String w : config.warnings()) {
       LOG.warn(w);
@@ -186,6 +195,11 @@ public final class OperatorRuntime implements AutoCloseable {
         rt.statusPublisher.publish();
       }
     });
+    observed.scopes().onChange(() -> {
+      if (health.isLeader()) {
+        rt.statusPublisher.publish();
+      }
+    });
     rt.sweeper = new DeviceSweeper(config, client, observed, health, metrics, clock, devices, () -> {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
@@ -203,7 +217,7 @@ public final class OperatorRuntime implements AutoCloseable {
     });
     if (config.selfDevice()) {
       rt.device = new OperatorDevice(config, client, observed, health, clock, identity,
-          rt.httpPort() > 0 ? rt.httpPort() : config.httpPort())
+          rt.adminPort() > 0 ? rt.adminPort() : config.security().adminPort())
           .apiServerProxy(rt.apiServerProxy.running() ? rt.apiServerProxy.port() : -1,
               rt.apiServerProxy.status()::endpoint)
           .start(Duration.ofSeconds(15));
@@ -297,27 +311,48 @@ public final class OperatorRuntime implements AutoCloseable {
       return ok ? HttpEndpoints.Response.text(200, "ok\n")
           : HttpEndpoints.Response.text(503, waiting == null ? "starting\n" : waiting + "\n");
     });
-    http.route("/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        metrics.scrape()));
+    java.util.function.Supplier<HttpEndpoints.Response> scrape = () -> new HttpEndpoints.Response(200,
+        "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+    http.route("/metrics", scrape);
+    doctorResults = new DoctorResults(this::doctor, ctx.clock(), ctx.config().security().doctorMinInterval());
     StatusPage page = new StatusPage(ctx, health, () -> device == null ? io.tailops.operator.proxy.DeviceState.NONE
         : device.device(), () -> sweeper == null ? java.util.List.of() : sweeper.lastOrphans(),
-        this::doctor);
+        () -> doctorResults.get().checks());
     java.util.function.Supplier<HttpEndpoints.Response> status = () -> new HttpEndpoints.Response(200,
         "text/html; charset=utf-8", page.html());
-    http.route("/status", status);
-    http.route("/", status);
-    http.route("/status/metrics", () -> new HttpEndpoints.Response(200, "text/plain; version=0.0.4; charset=utf-8",
-        metrics.scrape()));
-    http.route("/doctor", () -> {
-      var checks = doctor();
-      return HttpEndpoints.Response.text(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
-          io.tailops.operator.doctor.Doctor.text(checks));
-    });
-    http.route("/doctor.json", () -> {
-      var checks = doctor();
-      return new HttpEndpoints.Response(io.tailops.operator.doctor.Doctor.failed(checks) ? 503 : 200,
-          "application/json", io.tailops.operator.doctor.Doctor.json(checks));
-    });
+    java.util.function.Supplier<HttpEndpoints.Response> doctorText = () -> doctorResponse(false);
+    java.util.function.Supplier<HttpEndpoints.Response> doctorJson = () -> doctorResponse(true);
+    // kubectl port-forward to the admin port: whoever may port-forward to the operator pod may see everything.
+    admin.route("/", status);
+    admin.route("/status", status);
+    admin.route("/doctor", doctorText);
+    admin.route("/doctor.json", doctorJson);
+    admin.route("/metrics", scrape);
+    // The tailnet, through the device's serve config ("/" is forwarded to "/tailnet"): only callers the gate admits.
+    StatusPageGate gate = new StatusPageGate(ctx.config().security().statusPage(),
+        new io.tailops.operator.apiproxy.LocalApiWhoIs(ctx.config().apiServerProxy().deviceSocket()));
+    java.util.Map.of(OperatorDevice.TAILNET_PATH, status, OperatorDevice.TAILNET_PATH + "/doctor", doctorText,
+        OperatorDevice.TAILNET_PATH + "/doctor.json", doctorJson, OperatorDevice.TAILNET_PATH + "/metrics", scrape)
+        .forEach((path, page1) -> admin.routeRequest(path, req -> {
+          StatusPageGate.Decision d = gate.decide(req.headers("X-Forwarded-For"));
+          if (!d.allowed()) {
+            LOG.info("status page on the tailnet: refused {} ({})", d.caller().isEmpty() ? "a caller" : d.caller(),
+                d.status());
+            return HttpEndpoints.Response.text(d.status(), d.message() + "\n");
+          }
+          return page1.get();
+        }));
+  }
+
+  /** doctor's last results (at most one run per OPERATOR_DOCTOR_MIN_INTERVAL); 503 when a check failed. */
+  private HttpEndpoints.Response doctorResponse(boolean json) {
+    DoctorResults.Result r = doctorResults.get();
+    int status = io.tailops.operator.doctor.Doctor.failed(r.checks()) ? 503 : 200;
+    HttpEndpoints.Response resp = json
+        ? new HttpEndpoints.Response(status, "application/json", io.tailops.operator.doctor.Doctor.json(r.checks()))
+        : HttpEndpoints.Response.text(status, io.tailops.operator.doctor.Doctor.text(r.checks()) + "checked at "
+            + r.at() + " (doctor runs at most once every " + doctorResults.minInterval().toSeconds() + " s)\n");
+    return resp.withHeader("Age", Long.toString(r.ageSeconds(ctx.clock().instant())));
   }
 
   /** Doctor's checks, with the API server proxy's. */
@@ -327,6 +362,7 @@ public final class OperatorRuntime implements AutoCloseable {
     if (apiServerProxy != null) {
       apiServerProxy.check().ifPresent(checks::add);
     }
+    controlPlane.scopes().check().ifPresent(checks::add);
     return checks;
   }
 
@@ -346,8 +382,9 @@ public final class OperatorRuntime implements AutoCloseable {
     var orphans = sweeper == null ? java.util.List.<DeviceSweeper.Orphan>of() : sweeper.lastOrphans();
     m.put("orphanedDevices", orphans.isEmpty() ? "none" : String.join("\n", orphans.stream()
         .map(o -> o.nodeId() + " " + o.name() + " tags " + o.tags() + " last seen " + o.lastSeen()
-            + (o.deleted() ? " (deleted)" : " (reported; OPERATOR_ORPHAN_DEVICES=delete removes such devices)"))
+            + " (" + o.outcome() + ")")
         .toList()));
+    m.put("missingScopes", controlPlane.scopes().summary());
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
       m.put("apiServerProxy", apiServerProxy.status().summary());
     }
@@ -397,6 +434,21 @@ public final class OperatorRuntime implements AutoCloseable {
     return http == null ? -1 : http.port();
   }
 
+  /** Port of the loopback admin endpoints (status page, doctor), or -1 when disabled. */
+  public int adminPort() {
+    return admin == null ? -1 : admin.port();
+  }
+
+  /** The address the admin endpoints listen on (a loopback address), or null when disabled. */
+  public java.net.InetSocketAddress adminAddress() {
+    return admin == null ? null : admin.address();
+  }
+
+  /** doctor as the running operator serves it (cached and rate-limited); null before the endpoints started. */
+  public DoctorResults doctorResults() {
+    return doctorResults;
+  }
+
   @Override
   public void close() {
     if (credentialWatcher != null) {
@@ -425,6 +477,7 @@ public final class OperatorRuntime implements AutoCloseable {
     ctx.devices().close();
     if (http != null) {
       http.close();
+      admin.close();
     }
   }
 }

@@ -9,8 +9,6 @@ import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.status.ServedParents;
 import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -20,7 +18,8 @@ import java.util.function.Supplier;
 /**
  * The operator's status page: a plain server-rendered HTML page (no JavaScript, readable on a phone) with what is
  * exposed, each proxy's state and tailnet addresses, the credentials, recent errors, orphaned devices and the
- * {@code doctor} results. Served at {@code /status} and, through the operator's own device, on the tailnet.
+ * {@code doctor} results (the running operator's cached ones, {@link DoctorResults}). Served on the loopback admin
+ * port ({@code /status}) and, through the operator's own device, to the tailnet callers {@link StatusPageGate} admits.
  */
 public final class StatusPage {
   /** One exposed resource as shown on the page. */
@@ -28,16 +27,12 @@ public final class StatusPage {
       String state, String detail, String proxyClass, boolean funnel) {
   }
 
-  private static final Duration DOCTOR_TTL = Duration.ofSeconds(60);
-
   private final OperatorContext ctx;
   private final OperatorHealth health;
   private final Supplier<DeviceState> operatorDevice;
   private final Supplier<List<DeviceSweeper.Orphan>> orphans;
   private final Supplier<List<Doctor.Check>> doctor;
   private final Clock clock;
-  private List<Doctor.Check> doctorCache = List.of();
-  private Instant doctorAt;
 
   public StatusPage(OperatorContext ctx, OperatorHealth health, Supplier<DeviceState> operatorDevice,
       Supplier<List<DeviceSweeper.Orphan>> orphans, Supplier<List<Doctor.Check>> doctor) {
@@ -78,18 +73,6 @@ public final class StatusPage {
     }
     rows.sort((a, b) -> (a.namespace() + a.name()).compareTo(b.namespace() + b.name()));
     return rows;
-  }
-
-  private synchronized List<Doctor.Check> doctorResults() {
-    if (doctorAt == null || Duration.between(doctorAt, clock.instant()).compareTo(DOCTOR_TTL) > 0) {
-      try {
-        doctorCache = doctor.get();
-      } catch (RuntimeException e) {
-        doctorCache = List.of(new Doctor.Check("doctor", Doctor.Status.WARN, "could not run: " + e.getMessage(), ""));
-      }
-      doctorAt = clock.instant();
-    }
-    return doctorCache;
   }
 
   public String html() {
@@ -156,7 +139,7 @@ public final class StatusPage {
       b.append("</tbody></table>");
     }
 
-    List<Doctor.Check> checks = doctorResults();
+    List<Doctor.Check> checks = doctor.get();
     long failed = checks.stream().filter(c -> c.status() == Doctor.Status.FAIL).count();
     b.append("<h2>Doctor <span class=\"count\">").append(checks.size()).append(" checks, ").append(failed)
         .append(" failed</span></h2><ul class=\"checks\">");
@@ -181,7 +164,7 @@ public final class StatusPage {
       for (DeviceSweeper.Orphan o : orphaned) {
         b.append("<li>").append(esc(o.name())).append(" <span class=\"muted\">").append(esc(o.nodeId()))
             .append(" · last seen ").append(esc(String.valueOf(o.lastSeen()))).append(o.deleted() ? " · deleted"
-                : " · reported").append("</span></li>");
+                : o.registered() ? " · reported" : " · not registered by this operator: never deleted").append("</span></li>");
       }
       b.append("</ul>");
     }
@@ -198,8 +181,8 @@ public final class StatusPage {
       }
       b.append("</ul>");
     }
-    b.append("<footer>Rendered ").append(esc(clock.instant().toString())).append(" · <a href=\"/metrics\">metrics"
-        + "</a> · <a href=\"/doctor\">doctor</a></footer></body></html>");
+    b.append("<footer>Rendered ").append(esc(clock.instant().toString())).append(" · <a href=\"metrics\">metrics"
+        + "</a> · <a href=\"doctor\">doctor</a></footer></body></html>");
     return b.toString();
   }
 

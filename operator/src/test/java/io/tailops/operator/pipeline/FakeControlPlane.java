@@ -20,12 +20,18 @@ final class FakeControlPlane implements ControlPlane {
   Capabilities capabilities = ControlPlane.Capabilities.tailscale();
   TailnetPolicy policy = new TailnetPolicy(Map.of(), List.of());
   final List<String> calls = new ArrayList<>();
+  /** Every key request, in order. */
+  final List<AuthKeyRequest> requests = new ArrayList<>();
+  /** The control plane's clock (keys expire relative to it). */
+  java.util.function.Supplier<java.time.Instant> now = java.time.Instant::now;
   private int next = 1;
 
   @Override
   public AuthKey createAuthKey(AuthKeyRequest request) {
     calls.add("createAuthKey");
-    AuthKey k = new AuthKey("k" + next, "tskey-auth-k" + next + "-secret", null);
+    requests.add(request);
+    AuthKey k = new AuthKey("k" + next, "tskey-auth-k" + next + "-secret", request.expiry() == null ? null
+        : now.get().plus(request.expiry()));
     next++;
     keys.put(k.id(), k);
     return k;

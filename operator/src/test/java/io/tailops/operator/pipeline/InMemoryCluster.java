@@ -114,6 +114,14 @@ final class InMemoryCluster implements ProxyObjectStore, ProxyWrites {
   }
 
   @Override
+  public List<HasMetadata> accessObjects(ParentRef parent) {
+    List<HasMetadata> out = new ArrayList<>(children(io.fabric8.kubernetes.api.model.ServiceAccount.class, parent));
+    out.addAll(children(io.fabric8.kubernetes.api.model.rbac.Role.class, parent));
+    out.addAll(children(io.fabric8.kubernetes.api.model.rbac.RoleBinding.class, parent));
+    return out;
+  }
+
+  @Override
   public void created(HasMetadata obj) {
   }
 

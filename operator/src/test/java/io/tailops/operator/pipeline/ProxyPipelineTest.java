@@ -194,7 +194,9 @@ class ProxyPipelineTest {
     exposeWeb(Map.of());
     reconcile();
     assertThat(cluster.writes).containsExactly("create Service/" + headless().getMetadata().getName(),
-        "create Secret/" + secret().getMetadata().getName(), "create StatefulSet/" + sts().getMetadata().getName());
+        "create Secret/" + secret().getMetadata().getName(), "create ServiceAccount/" + sts().getMetadata().getName(),
+        "create Role/" + sts().getMetadata().getName(), "create RoleBinding/" + sts().getMetadata().getName(),
+        "create StatefulSet/" + sts().getMetadata().getName());
     assertThat(parent.finalizerWrites).isEqualTo(1);
     assertThat(parent.statusWrites).isEqualTo(1);
     assertThat(condition()).hasValueSatisfying(c -> assertThat(c.getReason()).isEqualTo("ProxyPending"));

@@ -40,7 +40,8 @@ class ProxyStatefulSetTest {
         .containsExactly(java.util.Map.entry("tailscale.com/operator-last-set-cluster-ip", "10.0.0.10"));
     assertThat(template.getMetadata().getDeletionGracePeriodSeconds()).isEqualTo(10L);
     var pod = template.getSpec();
-    assertThat(pod.getServiceAccountName()).isEqualTo("proxies");
+    // Its own ServiceAccount (ProxyAccess), not upstream's shared "proxies".
+    assertThat(pod.getServiceAccountName()).isEqualTo(sts.getMetadata().getName());
     Container init = pod.getInitContainers().get(0);
     assertThat(init.getName()).isEqualTo("sysctler");
     assertThat(init.getSecurityContext().getPrivileged()).isTrue();

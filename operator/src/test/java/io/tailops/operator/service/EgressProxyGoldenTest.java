@@ -44,7 +44,8 @@ class EgressProxyGoldenTest {
     String proxy = "ts-" + name + "-<suffix>";
 
     assertCovers(find(golden, "StatefulSet", proxy), ProxyStatefulSet.build(spec, proxy, GOLDEN_DEFAULTS),
-        "/metadata/annotations/tailscale.com~1operator-spec-hash"); // differences.yaml: spec-hash-annotation
+        "/metadata/annotations/tailscale.com~1operator-spec-hash", // differences.yaml: spec-hash-annotation
+        "/spec/template/spec/serviceAccountName"); // differences.yaml: proxy-runs-as-its-own-service-account
     // tailscale.com/magic-dnsname and the dns-records finalizer (FQDN targets) are the DNS records' side, with the
     // DNSConfig of the golden inputs; checked with the records
     ObjectNode headless = find(golden, "Service", proxy).deepCopy();
