@@ -186,7 +186,9 @@ class OperatorDeviceIT {
     }
     for (var a : answers) {
       HttpResponse<String> r = a.get(60, TimeUnit.SECONDS);
-      assertThat(r.statusCode()).isEqualTo(200);
+      // 503 when a check fails: this class's Service status-demo/broken is not served, and doctor says so
+      assertThat(r.statusCode()).as("doctor's answer: %s", r.body()).isIn(200, 503);
+      assertThat(r.body()).contains("credentials");
       assertThat(r.headers().firstValue("Age")).isPresent();
     }
     // 20 requests, at most one run (none if the last run is younger than OPERATOR_DOCTOR_MIN_INTERVAL, 30 s): one
