@@ -89,6 +89,13 @@ class SelfHealingIT {
           cms.withName(DeviceRegistry.CONFIG_MAP).patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
               io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);
         }
+        // As written by an earlier operator: the registry reads it at start and on each sweep; read it now, so that
+        // the next reconcile does not race the sweep.
+        var registry = env.operator().context().reconcile().devices();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+          registry.load();
+          return registry.owns(d.nodeId());
+        });
         return;
       } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
         if (e.getCode() != 409 || attempt > 3) {

@@ -134,6 +134,8 @@ public final class OperatorEnvironment implements AutoCloseable {
   private final Map<DeniedRequests, Long> deniedReported = new java.util.concurrent.ConcurrentHashMap<>();
   private AuditLog.Mark deniedAuditMark;
   private static final java.util.Set<OperatorEnvironment> OPEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** ServiceAccounts of this namespace whose refusals a test provokes on purpose (and asserts itself). */
+  private final java.util.Set<String> deniedOnPurpose = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private UnaryOperator<URI> probeRewriter = UnaryOperator.identity();
   private UnaryOperator<ControlPlane> controlPlaneWrapper = UnaryOperator.identity();
   private boolean productionControlPlaneClient;
@@ -456,9 +458,19 @@ public final class OperatorEnvironment implements AutoCloseable {
     // by that caller's RBAC: its refusal is the caller's, not a grant the chart lacks.
     all.filter(e -> e.code() == 403 && e.username() != null && e.username().startsWith(accounts))
         .filter(e -> e.impersonatedUser() == null)
+        .filter(e -> !deniedOnPurpose.contains(e.username().substring(accounts.length())))
         .filter(e -> e.requestReceived() == null || !kube.wasNotReadyAt(e.requestReceived(), RESTART_GRACE))
         .stream().forEach(e -> out.add("API server denied " + e.username().substring(accounts.length()) + ": " + e));
     return out;
+  }
+
+  /**
+   * Refusals of ServiceAccount {@code account} (of this namespace) are provoked on purpose from now on: the test
+   * asserts them itself (a proxy's credentials probing what they must not reach), so they do not count as grants the
+   * chart lacks.
+   */
+  public void denyOnPurpose(String account) {
+    deniedOnPurpose.add(account);
   }
 
   /**
