@@ -272,8 +272,7 @@ class ProxyClassIT {
     // back with the next reconcile, although the metrics Service itself is unchanged.
     String firstUid = sm.getMetadata().getUid();
     monitors.withName(sts + "-metrics").delete();
-    env.client().services().inNamespace("pc-metrics").withName("web").edit(s -> new io.fabric8.kubernetes.api.model
-        .ServiceBuilder(s).editMetadata().addToLabels("touched", "1").endMetadata().build());
+    touch("pc-metrics", "web", "1");
     await().atMost(Duration.ofSeconds(30)).until(() -> {
       var again = monitors.withName(sts + "-metrics").get();
       return again != null && !firstUid.equals(again.getMetadata().getUid());
@@ -285,9 +284,7 @@ class ProxyClassIT {
     for (int attempt = 1; attempt <= 3 && (writes == null || !writes.isEmpty()); attempt++) {
       var mark = env.mark();
       String value = "settle-" + attempt;
-      env.awaitReconciled(env.client().services().inNamespace("pc-metrics").withName("web").edit(s ->
-          new io.fabric8.kubernetes.api.model.ServiceBuilder(s).editMetadata().addToLabels("touched", value)
-              .endMetadata().build()));
+      env.awaitReconciled(touch("pc-metrics", "web", value));
       writes = env.operatorRequestsSince(mark).writes().filter(e -> e.name() != null && e.name().startsWith(sts))
           .stream().map(Object::toString).toList();
     }
@@ -421,5 +418,15 @@ class ProxyClassIT {
     // Once nothing uses it, it goes away.
     env.client().services().inNamespace("pc-del").withName("web").delete();
     await().atMost(Duration.ofSeconds(90)).until(() -> get("in-use") == null);
+  }
+
+  /**
+   * Sets label {@code touched} on a Service with a merge patch (no resourceVersion: an edit's read-then-write met a 409
+   * when the operator wrote the Service's status in between).
+   */
+  private static io.fabric8.kubernetes.api.model.Service touch(String ns, String name, String value) {
+    return env.client().services().inNamespace(ns).withName(name).patch(
+        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+        "{\"metadata\":{\"labels\":{\"touched\":\"" + value + "\"}}}");
   }
 }
