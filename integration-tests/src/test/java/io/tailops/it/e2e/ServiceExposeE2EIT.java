@@ -60,10 +60,13 @@ class ServiceExposeE2EIT {
     assertThat(state.get("device_id")).isEqualTo(node.id());
     assertThat(state.get("device_fqdn")).isEqualTo(fqdn("e2e-web") + ".");
     assertThat(state.get("pod_uid")).isEqualTo(pod.uid());
-    // containerboot wrote that state with the token of the chart's proxies ServiceAccount (Role proxies), as in a
-    // cluster; a request of it that RBAC denied would fail the test (NoDeniedRequests)
+    // containerboot wrote that state with the token of the proxy's own ServiceAccount (its Role reaches only its own
+    // state Secrets), as in a cluster; a request of it that RBAC denied would fail the test (NoDeniedRequests)
+    String account = env().client().pods().inNamespace(OperatorEnvironment.NAMESPACE).withName(pod.name()).get()
+        .getSpec().getServiceAccountName();
+    assertThat(account).isNotEqualTo("proxies").startsWith("ts-web-");
     assertThat(env().kube().audit().all().byUser("system:serviceaccount:" + OperatorEnvironment.NAMESPACE
-        + ":proxies").filter(e -> pod.name().equals(e.name())).writes().list())
+        + ":" + account).filter(e -> pod.name().equals(e.name())).writes().list())
         .extracting(e -> e.resource()).contains("secrets");
 
     // tailnet client -> WireGuard -> tailscale0 in the proxy's namespace -> DNAT to the cluster IP -> backend
