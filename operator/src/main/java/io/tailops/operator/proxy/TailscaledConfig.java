@@ -44,6 +44,23 @@ public record TailscaledConfig(String serverUrl, String authKey, String hostname
   }
 
   String render(boolean withAppConnector) {
+    ObjectNode n = head(serverUrl, authKey, hostname, acceptRoutes);
+    if (!advertiseRoutes.isEmpty()) {
+      var routes = n.putArray("AdvertiseRoutes");
+      advertiseRoutes.forEach(routes::add);
+    }
+    if (withAppConnector) {
+      n.putObject("AppConnector").put("Advertise", appConnector);
+    }
+    n.put("NoStatefulFiltering", true);
+    return n.toString();
+  }
+
+  /**
+   * The fields every tailscaled config file of the operator starts with, in Go struct order (a proxy's, a ProxyGroup
+   * replica's): version, not locked, login server and auth key when set, hostname, no DNS from the tailnet, routes.
+   */
+  public static ObjectNode head(String serverUrl, String authKey, String hostname, boolean acceptRoutes) {
     ObjectNode n = JSON.createObjectNode();
     n.put("Version", "alpha0");
     n.put("Locked", false);
@@ -56,15 +73,7 @@ public record TailscaledConfig(String serverUrl, String authKey, String hostname
     n.put("Hostname", hostname);
     n.put("acceptDNS", false);
     n.put("acceptRoutes", acceptRoutes);
-    if (!advertiseRoutes.isEmpty()) {
-      var routes = n.putArray("AdvertiseRoutes");
-      advertiseRoutes.forEach(routes::add);
-    }
-    if (withAppConnector) {
-      n.putObject("AppConnector").put("Advertise", appConnector);
-    }
-    n.put("NoStatefulFiltering", true);
-    return n.toString();
+    return n;
   }
 
   /** The {@code AuthKey} of a config file written earlier, or null (used to keep the key until the device exists). */

@@ -39,18 +39,7 @@ public record ProxyGroupConfig(String serverUrl, String authKey, String hostname
   }
 
   String render() {
-    ObjectNode n = JSON.createObjectNode();
-    n.put("Version", "alpha0");
-    n.put("Locked", false);
-    if (serverUrl != null && !serverUrl.isEmpty()) {
-      n.put("ServerURL", serverUrl);
-    }
-    if (authKey != null && !authKey.isEmpty()) {
-      n.put("AuthKey", authKey);
-    }
-    n.put("Hostname", hostname);
-    n.put("acceptDNS", false);
-    n.put("acceptRoutes", acceptRoutes);
+    ObjectNode n = io.tailops.operator.proxy.TailscaledConfig.head(serverUrl, authKey, hostname, acceptRoutes);
     if (!advertiseServices.isEmpty()) {
       ArrayNode a = n.putArray("AdvertiseServices");
       advertiseServices.forEach(a::add);
