@@ -451,10 +451,10 @@ class ConnectorIT {
   }
 
   static void edit(String name, java.util.function.Consumer<Connector> change) {
-    env.client().resources(Connector.class).withName(name).edit(x -> {
+    Conflicts.retry(() -> env.client().resources(Connector.class).withName(name).edit(x -> {
       change.accept(x);
       return x;
-    });
+    }));
   }
 
   static Optional<Condition> ready(Connector c) {

@@ -187,10 +187,10 @@ class DNSConfigIT {
         .containsEntry("tailscale.com/magic-dnsname", ingressName);
 
     // the name changes: the record moves
-    env.client().services().inNamespace(NS).withName("db").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace(NS).withName("db").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/tailnet-fqdn", "postgres.tailnet-abc.ts.net.");
       return s;
-    });
+    }));
     // the pod restarts with the new target (a new address, as a new pod gets)
     String restarted = awaitNewPod("svc", "db");
     String newIp = podRuns(restarted, "10.244.7.12");
@@ -237,11 +237,11 @@ class DNSConfigIT {
   @Test
   @Order(3)
   void aSpecChangeReachesTheDeploymentAndAHandEditIsPutBack() {
-    env.client().resources(DNSConfig.class).withName("ts-dns").edit(dc -> {
+    Conflicts.retry(() -> env.client().resources(DNSConfig.class).withName("ts-dns").edit(dc -> {
       dc.getSpec().getNameserver().getImage().setTag("v1.94.3");
       dc.getSpec().getNameserver().setReplicas(2);
       return dc;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
       Deployment d = env.client().apps().deployments().inNamespace(OPERATOR_NS).withName("nameserver").get();
       assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getImage())

@@ -100,7 +100,7 @@ class DriftIT {
   }
 
   static void editStatefulSet(String name, UnaryOperator<StatefulSet> edit) {
-    env.client().apps().statefulSets().inNamespace(NS).withName(name).edit(edit);
+    Conflicts.retry(() -> env.client().apps().statefulSets().inNamespace(NS).withName(name).edit(edit));
   }
 
   static String mainEnv(StatefulSet s, String name) {
@@ -165,8 +165,8 @@ class DriftIT {
     String ns = "drift-svc";
     String sts = settledProxy(ns);
     Service headless = env.client().services().inNamespace(NS).withName(sts).get();
-    env.client().services().inNamespace(NS).withName(sts).edit(s -> new ServiceBuilder(s).editSpec()
-        .withSelector(Map.of("app", "something-else")).endSpec().build());
+    Conflicts.retry(() -> env.client().services().inNamespace(NS).withName(sts).edit(s -> new ServiceBuilder(s).editSpec()
+        .withSelector(Map.of("app", "something-else")).endSpec().build()));
     await().atMost(Duration.ofSeconds(60)).until(() -> headless.getSpec().getSelector()
         .equals(env.client().services().inNamespace(NS).withName(sts).get().getSpec().getSelector()));
     awaitReverted(ns, "reverted a manual change to spec.selector of Service " + NS + "/" + sts);

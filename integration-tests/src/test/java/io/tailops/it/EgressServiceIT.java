@@ -119,10 +119,10 @@ class EgressServiceIT {
 
     // the target changes: the same proxy, its environment follows
     FakeDevice other = onlineDevice("nas2");
-    env.client().services().inNamespace(NS).withName("nas").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace(NS).withName("nas").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/tailnet-ip", other.ipv4());
       return s;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).until(() -> other.ipv4().equals(env(proxy("nas"), "TS_TAILNET_TARGET_IP")));
     assertThat(proxy("nas").getMetadata().getName()).isEqualTo(set.getMetadata().getName());
     await().atMost(Duration.ofSeconds(60)).until(() -> ready(get("nas")).map(Condition::getMessage).orElse("")
@@ -172,10 +172,10 @@ class EgressServiceIT {
     env.client().resource(Serialization.unmarshal("apiVersion: tailscale.com/v1alpha1\nkind: ProxyClass\n"
         + "metadata: {name: egress-routes}\nspec: {tailscale: {acceptRoutes: true}, metrics: {enable: true}}\n",
         ProxyClass.class)).create();
-    env.client().services().inNamespace(NS).withName("lab").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace(NS).withName("lab").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/proxy-class", "egress-routes");
       return s;
-    });
+    }));
     awaitCondition("lab", "True", "ProxyCreated");
     String sts = env.awaitProxy("svc", NS, "lab");
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(env.tailscaledConfig(sts))
@@ -192,10 +192,10 @@ class EgressServiceIT {
     awaitCondition("printer", "True", "ProxyCreated");
     FakeDevice proxyDevice = env.tailnet().devices().stream().filter(d -> d.dnsLabel().equals(NS + "-printer"))
         .findFirst().orElseThrow();
-    env.client().services().inNamespace(NS).withName("printer").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace(NS).withName("printer").edit(s -> {
       s.getMetadata().getAnnotations().remove("tailscale.com/tailnet-ip");
       return s;
-    });
+    }));
     assertNothingLeftFor("printer");
     await().atMost(Duration.ofSeconds(30)).until(() -> env.tailnet().device(proxyDevice.nodeId()).isEmpty());
     await().atMost(Duration.ofSeconds(30)).until(() -> ready(get("printer")).isEmpty()

@@ -178,10 +178,10 @@ class HaServiceIT {
 
     // Out of the group: unadvertised, unmapped, deleted in the tailnet, our conditions and finalizer gone; being a
     // LoadBalancer of class tailscale still, it is now served by a proxy of its own.
-    env.client().services().inNamespace(APP).withName("web").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace(APP).withName("web").edit(s -> {
       s.getMetadata().getAnnotations().remove("tailscale.com/proxy-group");
       return s;
-    });
+    }));
     await().atMost(WAIT).until(() -> env.tailnet().service("svc:ha-web").isEmpty());
     await().atMost(WAIT).until(() -> svc("web"), s -> (s.getMetadata().getFinalizers() == null
         || !s.getMetadata().getFinalizers().contains("tailscale.com/service-pg-finalizer"))

@@ -151,10 +151,10 @@ class NewUserIT {
 
     // Later reconciles (a change to each Service) keep it so.
     for (String ns : List.of("race-a", "race-b")) {
-      env.client().services().inNamespace(ns).withName("web").edit(s -> {
+      Conflicts.retry(() -> env.client().services().inNamespace(ns).withName("web").edit(s -> {
         s.getMetadata().getAnnotations().put("example.com/touched", "1");
         return s;
-      });
+      }));
     }
     await().atMost(Duration.ofSeconds(60)).until(() -> env.events(svc(loser, "web")).stream()
         .anyMatch(e -> "HostnameConflict".equals(e.getReason())));
@@ -180,10 +180,10 @@ class NewUserIT {
         "tailscale.com/hostname", "race-taken"))).create();
     awaitCondition("race-c", "second", "True", "ProxyCreated");
     String newerDevice = devices("race-taken").get(0).nodeId();
-    env.client().services().inNamespace("race-c").withName("first").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace("race-c").withName("first").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/hostname", "race-taken");
       return s;
-    });
+    }));
     awaitCondition("race-c", "second", "False", "HostnameConflict");
     awaitNoProxy("svc", "race-c", "second");
     assertThat(env.tailnet().device(newerDevice)).as("the loser's device").isEmpty();
@@ -523,14 +523,14 @@ class NewUserIT {
         .contains("AnnotationIgnored").contains("near/funnel-yes");
 
     // Later reconciles (a change to the object) tell it no second time; the fix is taken at once.
-    env.client().services().inNamespace("near").withName("expose-yes").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace("near").withName("expose-yes").edit(s -> {
       s.getMetadata().getAnnotations().put("example.com/touched", "1");
       return s;
-    });
-    env.client().services().inNamespace("near").withName("capital").edit(s -> {
+    }));
+    Conflicts.retry(() -> env.client().services().inNamespace("near").withName("capital").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/expose", "true");
       return s;
-    });
+    }));
     awaitCondition("near", "capital", "True", "ProxyCreated");
     assertThat(env.events(svc("near", "expose-yes"))).filteredOn(e -> "AnnotationValueIgnored".equals(e.getReason()))
         .singleElement().satisfies(e -> assertThat(e.getCount()).isEqualTo(1));
@@ -768,10 +768,10 @@ class NewUserIT {
       assertThat(check.detail()).isEqualTo("not served: ProxyInvalid: " + c[1]);
     }
     // The fix the message names: the port's name.
-    env.client().network().v1().ingresses().inNamespace("backends").withName("port-name").edit(i -> {
+    Conflicts.retry(() -> env.client().network().v1().ingresses().inNamespace("backends").withName("port-name").edit(i -> {
       i.getSpec().getDefaultBackend().getService().getPort().setName("http");
       return i;
-    });
+    }));
     awaitEvent(ing("backends", "port-name"), "ProxyReady");
     assertThat(env.statefulSets("ingress", "backends", "port-name")).hasSize(1);
   }

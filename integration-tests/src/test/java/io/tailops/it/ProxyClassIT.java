@@ -384,9 +384,9 @@ class ProxyClassIT {
           .getMetadata().getLabels().get("version")));
     }
     // The bystander, reconciled with the new class in the operator's cache (its users have it), keeps its proxy.
-    env.awaitReconciled(env.client().services().inNamespace("pc-roll").withName("bystander").edit(s ->
+    env.awaitReconciled(Conflicts.retry(() -> env.client().services().inNamespace("pc-roll").withName("bystander").edit(s ->
         new io.fabric8.kubernetes.api.model.ServiceBuilder(s).editMetadata().addToLabels("touched", "after-roll")
-            .endMetadata().build()));
+            .endMetadata().build())));
     assertThat(proxyOf("pc-roll", "bystander").getMetadata().getResourceVersion()).isEqualTo(bystanderVersion);
   }
 

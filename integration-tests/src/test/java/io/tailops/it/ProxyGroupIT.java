@@ -199,10 +199,10 @@ class ProxyGroupIT {
     assertThat(sts.getSpec().getTemplate().getSpec().getContainers().get(0).getLifecycle()).isNull();
 
     // A hand edit of the group's Role is put back and said on the group.
-    env.client().rbac().roles().inNamespace(NS).withName("ing").edit(r -> {
+    Conflicts.retry(() -> env.client().rbac().roles().inNamespace(NS).withName("ing").edit(r -> {
       r.getRules().get(1).setVerbs(List.of("get", "patch", "update", "delete"));
       return r;
-    });
+    }));
     await().atMost(WAIT).untilAsserted(() -> assertThat(get(Role.class, "ing").getRules().get(1).getVerbs())
         .containsExactly("get", "patch", "update"));
     Event reverted = await().atMost(WAIT).until(() -> env.event(ready, "ManualChangeReverted"), Optional::isPresent)

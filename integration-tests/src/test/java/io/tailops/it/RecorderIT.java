@@ -135,10 +135,10 @@ class RecorderIT {
     // Steady state: a reconcile (here caused by a label on the state Secret) writes nothing.
     double before = reconciled();
     io.tailops.testkit.kube.AuditLog.Mark mark = env.mark();
-    env.client().secrets().inNamespace(NS).withName("rec-0").edit(x -> {
+    Conflicts.retry(() -> env.client().secrets().inNamespace(NS).withName("rec-0").edit(x -> {
       x.getMetadata().getLabels().put("touched", "yes");
       return x;
-    });
+    }));
     await().atMost(Duration.ofSeconds(30)).until(() -> reconciled() > before);
     var writes = env.operatorRequestsSince(mark).writes().filter(w -> !"leases".equals(w.resource()));
     assertThat(writes.list()).as(writes.summary()).isEmpty();
@@ -202,10 +202,10 @@ class RecorderIT {
     // Back to one replica: the second replica's device leaves the tailnet, its Secrets go.
     String second = devices("rec").stream().filter(d -> d.hostname().equals("rec-1")).findFirst().orElseThrow()
         .nodeId();
-    env.client().resources(Recorder.class).withName("rec").edit(x -> {
+    Conflicts.retry(() -> env.client().resources(Recorder.class).withName("rec").edit(x -> {
       x.getSpec().setReplicas(1);
       return x;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
       assertThat(env.tailnet().device(second)).isEmpty();
       assertThat(secret("rec-1")).isNull();
@@ -219,11 +219,11 @@ class RecorderIT {
   @Order(3)
   @Test
   void handEditsAreRevertedAndReported() {
-    env.client().apps().statefulSets().inNamespace(NS).withName("rec").edit(s -> {
+    Conflicts.retry(() -> env.client().apps().statefulSets().inNamespace(NS).withName("rec").edit(s -> {
       s.getSpec().setReplicas(3);
       s.getSpec().getTemplate().getSpec().getContainers().get(0).setImage("example.com/other:1");
       return s;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
       StatefulSet s = sts("rec");
       assertThat(s.getSpec().getReplicas()).isEqualTo(1);
@@ -236,10 +236,10 @@ class RecorderIT {
     assertThat(e.getMessage()).startsWith("reverted a manual change to ").contains("spec.replicas")
         .endsWith("of StatefulSet tailscale/rec");
 
-    env.client().rbac().roles().inNamespace(NS).withName("rec").edit(role -> {
+    Conflicts.retry(() -> env.client().rbac().roles().inNamespace(NS).withName("rec").edit(role -> {
       role.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("pods").withVerbs("get").build());
       return role;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
         assertThat(env.client().rbac().roles().inNamespace(NS).withName("rec").get().getRules()).hasSize(2));
   }
@@ -366,10 +366,10 @@ class RecorderIT {
     assertThat(secret("foreign-tags-auth-0")).isNull();
 
     // Fixing the spec makes it ready; deleting the invalid ones needs no device clean-up.
-    env.client().resources(Recorder.class).withName("unreachable").edit(x -> {
+    Conflicts.retry(() -> env.client().resources(Recorder.class).withName("unreachable").edit(x -> {
       x.getSpec().setEnableUI(true);
       return x;
-    });
+    }));
     awaitReason("unreachable", "RecorderCreated");
     env.client().resources(Recorder.class).withName("sa-clash").delete();
     env.client().resources(Recorder.class).withName("foreign-tags").delete();

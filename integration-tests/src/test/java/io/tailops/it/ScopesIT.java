@@ -127,10 +127,10 @@ class ScopesIT {
     await().atMost(Duration.ofSeconds(90)).until(() -> ServiceExposeIT.ready(env.client().services()
         .inNamespace("scopes").withName("web2").get()).filter(c -> "True".equals(c.getStatus())).isPresent());
     // Stop exposing: the proxy's device cannot be deleted, so the finalizer and the proxy's Secret stay.
-    env.client().services().inNamespace("scopes").withName("web").edit(s -> {
+    Conflicts.retry(() -> env.client().services().inNamespace("scopes").withName("web").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/expose", "false");
       return s;
-    });
+    }));
     await().atMost(Duration.ofSeconds(60)).until(() -> env.event(web(), "DeviceDeleteFailed").isPresent());
     assertThat(env.event(web(), "DeviceDeleteFailed").orElseThrow().getMessage())
         .contains("the OAuth client lacks the devices:core scope: give it the scope devices:core");

@@ -147,9 +147,9 @@ class ServiceExposeIT {
     awaitCondition("rename", "app", "True", "ProxyCreated");
     String nodeId = device("before").nodeId();
     int keys = env.tailnet().keys().size();
-    env.client().services().inNamespace("rename").withName("app")
+    Conflicts.retry(() -> env.client().services().inNamespace("rename").withName("app")
         .edit(s -> new ServiceBuilder(s).editMetadata().addToAnnotations("tailscale.com/hostname", "after")
-            .endMetadata().build());
+            .endMetadata().build()));
     await().atMost(Duration.ofSeconds(60)).until(() -> ready(get("rename", "app"))
         .map(c -> c.getMessage().contains("after.")).orElse(false));
     assertThat(device("after").nodeId()).isEqualTo(nodeId);
@@ -166,9 +166,9 @@ class ServiceExposeIT {
     String sts = env.statefulSets("svc", "switch", "web").get(0).getMetadata().getName();
     String nodeId = device("switch-web").nodeId();
     int keys = env.tailnet().keys().size();
-    env.client().services().inNamespace("switch").withName("web").edit(s -> new ServiceBuilder(s).editMetadata()
+    Conflicts.retry(() -> env.client().services().inNamespace("switch").withName("web").edit(s -> new ServiceBuilder(s).editMetadata()
         .addToAnnotations("tailscale.com/expose", "true").endMetadata().editSpec().withType("ClusterIP")
-        .withLoadBalancerClass(null).endSpec().build());
+        .withLoadBalancerClass(null).endSpec().build()));
     await().atMost(Duration.ofSeconds(30)).until(() -> get("switch", "web").getStatus().getLoadBalancer()
         .getIngress().isEmpty());
     awaitCondition("switch", "web", "True", "ProxyCreated");
@@ -184,9 +184,9 @@ class ServiceExposeIT {
     env.client().resource(loadBalancer("unexpose", "lb", Map.of("tailscale.com/hostname", "unexpose-lb"))).create();
     awaitCondition("unexpose", "lb", "True", "ProxyCreated");
     String nodeId = device("unexpose-lb").nodeId();
-    env.client().services().inNamespace("unexpose").withName("lb")
+    Conflicts.retry(() -> env.client().services().inNamespace("unexpose").withName("lb")
         .edit(s -> new ServiceBuilder(s).editSpec().withLoadBalancerClass(null).withType("ClusterIP")
-            .endSpec().build());
+            .endSpec().build()));
     assertNothingLeftFor("unexpose", "lb");
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       Service svc = get("unexpose", "lb");
@@ -224,8 +224,8 @@ class ServiceExposeIT {
     env.tailnet().resetCallCounts();
     env.startOperator(); // a restart reconciles every Service from scratch
     // An irrelevant change triggers another reconcile of this Service.
-    Service touched = env.client().services().inNamespace("resync").withName("steady")
-        .edit(s -> new ServiceBuilder(s).editMetadata().addToLabels("touched", "yes").endMetadata().build());
+    Service touched = Conflicts.retry(() -> env.client().services().inNamespace("resync").withName("steady")
+        .edit(s -> new ServiceBuilder(s).editMetadata().addToLabels("touched", "yes").endMetadata().build()));
     env.awaitReconciled(touched);
     // ... and every other Service the operator watches (all but its own) has been reconciled since the restart.
     env.awaitCurrentVersionsReconciled(env.client().services().inAnyNamespace()
