@@ -294,6 +294,45 @@ class EgressProxyGroupIT {
   }
 
   @Test
+  void aServiceWithAProxyOfItsOwnMovesToTheGroupAndItsProxyGoes() throws Exception {
+    create(Service.class, """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: moved
+          namespace: %s
+          annotations:
+            tailscale.com/tailnet-fqdn: %s
+        spec:
+          type: ExternalName
+          externalName: placeholder
+          ports:
+          - {name: pg, port: 5432, protocol: TCP}
+        """.formatted(APP, db.name()));
+    await().atMost(WAIT).until(() -> env.client().apps().statefulSets().inNamespace(NS)
+        .withLabel("tailscale.com/parent-resource", "moved").list().getItems().size() == 1);
+
+    Conflicts.retry(() -> env.client().services().inNamespace(APP).withName("moved").edit(s -> {
+      s.getMetadata().getAnnotations().put("tailscale.com/proxy-group", "eg");
+      return s;
+    }));
+    Service served = awaitReady("moved", "2 out of 2 replicas are ready to route traffic");
+    await().atMost(WAIT).until(() -> env.client().apps().statefulSets().inNamespace(NS)
+        .withLabel("tailscale.com/parent-resource", "moved").list().getItems().isEmpty()
+        && env.client().secrets().inNamespace(NS).withLabel("tailscale.com/parent-resource", "moved").list()
+            .getItems().isEmpty());
+    assertThat(clusterIpServices("moved")).as("the group's ClusterIP Service is no proxy object").hasSize(1);
+    assertThat(svc("moved").getSpec().getExternalName()).isEqualTo(clusterIpServices("moved").get(0).getMetadata()
+        .getName() + "." + NS + ".svc.cluster.local");
+    assertThat(served.getMetadata().getFinalizers()).contains("tailscale.com/finalizer");
+    assertThat(egressServices("eg").has(APP + "-moved")).isTrue();
+
+    env.client().services().inNamespace(APP).withName("moved").delete();
+    await().atMost(WAIT).until(() -> svc("moved") == null);
+    await().atMost(WAIT).until(() -> !egressServices("eg").has(APP + "-moved") && clusterIpServices("moved").isEmpty());
+  }
+
+  @Test
   void aGroupThatDoesNotExistIsToldSo() throws Exception {
     Service s = egress("nogroup", "missing", "tailscale.com/tailnet-fqdn: " + db.name());
     Condition c = await().atMost(WAIT).until(() -> condition(svc("nogroup"), "TailscaleEgressSvcValid"),

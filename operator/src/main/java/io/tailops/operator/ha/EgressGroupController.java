@@ -81,6 +81,7 @@ public final class EgressGroupController extends HaController<Service, EgressGro
   private static final Logger LOG = LoggerFactory.getLogger(EgressGroupController.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final SecureRandom RANDOM = new SecureRandom();
+  private final Object allocation = new Object();
 
   private final EgressGroupPlanner planner;
   private final String clusterDomain;
@@ -278,18 +279,50 @@ public final class EgressGroupController extends HaController<Service, EgressGro
       // Not in the cache: maybe created by a reconcile the cache has not seen yet (the name is generated).
       have = ctx.client().services().inNamespace(ns).withLabels(labels).list().getItems().stream().findFirst();
     }
-    Set<Integer> used = new HashSet<>();
     String self = have.map(s -> s.getMetadata().getName()).orElse("");
-    clusterIpServices.list(ns, s -> w.group().equals(s.getMetadata().getLabels().get(TailscaleKeys.PROXY_GROUP))
-        && !self.equals(s.getMetadata().getName())).forEach(s -> s.getSpec().getPorts().forEach(p -> {
-          if (p.getTargetPort() != null && p.getTargetPort().getIntVal() != null) {
-            used.add(p.getTargetPort().getIntVal());
-          }
-        }));
-    used.remove(EgressServiceConfig.LOCAL_ADDR_PORT);
     List<ServicePort> existing = have.map(s -> s.getSpec().getPorts()).orElse(List.of());
-    List<ServicePort> ports = EgressServiceConfig.clusterIpPorts(w.ports(), existing, used,
-        () -> 10000 + RANDOM.nextInt(EgressServiceConfig.MAX_PORTS));
+    List<ServicePort> ports = EgressServiceConfig.clusterIpPorts(w.ports(), existing,
+        usedPorts(clusterIpServices.list(ns, s -> true).toList(), w.group(), self), this::randomPort);
+    Set<Integer> kept = new HashSet<>();
+    existing.forEach(p -> kept.add(p.getTargetPort() == null ? -1 : p.getTargetPort().getIntVal()));
+    if (ports.stream().anyMatch(p -> !kept.contains(p.getTargetPort().getIntVal()))) {
+      // New container ports: chosen again under one lock against the live list, so that two Services of the group
+      // reconciled at once (the cache not yet showing the other's write) never get the same port.
+      synchronized (allocation) {
+        List<Service> live = ctx.client().services().inNamespace(ns).withLabel(ChildLabels.LABEL_SVC_TYPE,
+            ChildLabels.EGRESS).withLabel(TailscaleKeys.PROXY_GROUP, w.group()).list().getItems();
+        ports = EgressServiceConfig.clusterIpPorts(w.ports(), existing, usedPorts(live, w.group(), self),
+            this::randomPort);
+        return write(svc, ns, labels, have, ports);
+      }
+    }
+    return write(svc, ns, labels, have, ports);
+  }
+
+  private int randomPort() {
+    return 10000 + RANDOM.nextInt(EgressServiceConfig.MAX_PORTS);
+  }
+
+  /** The container ports the group's other egress Services map. */
+  private static Set<Integer> usedPorts(List<Service> services, String group, String self) {
+    Set<Integer> used = new HashSet<>();
+    for (Service s : services) {
+      if (!group.equals(s.getMetadata().getLabels().get(TailscaleKeys.PROXY_GROUP))
+          || self.equals(s.getMetadata().getName()) || s.getSpec().getPorts() == null) {
+        continue;
+      }
+      for (ServicePort p : s.getSpec().getPorts()) {
+        if (p.getTargetPort() != null && p.getTargetPort().getIntVal() != null
+            && !EgressServiceConfig.HEALTH_CHECK_PORT_NAME.equals(p.getName())) {
+          used.add(p.getTargetPort().getIntVal());
+        }
+      }
+    }
+    return used;
+  }
+
+  private Service write(Service svc, String ns, Map<String, String> labels, Optional<Service> have,
+      List<ServicePort> ports) {
     if (have.isEmpty()) {
       Service created = ctx.client().services().inNamespace(ns).resource(new ServiceBuilder().withNewMetadata()
           .withGenerateName(EgressServiceConfig.namePrefix(svc.getMetadata().getName())).withNamespace(ns)
