@@ -340,6 +340,40 @@ class EgressProxyGroupIT {
   }
 
   @Test
+  void aServiceMovedToAnotherGroupLeavesTheFirst() throws Exception {
+    create(ProxyGroup.class, """
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: eg2
+        spec:
+          type: egress
+          replicas: 1
+        """);
+    egress("mover", "eg", "tailscale.com/tailnet-fqdn: " + db.name());
+    awaitReady("mover", "2 out of 2 replicas are ready to route traffic");
+    String first = clusterIpServices("mover").get(0).getMetadata().getName();
+
+    Conflicts.retry(() -> env.client().services().inNamespace(APP).withName("mover").edit(s -> {
+      s.getMetadata().getAnnotations().put("tailscale.com/proxy-group", "eg2");
+      return s;
+    }));
+    Service moved = awaitReady("mover", "1 out of 1 replicas are ready to route traffic");
+    assertThat(condition(moved, "TailscaleEgressSvcConfigured").orElseThrow().getReason())
+        .startsWith("ConfiguredFor:ProxyGroup:eg2:");
+    await().atMost(WAIT).until(() -> !egressServices("eg").has(APP + "-mover")
+        && clusterIpServices("mover").size() == 1 && endpointSlices("mover").size() == 1);
+    Service second = clusterIpServices("mover").get(0);
+    assertThat(second.getMetadata().getName()).isNotEqualTo(first);
+    assertThat(second.getMetadata().getLabels()).containsEntry("tailscale.com/proxy-group", "eg2");
+    assertThat(egressServices("eg2").has(APP + "-mover")).isTrue();
+    assertThat(endpointAddresses("mover")).containsExactly(podIp("eg2-0"));
+    assertThat(moved.getSpec().getExternalName()).startsWith(second.getMetadata().getName() + ".");
+    env.client().services().inNamespace(APP).withName("mover").delete();
+    await().atMost(WAIT).until(() -> svc("mover") == null && !egressServices("eg2").has(APP + "-mover"));
+  }
+
+  @Test
   void aGroupThatDoesNotExistIsToldSo() throws Exception {
     Service s = egress("nogroup", "missing", "tailscale.com/tailnet-fqdn: " + db.name());
     Condition c = await().atMost(WAIT).until(() -> condition(svc("nogroup"), "TailscaleEgressSvcValid"),
