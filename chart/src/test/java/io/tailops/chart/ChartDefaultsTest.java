@@ -305,6 +305,8 @@ class ChartDefaultsTest {
     expected.addAll(grants("apps", "statefulsets", crud));
     expected.addAll(grants("", "services", "create", "delete", "deletecollection"));
     expected.addAll(grants("", "pods", "get", "list", "watch", "delete"));
+    // The EndpointSlice of each Service egressing through an egress ProxyGroup.
+    expected.addAll(grants("discovery.k8s.io", "endpointslices", "create", "update", "patch", "delete"));
     expected.addAll(grants("", "configmaps", "get", "list", "watch", "create", "update", "patch", "delete"));
     expected.addAll(grants("apps", "deployments", "get", "list", "watch", "create", "update", "patch"));
     // Each proxy's own, a ProxyGroup's or a Recorder's ServiceAccount, Role and RoleBinding; a DNSConfig nameserver's ServiceAccount.

@@ -35,17 +35,28 @@ public final class GroupConfigMap {
   private final KubernetesClient client;
   private final String namespace;
   private final Function<String, Optional<ConfigMap>> cache;
+  private final Function<String, String> nameOf;
 
   /** @param cache the ConfigMaps of the operator namespace by name (an informer) */
   public GroupConfigMap(KubernetesClient client, String namespace, Function<String, Optional<ConfigMap>> cache) {
+    this(client, namespace, cache, ProxyGroupNames::ingressConfigMapName);
+  }
+
+  /**
+   * @param nameOf the ConfigMap of a group ({@code <pg>-ingress-config}, or {@code <pg>-egress-config} for the
+   *     {@code egress-services} of an egress group)
+   */
+  public GroupConfigMap(KubernetesClient client, String namespace, Function<String, Optional<ConfigMap>> cache,
+      Function<String, String> nameOf) {
     this.client = client;
     this.namespace = namespace;
     this.cache = cache;
+    this.nameOf = nameOf;
   }
 
   /** The entries under {@code key} of the group's ConfigMap by service name; empty when it does not exist (yet). */
   public Optional<Map<String, JsonNode>> entries(String pg, String key) {
-    return cache.apply(ProxyGroupNames.ingressConfigMapName(pg)).map(cm -> entries(cm, key));
+    return cache.apply(nameOf.apply(pg)).map(cm -> entries(cm, key));
   }
 
   /** The entry of {@code service}, if the group's ConfigMap has one. */
@@ -71,7 +82,7 @@ public final class GroupConfigMap {
   }
 
   private boolean update(String pg, String key, UnaryOperator<TreeMap<String, JsonNode>> change) {
-    String name = ProxyGroupNames.ingressConfigMapName(pg);
+    String name = nameOf.apply(pg);
     ConfigMap cm = cache.apply(name).orElse(null);
     for (int attempt = 1; ; attempt++) {
       if (cm == null) {

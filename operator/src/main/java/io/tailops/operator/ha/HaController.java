@@ -198,6 +198,16 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
     return groupPods.get(new ResourceID(name, ctx.config().namespace()));
   }
 
+  /** A ConfigMap of the groups (in the operator namespace) by name, from the cache. */
+  protected Optional<ConfigMap> groupConfigMap(String name) {
+    return groupConfigMaps.get(new ResourceID(name, ctx.config().namespace()));
+  }
+
+  /** Every ConfigMap of the groups, from the cache. */
+  protected List<ConfigMap> groupConfigMaps() {
+    return groupConfigMaps.list(ctx.config().namespace(), c -> true).toList();
+  }
+
   /** The groups whose ConfigMap has an entry for {@code service} under {@code key}. */
   protected List<String> groupsServing(String key, String service) {
     List<String> out = new ArrayList<>();

@@ -56,6 +56,14 @@ public interface ProxyKind<P extends HasMetadata, S, Q> {
     return identity().parentClass();
   }
 
+  /**
+   * Whether another controller serves this parent and owns its finalizer and status (a Service egressing through a
+   * ProxyGroup): the pipeline then only removes a proxy of its own the parent still has, and writes nothing else.
+   */
+  default boolean servedElsewhere(P parent) {
+    return false;
+  }
+
   default boolean clusterScoped() {
     return identity().clusterScoped();
   }

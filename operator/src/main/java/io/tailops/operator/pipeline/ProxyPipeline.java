@@ -95,6 +95,13 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     // Whoever waits for a hostname this parent no longer asks for is woken now.
     ctx.hostnames().claiming(parent.getMetadata().getUid(), deleting ? Set.of()
         : new LinkedHashSet<>(kind.claim(parent).hostnames()));
+    if (kind.servedElsewhere(parent)) {
+      if (hasProxy(ref)) {
+        LOG.info("removing the proxy of {}: it is served by another controller now", ref);
+        remove(parent, ref, gone);
+      }
+      return Optional.empty();
+    }
     Decision<Q> decision = deleting ? new Decision.NotWanted<>("the " + kind.kindName() + " is being deleted")
         : kind.plan(parent, store);
     LOG.debug("reconciling {} ({}): {}", ref, gone ? "deleted" : parent.getMetadata().getResourceVersion(),

@@ -21,6 +21,13 @@ public final class ChildLabels {
   private ChildLabels() {
   }
 
+  /**
+   * The label of the ClusterIP Service and EndpointSlice of a Service egressing through a ProxyGroup
+   * ({@code tailscale.com/svc-type: egress}): they carry the Service's parent labels too but are no proxy of it.
+   */
+  public static final String LABEL_SVC_TYPE = "tailscale.com/svc-type";
+  public static final String EGRESS = "egress";
+
   public static Map<String, String> of(ParentRef parent) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(LABEL_MANAGED, "true");
@@ -49,7 +56,8 @@ public final class ChildLabels {
    * label's value: for a parent whose name is too long for a label, the value {@link DerivedNames#labelValue} makes of it.
    */
   public static Optional<ParentRef> parentOf(Map<String, String> labels, String type) {
-    if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))) {
+    if (labels == null || !"true".equals(labels.get(LABEL_MANAGED)) || !type.equals(labels.get(LABEL_PARENT_TYPE))
+        || EGRESS.equals(labels.get(LABEL_SVC_TYPE))) {
       return Optional.empty();
     }
     String name = labels.get(LABEL_PARENT_NAME);

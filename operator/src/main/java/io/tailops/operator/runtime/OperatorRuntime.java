@@ -151,6 +151,8 @@ public final class OperatorRuntime implements AutoCloseable {
     // Ingresses and Services served by an ingress ProxyGroup through a Tailscale Service.
     register(operator, new io.tailops.operator.ha.HaIngressController(ctx));
     register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
+    // ExternalName Services egressing to the tailnet through an egress ProxyGroup.
+    register(operator, new io.tailops.operator.ha.EgressGroupController(ctx, clusterDomain(config.namespace())));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)

@@ -65,14 +65,31 @@ public final class EgressPlanner {
   }
 
   /**
+   * Whether {@code svc} egresses through a ProxyGroup (official {@code isEgressSvcForProxyGroup}, and an ExternalName
+   * Service naming a group without a target, so that it is told what it lacks): it names a ProxyGroup and a tailnet
+   * target, or is an ExternalName Service naming a ProxyGroup and not asking to be exposed. Such a Service is served
+   * by the ProxyGroup egress controller, never by a proxy of its own.
+   */
+  public static boolean viaProxyGroup(Service svc) {
+    Map<String, String> ann = ServicePlanner.annotations(svc);
+    Map<String, String> labels = svc.getMetadata().getLabels() == null ? Map.of() : svc.getMetadata().getLabels();
+    if (ann.getOrDefault(PROXY_GROUP, "").isEmpty() || "true".equals(labels.get(
+        io.tailops.operator.k8s.TailscaleKeys.LABEL_MANAGED))) {
+      return false;
+    }
+    return asksForEgress(svc) || svc.getSpec() != null && "ExternalName".equals(svc.getSpec().getType())
+        && !"true".equals(ann.get(io.tailops.operator.k8s.TailscaleKeys.EXPOSE));
+  }
+
+  /**
    * The plan for a Service that {@link #asksForEgress asks for egress} and is not exposed to the tailnet (an exposed
    * Service is an ingress Service, whatever else it says, as upstream decides).
    */
   public ServicePlan plan(Service svc) {
     Map<String, String> ann = ServicePlanner.annotations(svc);
     if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
-      return new ServicePlan.NotExposed("the Service names a ProxyGroup (tailscale.com/proxy-group), which this "
-          + "operator does not serve");
+      return new ServicePlan.NotExposed("the Service names a ProxyGroup (tailscale.com/proxy-group): it egresses "
+          + "through the group, not through a proxy of its own");
     }
     if (!asksForEgress(svc)) {
       return new ServicePlan.NotExposed("none of " + TAILNET_IP + ", " + TAILNET_FQDN + " is set");
@@ -108,7 +125,7 @@ public final class EgressPlanner {
    * What is wrong with the values of the target annotations (upstream checks them on every Service it serves): a name
    * that is not a MagicDNS name, an address that does not parse or that no device can have.
    */
-  List<String> targetViolations(Service svc) {
+  public List<String> targetViolations(Service svc) {
     Map<String, String> ann = ServicePlanner.annotations(svc);
     List<String> violations = new ArrayList<>();
     String fqdn = ann.getOrDefault(TAILNET_FQDN, "");

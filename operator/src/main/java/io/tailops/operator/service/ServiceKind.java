@@ -123,6 +123,12 @@ public final class ServiceKind implements ProxyKind<Service, ServiceStatus, Serv
     this.funnelVerdicts = verdicts;
   }
 
+  /** A Service egressing through a ProxyGroup is served by the group's egress controller. */
+  @Override
+  public boolean servedElsewhere(Service svc) {
+    return EgressPlanner.viaProxyGroup(svc);
+  }
+
   @Override
   public Decision<ServicePlan.Expose> plan(Service svc, ProxyObjectStore proxies) {
     ServicePlan plan = plans.get(svc);

@@ -87,11 +87,9 @@ public final class ServicePlanner {
     boolean egress = !ann.getOrDefault(TAILNET_IP, "").isEmpty() || !ann.getOrDefault(TAILNET_IP_DEPRECATED, "")
         .isEmpty() || !ann.getOrDefault(TAILNET_FQDN, "").isEmpty();
     if (!ann.getOrDefault(PROXY_GROUP, "").isEmpty()) {
-      if (egress) {
-        return new ServicePlan.Invalid(REASON_INVALID, "unable to provision proxy resources: egress Services through "
-            + "a ProxyGroup (" + PROXY_GROUP + " with " + TAILNET_IP + " or " + TAILNET_FQDN + ") are not supported "
-            + "by this operator yet; remove " + PROXY_GROUP + " or run the official operator for egress",
-            "INVALIDSERVICE");
+      if (EgressPlanner.viaProxyGroup(svc)) {
+        return new ServicePlan.NotExposed("the Service egresses through ProxyGroup " + ann.get(PROXY_GROUP) + " ("
+            + PROXY_GROUP + "), not through a proxy of its own");
       }
       return new ServicePlan.NotExposed("the Service names ProxyGroup " + ann.get(PROXY_GROUP) + " ("
           + PROXY_GROUP + "): served by the group as a Tailscale Service, not by a proxy of its own");

@@ -204,4 +204,16 @@ class EgressPlannerTest {
     assertThat(planner.plan(svc("x", Map.of("tailscale.com/tailnet-ip", "100.64.0.10", "tailscale.com/proxy-group",
         "egress")))).isInstanceOf(ServicePlan.NotExposed.class);
   }
+
+  @Test
+  void aServiceNamingAGroupWithATargetOrAsExternalNameEgressesThroughTheGroup() {
+    assertThat(EgressPlanner.viaProxyGroup(svc("x", Map.of("tailscale.com/tailnet-ip", "100.64.0.10",
+        "tailscale.com/proxy-group", "eg")))).isTrue();
+    assertThat(EgressPlanner.viaProxyGroup(svc("x", Map.of("tailscale.com/tailnet-ip", "100.64.0.10")))).isFalse();
+    Service externalName = svc("x", Map.of("tailscale.com/proxy-group", "eg"));
+    externalName.getSpec().setType("ExternalName");
+    assertThat(EgressPlanner.viaProxyGroup(externalName)).isTrue();
+    externalName.getMetadata().getAnnotations().put("tailscale.com/expose", "true");
+    assertThat(EgressPlanner.viaProxyGroup(externalName)).isFalse();
+  }
 }

@@ -141,8 +141,8 @@ class ServicePlannerTest {
     assertThat(planner.plan(svc("d", "w", Map.of("tailscale.com/expose", "true", "tailscale.com/proxy-group", "pg"))
         .build())).isInstanceOf(ServicePlan.NotExposed.class);
     assertThat(planner.plan(svc("d", "w", Map.of("tailscale.com/tailnet-fqdn", "db.tailnet.ts.net",
-        "tailscale.com/proxy-group", "eg")).build())).isInstanceOfSatisfying(ServicePlan.Invalid.class, i ->
-        assertThat(i.message()).contains("egress Services through a ProxyGroup").contains("not supported"));
+        "tailscale.com/proxy-group", "eg")).build())).isInstanceOfSatisfying(ServicePlan.NotExposed.class, n ->
+        assertThat(n.why()).contains("egresses through ProxyGroup eg"));
   }
 
   @Test

@@ -255,7 +255,8 @@ public final class ProxySimulator implements AutoCloseable {
       name = s.getMetadata().getName();
     } else if (obj instanceof io.fabric8.kubernetes.api.model.ConfigMap cm) {
       String n = cm.getMetadata().getName();
-      name = n.endsWith("-ingress-config") ? n.substring(0, n.length() - "-ingress-config".length()) : null;
+      name = n.endsWith("-ingress-config") ? n.substring(0, n.length() - "-ingress-config".length())
+          : n.endsWith("-egress-config") ? n.substring(0, n.length() - "-egress-config".length()) : null;
     } else if (obj instanceof Pod p) {
       name = stsOfReplica(p.getMetadata().getName());
     }
@@ -497,6 +498,7 @@ public final class ProxySimulator implements AutoCloseable {
       state.put("https_endpoint", httpsEnabled ? d.name() : "no-https");
     }
     groupIngress(sts, secretName, config, d, data, state);
+    groupEgress(sts, secretName, data, state);
     Map<String, String> changed = new LinkedHashMap<>();
     state.forEach((k, v) -> {
       if (!v.equals(data.get(k))) {
@@ -575,6 +577,61 @@ public final class ProxySimulator implements AutoCloseable {
       }
     } catch (Exception e) {
       LOG.debug("serve-config.json of {}: {}", cmName, e.toString());
+    }
+  }
+
+  /**
+   * What containerboot of an egress ProxyGroup replica reports once it has set up the firewall for the egress services
+   * of the group's ConfigMap (key {@code egress-services}, mounted at {@code /etc/proxies}): state Secret key
+   * {@code egress-services} = {@code {"podIPv4":…,"services":{name:{"ports":[…],"tailnetTargetIPs":[…],
+   * "tailnetTarget":{…}}}}} ({@code egressservices.Status}); a name target resolved through the tailnet's devices.
+   * Written only when the services differ from the reported ones or the pod IP changed, as containerboot does.
+   */
+  private void groupEgress(StatefulSet sts, String podName, Map<String, String> data, Map<String, String> state) {
+    if (env(sts, "TS_EGRESS_PROXIES_CONFIG_PATH") == null) {
+      return;
+    }
+    String cmName = configMapAt(sts, "/etc/proxies");
+    var cm = cmName == null ? null : client.configMaps().inNamespace(namespace).withName(cmName).get();
+    String raw = cm == null || cm.getBinaryData() == null ? null : cm.getBinaryData().get("egress-services");
+    String podIp = podIp(podName);
+    if (podIp == null) {
+      return;
+    }
+    try {
+      JsonNode cfgs = raw == null ? JSON.createObjectNode() : JSON.readTree(Base64.getDecoder().decode(raw));
+      if (cfgs.isEmpty() && !data.containsKey("egress-services")) {
+        return;
+      }
+      var status = JSON.createObjectNode();
+      status.put("podIPv4", podIp);
+      var services = status.putObject("services");
+      for (var it = cfgs.fields(); it.hasNext(); ) {
+        var e = it.next();
+        var svc = services.putObject(e.getKey());
+        svc.set("ports", e.getValue().path("ports"));
+        var ips = svc.putArray("tailnetTargetIPs");
+        String ip = e.getValue().path("tailnetTarget").path("ip").asText("");
+        String fqdn = e.getValue().path("tailnetTarget").path("fqdn").asText("");
+        if (!ip.isEmpty()) {
+          ips.add(ip);
+        } else {
+          String want = fqdn.endsWith(".") ? fqdn.substring(0, fqdn.length() - 1) : fqdn;
+          api.devices().stream().filter(dev -> dev.name().equalsIgnoreCase(want)).findFirst()
+              .ifPresent(dev -> dev.addresses().forEach(ips::add));
+        }
+        svc.set("tailnetTarget", e.getValue().path("tailnetTarget"));
+      }
+      String before = data.get("egress-services");
+      if (before != null) {
+        JsonNode old = JSON.readTree(before);
+        if (old.path("services").equals(status.path("services")) && podIp.equals(old.path("podIPv4").asText())) {
+          return;
+        }
+      }
+      state.put("egress-services", status.toString());
+    } catch (Exception e) {
+      LOG.debug("egress-services of {} is not JSON", cmName);
     }
   }
 
