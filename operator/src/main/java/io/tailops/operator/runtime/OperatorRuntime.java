@@ -151,6 +151,7 @@ public final class OperatorRuntime implements AutoCloseable {
     // Ingresses and Services served by an ingress ProxyGroup through a Tailscale Service.
     register(operator, new io.tailops.operator.ha.HaIngressController(ctx));
     register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
+    register(operator, new io.tailops.operator.ha.KubeApiServerController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)
