@@ -262,7 +262,7 @@ class KubeApiServerProxyGroupIT {
 
   @Test
   @Order(3)
-  void aNoauthGroupRunsAsItsOwnServiceAccountUnderItsOwnName() {
+  void aNoauthGroupRunsAsItsOwnServiceAccountUnderItsOwnNameAndMovesToANewHostname() {
     create("""
         apiVersion: tailscale.com/v1alpha1
         kind: ProxyGroup
@@ -281,8 +281,25 @@ class KubeApiServerProxyGroupIT {
     assertThat(get(StatefulSet.class, "open").getSpec().getTemplate().getSpec().getServiceAccountName())
         .isEqualTo("open");
     assertThat(config("open-0-config")).contains("\"Mode\":\"noauth\"");
+
+    // A new hostname: the new service is served, the old one and its certificate resources go.
+    String oldCert = "open." + env.tailnet().tailnetDomain();
+    assertThat(get(Secret.class, oldCert)).isNotNull();
+    env.client().resources(ProxyGroup.class).withName("open").patch(PatchContext.of(PatchType.JSON_MERGE),
+        "{\"spec\":{\"kubeAPIServer\":{\"hostname\":\"open2\"}}}");
+    await().atMost(WAIT).until(() -> pg("open"), p -> ("https://open2." + env.tailnet().tailnetDomain())
+        .equals(p.getStatus().getUrl()) && isTrue(p, "ProxyGroupReady"));
+    await().atMost(WAIT).until(() -> env.tailnet().service("svc:open").isEmpty());
+    assertThat(env.tailnet().service("svc:open2")).isPresent();
+    assertThat(config("open-0-config")).contains("\"ServiceName\":\"svc:open2\"")
+        .contains("\"AdvertiseServices\":[\"svc:open2\"]");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(get(Secret.class, oldCert)).isNull());
+    assertThat(get(Role.class, oldCert)).isNull();
+
     delete("open");
-    assertThat(env.tailnet().service("svc:open")).isEmpty();
+    assertThat(env.tailnet().service("svc:open2")).isEmpty();
+    assertThat(env.client().secrets().inNamespace(NS).withLabel("tailscale.com/proxy-group", "open").list()
+        .getItems()).isEmpty();
   }
 
   @Test
