@@ -82,7 +82,7 @@ class ChartValuesTest {
           .contains("No restart is needed")
           .contains("\"k3s-tailscale-operator\"")
           .contains("kubectl get svc -A")
-          .contains("Not supported by this operator yet: ProxyGroups of type kube-apiserver.")
+          .contains("ProxyGroups of type kube-apiserver run the Kubernetes API server proxy highly available")
           .contains("kubectl get proxygroups")
           .doesNotContain("WARNINGS");
     }

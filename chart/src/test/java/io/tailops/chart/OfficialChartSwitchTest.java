@@ -131,12 +131,13 @@ class OfficialChartSwitchTest {
     assertThat(release.getStatus()).isEqualTo("deployed");
     assertThat(release.getChart()).startsWith("tailscale-operator-0.");
     assertThat(snapshot()).as("CRDs, objects and the Deployment: same UIDs").isEqualTo(uids);
-    // The NOTES name the objects this operator does not act on yet: only ProxyGroups of type kube-apiserver (the
-    // other kinds it serves).
+    // The NOTES say that the kube-apiserver group in auth mode lacks the ServiceAccount its pods run as (the seed's
+    // values do not allow impersonation); every kind is served.
     assertThat(release.getOutput()).contains("WARNINGS")
-        .contains("1 ProxyGroup object(s) of type kube-apiserver exist (api-proxies), but this operator does not "
-            + "support that type yet: it keeps them unchanged and marks each with the condition ProxyGroupReady=False, "
-            + "reason NotSupported.")
+        .contains("1 ProxyGroup object(s) of type kube-apiserver in auth mode exist (api-proxies), but this release "
+            + "does not render the ServiceAccount kube-apiserver-auth-proxy their pods run as: the operator refuses "
+            + "them (ProxyGroupReady=False, reason ProxyGroupInvalid) until you set "
+            + "apiServerProxyConfig.allowImpersonation: \"true\"")
         .doesNotContain("DNSConfig object(s)").doesNotContain("ProxyClass object(s)")
         .doesNotContain("Connector object(s)").doesNotContain("Recorder object(s)");
     for (String crd : CRDS) {

@@ -33,6 +33,7 @@ import org.junit.jupiter.api.Test;
  * pods exist) and the fake Tailscale API, with the proxy simulator playing each replica's containerboot: the official
  * objects, the status (devices, ProxyGroupReady, ProxyGroupAvailable), scaling 1 → 3 → 1 with exactly the replicas'
  * devices registered and removed, a logged-out replica re-registered, a hand edit put back, deletion, and bad input.
+ * Groups of type kube-apiserver: {@link KubeApiServerProxyGroupIT}.
  */
 class ProxyGroupIT {
   static final String NS = OperatorEnvironment.NAMESPACE;
@@ -240,30 +241,6 @@ class ProxyGroupIT {
   }
 
   @Test
-  void aGroupOfTypeKubeApiserverIsReportedAsNotSupportedAndGetsNothing() {
-    ProxyGroup created = create("""
-        apiVersion: tailscale.com/v1alpha1
-        kind: ProxyGroup
-        metadata:
-          name: api
-        spec:
-          type: kube-apiserver
-        """);
-    Condition c = await().atMost(WAIT).until(() -> condition(pg("api"), "ProxyGroupReady"), Optional::isPresent)
-        .orElseThrow();
-    assertThat(c.getStatus()).isEqualTo("False");
-    assertThat(c.getReason()).isEqualTo("NotSupported");
-    assertThat(c.getMessage()).startsWith("ProxyGroups of type kube-apiserver are not supported by this operator yet");
-    assertThat(await().atMost(WAIT).until(() -> env.event(created, "NotSupported"), Optional::isPresent).orElseThrow()
-        .getType()).isEqualTo("Warning");
-    assertThat(get(StatefulSet.class, "api")).isNull();
-    assertThat(env.client().secrets().inNamespace(NS).withLabel("tailscale.com/parent-resource", "api").list()
-        .getItems()).isEmpty();
-    assertThat(pg("api").getMetadata().getFinalizers()).isNullOrEmpty();
-    env.client().resources(ProxyGroup.class).withName("api").delete();
-  }
-
-  @Test
   void aGroupWhoseNameIsTooLongForItsPodsIsRefusedWithWhatToDo() {
     String name = "a".repeat(53);
     create("""
@@ -319,7 +296,7 @@ class ProxyGroupIT {
   }
 
   @Test
-  void doctorSaysHowEachGroupIsAndFailsOnUnsupportedTypes() {
+  void doctorSaysHowEachGroupIsAndFailsOnARefusedOne() {
     create("""
         apiVersion: tailscale.com/v1alpha1
         kind: ProxyGroup
@@ -348,7 +325,9 @@ class ProxyGroupIT {
         env.config(), env.client(), cp, false).run();
     String text = io.tailops.operator.doctor.Doctor.text(checks);
     assertThat(text).contains("ok   proxygroup doc: egress, 1 replica(s) running: doc-0")
-        .contains("FAIL proxygroup doc-api: type kube-apiserver is not supported by this operator yet")
+        .contains("FAIL proxygroup doc-api: kube-apiserver, 0 replica(s) running; ProxyGroupInvalid: invalid "
+            + "ProxyGroup spec: the ServiceAccount \"kube-apiserver-auth-proxy\" used for the API server proxy in auth "
+            + "mode does not exist")
         .contains("ok   proxy proxygroup doc: device ").doesNotContain("doc-0-config");
     env.client().resources(ProxyGroup.class).withName("doc").delete();
     env.client().resources(ProxyGroup.class).withName("doc-api").delete();

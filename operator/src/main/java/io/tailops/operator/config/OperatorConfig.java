@@ -20,6 +20,7 @@ public record OperatorConfig(
     LogMode logging,
     LogFormat logFormat,
     String proxyImage,
+    String k8sProxyImage,
     String proxyPriorityClassName,
     List<String> proxyTags,
     String proxyFirewallMode,
@@ -52,6 +53,8 @@ public record OperatorConfig(
     List<String> warnings) {
 
   public static final String DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
+  /** {@code K8S_PROXY_IMAGE}: the image of ProxyGroups of type kube-apiserver (official default). */
+  public static final String DEFAULT_K8S_PROXY_IMAGE = "tailscale/k8s-proxy:latest";
   public static final String DEFAULT_INGRESS_CLASS = "tailscale";
   public static final String SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -168,6 +171,7 @@ public record OperatorConfig(
         logging,
         logFormat,
         r.string("PROXY_IMAGE", DEFAULT_PROXY_IMAGE),
+        r.string("K8S_PROXY_IMAGE", DEFAULT_K8S_PROXY_IMAGE),
         r.string("PROXY_PRIORITY_CLASS_NAME", ""),
         r.list("PROXY_TAGS", List.of("tag:k8s")),
         firewallMode,

@@ -24,6 +24,11 @@ public final class GroupAdvertisement {
     this.secrets = secrets;
   }
 
+  /** The writer of proxy Secrets this goes through. */
+  ProxySecrets secrets() {
+    return secrets;
+  }
+
   /**
    * Makes each replica advertise {@code service} exactly when {@code advertise} holds for it.
    *

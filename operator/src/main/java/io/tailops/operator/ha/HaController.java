@@ -98,6 +98,13 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
     return List.of();
   }
 
+  /** The ProxyGroup a parent names ({@code tailscale.com/proxy-group}), as a list of at most one. */
+  protected List<String> groupsNamedBy(P parent) {
+    Map<String, String> a = parent.getMetadata().getAnnotations();
+    String pg = a == null ? null : a.get(TailscaleKeys.PROXY_GROUP);
+    return pg == null || pg.isEmpty() ? List.of() : List.of(pg);
+  }
+
   /** Controller settings: every event reconciles. */
   public Consumer<ControllerConfigurationOverrider<P>> configuration() {
     return c -> c.withName(name()).withGenerationAware(false).withTriggerReconcilerOnAllEvents(true)
@@ -108,11 +115,7 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
   @Override
   public List<EventSource<?, P>> prepareEventSources(EventSourceContext<P> context) {
     parents = context.getPrimaryCache();
-    parents.addIndexer(INDEX_GROUP, p -> {
-      Map<String, String> a = p.getMetadata().getAnnotations();
-      String pg = a == null ? null : a.get(TailscaleKeys.PROXY_GROUP);
-      return pg == null || pg.isEmpty() ? List.of() : List.of(pg);
-    });
+    parents.addIndexer(INDEX_GROUP, this::groupsNamedBy);
     String ns = ctx.config().namespace();
     String selector = TailscaleKeys.LABEL_MANAGED + "=true," + TailscaleKeys.LABEL_PARENT_TYPE + "="
         + ProxyGroupNames.PARENT_TYPE;

@@ -127,6 +127,71 @@ public final class ServiceOwnership {
     return !x.isEmpty() && x.equalsIgnoreCase(y);
   }
 
+  /**
+   * Whether this operator may use {@code existing} for the API server proxies of one ProxyGroup, which own their
+   * service exclusively (official {@code exclusiveOwnerAnnotations}): one reference, this operator's, naming the group
+   * ({@code resource}: kind {@code ProxyGroup}, its name and UID). A service without references, with another
+   * operator's, without a resource (an Ingress's or Service's) or with another resource is someone else's.
+   */
+  public static Claim exclusiveClaim(Optional<TailscaleService> existing, String operatorId, Set<String> ourIds,
+      String group, String groupUid) {
+    if (existing.isEmpty()) {
+      return new Ours(Map.of(ANNOTATION, render(List.of(groupRef(operatorId, group, groupUid)))));
+    }
+    TailscaleService s = existing.get();
+    List<JsonNode> refs;
+    try {
+      refs = refs(s);
+    } catch (IllegalArgumentException e) {
+      return new Taken("Tailscale Service " + s.name() + " has an unreadable " + ANNOTATION + " annotation ("
+          + e.getMessage() + ")");
+    }
+    if (refs.isEmpty()) {
+      return new Taken("Tailscale Service " + s.name() + " exists, but does not contain owner annotation with owner "
+          + "references; not proceeding as this is likely a resource created by something other than the Tailscale "
+          + "Kubernetes operator");
+    }
+    if (refs.size() > 1 || !ourIds.contains(refs.get(0).path("operatorID").asText())) {
+      return new Taken("Tailscale Service " + s.name() + " is already owned by other operator(s) and cannot be shared "
+          + "across multiple clusters; configure a different Service name to continue");
+    }
+    JsonNode resource = refs.get(0).get("resource");
+    if (resource == null || resource.isNull()) {
+      return new Taken("Tailscale Service " + s.name() + " exists, but does not reference an owning resource; not "
+          + "proceeding as this is likely a Service already owned by an Ingress");
+    }
+    if (!"ProxyGroup".equals(resource.path("kind").asText()) || !groupUid.equals(resource.path("uid").asText())) {
+      return new Taken("Tailscale Service " + s.name() + " is already owned by another resource: " + resource
+          + "; configure a different Service name to continue");
+    }
+    Map<String, String> annotations = new LinkedHashMap<>(s.annotations());
+    // The group's name may have changed (informational); the reference names this operator as it is known now.
+    annotations.put(ANNOTATION, render(List.of(groupRef(operatorId, group, groupUid))));
+    return new Ours(annotations);
+  }
+
+  /** Whether {@code s} is owned by this operator for the ProxyGroup of UID {@code groupUid} (and nothing else). */
+  public static boolean ownedByGroup(TailscaleService s, Set<String> ourIds, String groupUid) {
+    try {
+      List<JsonNode> refs = refs(s);
+      return refs.size() == 1 && ourIds.contains(refs.get(0).path("operatorID").asText())
+          && "ProxyGroup".equals(refs.get(0).path("resource").path("kind").asText())
+          && groupUid.equals(refs.get(0).path("resource").path("uid").asText());
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private static JsonNode groupRef(String operatorId, String group, String groupUid) {
+    ObjectNode r = JSON.createObjectNode();
+    r.put("operatorID", operatorId);
+    ObjectNode res = r.putObject("resource");
+    res.put("kind", "ProxyGroup");
+    res.put("name", group);
+    res.put("uid", groupUid);
+    return r;
+  }
+
   static List<JsonNode> refs(TailscaleService s) {
     String raw = s.annotations().get(ANNOTATION);
     if (raw == null || raw.isEmpty()) {

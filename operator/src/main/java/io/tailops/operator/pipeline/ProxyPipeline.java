@@ -148,6 +148,11 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     // included. The owner creates its proxy (or renames it to the name) only once no other proxy asks for the name,
     // so that its device gets the plain name and not name-1; it is woken when the name is let go.
     ProxySpec spec = wanted.spec().withProxyClass(pc);
+    Optional<Problem> refusal = wanted.blueprint().refusal(spec);
+    if (refusal.isPresent()) {
+      block(parent, wanted, Outcome.Gate.INVALID, refusal.get().reason(), refusal.get(), found, parentWrites);
+      return Optional.of(REFUSAL_RECHECK);
+    }
     found.addAll(wanted.blueprint().notes(spec));
     boolean hasProxy = hasProxy(ref);
     for (int i = 0; i < Math.max(1, spec.replicas()); i++) {
@@ -246,6 +251,9 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
     // 6. The status, once.
     return finish(parent, wanted, new Outcome.Running(proxy, spec), found, parentWrites);
   }
+
+  /** How soon a refused proxy is looked at again (its prerequisite, say a ServiceAccount, may be created meanwhile). */
+  static final Duration REFUSAL_RECHECK = Duration.ofMinutes(1);
 
   private void block(P parent, Decision.Wanted<Q> wanted, Outcome.Gate gate, String reason, Problem problem,
       List<Problem> found, ParentWrites<P> parentWrites) {

@@ -28,4 +28,13 @@ public interface ProxyBlueprint {
   default List<Problem> notes(ProxySpec spec) {
     return List.of();
   }
+
+  /**
+   * Why this proxy cannot be built as asked with its ProxyClass applied (an image of the wrong kind, a setting the shape
+   * has no place for, a prerequisite missing), or empty: the parent is then refused as invalid with this problem (its
+   * reason the condition's), nothing is changed, and it is looked at again a little later.
+   */
+  default Optional<Problem> refusal(ProxySpec spec) {
+    return Optional.empty();
+  }
 }

@@ -30,6 +30,7 @@ public final class ProxySecrets {
   public static final String CAP_106 = "cap-106.hujson";
   /** The keys the operator writes; everything else in the Secret belongs to the proxy. */
   public static final Set<String> OPERATOR_KEYS = Set.of(TailscaledConfig.CAP_95, TailscaledConfig.CAP_107, CAP_106,
+      ReplicaState.K8S_PROXY_CONFIG,
       ProxyStatefulSet.SERVE_CONFIG_KEY);
   /** tailscaled's state in the Secret; removing it makes the proxy's next start a fresh login. */
   public static final Set<String> STATE_KEYS = Set.of("_machinekey", "_profiles", "_current-profile",

@@ -48,6 +48,8 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
   public static final String SECRET_TYPE_STATE = "state";
   /** Suffix of a separate config Secret's name ({@code <pg>-<i>-config}). */
   public static final String CONFIG_SUFFIX = "-config";
+  /** The config file of a k8s-proxy replica (kube-apiserver ProxyGroups), read where no tailscaled file is. */
+  public static final String K8S_PROXY_CONFIG = "config.hujson";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -66,7 +68,7 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
     boolean keyPending = false;
     if (config != null && config.getData() != null) {
       for (String k : config.getData().keySet()) {
-        keyPending |= capabilityOf(k) >= 0
+        keyPending |= (capabilityOf(k) >= 0 || K8S_PROXY_CONFIG.equals(k))
             && TailscaledConfig.authKeyOf(ProxyConfigSecret.value(config, k)) != null;
       }
     }
@@ -139,7 +141,11 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
         best = k;
       }
     }
-    return best == null ? "" : ProxyConfigSecret.value(config, best);
+    if (best == null) {
+      String k8sProxy = ProxyConfigSecret.value(config, K8S_PROXY_CONFIG);
+      return k8sProxy == null ? "" : k8sProxy;
+    }
+    return ProxyConfigSecret.value(config, best);
   }
 
   /** N of a config file key {@code cap-<N>.hujson}, or -1. */

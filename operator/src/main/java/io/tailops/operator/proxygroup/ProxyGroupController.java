@@ -10,6 +10,7 @@ public final class ProxyGroupController extends ProxyController<ProxyGroup, Prox
     ProxyGroupKind.Observation> {
 
   public ProxyGroupController(OperatorContext ctx) {
-    super(new ProxyGroupKind(ctx.config(), ctx.clock()), ctx);
+    super(new ProxyGroupKind(ctx.config(), ctx.clock(), name -> ctx.client().serviceAccounts()
+        .inNamespace(ctx.config().namespace()).withName(name).get() != null), ctx);
   }
 }

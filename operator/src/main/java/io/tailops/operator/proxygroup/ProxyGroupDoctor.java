@@ -14,7 +14,8 @@ import java.util.Optional;
 
 /**
  * What {@code doctor} says about ProxyGroups: one line per group, from its {@code ProxyGroupReady} condition (the
- * reason a replica is not running is in its message); groups of type kube-apiserver fail as not supported.
+ * reason a replica is not running is in its message); for groups of type kube-apiserver also whether their Tailscale
+ * Service was refused ({@code KubeAPIServerProxyValid}) and, when ready, the proxy's URL.
  */
 public final class ProxyGroupDoctor {
   private ProxyGroupDoctor() {
@@ -41,11 +42,6 @@ public final class ProxyGroupDoctor {
   static Doctor.Check check(ProxyGroup pg) {
     String name = "proxygroup " + pg.getMetadata().getName();
     String type = pg.getSpec() == null || pg.getSpec().getType() == null ? "?" : pg.getSpec().getType().value();
-    if (pg.getSpec() != null && pg.getSpec().getType() == ProxyGroupType.KUBE_APISERVER) {
-      return new Doctor.Check(name, Doctor.Status.FAIL, "type kube-apiserver is not supported by this operator yet: "
-          + "no API server proxies are deployed for it", "use the operator's own API server proxy "
-          + "(apiServerProxyConfig.mode), run the official operator for this group, or delete it");
-    }
     Optional<Condition> ready = pg.getStatus() == null ? Optional.empty()
         : Conditions.find(pg.getStatus().getConditions(), ConditionTypes.PROXY_GROUP_READY);
     if (ready.isEmpty()) {
@@ -54,9 +50,22 @@ public final class ProxyGroupDoctor {
     }
     Condition c = ready.get();
     int devices = pg.getStatus().getDevices() == null ? 0 : pg.getStatus().getDevices().size();
+    boolean apiServerProxy = pg.getSpec() != null && pg.getSpec().getType() == ProxyGroupType.KUBE_APISERVER;
+    if (apiServerProxy) {
+      // The Tailscale Service of the API server proxies: refused (another owner) or without a replica advertising it.
+      Optional<Condition> valid = Conditions.find(pg.getStatus().getConditions(),
+          ConditionTypes.KUBE_API_SERVER_PROXY_VALID);
+      if (valid.isPresent() && "False".equals(valid.get().getStatus())) {
+        return new Doctor.Check(name, Doctor.Status.FAIL, type + ": " + valid.get().getReason() + ": "
+            + valid.get().getMessage(), "set another spec.kubeAPIServer.hostname, or delete the Tailscale Service "
+            + "that holds the name");
+      }
+    }
     if ("True".equals(c.getStatus())) {
+      String url = apiServerProxy && pg.getStatus().getUrl() != null ? "; API server proxy at "
+          + pg.getStatus().getUrl() : "";
       return new Doctor.Check(name, Doctor.Status.OK, type + ", " + devices + " replica(s) running: "
-          + String.join(", ", pg.getStatus().getDevices().stream().map(d -> d.getHostname()).toList()), "");
+          + String.join(", ", pg.getStatus().getDevices().stream().map(d -> d.getHostname()).toList()) + url, "");
     }
     boolean invalid = ProxyGroupPlanner.REASON_INVALID.equals(c.getReason())
         || ProxyGroupStatusProjector.REASON_CREATION_FAILED.equals(c.getReason());

@@ -7,7 +7,9 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.tailops.api.v1alpha1.APIServerProxyMode;
 import io.tailops.api.v1alpha1.ProxyGroup;
+import io.tailops.api.v1alpha1.ProxyGroupType;
 import io.tailops.api.v1alpha1.ProxyGroupStatus;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.pipeline.Claim;
@@ -26,10 +28,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * ProxyGroups as proxy parents: a group of type egress or ingress gets {@code replicas} proxies of the official shape
- * ({@link ProxyGroupProxy}) that the Services and Ingresses naming it with {@code tailscale.com/proxy-group} share. The
+ * ({@link ProxyGroupProxy}) that the Services and Ingresses naming it with {@code tailscale.com/proxy-group} share; a
+ * group of type kube-apiserver gets {@code replicas} k8s-proxy replicas serving the Kubernetes API server (its
+ * Tailscale Service is {@code KubeApiServerController}'s). The
  * outcome shows in {@code status.devices} and the {@code ProxyGroupReady} and {@code ProxyGroupAvailable} conditions
  * ({@link ProxyGroupStatusProjector}); the rules are in {@link ProxyGroupPlanner}.
  */
@@ -48,11 +53,31 @@ public final class ProxyGroupKind implements ProxyKind<ProxyGroup, ProxyGroupSta
   private final ProxyGroupPlanner planner;
   private final PlanMemo<ProxyGroup, ProxyGroupPlan> plans;
   private final Clock clock;
+  private final String k8sProxyImage;
+  private final String logLevel;
+  private final Predicate<String> serviceAccountExists;
 
+  /** Without a cluster to ask: the chart's ServiceAccount for API server proxies in auth mode is taken to exist. */
   public ProxyGroupKind(OperatorConfig config, Clock clock) {
+    this(config, clock, name -> true);
+  }
+
+  /**
+   * @param serviceAccountExists whether a ServiceAccount of that name exists in the operator namespace (asked for
+   *     kube-apiserver groups in auth mode, whose pods run as the chart's {@code kube-apiserver-auth-proxy})
+   */
+  public ProxyGroupKind(OperatorConfig config, Clock clock, Predicate<String> serviceAccountExists) {
     this.planner = new ProxyGroupPlanner(config.proxyTags(), config.proxyDefaultClass());
     this.plans = new PlanMemo<>(planner::plan);
     this.clock = clock;
+    this.k8sProxyImage = config.k8sProxyImage();
+    this.logLevel = switch (config.logging()) {
+      case DEBUG, DEV -> "debug";
+      case WARN -> "warn";
+      case ERROR -> "error";
+      default -> "info";
+    };
+    this.serviceAccountExists = serviceAccountExists;
   }
 
   @Override
@@ -92,8 +117,15 @@ public final class ProxyGroupKind implements ProxyKind<ProxyGroup, ProxyGroupSta
         .toList();
     ProxySpec spec = new ProxySpec(g.parent(), g.hostname(0), g.tags(), null, null, false, false, false, null,
         g.replicas(), g.hostnamePrefix());
+    ProxyGroupProxy.ApiServerProxy apiServerProxy = null;
+    if (g.type() == ProxyGroupType.KUBE_APISERVER) {
+      boolean noauth = pg.getSpec().getKubeAPIServer() != null
+          && pg.getSpec().getKubeAPIServer().getMode() == APIServerProxyMode.NOAUTH;
+      apiServerProxy = new ProxyGroupProxy.ApiServerProxy(k8sProxyImage, noauth ? "noauth" : "auth", logLevel,
+          noauth || serviceAccountExists.test(ProxyGroupPlanner.AUTH_PROXY_SERVICE_ACCOUNT));
+    }
     return new Decision.Wanted<>(spec, g.proxyClassName(), false, List.of(), new Observation(g, replicas, pods),
-        new ProxyGroupProxy(g.type()));
+        new ProxyGroupProxy(g.type(), apiServerProxy));
   }
 
   @Override

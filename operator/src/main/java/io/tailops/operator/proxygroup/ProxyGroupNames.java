@@ -66,4 +66,16 @@ public final class ProxyGroupNames {
     l.put(ReplicaState.LABEL_SECRET_TYPE, secretType);
     return l;
   }
+
+  /**
+   * The Tailscale Service of a kube-apiserver group's API server proxies: {@code svc:<spec.kubeAPIServer.hostname>},
+   * else {@code svc:<pg>} (official {@code serviceNameForAPIServerProxy}).
+   */
+  public static String apiServerProxyService(io.tailops.api.v1alpha1.ProxyGroup pg) {
+    var k = pg.getSpec() == null ? null : pg.getSpec().getKubeAPIServer();
+    if (k != null && k.getHostname() != null && !k.getHostname().isEmpty()) {
+      return "svc:" + k.getHostname();
+    }
+    return "svc:" + pg.getMetadata().getName();
+  }
 }

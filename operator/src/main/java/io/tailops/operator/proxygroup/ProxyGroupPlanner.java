@@ -1,5 +1,6 @@
 package io.tailops.operator.proxygroup;
 
+import io.tailops.api.v1alpha1.APIServerProxyMode;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.api.v1alpha1.ProxyGroupSpec;
 import io.tailops.api.v1alpha1.ProxyGroupType;
@@ -16,10 +17,8 @@ import java.util.List;
 public final class ProxyGroupPlanner {
   /** Reason of {@code ProxyGroupReady} for a group that cannot be provisioned as it is (official). */
   public static final String REASON_INVALID = "ProxyGroupInvalid";
-  /** Reason of {@code ProxyGroupReady} for a type this operator does not serve yet. */
-  public static final String REASON_NOT_SUPPORTED = "NotSupported";
   /** The ServiceAccount the chart makes for API server proxies in auth mode; a group must not take its name. */
-  static final String AUTH_PROXY_SERVICE_ACCOUNT = "kube-apiserver-auth-proxy";
+  public static final String AUTH_PROXY_SERVICE_ACCOUNT = "kube-apiserver-auth-proxy";
   static final int DEFAULT_REPLICAS = 2;
   /**
    * Longest group name whose StatefulSet can have pods: Kubernetes labels each pod with
@@ -43,19 +42,22 @@ public final class ProxyGroupPlanner {
     String name = pg.getMetadata().getName();
     ProxyGroupSpec spec = pg.getSpec();
     if (spec == null || spec.getType() == null) {
-      return new ProxyGroupPlan.Invalid(REASON_INVALID, "invalid ProxyGroup spec: spec.type must be egress or "
-          + "ingress");
-    }
-    if (spec.getType() == ProxyGroupType.KUBE_APISERVER) {
-      return new ProxyGroupPlan.Invalid(REASON_NOT_SUPPORTED, "ProxyGroups of type kube-apiserver are not supported "
-          + "by this operator yet: no API server proxies are deployed for this group. Use the operator's own API "
-          + "server proxy (chart value apiServerProxyConfig.mode) instead, run the official operator for this group, "
-          + "or delete it");
+      return new ProxyGroupPlan.Invalid(REASON_INVALID, "invalid ProxyGroup spec: spec.type must be egress, "
+          + "ingress or kube-apiserver");
     }
     List<String> problems = new ArrayList<>();
-    if (AUTH_PROXY_SERVICE_ACCOUNT.equals(name)) {
+    boolean authApiServerProxy = spec.getType() == ProxyGroupType.KUBE_APISERVER && (spec.getKubeAPIServer() == null
+        || spec.getKubeAPIServer().getMode() != APIServerProxyMode.NOAUTH);
+    if (!authApiServerProxy && AUTH_PROXY_SERVICE_ACCOUNT.equals(name)) {
+      // Its own ServiceAccount would be the chart's static one (API server proxies in auth mode run as that).
       problems.add("the name of the ProxyGroup " + Validation.quote(name) + " conflicts with the static "
           + "ServiceAccount used for the API server proxy in auth mode");
+    }
+    if (spec.getType() == ProxyGroupType.KUBE_APISERVER && spec.getKubeAPIServer() != null
+        && spec.getKubeAPIServer().getHostname() != null && !spec.getKubeAPIServer().getHostname().isEmpty()) {
+      String h = spec.getKubeAPIServer().getHostname();
+      Validation.dnsLabelError(h).ifPresent(e -> problems.add("invalid spec.kubeAPIServer.hostname "
+          + Validation.quote(h) + ": " + e));
     }
     if (name.length() > MAX_NAME) {
       problems.add("the name " + Validation.quote(name) + " is " + name.length() + " characters long; at most "

@@ -68,9 +68,37 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
   static final String PROXIES_MOUNT = "/etc/proxies";
 
   private final ProxyGroupType type;
+  private final ApiServerProxy apiServerProxy;
+
+  /**
+   * What a kube-apiserver group's replicas run: the k8s-proxy image ({@code K8S_PROXY_IMAGE}), its mode
+   * ({@code auth}/{@code noauth}) and the log level its config file names; and, in auth mode, whether the chart's
+   * ServiceAccount {@code kube-apiserver-auth-proxy} the pods run as exists.
+   */
+  public record ApiServerProxy(String image, String mode, String logLevel, boolean authServiceAccountExists) {
+    public boolean auth() {
+      return !"noauth".equals(mode);
+    }
+  }
 
   public ProxyGroupProxy(ProxyGroupType type) {
+    this(type, null);
+  }
+
+  public ProxyGroupProxy(ProxyGroupType type, ApiServerProxy apiServerProxy) {
     this.type = type;
+    this.apiServerProxy = type == ProxyGroupType.KUBE_APISERVER && apiServerProxy == null
+        ? new ApiServerProxy(io.tailops.operator.config.OperatorConfig.DEFAULT_K8S_PROXY_IMAGE, "auth", "info", true)
+        : apiServerProxy;
+  }
+
+  private boolean kubeApiServer() {
+    return type == ProxyGroupType.KUBE_APISERVER;
+  }
+
+  /** The ServiceAccount the group's pods run as: the chart's static one for API server proxies in auth mode. */
+  String serviceAccountName(String name) {
+    return kubeApiServer() && apiServerProxy.auth() ? ProxyGroupPlanner.AUTH_PROXY_SERVICE_ACCOUNT : name;
   }
 
   @Override
@@ -97,22 +125,46 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
       Secret state = new SecretBuilder().withNewMetadata().withName(ProxyGroupNames.stateSecretName(name, i))
           .withNamespace(ns).withLabels(ProxyGroupNames.secretLabels(name, ReplicaState.SECRET_TYPE_STATE))
           .withOwnerReferences(owner).endMetadata().build();
-      replicas.add(new DesiredProxy.Replica(i, config.getMetadata().getName(), hostname,
-          (key, live) -> new ProxyGroupConfig(serverUrl, key, hostname, acceptRoutes,
-              ProxyGroupConfig.advertisedServices(live)).files(), config, state));
-      // The config without an auth key and without the advertised Services (other writers of the operator decide them).
-      covered.append(new ProxyGroupConfig(serverUrl, null, hostname, acceptRoutes, List.of()).render());
+      if (kubeApiServer()) {
+        String pod = ProxyGroupNames.podName(name, i);
+        boolean issueCerts = i == 0;
+        Boolean metricsEnabled = pc != null && pc.getSpec() != null && pc.getSpec().getMetrics() != null
+            ? Boolean.TRUE.equals(pc.getSpec().getMetrics().getEnable()) : null;
+        Boolean routes = pc != null && pc.getSpec() != null && pc.getSpec().getTailscale() != null
+            ? acceptRoutes : null;
+        replicas.add(new DesiredProxy.Replica(i, config.getMetadata().getName(), hostname,
+            (key, live) -> {
+              String liveFile = io.tailops.operator.proxy.ProxyConfigSecret.value(live, K8sProxyConfig.KEY);
+              return new K8sProxyConfig(key, pod, apiServerProxy.logLevel(), serverUrl, metricsEnabled, hostname,
+                  routes, K8sProxyConfig.advertisedServices(liveFile), apiServerProxy.mode(),
+                  K8sProxyConfig.serviceName(liveFile), issueCerts).files();
+            }, config, state));
+        covered.append(new K8sProxyConfig(null, pod, apiServerProxy.logLevel(), serverUrl, metricsEnabled, hostname,
+            routes, List.of(), apiServerProxy.mode(), null, issueCerts).render());
+      } else {
+        replicas.add(new DesiredProxy.Replica(i, config.getMetadata().getName(), hostname,
+            (key, live) -> new ProxyGroupConfig(serverUrl, key, hostname, acceptRoutes,
+                ProxyGroupConfig.advertisedServices(live)).files(), config, state));
+        // The config without an auth key and without the advertised Services (other writers of the operator decide
+        // them).
+        covered.append(new ProxyGroupConfig(serverUrl, null, hostname, acceptRoutes, List.of()).render());
+      }
       covered.append(Serialization.asJson(config)).append(Serialization.asJson(state));
     }
 
     List<DesiredProxy.Owned> owned = new ArrayList<>();
-    owned.add(new DesiredProxy.Owned(serviceAccount(name, ns, owner), List.of("/metadata/labels",
-        "/metadata/ownerReferences")));
+    if (serviceAccountName(name).equals(name)) {
+      // In auth mode, API server proxies run as the chart's static account (its ClusterRole lets it impersonate).
+      owned.add(new DesiredProxy.Owned(serviceAccount(name, ns, owner), List.of("/metadata/labels",
+          "/metadata/ownerReferences")));
+    }
     owned.add(new DesiredProxy.Owned(role(name, ns, owner, spec.replicas()), List.of("/metadata/labels",
         "/metadata/ownerReferences", "/rules")));
-    owned.add(new DesiredProxy.Owned(roleBinding(name, ns, owner), List.of("/metadata/labels",
-        "/metadata/ownerReferences", "/subjects")));
-    if (type == ProxyGroupType.EGRESS) {
+    owned.add(new DesiredProxy.Owned(roleBinding(name, ns, owner, serviceAccountName(name)), List.of(
+        "/metadata/labels", "/metadata/ownerReferences", "/subjects")));
+    if (kubeApiServer()) {
+      // no ConfigMap: the k8s-proxy reads everything from its config Secret
+    } else if (type == ProxyGroupType.EGRESS) {
       owned.add(new DesiredProxy.Owned(egressConfigMap(name, ns, owner, spec.replicas()), List.of("/metadata/labels",
           "/metadata/ownerReferences", "/binaryData/" + ProxyGroupNames.KEY_HEP_PINGS)));
     } else {
@@ -151,6 +203,74 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
     return notes;
   }
 
+  /**
+   * What the official operator refuses in a group (its {@code validate}): a kube-apiserver group in auth mode whose
+   * pods' ServiceAccount {@code kube-apiserver-auth-proxy} the chart did not create; a ProxyClass naming a
+   * {@code tailscale} image for a kube-apiserver group or a {@code k8s-proxy} image for the others; a ProxyClass with
+   * init container settings for a kube-apiserver group (it has none).
+   */
+  @Override
+  public Optional<Problem> refusal(ProxySpec spec) {
+    List<String> errs = new ArrayList<>();
+    if (kubeApiServer() && apiServerProxy.auth() && !apiServerProxy.authServiceAccountExists()) {
+      errs.add("the ServiceAccount \"" + ProxyGroupPlanner.AUTH_PROXY_SERVICE_ACCOUNT + "\" used for the API server "
+          + "proxy in auth mode does not exist but should have been created during operator installation; use "
+          + "apiServerProxyConfig.allowImpersonation=true in the helm chart, or authproxy-rbac.yaml from the static "
+          + "manifests");
+    }
+    ProxyClass pc = spec.proxyClass();
+    var pod = pc == null || pc.getSpec() == null || pc.getSpec().getStatefulSet() == null ? null
+        : pc.getSpec().getStatefulSet().getPod();
+    String image = pod == null || pod.getTailscaleContainer() == null ? null : pod.getTailscaleContainer().getImage();
+    String path = image == null || image.isEmpty() ? "" : imagePath(image);
+    String pgType = type.value();
+    if (kubeApiServer()) {
+      if (path.endsWith("tailscale")) {
+        errs.add("the configured ProxyClass \"" + pc.getMetadata().getName() + "\" specifies to use image \"" + image
+            + "\" but expected a \"k8s-proxy\" image for ProxyGroup of type \"" + pgType + "\"");
+      }
+      if (pod != null && pod.getTailscaleInitContainer() != null) {
+        errs.add("the configured ProxyClass \"" + pc.getMetadata().getName() + "\" specifies Tailscale init container "
+            + "config, but ProxyGroups of type \"" + pgType + "\" do not use init containers");
+      }
+    } else if (path.endsWith("k8s-proxy")) {
+      errs.add("the configured ProxyClass \"" + pc.getMetadata().getName() + "\" specifies to use image \"" + image
+          + "\" but expected a \"tailscale\" image for ProxyGroup of type \"" + pgType + "\"");
+    }
+    if (errs.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(Problem.warning(ProxyGroupPlanner.REASON_INVALID, "invalid ProxyGroup spec: "
+        + String.join("; ", errs)));
+  }
+
+  /**
+   * The path of an image reference without registry, tag and digest ({@code tailscale/k8s-proxy} for
+   * {@code ghcr.io/tailscale/k8s-proxy:v1.94.2}), as Docker's reference library reads it.
+   */
+  static String imagePath(String image) {
+    String ref = image;
+    int at = ref.indexOf('@');
+    if (at >= 0) {
+      ref = ref.substring(0, at);
+    }
+    int slash = ref.lastIndexOf('/');
+    int colon = ref.lastIndexOf(':');
+    if (colon > slash) {
+      ref = ref.substring(0, colon);
+    }
+    int first = ref.indexOf('/');
+    if (first > 0) {
+      String domain = ref.substring(0, first);
+      if (domain.contains(".") || domain.contains(":") || domain.equals("localhost")) {
+        ref = ref.substring(first + 1);
+      }
+    } else {
+      ref = "library/" + ref;
+    }
+    return ref;
+  }
+
   static OwnerReference owner(ParentRef parent) {
     return new OwnerReferenceBuilder().withApiVersion(HasMetadata.getApiVersion(ProxyGroup.class))
         .withKind(ProxyGroup.KIND).withName(parent.name()).withUid(parent.uid()).withController(true)
@@ -159,6 +279,9 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
 
   /** The StatefulSet ({@code pgStatefulSet}), the ProxyClass applied over it. */
   StatefulSet statefulSet(ProxySpec spec, String name, ProxyDefaults defaults, List<OwnerReference> owner) {
+    if (kubeApiServer()) {
+      return kubeApiServerStatefulSet(spec, name, defaults, owner);
+    }
     String ns = defaults.namespace();
     Map<String, String> labels = ProxyGroupNames.labels(name);
     String configMap = type == ProxyGroupType.EGRESS ? ProxyGroupNames.egressConfigMapName(name)
@@ -219,6 +342,49 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
         .build();
     if (spec.proxyClass() != null) {
       ProxyClassOverlay.apply(sts, spec.proxyClass(), true, type == ProxyGroupType.INGRESS);
+    }
+    return sts;
+  }
+
+  /**
+   * The StatefulSet of a kube-apiserver group (official {@code kubeAPIServerStatefulSet}): one container running the
+   * k8s-proxy image, which reads its config file from the Secret {@code TS_K8S_PROXY_CONFIG} names and serves on 443;
+   * no init container, no volumes; the ProxyClass applied over it.
+   */
+  StatefulSet kubeApiServerStatefulSet(ProxySpec spec, String name, ProxyDefaults defaults,
+      List<OwnerReference> owner) {
+    String ns = defaults.namespace();
+    Map<String, String> labels = ProxyGroupNames.labels(name);
+    List<EnvVar> env = new ArrayList<>();
+    env.add(fieldRef("POD_NAME", "metadata.name"));
+    env.add(fieldRef("POD_UID", "metadata.uid"));
+    env.add(fieldRef("POD_IP", "status.podIP"));
+    env.add(fieldRef("POD_IPS", "status.podIPs"));
+    env.add(value("TS_K8S_PROXY_CONFIG", "kube:" + ns + "/$(POD_NAME)-config"));
+    env.add(value("TS_DEBUG_ACME_FORCE_RENEWAL", "true"));
+    StatefulSet sts = new StatefulSetBuilder()
+        .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).withOwnerReferences(owner)
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(spec.replicas())
+        .withNewSelector().withMatchLabels(labels).endSelector()
+        .withNewTemplate()
+        .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).withDeletionGracePeriodSeconds(10L)
+        .endMetadata()
+        .withNewSpec()
+        .withServiceAccountName(serviceAccountName(name))
+        .withContainers(new ContainerBuilder()
+            .withName(ProxyStatefulSet.CONTAINER_NAME)
+            .withImage(apiServerProxy.image())
+            .withEnv(env)
+            .addNewPort().withName("k8s-proxy").withContainerPort(443).withProtocol("TCP").endPort()
+            .build())
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+    if (spec.proxyClass() != null) {
+      ProxyClassOverlay.apply(sts, spec.proxyClass(), true, true);
     }
     return sts;
   }
@@ -285,9 +451,13 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
   }
 
   static RoleBinding roleBinding(String name, String ns, List<OwnerReference> owner) {
+    return roleBinding(name, ns, owner, name);
+  }
+
+  static RoleBinding roleBinding(String name, String ns, List<OwnerReference> owner, String serviceAccount) {
     return new RoleBindingBuilder().withNewMetadata().withName(name).withNamespace(ns)
         .withLabels(ProxyGroupNames.labels(name)).withOwnerReferences(owner).endMetadata()
-        .addNewSubject().withKind("ServiceAccount").withName(name).withNamespace(ns).endSubject()
+        .addNewSubject().withKind("ServiceAccount").withName(serviceAccount).withNamespace(ns).endSubject()
         .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(name).endRoleRef()
         .build();
   }

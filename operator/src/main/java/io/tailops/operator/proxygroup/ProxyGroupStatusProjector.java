@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.PodCondition;
 import io.tailops.api.v1alpha1.ConditionTypes;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.api.v1alpha1.ProxyGroupStatus;
+import io.tailops.api.v1alpha1.ProxyGroupType;
 import io.tailops.api.v1alpha1.TailnetDevice;
 import io.tailops.operator.proxy.DeviceState;
 import io.tailops.operator.proxy.ReplicaState;
@@ -74,13 +75,22 @@ public final class ProxyGroupStatusProjector {
     boolean ready = false;
     String reason = REASON_CREATING;
     String message;
+    boolean apiServerProxy = pg.getSpec() != null && pg.getSpec().getType() == ProxyGroupType.KUBE_APISERVER;
+    boolean serviceInvalid = apiServerProxy && Conditions.find(current.getConditions(),
+        ConditionTypes.KUBE_API_SERVER_PROXY_VALID).map(c -> "False".equals(c.getStatus())).orElse(false);
+    String service = apiServerProxy ? ProxyGroupNames.apiServerProxyService(pg) : null;
     if (blocker != null) {
       reason = blocker.reason();
       message = blocker.message();
+    } else if (serviceInvalid) {
+      reason = ProxyGroupPlanner.REASON_INVALID;
+      message = "waiting for config in spec.kubeAPIServer to be marked valid";
     } else if (n < desiredReplicas) {
       message = running + (notRunning.isEmpty() ? "" : "; " + String.join("; ", notRunning));
     } else if (n > desiredReplicas) {
       message = "waiting for " + (n - desiredReplicas) + " ProxyGroup pods to shut down";
+    } else if (apiServerProxy && replicas.stream().noneMatch(r -> r.advertisedServices().contains(service))) {
+      message = "waiting for proxies to start advertising the kube-apiserver proxy's hostname";
     } else {
       ready = true;
       reason = REASON_READY;

@@ -153,6 +153,7 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
     // ExternalName Services egressing to the tailnet through an egress ProxyGroup.
     register(operator, new io.tailops.operator.ha.EgressGroupController(ctx, clusterDomain(config.namespace())));
+    register(operator, new io.tailops.operator.ha.KubeApiServerController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)
         .withTriggerReconcilerOnAllEvents(true)

@@ -29,7 +29,7 @@ public final class UnsupportedKinds {
 
   /** One line per unsupported kind: remove a kind's line (and its class) when the kind is implemented. */
   static final List<Entry> ENTRIES = List.<Entry>of(
-      // none: every kind is served (ProxyGroups of type kube-apiserver are reported by the ProxyGroup controller)
+      // none: every kind is served
   );
 
   /** The unsupported kinds. */

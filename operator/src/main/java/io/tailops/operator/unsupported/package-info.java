@@ -1,6 +1,6 @@
 /**
  * Kinds of {@code tailscale.com/v1alpha1} that this operator does not implement yet (none at present: every kind is
- * served, and ProxyGroups of type kube-apiserver are reported by the ProxyGroup controller) are
+ * served) are
  * reported, never silently ignored: every object of such a kind gets the official condition type of its kind with
  * status {@code False} and reason {@code NotSupported}, a Warning Event, and a line in {@code doctor} (the chart's NOTES
  * say it too). The objects themselves are left as they are.

@@ -69,4 +69,36 @@ class ServiceOwnershipTest {
     assertThat(claim).isEqualTo(new ServiceOwnership.Ours(Map.of(ServiceOwnership.ANNOTATION,
         "{\"ownerRefs\":[{\"operatorID\":\"nodeid-me\"}]}")));
   }
+
+  static final String GROUP_REF = "{\"ownerRefs\":[{\"operatorID\":\"nodeid-me\",\"resource\":{\"kind\":"
+      + "\"ProxyGroup\",\"name\":\"api\",\"uid\":\"uid-api\"}}]}";
+
+  @Test
+  void aKubeApiserverGroupOwnsItsServiceAloneAndNamesItselfAsGoWritesIt() {
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.empty(), ME, MINE, "api", "uid-api"))
+        .isEqualTo(new ServiceOwnership.Ours(Map.of(ServiceOwnership.ANNOTATION, GROUP_REF)));
+    // Its own service, the group renamed in the reference (informational), other annotations kept.
+    TailscaleService own = new TailscaleService("svc:k8s", List.of(), "", Map.of(ServiceOwnership.ANNOTATION,
+        GROUP_REF.replace("\"api\"", "\"old\""), "other", "kept"), List.of("tcp:443"), List.of("tag:k8s"));
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.of(own), ME, MINE, "api", "uid-api"))
+        .isEqualTo(new ServiceOwnership.Ours(Map.of(ServiceOwnership.ANNOTATION, GROUP_REF, "other", "kept")));
+    assertThat(ServiceOwnership.ownedByGroup(own, MINE, "uid-api")).isTrue();
+    assertThat(ServiceOwnership.ownedByGroup(own, MINE, "uid-other")).isFalse();
+  }
+
+  @Test
+  void aKubeApiserverGroupTakesNoServiceOfAnyoneElse() {
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.of(service(null)), ME, MINE, "api", "uid-api"))
+        .isInstanceOfSatisfying(ServiceOwnership.Taken.class, t -> assertThat(t.why())
+            .contains("does not contain owner annotation with owner references"));
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.of(service("{\"ownerRefs\":[{\"operatorID\":\"them\"}]}")),
+        ME, MINE, "api", "uid-api")).isInstanceOfSatisfying(ServiceOwnership.Taken.class, t -> assertThat(t.why())
+            .contains("already owned by other operator(s) and cannot be shared across multiple clusters"));
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.of(service("{\"ownerRefs\":[{\"operatorID\":\"nodeid-me\"}]}")),
+        ME, MINE, "api", "uid-api")).isInstanceOfSatisfying(ServiceOwnership.Taken.class, t -> assertThat(t.why())
+            .contains("does not reference an owning resource"));
+    assertThat(ServiceOwnership.exclusiveClaim(Optional.of(service(GROUP_REF)), ME, MINE, "api2", "uid-api2"))
+        .isInstanceOfSatisfying(ServiceOwnership.Taken.class, t -> assertThat(t.why())
+            .contains("is already owned by another resource"));
+  }
 }

@@ -50,12 +50,29 @@ class ProxyGroupPlannerTest {
   }
 
   @Test
-  void kubeApiserverGroupsAreNotSupportedYetAndSayWhatToDo() {
+  void aKubeApiserverGroupIsPlannedLikeTheOthers() {
+    ProxyGroupPlan.Group g = (ProxyGroupPlan.Group) planner.plan(pg("metadata: {name: api}\n"
+        + "spec: {type: kube-apiserver, kubeAPIServer: {mode: noauth, hostname: k8s}}"));
+    assertThat(g.type()).isEqualTo(ProxyGroupType.KUBE_APISERVER);
+    assertThat(g.hostnames()).containsExactly("api-0", "api-1");
+  }
+
+  @Test
+  void anAuthModeApiServerProxyGroupMayBeNamedLikeTheStaticServiceAccountItRunsAs() {
+    assertThat(planner.plan(pg("metadata: {name: kube-apiserver-auth-proxy}\nspec: {type: kube-apiserver}")))
+        .isInstanceOf(ProxyGroupPlan.Group.class);
+    ProxyGroupPlan.Invalid i = (ProxyGroupPlan.Invalid) planner.plan(pg("metadata: {name: kube-apiserver-auth-proxy}"
+        + "\nspec: {type: kube-apiserver, kubeAPIServer: {mode: noauth}}"));
+    assertThat(i.message()).contains("conflicts with the static ServiceAccount");
+  }
+
+  @Test
+  void anInvalidApiServerProxyHostnameIsRefused() {
     ProxyGroupPlan.Invalid i = (ProxyGroupPlan.Invalid) planner.plan(pg("metadata: {name: api}\n"
-        + "spec: {type: kube-apiserver}"));
-    assertThat(i.reason()).isEqualTo("NotSupported");
-    assertThat(i.message()).contains("not supported by this operator yet").contains("apiServerProxyConfig.mode")
-        .contains("official operator");
+        + "spec: {type: kube-apiserver, kubeAPIServer: {hostname: Not_A_Label}}"));
+    assertThat(i.reason()).isEqualTo("ProxyGroupInvalid");
+    assertThat(i.message()).startsWith("invalid ProxyGroup spec: invalid spec.kubeAPIServer.hostname "
+        + "\"Not_A_Label\"");
   }
 
   @Test

@@ -531,6 +531,7 @@ public final class ProxySimulator implements AutoCloseable {
       advertised.forEach(a::add);
       state.put(profileKey, prefs.toString());
     }
+    k8sProxyCertificate(config, d);
     String env = env(sts, "TS_INGRESS_PROXIES_CONFIG_PATH");
     String cmName = configMapAt(sts, "/etc/proxies");
     if (env == null || cmName == null) {
@@ -632,6 +633,38 @@ public final class ProxySimulator implements AutoCloseable {
       state.put("egress-services", status.toString());
     } catch (Exception e) {
       LOG.debug("egress-services of {} is not JSON", cmName);
+    }
+  }
+
+  /**
+   * What the k8s-proxy of a kube-apiserver ProxyGroup's replica 0 ({@code APIServerProxy.IssueCerts}) does once its
+   * config names the Tailscale Service ({@code APIServerProxy.ServiceName}): issues the certificate for
+   * {@code <service>.<tailnet domain>} into the Secret of that name, when the tailnet has HTTPS.
+   */
+  private void k8sProxyCertificate(JsonNode config, FakeDevice d) {
+    JsonNode proxy = config.path("APIServerProxy");
+    String service = proxy.path("ServiceName").asText("");
+    int dot = d.name().indexOf('.');
+    if (!httpsEnabled || !proxy.path("IssueCerts").asBoolean(false) || !service.startsWith("svc:") || dot < 0) {
+      return;
+    }
+    String domain = service.substring(4) + d.name().substring(dot);
+    if (domain.endsWith(".")) {
+      domain = domain.substring(0, domain.length() - 1);
+    }
+    Secret cert = client.secrets().inNamespace(namespace).withName(domain).get();
+    if (cert == null || cert.getData() != null && !cert.getData().getOrDefault("tls.crt", "").isEmpty()) {
+      return;
+    }
+    try {
+      String pem = "-----BEGIN CERTIFICATE-----\nsimulated certificate for " + domain + "\n-----END CERTIFICATE-----\n";
+      String key = "-----BEGIN PRIVATE KEY-----\nsimulated key\n-----END PRIVATE KEY-----\n";
+      client.secrets().inNamespace(namespace).withName(domain).patch(PatchContext.of(PatchType.JSON_MERGE),
+          JSON.writeValueAsString(Map.of("data", Map.of(
+              "tls.crt", Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.UTF_8)),
+              "tls.key", Base64.getEncoder().encodeToString(key.getBytes(StandardCharsets.UTF_8))))));
+    } catch (Exception e) {
+      LOG.debug("certificate of {}: {}", domain, e.toString());
     }
   }
 
@@ -754,6 +787,12 @@ public final class ProxySimulator implements AutoCloseable {
     if (main == null || main.getEnv() == null) {
       return null;
     }
+    // k8s-proxy (kube-apiserver ProxyGroups): TS_K8S_PROXY_CONFIG=kube:<namespace>/$(POD_NAME)-config names the Secret.
+    String k8sProxy = main.getEnv().stream().filter(e -> "TS_K8S_PROXY_CONFIG".equals(e.getName()))
+        .map(e -> e.getValue()).findFirst().orElse(null);
+    if (k8sProxy != null && k8sProxy.startsWith("kube:")) {
+      return k8sProxy.substring(k8sProxy.indexOf('/') + 1).replace("$(POD_NAME)", podName);
+    }
     String dir = main.getEnv().stream().filter(e -> "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR".equals(e.getName()))
         .map(e -> e.getValue()).findFirst().orElse(null);
     if (dir == null || main.getVolumeMounts() == null || pod.getVolumes() == null) {
@@ -781,6 +820,9 @@ public final class ProxySimulator implements AutoCloseable {
           // not a config file
         }
       }
+    }
+    if (best == null) {
+      best = data.containsKey("config.hujson") ? "config.hujson" : null; // k8s-proxy's config file
     }
     if (best == null) {
       return null;
