@@ -74,9 +74,13 @@ class UpgradeFromOfficialChartTest {
     markReady(ourPod);
     await().atMost(Duration.ofSeconds(60)).until(() ->
         client.pods().inNamespace(NS).withName(officialPod.getMetadata().getName()).get() == null);
-    Deployment done = deployment();
-    assertThat(available(done)).isEqualTo(1);
-    assertThat(done.getStatus().getUpdatedReplicas()).isEqualTo(1);
+    // The Deployment's status follows the pods' deletion a moment later (it read 2 available once): wait for the
+    // controller to have counted again, then check it.
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+      Deployment done = deployment();
+      assertThat(available(done)).isEqualTo(1);
+      assertThat(done.getStatus().getUpdatedReplicas()).isEqualTo(1);
+    });
     assertThat(pods()).extracting(p -> p.getMetadata().getName()).containsExactly(ourPod.getMetadata().getName());
 
     Helm.uninstall(Chart.RELEASE).withNamespace(NS).withKubeConfig(KUBE.server().kubeconfig()).call();
