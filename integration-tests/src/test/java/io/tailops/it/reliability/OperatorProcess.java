@@ -27,10 +27,52 @@ final class OperatorProcess {
   private Process process;
   private int port;
   private int starts;
+  private String podName;
+  private String apiServerUrl;
+  private String credentialId;
+  private String logName = "operator-process.log";
 
   OperatorProcess(OperatorEnvironment env, Path logDir) {
     this.env = env;
     this.logDir = logDir;
+  }
+
+  /** Runs with leader election on, as the pod {@code podName} (its identity in the Lease). */
+  OperatorProcess leaderElection(String podName) {
+    this.podName = podName;
+    this.logName = "operator-" + podName + ".log";
+    return this;
+  }
+
+  /** Talks to the API server through this URL (e.g. a {@link PartitionableLink}) instead of directly. */
+  OperatorProcess apiServer(String url) {
+    this.apiServerUrl = url;
+    return this;
+  }
+
+  String podName() {
+    return podName;
+  }
+
+  /**
+   * The credential the current (or last) start authenticates with, as the API server's audit log records it
+   * ({@code JTI=<jti>}): every start gets its own ServiceAccount token, so each run of the process is told apart.
+   */
+  String credentialId() {
+    return credentialId;
+  }
+
+  boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  /** Waits up to {@code timeout} for the process to exit by itself; true if it did. */
+  boolean awaitExit(Duration timeout) throws InterruptedException {
+    return process == null || process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  Path log() {
+    return logDir.resolve(logName);
   }
 
   void start() {
@@ -38,12 +80,14 @@ final class OperatorProcess {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx256m",
         "-cp", System.getProperty("java.class.path"), "io.tailops.operator.Main", "run",
-        "--kubeconfig", env.writeOperatorKubeconfig().toString(), "--http-port", Integer.toString(port),
-        "--no-leader-election", "--log-format", "plain"));
+        "--kubeconfig", kubeconfig().toString(), "--http-port", Integer.toString(port), "--log-format", "plain"));
+    if (podName == null) {
+      cmd.add("--no-leader-election");
+    }
     try {
       Files.createDirectories(logDir);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logDir.resolve("operator-process.log").toFile()));
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
       // The settings the in-process operator gets from the environment.
       var config = env.config();
       pb.environment().put("OPERATOR_NAMESPACE", config.namespace());
@@ -53,6 +97,11 @@ final class OperatorProcess {
       pb.environment().put("PROXY_IMAGE", config.proxyImage());
       pb.environment().put("PROXY_FIREWALL_MODE", config.proxyFirewallMode());
       pb.environment().put("OPERATOR_LOGGING", "info");
+      pb.environment().put("OPERATOR_ADMIN_PORT", Integer.toString(freePort())); // not the fixed default 8082
+      if (podName != null) {
+        pb.environment().put("OPERATOR_LEADER_ELECTION", "true");
+        pb.environment().put("POD_NAME", podName);
+      }
       process = pb.start();
       starts++;
     } catch (IOException e) {
@@ -65,7 +114,7 @@ final class OperatorProcess {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("the operator process exited; see " + logDir.resolve("operator-process.log"));
+        throw new IllegalStateException("the operator process exited; see " + log());
       }
       try {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
@@ -87,6 +136,32 @@ final class OperatorProcess {
       process.destroyForcibly();
       process.waitFor(30, TimeUnit.SECONDS);
       process = null;
+    }
+  }
+
+  /** A new token's kubeconfig, pointing at {@link #apiServer} if set; remembers the token's credential ID. */
+  private Path kubeconfig() {
+    Path file = env.writeOperatorKubeconfig();
+    try {
+      String yaml = Files.readString(file);
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("token: \"([^\"]+)\"").matcher(yaml);
+      if (!m.find()) {
+        throw new IllegalStateException("no token in " + file);
+      }
+      String payload = m.group(1).split("\\.")[1];
+      String json = new String(java.util.Base64.getUrlDecoder().decode(payload),
+          java.nio.charset.StandardCharsets.UTF_8);
+      java.util.regex.Matcher jti = java.util.regex.Pattern.compile("\"jti\":\"([^\"]+)\"").matcher(json);
+      credentialId = jti.find() ? "JTI=" + jti.group(1) : null;
+      if (apiServerUrl == null) {
+        return file;
+      }
+      Path own = logDir.resolve("kubeconfig-" + podName + ".yaml");
+      Files.createDirectories(logDir);
+      Files.writeString(own, yaml.replace("server: " + env.kube().url(), "server: " + apiServerUrl));
+      return own;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

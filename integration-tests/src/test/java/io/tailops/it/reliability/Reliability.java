@@ -11,7 +11,8 @@ import java.time.Instant;
  *
  * <pre>
  *   ./mvnw -B verify -pl integration-tests -am -Dsurefire.failIfNoSpecifiedTests=false \
- *       -Dtest='CrashConsistencyIT,ControlPlaneFaultsIT,ApiServerFaultsIT' -Dtsop.reliability.long=true
+ *       -Dtest='CrashConsistencyIT,ControlPlaneFaultsIT,ApiServerFaultsIT,LeaderFailoverIT' \
+ *       -Dtsop.reliability.long=true
  *   -Dtsop.reliability.iterations=N   (iterations of every suite, overrides both defaults)
  *   -Dtsop.reliability.seed=S         (base seed; iteration i uses S + i)
  * </pre>

@@ -55,6 +55,8 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorStatusPublisher statusPublisher;
   private OperatorApiServerProxy apiServerProxy;
   private ParentlessSweep parentless;
+  private java.util.concurrent.ScheduledExecutorService leaseWatch;
+  private static final java.util.concurrent.atomic.AtomicBoolean LOST = new java.util.concurrent.atomic.AtomicBoolean();
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
       HttpEndpoints http, HttpEndpoints admin, ObservedControlPlane controlPlane, CompletedReconciles reconciles) {
@@ -101,6 +103,7 @@ public final class OperatorRuntime implements AutoCloseable {
       admin = new HttpEndpoints("127.0.0.1", httpPort == 0 ? 0 : config.security().adminPort(), "admin");
     }
     CompletedReconciles reconciles = new CompletedReconciles();
+    LeaseGuard leaseGuard = new LeaseGuard(identity, LeaseGuard.RENEW_DEADLINE, Clock.systemUTC());
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -114,21 +117,14 @@ public final class OperatorRuntime implements AutoCloseable {
               metrics.registry()).notCollectingMetricsPerResource().build(), reconciles)));
       if (config.leaderElection()) {
         o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(), config.namespace(),
-            Duration.ofSeconds(15), Duration.ofSeconds(10), Duration.ofSeconds(2), identity,
+            LeaseGuard.LEASE_DURATION, LeaseGuard.RENEW_DEADLINE, LeaseGuard.RETRY_PERIOD, identity,
             new io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks(
                 () -> {
                   LOG.info("leading as {}", identity);
+                  leaseGuard.startedLeading();
                   health.leader(true);
                 },
-                () -> {
-                  LOG.info("stopped leading");
-                  health.leader(false);
-                  // Lost leadership while running: exit so that the pod restarts clean (as controller-runtime does).
-                  // Not while shutting down: JOSDK calls this from its shutdown path, where System.exit would hang.
-                  if (!SHUTTING_DOWN.get() && !"false".equals(System.getProperty("tsop.exitOnLostLeadership"))) {
-                    new Thread(() -> System.exit(1), "lost-leadership").start();
-                  }
-                },
+                () -> lostLeadership(health, leaseGuard, "the leader election stopped leading"),
                 leader -> LOG.info("current leader: {}", leader)),
             false));
       }
@@ -210,6 +206,9 @@ public final class OperatorRuntime implements AutoCloseable {
     }).publishTo(tailnetDevices).start();
     waitForCrd(client, health);
     operator.start();
+    if (config.leaderElection()) {
+      rt.leaseWatch = watchLease(client, config, health, leaseGuard);
+    }
     rt.parentless = parentless.start(config.deviceSweepInterval());
     rt.apiServerProxy = OperatorApiServerProxy.start(config, client, metrics.registry(), ctx.events(), clock,
         OperatorStatusPublisher.NAME);
@@ -268,6 +267,68 @@ public final class OperatorRuntime implements AutoCloseable {
   private static <P extends io.fabric8.kubernetes.api.model.HasMetadata> void register(Operator operator,
       io.tailops.operator.ha.HaController<P, ?> controller) {
     operator.register(controller, controller.configuration());
+  }
+
+  /**
+   * Reads the Lease every retry period (on its own thread: a read that hangs delays nothing else) and checks
+   * {@link LeaseGuard} five times a second, so that a leader that cannot see its own renewals any more stops within
+   * the renew deadline, before a standby may take the Lease, even when every request to the API server hangs.
+   */
+  private static java.util.concurrent.ScheduledExecutorService watchLease(KubernetesClient client,
+      OperatorConfig config, OperatorHealth health, LeaseGuard guard) {
+    java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newScheduledThreadPool(2,
+        r -> {
+          Thread t = new Thread(r, "lease-guard");
+          t.setDaemon(true);
+          return t;
+        });
+    timer.scheduleWithFixedDelay(() -> {
+      if (!health.isLeader()) {
+        return;
+      }
+      try {
+        var lease = client.leases().inNamespace(config.namespace()).withName(config.leaseName()).get();
+        if (lease != null && lease.getSpec() != null) {
+          guard.observed(lease.getSpec().getHolderIdentity(), lease.getSpec().getRenewTime() == null ? null
+              : lease.getSpec().getRenewTime().toInstant());
+        }
+      } catch (RuntimeException e) {
+        LOG.debug("reading the Lease failed: {}", e.toString());
+      }
+    }, LeaseGuard.RETRY_PERIOD.toMillis(), LeaseGuard.RETRY_PERIOD.toMillis(),
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(() -> {
+      String reason = guard.lost();
+      if (reason != null) {
+        lostLeadership(health, guard, reason);
+      }
+    }, 200, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
+    return timer;
+  }
+
+  /**
+   * Lost leadership while running: stop at once, without the graceful shutdown (which lets reconciles run on for up
+   * to 10 s and write): a replica whose Lease may be taken must not write another byte. The pod restarts clean, as
+   * controller-runtime's manager exits. Not while shutting down (JOSDK calls the election's callback from its
+   * shutdown path), and not when {@code tsop.exitOnLostLeadership=false} (operators run in-process by tests).
+   */
+  private static void lostLeadership(OperatorHealth health, LeaseGuard guard, String reason) {
+    health.leader(false);
+    guard.stoppedLeading();
+    if (SHUTTING_DOWN.get()) {
+      LOG.info("stopped leading");
+      return;
+    }
+    if ("false".equals(System.getProperty("tsop.exitOnLostLeadership"))) {
+      LOG.warn("stopped leading: {}", reason);
+      return;
+    }
+    if (LOST.compareAndSet(false, true)) {
+      LOG.error("lost leadership: {}; exiting now", reason);
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(1);
+    }
   }
 
   /**
@@ -454,6 +515,9 @@ public final class OperatorRuntime implements AutoCloseable {
 
   @Override
   public void close() {
+    if (leaseWatch != null) {
+      leaseWatch.shutdownNow();
+    }
     if (credentialWatcher != null) {
       credentialWatcher.close();
     }

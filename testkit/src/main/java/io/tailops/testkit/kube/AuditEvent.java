@@ -16,6 +16,9 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param code        the HTTP status code of the response, 0 if unknown
  * @param impersonatedUser the user {@code username} acted as ({@code Impersonate-User}, once the API server allowed
  *                    it; its RBAC then decided the request); {@code null} if none
+ * @param credentialId the credential the request was authenticated with, as the API server records it in
+ *                    {@code user.extra["authentication.kubernetes.io/credential-id"]} (for a ServiceAccount token,
+ *                    {@code JTI=<the token's jti>}): tells two clients of one account apart; {@code null} if none
  */
 public record AuditEvent(
     String auditId,
@@ -34,7 +37,8 @@ public record AuditEvent(
     int code,
     Instant requestReceived,
     Instant stageTimestamp,
-    String impersonatedUser) {
+    String impersonatedUser,
+    String credentialId) {
 
   /** The verbs that change state. */
   public static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
@@ -83,7 +87,9 @@ public record AuditEvent(
         n.path("responseStatus").path("code").asInt(0),
         instant(text(n, "requestReceivedTimestamp")),
         instant(text(n, "stageTimestamp")),
-        text(n.path("impersonatedUser"), "username"));
+        text(n.path("impersonatedUser"), "username"),
+        user.path("extra").path("authentication.kubernetes.io/credential-id").path(0).isMissingNode() ? null
+            : user.path("extra").path("authentication.kubernetes.io/credential-id").path(0).asText());
   }
 
   private static String text(JsonNode n, String field) {
