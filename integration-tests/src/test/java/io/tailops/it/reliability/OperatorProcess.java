@@ -27,10 +27,45 @@ final class OperatorProcess {
   private Process process;
   private int port;
   private int starts;
+  private String podName;
+  private final java.util.Map<String, String> extraEnv = new java.util.LinkedHashMap<>();
 
   OperatorProcess(OperatorEnvironment env, Path logDir) {
     this.env = env;
     this.logDir = logDir;
+  }
+
+  /**
+   * With leader election (a Lease), as in a cluster: every start is the same Pod's container restarted after a crash
+   * ({@code POD_NAME} kept), which takes the Lease back at once as its holder; a new identity would wait out the
+   * previous holder's 15 s lease.
+   */
+  OperatorProcess leaderElection(String podName) {
+    this.podName = podName;
+    return this;
+  }
+
+  /** An extra environment variable of the process. */
+  OperatorProcess env(String name, String value) {
+    extraEnv.put(name, value);
+    return this;
+  }
+
+  /** Whether the process is running. */
+  boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  /** Waits up to {@code timeout} for the process to exit by itself; true when it did (it is then forgotten). */
+  boolean awaitExit(Duration timeout) throws InterruptedException {
+    if (process == null) {
+      return true;
+    }
+    if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process = null;
+      return true;
+    }
+    return false;
   }
 
   void start() {
@@ -39,7 +74,10 @@ final class OperatorProcess {
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx256m",
         "-cp", System.getProperty("java.class.path"), "io.tailops.operator.Main", "run",
         "--kubeconfig", env.writeOperatorKubeconfig().toString(), "--http-port", Integer.toString(port),
-        "--no-leader-election", "--log-format", "plain"));
+        "--log-format", "plain"));
+    if (podName == null) {
+      cmd.add(cmd.size() - 2, "--no-leader-election");
+    }
     try {
       Files.createDirectories(logDir);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -53,6 +91,11 @@ final class OperatorProcess {
       pb.environment().put("PROXY_IMAGE", config.proxyImage());
       pb.environment().put("PROXY_FIREWALL_MODE", config.proxyFirewallMode());
       pb.environment().put("OPERATOR_LOGGING", "info");
+      if (podName != null) {
+        pb.environment().put("OPERATOR_LEADER_ELECTION", "true");
+        pb.environment().put("POD_NAME", podName);
+      }
+      pb.environment().putAll(extraEnv);
       process = pb.start();
       starts++;
     } catch (IOException e) {
