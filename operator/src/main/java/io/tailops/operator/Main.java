@@ -7,6 +7,7 @@ import io.tailops.controlplane.ControlPlane;
 import io.tailops.operator.config.ConfigException;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.runtime.ControlPlanes;
+import io.tailops.operator.runtime.CrashPointInterceptor;
 import io.tailops.operator.runtime.HttpEndpoints;
 import io.tailops.operator.runtime.Logging;
 import io.tailops.operator.runtime.DeniedRequests;
@@ -104,8 +105,12 @@ public final class Main implements Callable<Integer> {
       Config config = kubeconfig != null ? Config.fromKubeconfig(null, read(kubeconfig), kubeconfig.toString())
           : Config.autoConfigure(null);
       config.setUserAgent("tailscale-operator/" + Version.VERSION);
-      KubernetesClientBuilder builder = new KubernetesClientBuilder().withConfig(config);
-      return (denied == null ? builder : denied.installOn(builder)).build();
+      return new KubernetesClientBuilder().withConfig(config).withHttpClientBuilderConsumer(b -> {
+        if (denied != null) {
+          denied.addTo(b);
+        }
+        CrashPointInterceptor.addTo(b); // test-only hook, nothing unless TSOP_TEST_CRASH_POINTS is set
+      }).build();
     }
 
     private static String read(Path p) {

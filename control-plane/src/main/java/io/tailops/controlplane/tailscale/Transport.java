@@ -1,6 +1,7 @@
 package io.tailops.controlplane.tailscale;
 
 import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.controlplane.CrashPoints;
 import io.tailops.controlplane.ControlPlaneException.Kind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -102,8 +103,15 @@ final class Transport {
     for (int attempt = 1;; attempt++) {
       long start = System.nanoTime();
       HttpResponse<byte[]> hr;
+      boolean crashPoint = CrashPoints.ENABLED && !"GET".equals(req.method()); // test-only, see CrashPoints
+      if (crashPoint) {
+        CrashPoints.before(req.method() + " " + req.template(), req.uri().getPath());
+      }
       try {
         hr = http.send(build(req), info -> new LimitedBodySubscriber(MAX_BODY_BYTES));
+        if (crashPoint) {
+          CrashPoints.after(req.method() + " " + req.template(), req.uri().getPath(), hr.statusCode());
+        }
       } catch (InterruptedException e) {
         report(req, -1, start);
         Thread.currentThread().interrupt();

@@ -31,13 +31,17 @@ final class OperatorProcess {
   private String apiServerUrl;
   private String credentialId;
   private String logName = "operator-process.log";
+  private final java.util.Map<String, String> extraEnv = new java.util.LinkedHashMap<>();
 
   OperatorProcess(OperatorEnvironment env, Path logDir) {
     this.env = env;
     this.logDir = logDir;
   }
 
-  /** Runs with leader election on, as the pod {@code podName} (its identity in the Lease). */
+  /**
+   * Runs with leader election on, as the pod {@code podName} (its identity in the Lease). Every start is the same
+   * Pod's container restarted after a crash ({@code POD_NAME} kept), which takes the Lease back at once as its holder.
+   */
   OperatorProcess leaderElection(String podName) {
     this.podName = podName;
     this.logName = "operator-" + podName + ".log";
@@ -66,9 +70,22 @@ final class OperatorProcess {
     return process != null && process.isAlive();
   }
 
-  /** Waits up to {@code timeout} for the process to exit by itself; true if it did. */
+  /** Waits up to {@code timeout} for the process to exit by itself; true when it did (it is then forgotten). */
   boolean awaitExit(Duration timeout) throws InterruptedException {
-    return process == null || process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (process == null) {
+      return true;
+    }
+    if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process = null;
+      return true;
+    }
+    return false;
+  }
+
+  /** An extra environment variable of the process. */
+  OperatorProcess env(String name, String value) {
+    extraEnv.put(name, value);
+    return this;
   }
 
   Path log() {
@@ -102,6 +119,7 @@ final class OperatorProcess {
         pb.environment().put("OPERATOR_LEADER_ELECTION", "true");
         pb.environment().put("POD_NAME", podName);
       }
+      pb.environment().putAll(extraEnv);
       process = pb.start();
       starts++;
     } catch (IOException e) {

@@ -147,6 +147,31 @@ final class World {
     }
   }
 
+  /** Creates the Service {@code name}, exposed by the annotation (a step of the crash-point phases). */
+  Slot createExposed(String name) {
+    Slot s = slots.get(name);
+    s.generation++;
+    s.exists = true;
+    s.exposed = true;
+    s.loadBalancer = false;
+    s.hostname = hostname(s);
+    apply("create " + s, () -> client.resource(build(s)).create());
+    return s;
+  }
+
+  /** Gives an exposed Service a new {@code tailscale.com/hostname}. */
+  void rename(Slot s) {
+    s.generation++;
+    s.hostname = hostname(s);
+    apply("rename " + s, () -> edit(s, svc -> desired(svc, s)));
+  }
+
+  /** Deletes a Service. */
+  void delete(Slot s) {
+    apply("delete " + s, () -> client.services().inNamespace(namespace).withName(s.name).delete());
+    s.exists = false;
+  }
+
   private Service getQuietly(String name) {
     for (int i = 0; i < 100; i++) {
       try {

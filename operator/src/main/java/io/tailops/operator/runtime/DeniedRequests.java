@@ -54,7 +54,12 @@ public final class DeniedRequests implements Interceptor {
 
   /** The client builder with this interceptor on every request. */
   public KubernetesClientBuilder installOn(KubernetesClientBuilder builder) {
-    return builder.withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor(NAME, this));
+    return builder.withHttpClientBuilderConsumer(this::addTo);
+  }
+
+  /** Adds this interceptor to an HTTP client builder (a client builder keeps only one builder consumer). */
+  public void addTo(io.fabric8.kubernetes.client.http.HttpClient.Builder builder) {
+    builder.addOrReplaceInterceptor(NAME, this);
   }
 
   /** Called once per failed response (plain requests and watch upgrades alike). */
