@@ -2,10 +2,8 @@ package io.tailops.operator.ha;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
@@ -14,12 +12,8 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressB
 import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerStatus;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressPortStatusBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressStatus;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -40,7 +34,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -70,6 +63,7 @@ public final class HaIngressController extends HaController<Ingress, HaIngressPl
   private InformerEventSource<Secret, Ingress> certSecrets;
   private InformerEventSource<Role, Ingress> certRoles;
   private InformerEventSource<RoleBinding, Ingress> certBindings;
+  private CertificateResources<Ingress> certResources;
 
   public HaIngressController(OperatorContext ctx) {
     super(ctx);
@@ -119,6 +113,7 @@ public final class HaIngressController extends HaController<Ingress, HaIngressPl
         .withName(NAME + "-cert-rolebindings").withNamespaces(Set.of(ns)).withLabelSelector(selector)
         .withSecondaryToPrimaryMapper(r -> byGroupLabel(r))
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()).build(), context);
+    certResources = new CertificateResources<>(ctx, certSecrets, certRoles, certBindings);
     return List.of(backends, certSecrets, certRoles, certBindings);
   }
 
@@ -292,74 +287,17 @@ public final class HaIngressController extends HaController<Ingress, HaIngressPl
    * the Role and RoleBinding that let the group's pods manage it; created when missing, their labels put back.
    */
   private void ensureCertResources(Ingress ing, ProxyGroup pg, String domain) throws ProvisionException {
-    String ns = ctx.config().namespace();
     String group = pg.getMetadata().getName();
     Map<String, String> secretLabels = certLabels(group, domain);
     secretLabels.put(ReplicaState.LABEL_SECRET_TYPE, "certs");
     secretLabels.put(TailscaleKeys.LABEL_PARENT_TYPE, "ingress");
     secretLabels.put(TailscaleKeys.LABEL_PARENT_NAME, ing.getMetadata().getName());
     secretLabels.put(TailscaleKeys.LABEL_PARENT_NAMESPACE, ing.getMetadata().getNamespace());
-    try {
-      Optional<Secret> secret = certSecrets.get(new ResourceID(domain, ns));
-      if (secret.isEmpty()) {
-        Secret created = ctx.client().secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata()
-            .withName(domain).withNamespace(ns).withLabels(secretLabels).endMetadata().withType("kubernetes.io/tls")
-            .addToData("tls.crt", "").addToData("tls.key", "").build()).create();
-        certSecrets.handleRecentResourceCreate(ResourceID.fromResource(created), created);
-      } else if (!secret.get().getMetadata().getLabels().equals(secretLabels)) {
-        ctx.client().secrets().inNamespace(ns).withName(domain).edit(s -> {
-          s.getMetadata().setLabels(secretLabels);
-          return s;
-        });
-      }
-      Role role = new RoleBuilder().withNewMetadata().withName(domain).withNamespace(ns)
-          .withLabels(certLabels(group, domain)).endMetadata()
-          .withRules(new PolicyRuleBuilder().withApiGroups("").withResources("secrets").withResourceNames(domain)
-              .withVerbs("get", "list", "patch", "update").build())
-          .build();
-      Optional<Role> liveRole = certRoles.get(new ResourceID(domain, ns));
-      if (liveRole.isEmpty()) {
-        certRoles.handleRecentResourceCreate(new ResourceID(domain, ns), ctx.client().resource(role).create());
-      } else if (!Objects.equals(liveRole.get().getMetadata().getLabels(), role.getMetadata().getLabels())
-          || !Objects.equals(liveRole.get().getRules(), role.getRules())) {
-        ctx.client().rbac().roles().inNamespace(ns).withName(domain).edit(r -> {
-          r.getMetadata().setLabels(role.getMetadata().getLabels());
-          r.setRules(role.getRules());
-          return r;
-        });
-      }
-      RoleBinding binding = new RoleBindingBuilder().withNewMetadata().withName(domain).withNamespace(ns)
-          .withLabels(certLabels(group, domain)).endMetadata()
-          .addNewSubject().withKind("ServiceAccount").withName(group).withNamespace(ns).endSubject()
-          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(domain).endRoleRef()
-          .build();
-      Optional<RoleBinding> liveBinding = certBindings.get(new ResourceID(domain, ns));
-      if (liveBinding.isEmpty()) {
-        certBindings.handleRecentResourceCreate(new ResourceID(domain, ns), ctx.client().resource(binding).create());
-      } else if (!Objects.equals(liveBinding.get().getMetadata().getLabels(), binding.getMetadata().getLabels())
-          || !Objects.equals(liveBinding.get().getSubjects(), binding.getSubjects())) {
-        ctx.client().rbac().roleBindings().inNamespace(ns).withName(domain).edit(r -> {
-          r.getMetadata().setLabels(binding.getMetadata().getLabels());
-          r.setSubjects(binding.getSubjects());
-          return r;
-        });
-      }
-    } catch (KubernetesClientException e) {
-      boolean retry = e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500 || e.getCode() == 0;
-      throw new ProvisionException("certificate resources of " + domain + ": " + e.getMessage(),
-          "KubernetesApiError", retry, e);
-    }
+    certResources.ensure(domain, certLabels(group, domain), secretLabels, group);
   }
 
   private void deleteCertResources(String domain) {
-    String ns = ctx.config().namespace();
-    try {
-      ctx.client().rbac().roleBindings().inNamespace(ns).withName(domain).delete();
-      ctx.client().rbac().roles().inNamespace(ns).withName(domain).delete();
-      ctx.client().secrets().inNamespace(ns).withName(domain).delete();
-    } catch (KubernetesClientException e) {
-      LOG.warn("could not delete the certificate resources of {}: {}", domain, e.getMessage());
-    }
+    certResources.delete(domain);
   }
 
   /**

@@ -3,13 +3,8 @@ package io.tailops.operator.ha;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -75,6 +70,7 @@ public final class KubeApiServerController extends HaController<ProxyGroup, Void
   private InformerEventSource<Secret, ProxyGroup> certSecrets;
   private InformerEventSource<Role, ProxyGroup> certRoles;
   private InformerEventSource<RoleBinding, ProxyGroup> certBindings;
+  private CertificateResources<ProxyGroup> certResources;
 
   public KubeApiServerController(OperatorContext ctx) {
     super(ctx);
@@ -129,6 +125,7 @@ public final class KubeApiServerController extends HaController<ProxyGroup, Void
             ProxyGroup.class).withName(NAME + "-cert-rolebindings").withNamespaces(Set.of(ns))
         .withLabelSelector(selector).withSecondaryToPrimaryMapper(this::byGroupLabel)
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()).build(), context);
+    certResources = new CertificateResources<>(ctx, certSecrets, certRoles, certBindings);
     return List.of(certSecrets, certRoles, certBindings);
   }
 
@@ -406,72 +403,15 @@ public final class KubeApiServerController extends HaController<ProxyGroup, Void
    * group's pods manage it (official {@code ensureCertResources}); created when missing, labels and rules put back.
    */
   private void ensureCertResources(ProxyGroup pg, String domain) throws ProvisionException {
-    String ns = ctx.config().namespace();
     String group = pg.getMetadata().getName();
     Map<String, String> secretLabels = new LinkedHashMap<>(HaIngressController.certLabels(group, domain));
     secretLabels.put(ReplicaState.LABEL_SECRET_TYPE, "certs");
     secretLabels.put(TailscaleKeys.LABEL_PARENT_TYPE, ProxyGroupNames.PARENT_TYPE);
     secretLabels.put(TailscaleKeys.LABEL_PARENT_NAME, group);
-    try {
-      Optional<Secret> secret = certSecrets.get(new ResourceID(domain, ns));
-      if (secret.isEmpty()) {
-        Secret created = ctx.client().secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata()
-            .withName(domain).withNamespace(ns).withLabels(secretLabels).endMetadata().withType("kubernetes.io/tls")
-            .addToData("tls.crt", "").addToData("tls.key", "").build()).create();
-        certSecrets.handleRecentResourceCreate(ResourceID.fromResource(created), created);
-      } else if (!secret.get().getMetadata().getLabels().equals(secretLabels)) {
-        ctx.client().secrets().inNamespace(ns).withName(domain).edit(s -> {
-          s.getMetadata().setLabels(secretLabels);
-          return s;
-        });
-      }
-      Role role = new RoleBuilder().withNewMetadata().withName(domain).withNamespace(ns)
-          .withLabels(HaIngressController.certLabels(group, domain)).endMetadata()
-          .withRules(new PolicyRuleBuilder().withApiGroups("").withResources("secrets").withResourceNames(domain)
-              .withVerbs("get", "list", "patch", "update").build())
-          .build();
-      Optional<Role> liveRole = certRoles.get(new ResourceID(domain, ns));
-      if (liveRole.isEmpty()) {
-        certRoles.handleRecentResourceCreate(new ResourceID(domain, ns), ctx.client().resource(role).create());
-      } else if (!Objects.equals(liveRole.get().getMetadata().getLabels(), role.getMetadata().getLabels())
-          || !Objects.equals(liveRole.get().getRules(), role.getRules())) {
-        ctx.client().rbac().roles().inNamespace(ns).withName(domain).edit(r -> {
-          r.getMetadata().setLabels(role.getMetadata().getLabels());
-          r.setRules(role.getRules());
-          return r;
-        });
-      }
-      RoleBinding binding = new RoleBindingBuilder().withNewMetadata().withName(domain).withNamespace(ns)
-          .withLabels(HaIngressController.certLabels(group, domain)).endMetadata()
-          .addNewSubject().withKind("ServiceAccount").withName(serviceAccount(pg)).withNamespace(ns).endSubject()
-          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName(domain).endRoleRef()
-          .build();
-      Optional<RoleBinding> liveBinding = certBindings.get(new ResourceID(domain, ns));
-      if (liveBinding.isEmpty()) {
-        certBindings.handleRecentResourceCreate(new ResourceID(domain, ns), ctx.client().resource(binding).create());
-      } else if (!Objects.equals(liveBinding.get().getMetadata().getLabels(), binding.getMetadata().getLabels())
-          || !Objects.equals(liveBinding.get().getSubjects(), binding.getSubjects())) {
-        ctx.client().rbac().roleBindings().inNamespace(ns).withName(domain).edit(r -> {
-          r.getMetadata().setLabels(binding.getMetadata().getLabels());
-          r.setSubjects(binding.getSubjects());
-          return r;
-        });
-      }
-    } catch (KubernetesClientException e) {
-      boolean retry = e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500 || e.getCode() == 0;
-      throw new ProvisionException("certificate resources of " + domain + ": " + e.getMessage(),
-          "KubernetesApiError", retry, e);
-    }
+    certResources.ensure(domain, HaIngressController.certLabels(group, domain), secretLabels, serviceAccount(pg));
   }
 
   private void deleteCertResources(String domain) {
-    String ns = ctx.config().namespace();
-    try {
-      ctx.client().rbac().roleBindings().inNamespace(ns).withName(domain).delete();
-      ctx.client().rbac().roles().inNamespace(ns).withName(domain).delete();
-      ctx.client().secrets().inNamespace(ns).withName(domain).delete();
-    } catch (KubernetesClientException e) {
-      LOG.warn("could not delete the certificate resources of {}: {}", domain, e.getMessage());
-    }
+    certResources.delete(domain);
   }
 }

@@ -39,6 +39,33 @@ public final class ProxyStatefulSet {
   static final String SYSCTL_SCRIPT = "sysctl -w net.ipv4.ip_forward=1 && if sysctl net.ipv6.conf.all.forwarding; "
       + "then sysctl -w net.ipv6.conf.all.forwarding=1; fi";
 
+  /**
+   * The proxy container as every proxy StatefulSet of the official operator starts it (standalone proxies, ProxyGroup
+   * replicas): name {@value #CONTAINER_NAME}, the image pulled always, the nominal requests; the caller adds env,
+   * mounts and security context.
+   */
+  public static ContainerBuilder tailscaleContainer(String image) {
+    return new ContainerBuilder()
+        .withName(CONTAINER_NAME)
+        .withImage(image)
+        .withImagePullPolicy("Always")
+        .withNewResources()
+        .addToRequests("cpu", new Quantity("1m"))
+        .addToRequests("memory", new Quantity("1Mi"))
+        .endResources();
+  }
+
+  /** The privileged init container of kernel-mode proxies that turns on IP forwarding. */
+  public static Container sysctlInitContainer(String image) {
+    return new ContainerBuilder()
+        .withName(INIT_CONTAINER_NAME)
+        .withImage(image)
+        .withNewSecurityContext().withPrivileged(true).endSecurityContext()
+        .withCommand("/bin/sh", "-c")
+        .withArgs(SYSCTL_SCRIPT)
+        .build();
+  }
+
   private ProxyStatefulSet() {
   }
 
@@ -62,14 +89,7 @@ public final class ProxyStatefulSet {
       secretNames.add(ProxyNames.secretName(name, i));
     }
 
-    ContainerBuilder main = new ContainerBuilder()
-        .withName(CONTAINER_NAME)
-        .withImage(defaults.proxyImage())
-        .withImagePullPolicy("Always")
-        .withNewResources()
-        .addToRequests("cpu", new Quantity("1m"))
-        .addToRequests("memory", new Quantity("1Mi"))
-        .endResources()
+    ContainerBuilder main = tailscaleContainer(defaults.proxyImage())
         .withEnv(env(spec, defaults, userspace))
         .withVolumeMounts(mounts(spec, secretNames));
     if (!userspace) {
@@ -101,13 +121,8 @@ public final class ProxyStatefulSet {
         .endTemplate()
         .endSpec();
     if (!userspace) {
-      b.editSpec().editTemplate().editSpec().withInitContainers(new ContainerBuilder()
-          .withName(INIT_CONTAINER_NAME)
-          .withImage(defaults.proxyImage())
-          .withNewSecurityContext().withPrivileged(true).endSecurityContext()
-          .withCommand("/bin/sh", "-c")
-          .withArgs(SYSCTL_SCRIPT)
-          .build()).endSpec().endTemplate().endSpec();
+      b.editSpec().editTemplate().editSpec().withInitContainers(sysctlInitContainer(defaults.proxyImage()))
+          .endSpec().endTemplate().endSpec();
     }
     StatefulSet sts = b.build();
     if (spec.proxyClass() != null) {

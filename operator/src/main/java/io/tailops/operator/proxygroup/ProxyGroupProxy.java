@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -300,14 +299,7 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
         .build());
     mounts.add(new VolumeMountBuilder().withName(configMap).withMountPath(PROXIES_MOUNT).withReadOnly(true).build());
 
-    ContainerBuilder main = new ContainerBuilder()
-        .withName(ProxyStatefulSet.CONTAINER_NAME)
-        .withImage(defaults.proxyImage())
-        .withImagePullPolicy("Always")
-        .withNewResources()
-        .addToRequests("cpu", new Quantity("1m"))
-        .addToRequests("memory", new Quantity("1Mi"))
-        .endResources()
+    ContainerBuilder main = ProxyStatefulSet.tailscaleContainer(defaults.proxyImage())
         .withEnv(env(defaults))
         .withNewSecurityContext().withPrivileged(true).endSecurityContext()
         .withVolumeMounts(mounts);
@@ -326,14 +318,7 @@ public final class ProxyGroupProxy implements ProxyBlueprint {
         .withDeletionGracePeriodSeconds(drainHook ? EGRESS_GRACE_SECONDS : 10L).endMetadata()
         .withNewSpec()
         .withServiceAccountName(name)
-        .withInitContainers(new ContainerBuilder()
-            .withName(ProxyStatefulSet.INIT_CONTAINER_NAME)
-            .withImage(defaults.proxyImage())
-            .withNewSecurityContext().withPrivileged(true).endSecurityContext()
-            .withCommand("/bin/sh", "-c")
-            .withArgs("sysctl -w net.ipv4.ip_forward=1 && if sysctl net.ipv6.conf.all.forwarding; "
-                + "then sysctl -w net.ipv6.conf.all.forwarding=1; fi")
-            .build())
+        .withInitContainers(ProxyStatefulSet.sysctlInitContainer(defaults.proxyImage()))
         .withContainers(main.build())
         .withVolumes(volumes)
         .endSpec()
