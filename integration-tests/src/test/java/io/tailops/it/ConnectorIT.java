@@ -162,7 +162,10 @@ class ConnectorIT {
           hostname: home-exit
           exitNode: true
         """);
-    Condition ready = awaitReady("egress", r -> "True".equals(r.getStatus()));
+    // The condition once it has settled: in one CI run it read True, then briefly "waiting for device home-exit to log
+    // in" on the next reconcile (a status flap noted in the closing note of 2026-12-07), then True again.
+    Condition ready = awaitReady("egress", r -> "True".equals(r.getStatus())
+        && r.getMessage().startsWith("Connector is ready: exit node; device home-exit."));
     assertThat(ready.getMessage()).startsWith("Connector is ready: exit node; device home-exit.");
     assertThat(get("egress").getStatus().getIsExitNode()).isTrue();
     assertThat(get("egress").getStatus().getSubnetRoutes()).isEmpty();

@@ -180,15 +180,19 @@ class CrashPointsIT {
         + w.namespace + ")";
     String hit = Files.exists(dir.resolve("crashed")) ? Files.readString(dir.resolve("crashed")).strip() : "";
     disarm();
-    if (!crashed && background(point)) {
+    if (!crashed && (background(point) || point.k() > 1)) {
       // The operator-wide ConfigMaps are written when their debounce or sweep says, not by the phase itself: such a
-      // write may fall outside the phase's window. Said, not hidden: a row "not reached" in the table.
+      // write may fall outside the phase's window. And a repeat of a write (occurrence 2 or later of one kind, e.g. a
+      // second patch of the proxy Secret) depends on how events fall into reconciles: a replay may make it in one
+      // write where the dry run made two (seen once in CI). Said, not hidden: a row "not reached" in the table; the
+      // world must still converge with every key accounted for.
       long converged = World.awaitConverged(env, worlds, 120, () -> ctx + "; " + ledger.summary());
       ledger.assertAccounted(lostAllowed, ctx);
-      table.add("| " + label + " | after `" + point.name() + "` #" + point.k() + " | — | not reached (operator-wide "
-          + "background write; converged) | " + converged + " |");
-      Reliability.report(String.format("crash-point phase=%s point=\"%s\" k=%d not-reached (background write) "
-          + "%s", phase, point.name(), point.k(), ledger.summary()));
+      String why = background(point) ? "operator-wide background write" : "a repeat write made in fewer writes";
+      table.add("| " + label + " | after `" + point.name() + "` #" + point.k() + " | — | not reached (" + why
+          + "; converged) | " + converged + " |");
+      Reliability.report(String.format("crash-point phase=%s point=\"%s\" k=%d not-reached (%s) "
+          + "%s", phase, point.name(), point.k(), why, ledger.summary()));
       cleanup(w, s);
       return;
     }
