@@ -166,7 +166,7 @@ public final class OperatorEnvironment implements AutoCloseable {
       ChartRbac rbac = ChartRbac.render(client, NAMESPACE).apply(client);
       FakeTailscaleApi tailnet = FakeTailscaleApi.start();
       // The simulator plays the kubelet as well as containerboot (it watches StatefulSets and Pods): admin client.
-      ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet);
+      ProxySimulator proxies = ProxySimulator.start(client, NAMESPACE, tailnet, kube.hasControllerManager());
       OperatorEnvironment env = new OperatorEnvironment(Mode.SIMULATED, kube, tailnet, proxies, dir);
       env.rbac = rbac;
       env.opened();

@@ -93,6 +93,12 @@ public final class ProxySimulator implements AutoCloseable {
   private volatile int capVer = 131;
   private volatile boolean httpsEnabled = true;
   private volatile boolean running;
+  /**
+   * Whether a proxy runs only in a real Pod (the controller manager's StatefulSet controller makes them). Otherwise a
+   * proxy whose Pod does not exist yet runs in a synthetic one, and would boot a second time (device keys reset) when
+   * the real Pod appears: a restart no real proxy makes, seen by the operator as a device going away for a moment.
+   */
+  private final boolean realPodsOnly;
 
   private static final class Proxy {
     volatile String podUid;
@@ -103,8 +109,9 @@ public final class ProxySimulator implements AutoCloseable {
     volatile String hostname;
   }
 
-  private ProxySimulator(KubernetesClient client, String namespace, FakeTailscaleApi api) {
+  private ProxySimulator(KubernetesClient client, String namespace, FakeTailscaleApi api, boolean realPodsOnly) {
     this.client = client;
+    this.realPodsOnly = realPodsOnly;
     this.namespace = namespace;
     this.api = api;
     this.worker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -123,9 +130,20 @@ public final class ProxySimulator implements AutoCloseable {
     }
   }
 
-  /** Starts simulating every proxy in {@code namespace}. */
+  /** Starts simulating every proxy in {@code namespace}, in synthetic pods where no real Pod exists. */
   public static ProxySimulator start(KubernetesClient client, String namespace, FakeTailscaleApi api) {
-    ProxySimulator sim = new ProxySimulator(client, namespace, api);
+    return start(client, namespace, api, false);
+  }
+
+  /**
+   * Starts simulating every proxy in {@code namespace}.
+   *
+   * @param realPodsOnly a proxy runs only once its real Pod exists (true where the controller manager's StatefulSet
+   *     controller runs); false: in a synthetic pod per StatefulSet template until then
+   */
+  public static ProxySimulator start(KubernetesClient client, String namespace, FakeTailscaleApi api,
+      boolean realPodsOnly) {
+    ProxySimulator sim = new ProxySimulator(client, namespace, api, realPodsOnly);
     sim.running = true;
     ResourceEventHandler<Object> handler = new ResourceEventHandler<>() {
       @Override
@@ -720,7 +738,10 @@ public final class ProxySimulator implements AutoCloseable {
     return node == null ? Optional.empty() : api.device(node).map(FakeDevice::nodeId);
   }
 
-  /** The UID of the running pod: the real Pod if one exists, else a synthetic one per StatefulSet revision. */
+  /**
+   * The UID of the running pod: the real Pod if one exists, else (unless only real Pods run proxies) a synthetic one
+   * per StatefulSet revision.
+   */
   private String currentPodUid(StatefulSet sts, String podName) {
     if (sts == null || sts.getMetadata().getDeletionTimestamp() != null) {
       return null;
@@ -732,6 +753,9 @@ public final class ProxySimulator implements AutoCloseable {
       }
       markRunning(pod);
       return pod.getMetadata().getUid();
+    }
+    if (realPodsOnly) {
+      return null; // not started yet (or deleted and not made again yet)
     }
     String revision = sts.getMetadata().getUid() + "/" + sts.getMetadata().getGeneration() + "/" + podName;
     return UUID.nameUUIDFromBytes(revision.getBytes(StandardCharsets.UTF_8)).toString();
