@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.api.v1alpha1.ProxyGroup;
 import io.tailops.local.OperatorEnvironment;
+import io.tailops.testkit.kube.AuditEvent;
 import io.tailops.testkit.tailscale.FakeDevice;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -319,16 +320,37 @@ class EgressProxyGroupIT {
     await().atMost(WAIT).until(() -> env.client().apps().statefulSets().inNamespace(NS)
         .withLabel("tailscale.com/parent-resource", "moved").list().getItems().size() == 1);
 
+    // The Service's own proxy is held in deletion (a finalizer) until the group serves the Service, so that the proxy's
+    // last removal step runs when the group's ClusterIP Service, which carries the Service's labels too, exists.
+    String own = env.client().apps().statefulSets().inNamespace(NS).withLabel("tailscale.com/parent-resource", "moved")
+        .list().getItems().get(0).getMetadata().getName();
+    Conflicts.retry(() -> env.client().apps().statefulSets().inNamespace(NS).withName(own).edit(s -> {
+      s.getMetadata().getFinalizers().add("test.tailops.io/hold");
+      return s;
+    }));
+    var mark = env.mark();
     Conflicts.retry(() -> env.client().services().inNamespace(APP).withName("moved").edit(s -> {
       s.getMetadata().getAnnotations().put("tailscale.com/proxy-group", "eg");
       return s;
     }));
     Service served = awaitReady("moved", "2 out of 2 replicas are ready to route traffic");
+    await().atMost(WAIT).until(() -> env.client().apps().statefulSets().inNamespace(NS).withName(own).get()
+        .getMetadata().getDeletionTimestamp() != null);
+    Conflicts.retry(() -> env.client().apps().statefulSets().inNamespace(NS).withName(own).edit(s -> {
+      s.getMetadata().getFinalizers().remove("test.tailops.io/hold");
+      return s;
+    }));
     await().atMost(WAIT).until(() -> env.client().apps().statefulSets().inNamespace(NS)
         .withLabel("tailscale.com/parent-resource", "moved").list().getItems().isEmpty()
         && env.client().secrets().inNamespace(NS).withLabel("tailscale.com/parent-resource", "moved").list()
             .getItems().isEmpty());
-    assertThat(clusterIpServices("moved")).as("the group's ClusterIP Service is no proxy object").hasSize(1);
+    // Removing the Service's own proxy leaves the group's ClusterIP Service alone (it carries the Service's labels too).
+    var services = env.operatorRequestsSince(mark).byResource("services");
+    assertThat(services.byVerb("delete").stream().map(AuditEvent::name))
+        .as("the group's ClusterIP Service is no proxy object: only the proxy's headless Service goes")
+        .containsOnly(own);
+    assertThat(services.byVerb("create").count()).as("one ClusterIP Service, made once").isEqualTo(1);
+    assertThat(clusterIpServices("moved")).hasSize(1);
     assertThat(svc("moved").getSpec().getExternalName()).isEqualTo(clusterIpServices("moved").get(0).getMetadata()
         .getName() + "." + NS + ".svc.cluster.local");
     assertThat(served.getMetadata().getFinalizers()).contains("tailscale.com/finalizer");

@@ -78,6 +78,23 @@ public final class ChildLabels {
     return ns == null || ns.isEmpty() ? obj.getMetadata().getName() : ns + "/" + obj.getMetadata().getName();
   }
 
+  /**
+   * Whether an object with the parent's child labels is part of the parent's own proxy, which its removal deletes. Two
+   * kinds of object carry a parent's labels but belong to a ProxyGroup serving it: the ClusterIP Service and
+   * EndpointSlice of a Service egressing through the group ({@code tailscale.com/svc-type: egress}), and the TLS
+   * Secret the group's replicas issue an HA Ingress's certificate into ({@code tailscale.com/secret-type: certs}; a
+   * kube-apiserver group's own certificate Secret is the group's).
+   */
+  public static boolean isProxyObjectOf(io.fabric8.kubernetes.api.model.HasMetadata obj, ParentRef parent) {
+    Map<String, String> labels = obj.getMetadata().getLabels();
+    if (!belongsTo(labels, parent)) {
+      return false;
+    }
+    boolean served = ParentRef.TYPE_INGRESS.equals(parent.type()) || ParentRef.TYPE_SERVICE.equals(parent.type());
+    return !(served && obj instanceof io.fabric8.kubernetes.api.model.Secret
+        && "certs".equals(labels.get(ReplicaState.LABEL_SECRET_TYPE)));
+  }
+
   /** Whether the labels belong to a proxy of the given parent (namespace, name and type; UID is not a label). */
   public static boolean belongsTo(Map<String, String> labels, ParentRef parent) {
     String ns = parent.namespace() == null ? "" : parent.namespace();

@@ -638,9 +638,14 @@ public class ProxyProvisioner {
     return true;
   }
 
+  /**
+   * The parent's proxy objects of {@code kind} as the API server has them: what carries its child labels, less what
+   * another controller made for the same parent ({@link ChildLabels#isProxyObjectOf}): a proxy removed because the
+   * parent moved to a ProxyGroup must not take the group's objects for it with it.
+   */
   private <T extends HasMetadata> List<T> current(Class<T> kind, ParentRef parent) throws ProvisionException {
     try {
-      return writes.current(kind, parent);
+      return writes.current(kind, parent).stream().filter(o -> ChildLabels.isProxyObjectOf(o, parent)).toList();
     } catch (KubernetesClientException e) {
       throw apiError("listing the proxy's " + kind.getSimpleName() + "s of " + parent, e);
     }
