@@ -406,8 +406,10 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
   private Optional<Duration> stop(P parent, ParentRef ref, String why, List<Problem> nearMisses, boolean gone,
       ParentWrites<P> parentWrites) throws ProvisionException {
     boolean hadFinalizer = parent.hasFinalizer(FINALIZER);
+    // The finalizer alone is no proxy: a Service that egressed through a ProxyGroup has it from the group's controller.
+    boolean hadProxy = hasProxy(ref);
     boolean removed = false;
-    if (hadFinalizer || hasProxy(ref)) {
+    if (hadFinalizer || hadProxy) {
       LOG.info("removing the proxy of {}: {}", ref, why);
       if (!remove(parent, ref, gone)) {
         return Optional.empty(); // the StatefulSet's deletion event brings us back
@@ -415,7 +417,7 @@ public final class ProxyPipeline<P extends HasMetadata, S, Q> {
       if (hadFinalizer && !gone) {
         parent = parentWrites.removeFinalizer(parent, FINALIZER);
       }
-      if (!gone && parent.getMetadata().getDeletionTimestamp() == null) {
+      if (hadProxy && !gone && parent.getMetadata().getDeletionTimestamp() == null) {
         ctx.events().normal(parent, "ProxyRemoved", "removed the tailnet proxy: " + why);
       }
       removed = true;

@@ -456,6 +456,18 @@ class ProxyPipelineTest {
   }
 
   @Test
+  void aFinalizerWithoutAProxyIsRemovedWithoutSayingAProxyWasRemoved() throws Exception {
+    // e.g. a Service that egressed through a ProxyGroup (whose controller sets the same finalizer) and no longer does
+    parent.current = new ServiceBuilder(service("db", "uid-db", "2026-12-01T09:00:00Z", Map.of())).editMetadata()
+        .addToFinalizers("tailscale.com/finalizer").endMetadata().build();
+    parents.add(parent.current);
+    reconcile();
+    assertThat(parent.current.getMetadata().getFinalizers()).doesNotContain("tailscale.com/finalizer");
+    assertThat(cluster.writes).isEmpty();
+    assertThat(events).extracting(Problem::reason).doesNotContain("ProxyRemoved");
+  }
+
+  @Test
   void anInvalidServiceGetsAConditionAndAnEventAndNothingElse() throws Exception {
     exposeWeb(Map.of("tailscale.com/tags", "k8s"));
     reconcile();
