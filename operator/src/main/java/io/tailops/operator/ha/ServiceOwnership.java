@@ -41,6 +41,26 @@ public final class ServiceOwnership {
   public record Taken(String why) implements Claim {
   }
 
+  /** A service's owner references, or why it can be nobody's to share (unreadable, or none at all). */
+  private record OwnerRefs(List<JsonNode> refs, Taken refusal) {
+  }
+
+  private static OwnerRefs ownerRefs(TailscaleService s) {
+    List<JsonNode> refs;
+    try {
+      refs = refs(s);
+    } catch (IllegalArgumentException e) {
+      return new OwnerRefs(List.of(), new Taken("Tailscale Service " + s.name() + " has an unreadable " + ANNOTATION
+          + " annotation (" + e.getMessage() + ")"));
+    }
+    if (refs.isEmpty()) {
+      return new OwnerRefs(refs, new Taken("Tailscale Service " + s.name() + " exists, but does not contain owner "
+          + "annotation with owner references; not proceeding as this is likely a resource created by something other "
+          + "than the Tailscale Kubernetes operator"));
+    }
+    return new OwnerRefs(refs, null);
+  }
+
   /**
    * Whether this operator may use {@code existing} (absent: it creates the service) and the annotations to write.
    *
@@ -52,18 +72,11 @@ public final class ServiceOwnership {
       return new Ours(Map.of(ANNOTATION, render(List.of(ref(operatorId)))));
     }
     TailscaleService s = existing.get();
-    List<JsonNode> refs;
-    try {
-      refs = refs(s);
-    } catch (IllegalArgumentException e) {
-      return new Taken("Tailscale Service " + s.name() + " has an unreadable " + ANNOTATION + " annotation ("
-          + e.getMessage() + ")");
+    OwnerRefs owners = ownerRefs(s);
+    if (owners.refusal() != null) {
+      return owners.refusal();
     }
-    if (refs.isEmpty()) {
-      return new Taken("Tailscale Service " + s.name() + " exists, but does not contain owner annotation with owner "
-          + "references; not proceeding as this is likely a resource created by something other than the Tailscale "
-          + "Kubernetes operator");
-    }
+    List<JsonNode> refs = owners.refs();
     boolean mine = refs.stream().anyMatch(r -> ourIds.contains(r.path("operatorID").asText())
         && !r.has("resource"));
     if (mine && refs.stream().anyMatch(r -> operatorId.equals(r.path("operatorID").asText()))) {
@@ -139,18 +152,11 @@ public final class ServiceOwnership {
       return new Ours(Map.of(ANNOTATION, render(List.of(groupRef(operatorId, group, groupUid)))));
     }
     TailscaleService s = existing.get();
-    List<JsonNode> refs;
-    try {
-      refs = refs(s);
-    } catch (IllegalArgumentException e) {
-      return new Taken("Tailscale Service " + s.name() + " has an unreadable " + ANNOTATION + " annotation ("
-          + e.getMessage() + ")");
+    OwnerRefs owners = ownerRefs(s);
+    if (owners.refusal() != null) {
+      return owners.refusal();
     }
-    if (refs.isEmpty()) {
-      return new Taken("Tailscale Service " + s.name() + " exists, but does not contain owner annotation with owner "
-          + "references; not proceeding as this is likely a resource created by something other than the Tailscale "
-          + "Kubernetes operator");
-    }
+    List<JsonNode> refs = owners.refs();
     if (refs.size() > 1 || !ourIds.contains(refs.get(0).path("operatorID").asText())) {
       return new Taken("Tailscale Service " + s.name() + " is already owned by other operator(s) and cannot be shared "
           + "across multiple clusters; configure a different Service name to continue");
