@@ -135,17 +135,7 @@ public final class ServicePlanner {
         svc.getMetadata().getNamespace() + "-" + svc.getMetadata().getName(), "the Service's namespace and name",
         "the " + HOSTNAME + " annotation");
     String hostname = hostnameGiven ? ann.get(HOSTNAME) : derived.hostname();
-    Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
-        ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
-        : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
-            + " annotation to override: " + err));
-    if (ann.containsKey(TAGS)) {
-      violations.addAll(Validation.tagViolations(ann.get(TAGS)));
-    }
-    if (ann.containsKey(EPHEMERAL) && !Set.of("true", "false").contains(ann.get(EPHEMERAL))) {
-      violations.add("invalid value of annotation " + EPHEMERAL + ": " + Validation.quote(ann.get(EPHEMERAL))
-          + ", use \"true\" or \"false\"");
-    }
+    violations.addAll(proxyViolations(svc, hostname));
     if (!violations.isEmpty()) {
       return invalidService(violations);
     }
@@ -224,10 +214,14 @@ public final class ServicePlanner {
    * ingress and egress rules add their own.
    */
   static List<String> proxyViolations(Service svc) {
+    return proxyViolations(svc, hostname(svc));
+  }
+
+  /** {@link #proxyViolations(Service)} with the hostname the proxy would get (a default one may be derived). */
+  private static List<String> proxyViolations(Service svc, String hostname) {
     Map<String, String> ann = annotations(svc);
     List<String> violations = new ArrayList<>();
     boolean hostnameGiven = ann.containsKey(HOSTNAME);
-    String hostname = hostname(svc);
     Validation.dnsLabelError(hostname).ifPresent(err -> violations.add(hostnameGiven
         ? "invalid Tailscale hostname specified " + Validation.quote(hostname) + ": " + err
         : "invalid Tailscale hostname " + Validation.quote(hostname) + ", use " + Validation.quote(HOSTNAME)
