@@ -372,7 +372,9 @@ class TailscaleApiClientTest extends ClientFixture {
       assertThat(e.kind()).isEqualTo(Kind.TRANSPORT);
       assertThat(e.status()).isZero();
       assertThat(e.getMessage()).contains("HttpTimeoutException").contains("gave up after 2 attempts");
-      assertThat(fake.calls(Endpoint.GET_DEVICE)).isEqualTo(2);
+      // The client made two attempts; on a loaded machine the second can time out before the server has taken it in,
+      // so the server sees one or two, never more.
+      assertThat(fake.calls(Endpoint.GET_DEVICE)).isBetween(1, 2);
       assertThat(events).contains("GET /api/v2/device/{id} -1");
     }
 
@@ -384,7 +386,8 @@ class TailscaleApiClientTest extends ClientFixture {
           () -> client.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, null)));
       assertThat(e.kind()).isEqualTo(Kind.TRANSPORT);
       assertThat(e.getMessage()).contains("not retried");
-      assertThat(fake.calls(Endpoint.CREATE_KEY)).isEqualTo(1);
+      // one attempt; under load it can time out before the server has taken it in
+      assertThat(fake.calls(Endpoint.CREATE_KEY)).isLessThanOrEqualTo(1);
       assertThat(fake.keys()).isEmpty();
       assertThat(sleeps).isEmpty();
     }
