@@ -301,6 +301,35 @@ class EgressProxyGroupIT {
     await().atMost(WAIT).until(() -> svc("two") == null && !egressServices("eg").has(APP + "-two"));
   }
 
+  /**
+   * A Service force-deleted while the operator is down (finalizer removed by hand): at start-up its entry in the group's
+   * egress configuration, its ClusterIP Service and EndpointSlice are removed; another Service of the group keeps its.
+   */
+  @Test
+  void aServiceForceDeletedWhileTheOperatorIsDownLeavesNothingOnTheGroup() throws Exception {
+    egress("forced", "eg", "tailscale.com/tailnet-ip: " + db.addresses().get(0));
+    egress("stays", "eg", "tailscale.com/tailnet-fqdn: " + cache.name());
+    awaitReady("forced", "2 out of 2 replicas are ready to route traffic");
+    awaitReady("stays", "2 out of 2 replicas are ready to route traffic");
+    JsonNode before = egressServices("eg").path(APP + "-stays");
+    String staysClusterIp = clusterIpServices("stays").get(0).getMetadata().getName();
+
+    env.stopOperator();
+    env.kube().kubectl("patch", "-n", APP, "service/forced", "--type=merge", "-p",
+        "{\"metadata\":{\"finalizers\":null}}");
+    env.kube().kubectl("delete", "-n", APP, "service/forced", "--wait=true");
+    assertThat(clusterIpServices("forced")).hasSize(1);
+    env.startOperator();
+
+    await().atMost(WAIT).until(() -> !egressServices("eg").has(APP + "-forced") && clusterIpServices("forced").isEmpty()
+        && endpointSlices("forced").isEmpty());
+    assertThat(egressServices("eg").path(APP + "-stays")).isEqualTo(before);
+    assertThat(clusterIpServices("stays")).extracting(s -> s.getMetadata().getName()).containsExactly(staysClusterIp);
+    assertThat(endpointAddresses("stays")).hasSize(2);
+    env.client().services().inNamespace(APP).withName("stays").delete();
+    await().atMost(WAIT).until(() -> svc("stays") == null && !egressServices("eg").has(APP + "-stays"));
+  }
+
   @Test
   void aServiceWithAProxyOfItsOwnMovesToTheGroupAndItsProxyGoes() throws Exception {
     create(Service.class, """

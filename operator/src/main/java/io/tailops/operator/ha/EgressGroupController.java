@@ -35,6 +35,7 @@ import io.tailops.operator.proxy.ProxyConfigSecret;
 import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.proxygroup.ProxyGroupNames;
 import io.tailops.operator.reconcile.OperatorContext;
+import io.tailops.operator.reconcile.ParentlessCleanup;
 import io.tailops.operator.service.EgressPlanner;
 import io.tailops.operator.status.Conditions;
 import io.tailops.operator.status.Problem;
@@ -67,7 +68,8 @@ import org.slf4j.LoggerFactory;
  * pods whose spec declares that gate, and its StatefulSet declares none; neither does ours, and this controller does
  * not mark the condition (a pod that declares the gate through other means stays not ready).
  */
-public final class EgressGroupController extends HaController<Service, EgressGroupPlanner.Wanted> {
+public final class EgressGroupController extends HaController<Service, EgressGroupPlanner.Wanted>
+    implements ParentlessCleanup {
   public static final String NAME = "egress-svcs-reconciler";
   /** The official finalizer of a Service egressing through a group (the standalone proxies' finalizer). */
   public static final String FINALIZER = "tailscale.com/finalizer";
@@ -483,6 +485,48 @@ public final class EgressGroupController extends HaController<Service, EgressGro
   private void delete(HasMetadata o) {
     LOG.info("deleting {} {}/{}", o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName());
     ctx.client().resource(o).delete();
+  }
+
+  @Override
+  public String what() {
+    return "Services egressing through a ProxyGroup";
+  }
+
+  /**
+   * The objects of Services that egressed through a group and are gone without their cleanup (deleted with the
+   * finalizer removed by hand, or while the operator was down): each such Service's entry in its groups' egress
+   * configuration, its ClusterIP Service and EndpointSlice are removed. A Service counts as gone only when the API
+   * server says so; any doubt (an API error) leaves everything as it is.
+   */
+  @Override
+  public boolean sweepParentless() {
+    if (clusterIpServices == null || endpointSlices == null) {
+      return false; // not started
+    }
+    String ns = ctx.config().namespace();
+    Map<ResourceID, List<HasMetadata>> byParent = new LinkedHashMap<>();
+    java.util.stream.Stream.concat(clusterIpServices.list(ns, s -> true), endpointSlices.list(ns, s -> true))
+        .forEach(o -> parentOf(o).forEach(p -> byParent.computeIfAbsent(p, k -> new ArrayList<>()).add(o)));
+    for (Map.Entry<ResourceID, List<HasMetadata>> e : byParent.entrySet()) {
+      String parentNs = e.getKey().getNamespace().orElse("");
+      String parentName = e.getKey().getName();
+      try {
+        if (ctx.client().services().inNamespace(parentNs).withName(parentName).get() != null) {
+          continue;
+        }
+        String key = parentNs + "-" + parentName;
+        LOG.info("Service {}/{} egressed through a ProxyGroup and is gone without its cleanup: removing its "
+            + "configuration, ClusterIP Service and EndpointSlice", parentNs, parentName);
+        for (String g : groupsWithEntry(key)) {
+          egressConfigs.set(g, ProxyGroupNames.KEY_EGRESS_SERVICES, key, null);
+        }
+        e.getValue().forEach(this::delete);
+      } catch (KubernetesClientException ex) {
+        LOG.info("parent-less sweep: the egress objects of Service {}/{} left as they are for now: {}", parentNs,
+            parentName, ex.getMessage());
+      }
+    }
+    return false;
   }
 
   /** The groups whose {@code egress-services} has an entry for {@code key}. */

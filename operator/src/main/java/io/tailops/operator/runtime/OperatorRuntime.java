@@ -148,7 +148,9 @@ public final class OperatorRuntime implements AutoCloseable {
     register(operator, new io.tailops.operator.ha.HaIngressController(ctx));
     register(operator, new io.tailops.operator.ha.HaServiceController(ctx));
     // ExternalName Services egressing to the tailnet through an egress ProxyGroup.
-    register(operator, new io.tailops.operator.ha.EgressGroupController(ctx, clusterDomain(config.namespace())));
+    var egressGroups = new io.tailops.operator.ha.EgressGroupController(ctx, clusterDomain(config.namespace()));
+    register(operator, egressGroups);
+    parentless.add(egressGroups);
     register(operator, new io.tailops.operator.ha.KubeApiServerController(ctx));
     operator.register(new ProxyClassReconciler(ctx, ctx.proxyClassUsers()), c -> c.withName(ProxyClassReconciler.NAME)
         .withGenerationAware(true)

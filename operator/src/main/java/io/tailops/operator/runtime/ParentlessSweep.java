@@ -1,6 +1,7 @@
 package io.tailops.operator.runtime;
 
 import io.tailops.operator.pipeline.ProxyController;
+import io.tailops.operator.reconcile.ParentlessCleanup;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -11,15 +12,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs every proxy kind's parent-less sweep ({@link ProxyController#sweepParentless}) on the leader: once the caches are
- * filled at start-up, then every {@code OPERATOR_DEVICE_SWEEP_INTERVAL}, and again after a few seconds while a removal
- * waits for a StatefulSet to go.
+ * Runs every parent-less sweep on the leader — each proxy kind's ({@link ProxyController#sweepParentless}) and those of
+ * controllers that make objects for a parent outside the pipeline (a Service egressing through a ProxyGroup): once the
+ * caches are filled at start-up, then every {@code OPERATOR_DEVICE_SWEEP_INTERVAL}, and again after a few seconds while
+ * a removal waits for a StatefulSet to go.
  */
 public final class ParentlessSweep implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ParentlessSweep.class);
   static final Duration AGAIN_SOON = Duration.ofSeconds(3);
 
-  private final List<ProxyController<?, ?, ?>> controllers = new CopyOnWriteArrayList<>();
+  private final List<ParentlessCleanup> sweeps = new CopyOnWriteArrayList<>();
   private final OperatorHealth health;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "parentless-sweep");
@@ -32,7 +34,21 @@ public final class ParentlessSweep implements AutoCloseable {
   }
 
   public void add(ProxyController<?, ?, ?> controller) {
-    controllers.add(controller);
+    add(new ParentlessCleanup() {
+      @Override
+      public String what() {
+        return controller.kind().kindName();
+      }
+
+      @Override
+      public boolean sweepParentless() {
+        return controller.sweepParentless();
+      }
+    });
+  }
+
+  public void add(ParentlessCleanup sweep) {
+    sweeps.add(sweep);
   }
 
   /** Starts sweeping: now (the operator has started, its caches are synced) and every {@code interval}. */
@@ -47,11 +63,11 @@ public final class ParentlessSweep implements AutoCloseable {
       return;
     }
     boolean pending = false;
-    for (ProxyController<?, ?, ?> c : controllers) {
+    for (ParentlessCleanup s : sweeps) {
       try {
-        pending |= c.sweepParentless();
+        pending |= s.sweepParentless();
       } catch (RuntimeException e) {
-        LOG.warn("parent-less sweep of {} failed: {}", c.kind().kindName(), e.toString());
+        LOG.warn("parent-less sweep of {} failed: {}", s.what(), e.toString());
       }
     }
     if (pending) {
