@@ -208,6 +208,65 @@ class DNSConfigIT {
     });
   }
 
+  static Service groupClusterIp(String parent) {
+    return env.client().services().inNamespace(OPERATOR_NS).withLabel("tailscale.com/svc-type", "egress")
+        .withLabel("tailscale.com/parent-resource", parent).withLabel("tailscale.com/parent-resource-ns", NS).list()
+        .getItems().stream().findFirst().orElse(null);
+  }
+
+  static Service groupEgress(String name, String targetAnnotation, String target) {
+    return env.client().resource(new ServiceBuilder().withNewMetadata().withNamespace(NS).withName(name)
+        .addToAnnotations(targetAnnotation, target).addToAnnotations("tailscale.com/proxy-group", "dns-eg")
+        .endMetadata().withNewSpec().withType("ExternalName").withExternalName("placeholder").addNewPort()
+        .withName("tcp").withPort(6379).endPort().endSpec().build()).create();
+  }
+
+  /**
+   * A Service egressing through an egress ProxyGroup to a MagicDNS name: the name answers with the cluster IP of the
+   * group's ClusterIP Service for it (which maps the ports to the replicas), as upstream; a target given as an address
+   * gets no record; the record goes with the Service.
+   */
+  @Test
+  @Order(3)
+  void aServiceEgressingThroughAProxyGroupToAMagicDnsNameGetsARecordOfItsClusterIp() throws Exception {
+    env.client().resource(Serialization.unmarshal("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: dns-eg
+        spec:
+          type: egress
+          replicas: 1
+        """, io.tailops.api.v1alpha1.ProxyGroup.class)).create();
+    groupEgress("cache", "tailscale.com/tailnet-fqdn", "cache.tailnet-abc.ts.net");
+    groupEgress("byip", "tailscale.com/tailnet-ip", "100.64.0.9");
+    String clusterIp = await().atMost(Duration.ofSeconds(90)).until(() -> {
+      Service s = groupClusterIp("cache");
+      return s == null ? null : s.getSpec().getClusterIP();
+    }, ip -> ip != null && !ip.isEmpty());
+    await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> assertThat(records().ip4())
+        .containsEntry("cache.tailnet-abc.ts.net", List.of(clusterIp)));
+    Service cacheSvc = groupClusterIp("cache");
+    assertThat(cacheSvc.getMetadata().getAnnotations()).containsEntry("tailscale.com/magic-dnsname",
+        "cache.tailnet-abc.ts.net");
+    assertThat(cacheSvc.getMetadata().getFinalizers()).containsExactly("tailscale.com/dns-records-reconciler");
+
+    Service byIp = await().atMost(Duration.ofSeconds(90)).until(() -> groupClusterIp("byip"), s -> s != null);
+    env.awaitCurrentVersionsReconciled(byIp);
+    String byIpAddress = groupClusterIp("byip").getSpec().getClusterIP();
+    assertThat(records().ip4().values()).noneMatch(ips -> ips.contains(byIpAddress));
+    assertThat(groupClusterIp("byip").getMetadata().getFinalizers()).isNullOrEmpty();
+
+    env.client().services().inNamespace(NS).withName("cache").delete();
+    env.client().services().inNamespace(NS).withName("byip").delete();
+    await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
+      assertThat(records().ip4()).doesNotContainKey("cache.tailnet-abc.ts.net");
+      assertThat(groupClusterIp("cache")).isNull();
+      assertThat(groupClusterIp("byip")).isNull();
+    });
+    env.client().resources(io.tailops.api.v1alpha1.ProxyGroup.class).withName("dns-eg").delete();
+  }
+
   /** What the kubelet of a bound pod does once its containers stopped: it confirms the pod's deletion. */
   static void confirmPodDeletions() {
     for (Pod p : env.client().pods().inNamespace(OPERATOR_NS).list().getItems()) {
@@ -235,7 +294,7 @@ class DNSConfigIT {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void aSpecChangeReachesTheDeploymentAndAHandEditIsPutBack() {
     Conflicts.retry(() -> env.client().resources(DNSConfig.class).withName("ts-dns").edit(dc -> {
       dc.getSpec().getNameserver().getImage().setTag("v1.94.3");
@@ -257,7 +316,7 @@ class DNSConfigIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void aSecondDnsConfigIsRefusedAndChangesNothing() {
     env.client().resource(Serialization.unmarshal("""
         apiVersion: tailscale.com/v1alpha1
@@ -285,7 +344,7 @@ class DNSConfigIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void deletingTheDnsConfigDeletesTheNameserver() {
     env.client().resources(DNSConfig.class).withName("ts-dns").delete();
     await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {

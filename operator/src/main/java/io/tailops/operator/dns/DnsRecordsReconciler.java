@@ -43,8 +43,13 @@ import org.slf4j.LoggerFactory;
  * each Ingress proxy and each egress proxy of a Service with {@code tailscale.com/tailnet-fqdn}, once the served
  * DNSConfig is ready, the name ({@link ProxyRecordName}) answers with the ready addresses of the proxy's pods
  * ({@link ProxyAddresses}); the proxy's headless Service remembers the name ({@value ProxyRecordName#ANNOTATION}) and
- * carries the finalizer {@value ProxyRecordName#FINALIZER}, so that the record goes with the proxy. One reconcile per
- * headless Service (the primary); the records ConfigMap is changed one name at a time, other names kept.
+ * carries the finalizer {@value ProxyRecordName#FINALIZER}, so that the record goes with the proxy. A Service egressing
+ * to a MagicDNS name through an egress ProxyGroup has no headless Service: the group's ClusterIP Service for it takes
+ * that part, and the name answers with its cluster IPs (upstream {@code isProxyGroupEgressService}). One reconcile per
+ * proxy Service (the primary); the records ConfigMap is changed one name at a time, other names kept.
+ *
+ * <p>As upstream, a ProxyGroup egress record follows a change of the Service's target name when the group's ClusterIP
+ * Service next changes (nothing here watches the users' Services).
  *
  * <p>Beyond upstream: a proxy whose name goes away (an egress Service switched from a name to an address) loses its
  * record, annotation and finalizer; a family without addresses loses its entry; the records file exists before the
@@ -130,7 +135,8 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
   }
 
   private Optional<Duration> reconcileOne(Service proxy, Context<Service> context) throws ProvisionException {
-    if (context.isPrimaryResourceDeleted() || !"None".equals(proxy.getSpec().getClusterIP())) {
+    boolean viaGroup = isGroupEgress(proxy);
+    if (context.isPrimaryResourceDeleted() || (!viaGroup && !"None".equals(proxy.getSpec().getClusterIP()))) {
       return Optional.empty(); // gone, or not a proxy's headless Service (a metrics Service)
     }
     String remembered = annotation(proxy);
@@ -163,7 +169,7 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
       remember(proxy, name.get());
       LOG.info("proxy {}: DNS record for {}", proxy.getMetadata().getName(), name.get());
     }
-    ProxyAddresses addresses = ProxyAddresses.of(slicesOf(proxy));
+    ProxyAddresses addresses = viaGroup ? ProxyAddresses.ofClusterIps(proxy) : ProxyAddresses.of(slicesOf(proxy));
     if (addresses.isEmpty()) {
       return Optional.empty(); // no ready pod yet; the EndpointSlice's change brings us back
     }
@@ -186,8 +192,24 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
     return ChildLabels.parentOf(proxy.getMetadata().getLabels(), ParentRef.TYPE_INGRESS).isPresent();
   }
 
+  /**
+   * Whether the Service is the ClusterIP Service of a Service egressing through a ProxyGroup (official
+   * {@code isProxyGroupEgressService}): its record, for a target given as a MagicDNS name, points at its cluster IPs.
+   */
+  static boolean isGroupEgress(Service s) {
+    Map<String, String> l = s.getMetadata().getLabels();
+    return l != null && l.get(TailscaleKeys.PROXY_GROUP) != null && !l.get(TailscaleKeys.PROXY_GROUP).isEmpty()
+        && ChildLabels.EGRESS.equals(l.get(ChildLabels.LABEL_SVC_TYPE)) && "ClusterIP".equals(s.getSpec().getType())
+        && ParentRef.TYPE_SERVICE.equals(l.get(TailscaleKeys.LABEL_PARENT_TYPE));
+  }
+
   /** The name the proxy's record has, or empty (not a proxy with a record, or not known yet). */
   Optional<String> recordName(Service proxy) {
+    if (isGroupEgress(proxy)) {
+      Map<String, String> l = proxy.getMetadata().getLabels();
+      return parentServices.apply(l.get(TailscaleKeys.LABEL_PARENT_NAMESPACE), l.get(TailscaleKeys.LABEL_PARENT_NAME))
+          .flatMap(ProxyRecordName::forService);
+    }
     Optional<ParentRef> ingress = ChildLabels.parentOf(proxy.getMetadata().getLabels(), ParentRef.TYPE_INGRESS);
     if (ingress.isPresent()) {
       return ingresses.get(new ResourceID(ingress.get().name(), ingress.get().namespace()))

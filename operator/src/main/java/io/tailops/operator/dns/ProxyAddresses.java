@@ -52,6 +52,28 @@ public record ProxyAddresses(Set<String> ipv4, Set<String> ipv6) {
     return new ProxyAddresses(v4, v6);
   }
 
+  /**
+   * The cluster IPs of the ClusterIP Service of a Service egressing through a ProxyGroup (the official reconciler points
+   * such a record at the Service, which maps the ports to the replicas): {@code spec.clusterIPs}, else
+   * {@code spec.clusterIP}; none while it has none.
+   */
+  public static ProxyAddresses ofClusterIps(io.fabric8.kubernetes.api.model.Service service) {
+    var spec = service.getSpec();
+    List<String> ips = spec == null ? List.of() : spec.getClusterIPs() != null && !spec.getClusterIPs().isEmpty()
+        ? spec.getClusterIPs() : spec.getClusterIP() == null || "None".equals(spec.getClusterIP()) ? List.of()
+        : List.of(spec.getClusterIP());
+    Set<String> v4 = new TreeSet<>();
+    Set<String> v6 = new TreeSet<>();
+    for (String ip : ips) {
+      if (isIpv4(ip)) {
+        v4.add(ip);
+      } else if (isIpv6(ip)) {
+        v6.add(ip);
+      }
+    }
+    return new ProxyAddresses(v4, v6);
+  }
+
   /** Sorted IPv4 addresses. */
   public List<String> ipv4List() {
     return List.copyOf(new TreeSet<>(ipv4));

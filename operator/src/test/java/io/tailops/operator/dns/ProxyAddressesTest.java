@@ -40,4 +40,21 @@ class ProxyAddressesTest {
         slice("FQDN", ep(true, true, false, "example.com"))));
     assertThat(a.isEmpty()).isTrue();
   }
+
+  @Test
+  void aGroupEgressRecordPointsAtTheClusterIpsOfEachFamily() {
+    var dual = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withType("ClusterIP")
+        .withClusterIP("10.0.0.7").withClusterIPs("10.0.0.7", "fd00::7").endSpec().build();
+    ProxyAddresses a = ProxyAddresses.ofClusterIps(dual);
+    assertThat(a.ipv4List()).containsExactly("10.0.0.7");
+    assertThat(a.ipv6List()).containsExactly("fd00::7");
+    var single = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withClusterIP("10.0.0.8")
+        .endSpec().build();
+    assertThat(ProxyAddresses.ofClusterIps(single).ipv4List()).containsExactly("10.0.0.8");
+    var none = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withClusterIP("None").endSpec()
+        .build();
+    assertThat(ProxyAddresses.ofClusterIps(none).isEmpty()).isTrue();
+    assertThat(ProxyAddresses.ofClusterIps(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec()
+        .endSpec().build()).isEmpty()).isTrue();
+  }
 }
