@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * DNSConfig is ready, the name ({@link ProxyRecordName}) answers with the ready addresses of the proxy's pods
  * ({@link ProxyAddresses}); the proxy's headless Service remembers the name ({@value ProxyRecordName#ANNOTATION}) and
  * carries the finalizer {@value ProxyRecordName#FINALIZER}, so that the record goes with the proxy. One reconcile per
- * headless Service (the primary); the records ConfigMap is changed one name at a time, other names kept.
+ * headless Service (the primary); the records ConfigMap is changed one name at a time, other names kept. A Service
+ * served by an egress ProxyGroup has no headless Service: the group's ClusterIP Service for it is the primary, and its
+ * record points at that Service's cluster IPs (upstream the same).
  *
  * <p>Beyond upstream: a proxy whose name goes away (an egress Service switched from a name to an address) loses its
  * record, annotation and finalizer; a family without addresses loses its entry; the records file exists before the
@@ -130,7 +132,8 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
   }
 
   private Optional<Duration> reconcileOne(Service proxy, Context<Service> context) throws ProvisionException {
-    if (context.isPrimaryResourceDeleted() || !"None".equals(proxy.getSpec().getClusterIP())) {
+    boolean groupEgress = ProxyRecordName.isGroupEgressService(proxy);
+    if (context.isPrimaryResourceDeleted() || (!groupEgress && !"None".equals(proxy.getSpec().getClusterIP()))) {
       return Optional.empty(); // gone, or not a proxy's headless Service (a metrics Service)
     }
     String remembered = annotation(proxy);
@@ -163,7 +166,7 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
       remember(proxy, name.get());
       LOG.info("proxy {}: DNS record for {}", proxy.getMetadata().getName(), name.get());
     }
-    ProxyAddresses addresses = ProxyAddresses.of(slicesOf(proxy));
+    ProxyAddresses addresses = groupEgress ? ProxyAddresses.ofClusterIps(proxy) : ProxyAddresses.of(slicesOf(proxy));
     if (addresses.isEmpty()) {
       return Optional.empty(); // no ready pod yet; the EndpointSlice's change brings us back
     }
@@ -192,6 +195,13 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
     if (ingress.isPresent()) {
       return ingresses.get(new ResourceID(ingress.get().name(), ingress.get().namespace()))
           .flatMap(ProxyRecordName::forIngress);
+    }
+    if (ProxyRecordName.isGroupEgressService(proxy)) {
+      // labelled like a proxy of its Service, but not one (ChildLabels.parentOf leaves it out): read the labels here
+      var l = proxy.getMetadata().getLabels();
+      String name = l.get(TailscaleKeys.LABEL_PARENT_NAME);
+      return name == null ? Optional.empty() : parentServices.apply(l.getOrDefault(TailscaleKeys.LABEL_PARENT_NAMESPACE,
+          ""), name).flatMap(ProxyRecordName::forService);
     }
     return ChildLabels.parentOf(proxy.getMetadata().getLabels(), ParentRef.TYPE_SERVICE)
         .flatMap(p -> parentServices.apply(p.namespace(), p.name())).flatMap(ProxyRecordName::forService);

@@ -1,5 +1,6 @@
 package io.tailops.operator.dns;
 
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.tailops.operator.proxy.IpAddress;
@@ -47,6 +48,26 @@ public record ProxyAddresses(Set<String> ipv4, Set<String> ipv6) {
             v6.add(zone < 0 ? address : address.substring(0, zone));
           }
         }
+      }
+    }
+    return new ProxyAddresses(v4, v6);
+  }
+
+  /**
+   * The cluster IPs of an egress ProxyGroup's ClusterIP Service ({@code spec.clusterIPs}, else {@code spec.clusterIP}),
+   * which its record points at (the Service maps the ports to the group's pods); none while it has none.
+   */
+  public static ProxyAddresses ofClusterIps(Service svc) {
+    Set<String> v4 = new TreeSet<>();
+    Set<String> v6 = new TreeSet<>();
+    var spec = svc.getSpec();
+    List<String> ips = spec == null ? List.of() : spec.getClusterIPs() != null && !spec.getClusterIPs().isEmpty()
+        ? spec.getClusterIPs() : spec.getClusterIP() == null ? List.of() : List.of(spec.getClusterIP());
+    for (String ip : ips) {
+      if (isIpv4(ip)) {
+        v4.add(ip);
+      } else if (isIpv6(ip)) {
+        v6.add(ip);
       }
     }
     return new ProxyAddresses(v4, v6);

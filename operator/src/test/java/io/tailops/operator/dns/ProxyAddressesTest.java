@@ -40,4 +40,18 @@ class ProxyAddressesTest {
         slice("FQDN", ep(true, true, false, "example.com"))));
     assertThat(a.isEmpty()).isTrue();
   }
+
+  @Test
+  void anEgressGroupServiceRecordPointsAtItsClusterIpsOfBothFamilies() {
+    var dual = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withType("ClusterIP")
+        .withClusterIP("10.96.0.12").withClusterIPs("10.96.0.12", "fd00:10:96::c").endSpec().build();
+    assertThat(ProxyAddresses.ofClusterIps(dual).ipv4List()).containsExactly("10.96.0.12");
+    assertThat(ProxyAddresses.ofClusterIps(dual).ipv6List()).containsExactly("fd00:10:96::c");
+    var single = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withClusterIP("10.96.0.13")
+        .endSpec().build();
+    assertThat(ProxyAddresses.ofClusterIps(single).ipv4List()).containsExactly("10.96.0.13");
+    var none = new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewSpec().withType("ClusterIP").endSpec()
+        .build();
+    assertThat(ProxyAddresses.ofClusterIps(none).isEmpty()).isTrue();
+  }
 }
