@@ -23,9 +23,13 @@ import java.util.Map;
  * @param created objects the operator created: in its namespace, of the {@link #CREATED_KINDS}, labelled
  *     {@code tailscale.com/managed=true} or owned by an input object
  * @param clusterIps every Service's cluster IPs by {@code namespace/name}
+ * @param pods the Pods of the operator namespace (proxy replicas: their UIDs and IPs appear in EndpointSlices)
+ * @param tailscaleServices the tailnet's Tailscale Services ({@code svc:<name>} with their {@code addrs}), which HA
+ *     parents are served as
  */
 record ClusterState(List<Observed> inputs, List<ObjectNode> created, Map<String, List<String>> clusterIps,
-    List<FakeDevice> devices, List<FakeAuthKey> keys, String loginServer) {
+    List<FakeDevice> devices, List<FakeAuthKey> keys, String loginServer, List<ObjectNode> pods,
+    List<JsonNode> tailscaleServices) {
 
   /** An input and its live object. */
   record Observed(GoldenInputs.Input input, ObjectNode live) {
@@ -44,7 +48,11 @@ record ClusterState(List<Observed> inputs, List<ObjectNode> created, Map<String,
       List.of("v1", "ServiceAccount"),
       List.of("rbac.authorization.k8s.io/v1", "Role"),
       List.of("rbac.authorization.k8s.io/v1", "RoleBinding"),
-      List.of("monitoring.coreos.com/v1", "ServiceMonitor"));
+      List.of("monitoring.coreos.com/v1", "ServiceMonitor"),
+      List.of("discovery.k8s.io/v1", "EndpointSlice"));
+
+  /** The label Kubernetes' own EndpointSlice controllers put on the slices they make for every Service. */
+  static final String SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by";
 
   static final String MANAGED = "tailscale.com/managed";
 
@@ -68,6 +76,9 @@ record ClusterState(List<Observed> inputs, List<ObjectNode> created, Map<String,
         ObjectNode t = tree(r);
         t.put("apiVersion", kind.get(0));
         t.put("kind", kind.get(1));
+        if (t.path("metadata").path("labels").path(SLICE_MANAGED_BY).asText().endsWith(".k8s.io")) {
+          continue; // the controller manager's slice of a proxy's Service (it copies the Service's labels)
+        }
         if ("true".equals(t.path("metadata").path("labels").path(MANAGED).asText())
             || ownedByInput(t, observed)) {
           created.add(t);
@@ -86,7 +97,12 @@ record ClusterState(List<Observed> inputs, List<ObjectNode> created, Map<String,
       list.removeIf(ip -> ip.isEmpty() || ip.equals("None"));
       ips.put(svc.getMetadata().getNamespace() + "/" + svc.getMetadata().getName(), list);
     }
-    return new ClusterState(observed, created, ips, api.devices(), api.keys(), loginServer);
+    List<ObjectNode> pods = new ArrayList<>();
+    for (GenericKubernetesResource p : client.genericKubernetesResources("v1", "Pod").inNamespace(operatorNamespace)
+        .list().getItems()) {
+      pods.add(tree(p));
+    }
+    return new ClusterState(observed, created, ips, api.devices(), api.keys(), loginServer, pods, api.services());
   }
 
   private static boolean served(KubernetesClient client, String apiVersion, String kind) {

@@ -30,6 +30,13 @@ class GoldenToolsTest {
   }
 
   @Test
+  void advertisedServicesAreComparedAsASet() {
+    assertThat(Normaliser.sortAdvertisedServices("{\"Hostname\":\"pg-0\",\"AdvertiseServices\":[\"svc:web\","
+        + "\"svc:db\"]}")).isEqualTo("{\"Hostname\":\"pg-0\",\"AdvertiseServices\":[\"svc:db\",\"svc:web\"]}");
+    assertThat(Normaliser.sortAdvertisedServices("{\"Hostname\":\"pg-0\"}")).isEqualTo("{\"Hostname\":\"pg-0\"}");
+  }
+
+  @Test
   void proxyWrittenSecretKeysAreNotTheOperators() {
     assertThat(Normaliser.writtenByProxy("device_id")).isTrue();
     assertThat(Normaliser.writtenByProxy("_machinekey")).isTrue();

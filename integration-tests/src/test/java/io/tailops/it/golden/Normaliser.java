@@ -31,12 +31,16 @@ import java.util.regex.Pattern;
  *   <li>dropped: {@code uid}, {@code resourceVersion}, {@code generation}, {@code creationTimestamp},
  *       {@code managedFields}; the status of StatefulSets and Deployments (the controller manager's); Secret keys the
  *       proxy writes itself ({@link #PROXY_KEYS}, tailscaled's {@code _*}/{@code profile-*} state, certificates);
- *   <li>Secret values decoded into {@code stringData}; an {@code AuthKey} in a tailscaled config file redacted;
+ *   <li>Secret values decoded into {@code stringData}, ConfigMap {@code binaryData} decoded in place; an
+ *       {@code AuthKey} in a tailscaled config file redacted;
  *   <li>replaced by placeholders wherever they appear in a string: object UIDs ({@code <uid:Kind/ns/name>}), cluster
  *       IPs ({@code <clusterIP:ns/name>}), the random 5-character suffix of proxy names
  *       ({@code ts-my-service-<suffix>}), device IDs and tailnet IPs ({@code <device-id:label>},
- *       {@code <tailnet-ip:label:v4>}), auth-key IDs and secrets, the login server URL; condition times and node ports
- *       by {@code <time>} and {@code <node-port>}.
+ *       {@code <tailnet-ip:label:v4>}), auth-key IDs and secrets, the login server URL, proxy Pods' UIDs and IPs
+ *       ({@code <uid:Pod/ns/name>}, {@code <pod-ip:ns/name>}), Tailscale Services' addresses
+ *       ({@code <service-ip:name:v4>}), the container ports an egress group chose for a Service
+ *       ({@code <container-port:ns/name:port>}); condition times and node ports by {@code <time>} and
+ *       {@code <node-port>}.
  * </ul>
  */
 final class Normaliser {
@@ -47,6 +51,7 @@ final class Normaliser {
   /** The alphabet of generateName suffixes (and of our derived ones). */
   private static final Pattern RANDOM_NAME = Pattern.compile("^(.+-)[bcdfghjklmnpqrstvwxz2456789]{5}$");
   private static final Pattern AUTH_KEY = Pattern.compile("\"AuthKey\":\"[^\"]*\"");
+  private static final Pattern ADVERTISED = Pattern.compile("\"AdvertiseServices\":\\[([^\\]]+)\\]");
   private static final Set<String> TIME_FIELDS = Set.of("lastTransitionTime", "lastUpdateTime", "lastHeartbeatTime",
       "lastProbeTime", "lastScaleTime");
   private static final Set<String> PORT_FIELDS = Set.of("nodePort", "healthCheckNodePort");
@@ -58,10 +63,18 @@ final class Normaliser {
   static final Map<String, String> PARENT_TYPES = Map.of("svc", "Service", "ingress", "Ingress",
       "connector", "Connector", "proxygroup", "ProxyGroup", "recorder", "Recorder");
 
-  private final Map<String, String> replacements;
+  /** Number fields that may hold an egress group's container port ({@code targetPort} of its ClusterIP Service,
+   * {@code port} of its EndpointSlice). */
+  private static final Set<String> CONTAINER_PORT_FIELDS = Set.of("targetPort", "port");
+  static final String HEALTH_CHECK_PORT = "tailscale-health-check";
 
-  private Normaliser(Map<String, String> replacements) {
+  private final Map<String, String> replacements;
+  /** Container ports an operator chose at random for an egress group's Services, by value. */
+  private final Map<String, String> containerPorts;
+
+  private Normaliser(Map<String, String> replacements, Map<String, String> containerPorts) {
     this.replacements = replacements;
+    this.containerPorts = containerPorts;
   }
 
   /** The placeholders for this state's random values. */
@@ -83,9 +96,10 @@ final class Normaliser {
           + c.path("metadata").path("namespace").asText() + "/" + replace(r, c.path("metadata").path("name").asText())
           + ">");
     }
+    Map<String, String> names = new LinkedHashMap<>(r); // the proxy names' placeholders, for generated Service names
     state.clusterIps().forEach((svc, ips) -> {
       for (int i = 0; i < ips.size(); i++) {
-        r.put(ips.get(i), "<clusterIP:" + svc + (i == 0 ? "" : ":" + i) + ">");
+        r.put(ips.get(i), "<clusterIP:" + replace(names, svc) + (i == 0 ? "" : ":" + i) + ">");
       }
     });
     for (FakeDevice d : state.devices()) {
@@ -102,12 +116,44 @@ final class Normaliser {
     if (state.loginServer() != null) {
       r.put(state.loginServer(), "<login-server>");
     }
+    for (ObjectNode p : state.pods()) {
+      String name = p.path("metadata").path("namespace").asText() + "/" + p.path("metadata").path("name").asText();
+      r.put(p.path("metadata").path("uid").asText(), "<uid:Pod/" + name + ">");
+      for (JsonNode ip : p.path("status").path("podIPs")) {
+        r.put(ip.path("ip").asText(), "<pod-ip:" + name + ">");
+      }
+    }
+    for (JsonNode svc : state.tailscaleServices()) {
+      String name = svc.path("name").asText();
+      String label = name.startsWith("svc:") ? name.substring(4) : name;
+      for (JsonNode a : svc.path("addrs")) {
+        r.put(a.asText(), "<service-ip:" + label + (a.asText().contains(":") ? ":v6>" : ":v4>"));
+      }
+    }
+    // An egress group's container ports are chosen at random (10000-10999): named after the parent and its port.
+    Map<String, String> ports = new LinkedHashMap<>();
+    for (ObjectNode c : state.created()) {
+      JsonNode labels = c.path("metadata").path("labels");
+      if (!c.path("kind").asText().equals("Service") || !"egress".equals(labels.path("tailscale.com/svc-type")
+          .asText())) {
+        continue;
+      }
+      String parent = labels.path("tailscale.com/parent-resource-ns").asText() + "/"
+          + labels.path("tailscale.com/parent-resource").asText();
+      for (JsonNode port : c.path("spec").path("ports")) {
+        if (!HEALTH_CHECK_PORT.equals(port.path("name").asText()) && port.path("targetPort").isNumber()) {
+          ports.put(port.path("targetPort").asText(), "<container-port:" + parent + ":" + port.path("port").asText()
+              + ">");
+        }
+      }
+    }
+    r.putAll(ports);
     r.remove("");
     // longest first, so that a value that contains another is replaced whole
     Map<String, String> sorted = new TreeMap<>(Comparator.comparingInt(String::length).reversed()
         .thenComparing(Comparator.naturalOrder()));
     sorted.putAll(r);
-    return new Normaliser(sorted);
+    return new Normaliser(sorted, ports);
   }
 
   /** {@code Kind/ns/name} or {@code Kind/name}. */
@@ -196,6 +242,16 @@ final class Normaliser {
       }
     }
     JsonNode labels = c.path("metadata").path("labels");
+    // The Role and RoleBinding of an HA Ingress's certificate Secret (all three named after the domain) go with it.
+    String domain = labels.path("tailscale.com/domain").asText("");
+    if (!domain.isEmpty() && !c.path("kind").asText().equals("Secret") && depth < 5) {
+      for (ObjectNode other : createdByUid.values()) {
+        if (other.path("kind").asText().equals("Secret") && other.path("metadata").path("name").asText()
+            .equals(domain)) {
+          return ownerFile(other, fileOfInput, uidToInputFile, createdByUid, depth + 1);
+        }
+      }
+    }
     String kind = PARENT_TYPES.get(labels.path("tailscale.com/parent-resource-type").asText());
     if (kind != null) {
       String ns = labels.path("tailscale.com/parent-resource-ns").asText("");
@@ -252,6 +308,18 @@ final class Normaliser {
       }
       out.set("stringData", plain);
     }
+    if (kind.equals("EndpointSlice") && out.path("endpoints").isArray()) {
+      // a set: the official operator lists the proxy Pods in cache order
+      List<JsonNode> endpoints = new ArrayList<>();
+      out.path("endpoints").forEach(e -> endpoints.add(normalise(e)));
+      endpoints.sort(Comparator.comparing(JsonNode::toString));
+      out.putArray("endpoints").addAll(endpoints);
+    }
+    if (kind.equals("ConfigMap") && out.path("binaryData").isObject()) {
+      ObjectNode decoded = JsonNodeFactory.instance.objectNode();
+      out.path("binaryData").fields().forEachRemaining(e -> decoded.put(e.getKey(), decode(e.getValue().asText())));
+      out.set("binaryData", decoded);
+    }
     return (ObjectNode) normalise(out);
   }
 
@@ -268,9 +336,24 @@ final class Normaliser {
 
   private static String redact(String key, String value) {
     if (key.startsWith("cap-") || key.equals("tailscaled")) {
-      return AUTH_KEY.matcher(value).replaceAll("\"AuthKey\":\"<redacted>\"");
+      return sortAdvertisedServices(AUTH_KEY.matcher(value).replaceAll("\"AuthKey\":\"<redacted>\""));
     }
     return value;
+  }
+
+  /**
+   * A tailscaled config's {@code AdvertiseServices} in sorted order: a set, to which the HA parents of one group are
+   * added in the order their reconciles happen to reach it.
+   */
+  static String sortAdvertisedServices(String config) {
+    Matcher m = ADVERTISED.matcher(config);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      List<String> names = new ArrayList<>(List.of(m.group(1).split(",")));
+      names.sort(Comparator.naturalOrder());
+      m.appendReplacement(out, Matcher.quoteReplacement("\"AdvertiseServices\":[" + String.join(",", names) + "]"));
+    }
+    return m.appendTail(out).toString();
   }
 
   private static String decode(String base64) {
@@ -295,6 +378,8 @@ final class Normaliser {
           out.put(k, "<time>");
         } else if (PORT_FIELDS.contains(k) && v.isNumber()) {
           out.put(k, "<node-port>");
+        } else if (CONTAINER_PORT_FIELDS.contains(k) && v.isNumber() && containerPorts.containsKey(v.asText())) {
+          out.put(k, containerPorts.get(v.asText()));
         } else {
           out.set(k, normalise(v));
         }

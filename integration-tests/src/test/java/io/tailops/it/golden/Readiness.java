@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  * When an operator is done with the inputs: every parent is in its ready state and every proxy has logged in and lost
  * its auth key (the operator removes it from the config once the proxy reports a device). Judged from what a user sees,
  * the same way for both operators. A new kind of parent adds its rule to {@link #waitingFor(ClusterState)}; a Connector
- * is done when {@code ConnectorReady} is True and {@code status.devices} lists every replica with its tailnet IPs.
+ * is done when {@code ConnectorReady} is True and {@code status.devices} lists every replica with its tailnet IPs; a
+ * parent served by a ProxyGroup as {@link #proxyGroup} says.
  */
 final class Readiness {
   private static final Pattern AUTH_KEY = Pattern.compile("\"AuthKey\":\"[^\"]+\"");
@@ -34,13 +35,23 @@ final class Readiness {
       }
       switch (in.kind()) {
         case "Service" -> {
-          if ((servedService(live) || egressService(live)) && !conditionTrue(live, "TailscaleProxyReady")) {
-            waiting.add(in.describe() + ": condition TailscaleProxyReady is not True");
+          List<String> wanted = proxyGroup(live).isEmpty()
+              ? (servedService(live) || egressService(live) ? List.of("TailscaleProxyReady") : List.of())
+              : hasTailnetTarget(live) ? List.of("TailscaleEgressSvcConfigured", "TailscaleEgressSvcReady")
+              : servedService(live) ? List.of("TailscaleIngressSvcConfigured") : List.of();
+          for (String type : wanted) {
+            if (!conditionTrue(live, type)) {
+              waiting.add(in.describe() + ": condition " + type + " is not True");
+            }
           }
         }
         case "Ingress" -> {
-          if (ingressClass(live) && live.path("status").path("loadBalancer").path("ingress").isEmpty()) {
-            waiting.add(in.describe() + ": no status.loadBalancer.ingress");
+          boolean hostname = false;
+          for (JsonNode i : live.path("status").path("loadBalancer").path("ingress")) {
+            hostname |= !i.path("hostname").asText("").isEmpty();
+          }
+          if (ingressClass(live) && !hostname) {
+            waiting.add(in.describe() + ": no hostname in status.loadBalancer.ingress");
           }
         }
         case "Connector" -> {
@@ -128,11 +139,24 @@ final class Readiness {
    * {@code tailscale.com/ts-tailnet-target-ip}) or {@code tailscale.com/tailnet-fqdn}, not through a ProxyGroup.
    */
   static boolean egressService(JsonNode svc) {
+    return hasTailnetTarget(svc) && proxyGroup(svc).isEmpty();
+  }
+
+  private static boolean hasTailnetTarget(JsonNode svc) {
     JsonNode a = svc.path("metadata").path("annotations");
-    boolean target = !a.path("tailscale.com/tailnet-ip").asText().isEmpty()
+    return !a.path("tailscale.com/tailnet-ip").asText().isEmpty()
         || !a.path("tailscale.com/ts-tailnet-target-ip").asText().isEmpty()
         || !a.path("tailscale.com/tailnet-fqdn").asText().isEmpty();
-    return target && a.path("tailscale.com/proxy-group").asText().isEmpty();
+  }
+
+  /**
+   * The ProxyGroup a parent names ({@code tailscale.com/proxy-group}), or empty. Such a Service is served by the group:
+   * with a tailnet target by an egress group (ready: {@code TailscaleEgressSvcConfigured} and
+   * {@code TailscaleEgressSvcReady} True), as a LoadBalancer by an ingress group as a Tailscale Service (ready:
+   * {@code TailscaleIngressSvcConfigured} True); such an Ingress is ready with a hostname in its status.
+   */
+  static String proxyGroup(JsonNode obj) {
+    return obj.path("metadata").path("annotations").path("tailscale.com/proxy-group").asText("");
   }
 
   private static boolean ingressClass(JsonNode ing) {

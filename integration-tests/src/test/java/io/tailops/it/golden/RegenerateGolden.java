@@ -35,6 +35,9 @@ public final class RegenerateGolden {
   static final Map<String, String> PROXY_ENV = Map.of("PROXY_IMAGE", "tailscale/tailscale:v1.94.2",
       "PROXY_FIREWALL_MODE", "auto");
   private static final Duration QUIET = Duration.ofSeconds(5);
+  /** How long the same parents may wait before they are resynced ({@link #resync}). */
+  private static final Duration RESYNC_AFTER = Duration.ofSeconds(30);
+  static final String RESYNC_ANNOTATION = "golden.tailops.io/resync";
 
   private RegenerateGolden() {
   }
@@ -115,6 +118,7 @@ public final class RegenerateGolden {
     String last = null;
     long stableSince = 0;
     List<String> waiting = List.of();
+    long waitingSince = System.nanoTime();
     while (System.nanoTime() < deadline) {
       if (!operator.isAlive()) {
         throw new IllegalStateException("the official operator exited; last lines of " + operator.logFile() + ":\n"
@@ -122,7 +126,14 @@ public final class RegenerateGolden {
       }
       ClusterState state = ClusterState.read(client, NAMESPACE, inputs, controlPlane.api(),
           controlPlane.loginServer());
+      List<String> before = waiting;
       waiting = Readiness.waitingFor(state);
+      if (waiting.isEmpty() || !waiting.equals(before)) {
+        waitingSince = System.nanoTime();
+      } else if (System.nanoTime() - waitingSince >= RESYNC_AFTER.toNanos()) {
+        resync(client, state, waiting);
+        waitingSince = System.nanoTime();
+      }
       TreeMap<String, List<ObjectNode>> files = Normaliser.of(state).files(state);
       String text = files.toString();
       if (waiting.isEmpty()) {
@@ -139,6 +150,40 @@ public final class RegenerateGolden {
     }
     throw new IllegalStateException("not settled after " + timeout + "; waiting for: " + waiting
         + "\nlast lines of " + operator.logFile() + ":\n" + operator.logTail(40));
+  }
+
+  /**
+   * What controller-runtime's periodic resync (every 10 hours in a cluster) would do for parents that wait on a missed
+   * event: one more reconcile, brought about by adding an annotation and removing it again (the parent ends as it was).
+   * The official operator needs it for a Service through an egress ProxyGroup: its readiness reconciler watches the
+   * Service and its EndpointSlice but not the ProxyGroup, so when the slice is filled before the group reports
+   * ProxyGroupAvailable, {@code TailscaleEgressSvcReady} stays False ({@code ClusterResourcesNotReady}) until the next
+   * event.
+   */
+  private static void resync(KubernetesClient client, ClusterState state, List<String> waiting) {
+    for (ClusterState.Observed o : state.inputs()) {
+      GoldenInputs.Input in = o.input();
+      if (o.live() == null || waiting.stream().noneMatch(w -> w.startsWith(in.describe() + ":"))) {
+        continue;
+      }
+      log("resyncing " + in.describe() + " (" + String.join("; ", waiting.stream()
+          .filter(w -> w.startsWith(in.describe() + ":")).toList()) + ")");
+      var ops = client.genericKubernetesResources(in.apiVersion(), in.kind());
+      var one = in.namespace().isEmpty() ? ops.withName(in.name()) : ops.inNamespace(in.namespace()).withName(in.name());
+      one.edit(r -> {
+        Map<String, String> a = new TreeMap<>(r.getMetadata().getAnnotations() == null ? Map.of()
+            : r.getMetadata().getAnnotations());
+        a.put(RESYNC_ANNOTATION, "1");
+        r.getMetadata().setAnnotations(a);
+        return r;
+      });
+      one.edit(r -> {
+        Map<String, String> a = new TreeMap<>(r.getMetadata().getAnnotations());
+        a.remove(RESYNC_ANNOTATION);
+        r.getMetadata().setAnnotations(a.isEmpty() ? null : a);
+        return r;
+      });
+    }
   }
 
   private static void deleteTree(Path dir) {

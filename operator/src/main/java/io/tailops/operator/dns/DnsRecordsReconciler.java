@@ -135,7 +135,7 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
   }
 
   private Optional<Duration> reconcileOne(Service proxy, Context<Service> context) throws ProvisionException {
-    boolean viaGroup = isGroupEgress(proxy);
+    boolean viaGroup = ProxyRecordName.isGroupEgressService(proxy);
     if (context.isPrimaryResourceDeleted() || (!viaGroup && !"None".equals(proxy.getSpec().getClusterIP()))) {
       return Optional.empty(); // gone, or not a proxy's headless Service (a metrics Service)
     }
@@ -192,20 +192,9 @@ public final class DnsRecordsReconciler implements Reconciler<Service> {
     return ChildLabels.parentOf(proxy.getMetadata().getLabels(), ParentRef.TYPE_INGRESS).isPresent();
   }
 
-  /**
-   * Whether the Service is the ClusterIP Service of a Service egressing through a ProxyGroup (official
-   * {@code isProxyGroupEgressService}): its record, for a target given as a MagicDNS name, points at its cluster IPs.
-   */
-  static boolean isGroupEgress(Service s) {
-    Map<String, String> l = s.getMetadata().getLabels();
-    return l != null && l.get(TailscaleKeys.PROXY_GROUP) != null && !l.get(TailscaleKeys.PROXY_GROUP).isEmpty()
-        && ChildLabels.EGRESS.equals(l.get(ChildLabels.LABEL_SVC_TYPE)) && "ClusterIP".equals(s.getSpec().getType())
-        && ParentRef.TYPE_SERVICE.equals(l.get(TailscaleKeys.LABEL_PARENT_TYPE));
-  }
-
   /** The name the proxy's record has, or empty (not a proxy with a record, or not known yet). */
   Optional<String> recordName(Service proxy) {
-    if (isGroupEgress(proxy)) {
+    if (ProxyRecordName.isGroupEgressService(proxy)) {
       Map<String, String> l = proxy.getMetadata().getLabels();
       return parentServices.apply(l.get(TailscaleKeys.LABEL_PARENT_NAMESPACE), l.get(TailscaleKeys.LABEL_PARENT_NAME))
           .flatMap(ProxyRecordName::forService);

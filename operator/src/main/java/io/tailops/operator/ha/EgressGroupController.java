@@ -177,7 +177,13 @@ public final class EgressGroupController extends HaController<Service, EgressGro
     notes.report(svc, List.of());
     EgressGroupPlanner.Wanted w = (EgressGroupPlanner.Wanted) plan;
     ProxyGroup pg = group(w.group()).orElseThrow();
-    List<Condition> c = Conditions.set(current(svc), EgressGroupPlanner.CONDITION_VALID, true,
+    List<Condition> c = current(svc);
+    if (Conditions.find(c, EgressGroupPlanner.CONDITION_READY).isEmpty()) {
+      // Upstream's readiness reconciler runs beside the main one and writes its condition first: the same order here.
+      c = Conditions.set(c, EgressGroupPlanner.CONDITION_READY, false, REASON_RESOURCES_NOT_READY,
+          REASON_RESOURCES_NOT_READY, null, ctx.clock());
+    }
+    c = Conditions.set(c, EgressGroupPlanner.CONDITION_VALID, true,
         EgressGroupPlanner.REASON_VALID, EgressGroupPlanner.REASON_VALID, null, ctx.clock());
     if (!svc.hasFinalizer(FINALIZER)) {
       LOG.info("Service {}/{} egresses through ProxyGroup {} to {}", svc.getMetadata().getNamespace(),

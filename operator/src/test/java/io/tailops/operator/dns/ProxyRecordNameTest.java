@@ -59,4 +59,17 @@ class ProxyRecordNameTest {
     List<ObjectNode> golden = GoldenObjects.expected("service/my-namespace/my-service");
     assertThat(headless(golden).path("metadata").has("annotations")).isFalse();
   }
+
+  @Test
+  void onlyAnEgressGroupsClusterIpServiceIsAGroupEgressService() {
+    java.util.function.BiFunction<java.util.Map<String, String>, String, io.fabric8.kubernetes.api.model.Service> svc =
+        (labels, type) -> new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withName("ts-db-x")
+            .withLabels(labels).endMetadata().withNewSpec().withType(type).endSpec().build();
+    var group = java.util.Map.of("tailscale.com/managed", "true", "tailscale.com/parent-resource-type", "svc",
+        "tailscale.com/proxy-group", "eg", "tailscale.com/svc-type", "egress");
+    assertThat(ProxyRecordName.isGroupEgressService(svc.apply(group, "ClusterIP"))).isTrue();
+    assertThat(ProxyRecordName.isGroupEgressService(svc.apply(group, "ExternalName"))).isFalse();
+    assertThat(ProxyRecordName.isGroupEgressService(svc.apply(java.util.Map.of("tailscale.com/managed", "true",
+        "tailscale.com/parent-resource-type", "svc"), "ClusterIP"))).isFalse(); // a proxy's headless Service
+  }
 }

@@ -39,6 +39,8 @@ public final class SplitControlPlane implements AutoCloseable {
     List<AutoCloseable> started = new ArrayList<>();
     try {
       HeadscaleServer headscale = HeadscaleServer.builder().policy(HeadscaleServer.OPERATOR_POLICY)
+          // the operator reads the MagicDNS suffix from its own node (HA parents' names): the fake's tailnet domain
+          .baseDomain(FakeTailscaleApi.DEFAULT_TAILNET_DOMAIN)
           .binaries(binaries.requireHeadscale()).start();
       started.add(headscale);
       FakeTailscaleApi api = FakeTailscaleApi.start();
