@@ -19,6 +19,26 @@ public interface ControlPlane {
   /** Revokes an auth key that was minted but never used. Unknown keys are not an error. */
   void deleteAuthKey(String keyId) throws ControlPlaneException;
 
+  /**
+   * The tailnet's auth keys that are still valid, as the control plane lists them for these credentials (Tailscale: {@code
+   * GET /api/v2/tailnet/-/keys}, which may carry only the IDs, see {@link AuthKeyInfo#detailed()}; headscale: every
+   * pre-auth key, with its {@code used} flag). Tailscale: needs {@code auth_keys:read}.
+   */
+  default List<AuthKeyInfo> listAuthKeys() throws ControlPlaneException {
+    throw new ControlPlaneException(ControlPlaneException.Kind.UNSUPPORTED, 0, null, capabilities().name()
+        + " does not list auth keys");
+  }
+
+  /** One auth key's details (Tailscale: {@code GET /api/v2/tailnet/-/keys/{id}}); empty when unknown. */
+  default Optional<AuthKeyInfo> getAuthKey(String keyId) throws ControlPlaneException {
+    for (AuthKeyInfo k : listAuthKeys()) {
+      if (k.id().equals(keyId) && k.detailed()) {
+        return Optional.of(k);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Looks a device up by its stable node ID (what containerboot stores as {@code device_id}); empty when unknown. */
   Optional<Device> getDevice(String deviceId) throws ControlPlaneException;
 

@@ -70,7 +70,8 @@ class ServiceRestartIT {
     assertThat(env.secrets("svc", "restart-create", "web")).hasSize(1);
     assertThat(devices("restart-create")).hasSize(1);
     String sts = env.statefulSets("svc", "restart-create", "web").get(0).getMetadata().getName();
-    assertThat(env.tailnet().keys()).filteredOn(k -> ("tailscale-operator proxy " + sts).equals(k.description()))
+    assertThat(env.tailnet().keys()).filteredOn(k -> String.valueOf(k.description())
+        .matches("tailscale-operator proxy " + sts + " op[0-9a-f]{10}")) // ends with the installation's mark
         .singleElement().satisfies(k -> {
           // Short-lived (OPERATOR_AUTH_KEY_EXPIRY, 30 minutes), single-use, preauthorized, not ephemeral.
           assertThat(Duration.between(k.created(), k.expires())).isEqualTo(Duration.ofMinutes(30));

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tailops.controlplane.AuthKey;
+import io.tailops.controlplane.AuthKeyInfo;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
@@ -216,6 +217,32 @@ public final class HeadscaleControlPlane implements ControlPlane {
     }
     requireOk(deleted);
     LOG.debug("expired and deleted headscale pre-auth key {}", id);
+  }
+
+  /**
+   * {@code GET /api/v1/preauthkey}: {@code {"preAuthKeys":[{"id","reusable","ephemeral","used","expiration",
+   * "createdAt","aclTags",…}]}}, expired and used keys included. headscale keys have no description, so
+   * {@link AuthKeyInfo#description()} is null: nothing tells which client minted a key.
+   */
+  @Override
+  public List<AuthKeyInfo> listAuthKeys() throws ControlPlaneException {
+    Exchange ex = call("GET", EP_PREAUTHKEY, EP_PREAUTHKEY, null, true);
+    requireOk(ex);
+    JsonNode keys = requireObject(ex).get("preAuthKeys");
+    List<AuthKeyInfo> out = new ArrayList<>();
+    if (keys != null && keys.isArray()) {
+      for (JsonNode k : keys) {
+        String id = k.isObject() ? JsonSupport.text(k, "id") : null;
+        if (id == null || id.isEmpty()) {
+          continue;
+        }
+        JsonNode used = k.get("used");
+        out.add(new AuthKeyInfo(id, true, null, JsonSupport.time(k.get("createdAt")),
+            JsonSupport.time(k.get("expiration")), null, used != null && used.isBoolean() ? used.asBoolean() : null,
+            k.path("reusable").asBoolean(false), JsonSupport.strings(k.get("aclTags")), null));
+      }
+    }
+    return out;
   }
 
   @Override

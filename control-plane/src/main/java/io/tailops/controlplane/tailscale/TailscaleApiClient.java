@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.tailops.controlplane.AuthKey;
+import io.tailops.controlplane.AuthKeyInfo;
 import io.tailops.controlplane.AuthKeyRequest;
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
@@ -154,6 +155,57 @@ public final class TailscaleApiClient implements ControlPlane {
       return;
     }
     requireOk(ex);
+  }
+
+  /**
+   * {@code GET /api/v2/tailnet/-/keys}: {@code {"keys":[{"id":…}, …]}}. The list holds the active keys; an entry with
+   * no {@code created} field is known by its ID only (the Go clients read nothing else from it), see
+   * {@link #getAuthKey}.
+   */
+  @Override
+  public List<AuthKeyInfo> listAuthKeys() throws ControlPlaneException {
+    Exchange ex = call("GET", EP_KEYS, EP_KEYS, null, true, Map.of());
+    requireOk(ex);
+    JsonNode keys = requireObject(ex).get("keys");
+    List<AuthKeyInfo> out = new ArrayList<>();
+    if (keys != null && keys.isArray()) {
+      for (JsonNode k : keys) {
+        String id = k.isObject() ? JsonSupport.text(k, "id") : null;
+        if (id != null && !id.isEmpty()) {
+          out.add(k.has("created") ? toKeyInfo(id, k) : AuthKeyInfo.idOnly(id));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code GET /api/v2/tailnet/-/keys/{id}}: {@code id}, {@code description}, {@code created}, {@code expires},
+   * {@code invalid} (revoked or expired), {@code capabilities.devices.create}, {@code userId} (empty for keys minted
+   * by an OAuth client). Empty on 404.
+   */
+  @Override
+  public Optional<AuthKeyInfo> getAuthKey(String keyId) throws ControlPlaneException {
+    String path = EP_KEYS + "/" + segment(requireId(keyId, "key ID"));
+    Exchange ex = call("GET", EP_KEY, path, null, true, Map.of());
+    if (ex.response.status() == 404) {
+      return Optional.empty();
+    }
+    requireOk(ex);
+    JsonNode n = requireObject(ex);
+    String id = JsonSupport.text(n, "id");
+    return Optional.of(toKeyInfo(id == null || id.isEmpty() ? keyId : id, n));
+  }
+
+  private static AuthKeyInfo toKeyInfo(String id, JsonNode k) {
+    JsonNode create = k.path("capabilities").path("devices").path("create");
+    JsonNode invalid = k.get("invalid");
+    String description = JsonSupport.text(k, "description");
+    String userId = JsonSupport.text(k, "userId");
+    return new AuthKeyInfo(id, true, description == null ? "" : description, JsonSupport.time(k.get("created")),
+        JsonSupport.time(k.get("expires")), invalid != null && invalid.isBoolean() ? invalid.asBoolean() : null, null,
+        create.path("reusable").asBoolean(false), JsonSupport.strings(create.get("tags")),
+        userId == null ? "" : userId);
   }
 
   @Override

@@ -146,6 +146,30 @@ class HeadscaleControlPlaneTest {
   }
 
   @Test
+  void listsPreAuthKeysWithTheirUsedFlagAndNoDescription() throws Exception {
+    HeadscaleControlPlane cp = client();
+    AuthKey key = cp.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, "op proxy x opabc")
+        .withExpiry(Duration.ofMinutes(30)));
+    io.tailops.controlplane.AuthKeyInfo listed = cp.listAuthKeys().stream().filter(k -> k.id().equals(key.id()))
+        .findFirst().orElseThrow();
+    assertThat(listed.detailed()).isTrue();
+    assertThat(listed.description()).isNull(); // headscale keys have none: nothing names the client that minted them
+    assertThat(listed.used()).isFalse();
+    assertThat(listed.reusable()).isFalse();
+    assertThat(listed.tags()).containsExactly("tag:k8s");
+    assertThat(Duration.between(listed.created(), listed.expires())).isBetween(Duration.ofMinutes(29),
+        Duration.ofMinutes(31));
+    assertThat(cp.getAuthKey(key.id())).contains(listed);
+    String host = "used-" + UUID.randomUUID().toString().substring(0, 8);
+    try (TailnetClient node = TailnetClient.builder(headscale).hostname(host).authKey(key.secret()).proxies(false)
+        .start()) {
+      assertThat(node.nodeId()).isNotEmpty();
+      assertThat(cp.getAuthKey(key.id()).orElseThrow().used()).isTrue();
+    }
+    assertThat(events).contains("GET /api/v1/preauthkey 200");
+  }
+
+  @Test
   void deletingAnAuthKeyExpiresAndRemovesIt() throws Exception {
     HeadscaleControlPlane cp = client();
     AuthKey key = cp.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, null));

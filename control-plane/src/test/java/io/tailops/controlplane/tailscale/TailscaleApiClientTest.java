@@ -69,6 +69,33 @@ class TailscaleApiClientTest extends ClientFixture {
     }
 
     @Test
+    void listsKeysByIdAndReadsEachKeysDetails() throws Exception {
+      TailscaleApiClient client = client();
+      AuthKey minted = client.createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), false, "op proxy x opabc")
+          .withExpiry(Duration.ofMinutes(30)));
+      FakeAuthKey revoked = proxyKey();
+      fake.revokeKey(revoked.id());
+
+      // The list names the active keys only, by ID (the wire format the Go clients read).
+      List<io.tailops.controlplane.AuthKeyInfo> listed = client.listAuthKeys();
+      assertThat(listed).extracting(io.tailops.controlplane.AuthKeyInfo::id).containsExactly(minted.id());
+      assertThat(listed.get(0).detailed()).isFalse();
+
+      io.tailops.controlplane.AuthKeyInfo k = client.getAuthKey(minted.id()).orElseThrow();
+      assertThat(k.detailed()).isTrue();
+      assertThat(k.description()).isEqualTo("op proxy x opabc");
+      assertThat(Duration.between(k.created(), k.expires())).isEqualTo(Duration.ofMinutes(30));
+      assertThat(k.invalid()).isFalse();
+      assertThat(k.used()).isNull(); // the Tailscale API does not say
+      assertThat(k.reusable()).isFalse();
+      assertThat(k.tags()).containsExactly("tag:k8s");
+      assertThat(k.userId()).isEmpty(); // minted by an OAuth client
+      assertThat(client.getAuthKey(revoked.id()).orElseThrow().invalid()).isTrue();
+      assertThat(client.getAuthKey("kNope")).isEmpty();
+      assertThat(fake.calls(Endpoint.GET_KEY)).isEqualTo(3);
+    }
+
+    @Test
     void sendsDescriptionAndExpiryWhenGiven() throws Exception {
       client().createAuthKey(AuthKeyRequest.forProxy(List.of("tag:k8s"), true, "svc default web")
           .withExpiry(Duration.ofMinutes(10)));

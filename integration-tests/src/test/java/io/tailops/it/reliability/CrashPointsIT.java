@@ -220,11 +220,13 @@ class CrashPointsIT {
 
   /**
    * The operator-wide ConfigMaps: the status page's ({@code tailscale-operator-status}, debounced) and the device
-   * registry ({@code tailscale-operator-devices}, also written by the periodic sweep).
+   * registry ({@code tailscale-operator-devices}, also written by the periodic sweep); and the key sweep's revocations
+   * (an earlier crash point's lost key, once older than the grace period).
    */
   private static boolean background(Point p) {
     return p.name().endsWith(" configmaps") && (p.target().contains("tailscale-operator-status")
-        || p.target().contains("tailscale-operator-devices"));
+        || p.target().contains("tailscale-operator-devices"))
+        || p.name().startsWith("DELETE /api/v2/tailnet/-/keys/"); // the key sweep revoking an earlier crash's lost key
   }
 
   /** Waits until the operator has made no side effect for 3 s (at most 20 s): the end of a dry run's window. */

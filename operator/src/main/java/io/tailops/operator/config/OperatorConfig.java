@@ -82,6 +82,16 @@ public record OperatorConfig(
     REPORT, DELETE
   }
 
+  /** These settings with {@code s} as the {@link SecuritySettings}. */
+  public OperatorConfig withSecurity(SecuritySettings s) {
+    return new OperatorConfig(namespace, logging, logFormat, proxyImage, k8sProxyImage, proxyPriorityClassName,
+        proxyTags, proxyFirewallMode, proxyDefaultClass, defaultLoadBalancer, loginServer, ingressClassName,
+        clientIdFile, clientSecretFile, operatorHostname, operatorSecret, operatorInitialTags, httpPort, leaderElection,
+        leaseName, funnelNamespaces, controlPlane, headscaleApiKeyFile, orphanDevicePolicy, orphanGracePeriod,
+        deviceSweepInterval, reauthMinInterval, selfDevice, selfHealing, reconcileThreads, podName, apiServerProxy, s,
+        connectors, warnings);
+  }
+
   /** Whether the given namespace may expose resources through Funnel. */
   public boolean funnelAllowedIn(String ns) {
     return funnelNamespaces.isEmpty() || funnelNamespaces.contains("*") || funnelNamespaces.contains(ns);
@@ -253,12 +263,18 @@ public record OperatorConfig(
           + "duration from 1m to 90d (auth keys live that long unless used; an unused expired key is replaced)");
       keyExpiry = SecuritySettings.DEFAULT_AUTH_KEY_EXPIRY;
     }
+    Duration keyGrace = r.duration("OPERATOR_UNUSED_KEY_GRACE_PERIOD", SecuritySettings.DEFAULT_UNUSED_KEY_GRACE);
+    if (keyGrace.compareTo(Duration.ofSeconds(1)) < 0) {
+      r.errors.add("OPERATOR_UNUSED_KEY_GRACE_PERIOD=" + r.string("OPERATOR_UNUSED_KEY_GRACE_PERIOD", "")
+          + " is not valid: use a duration of at least 1s (longer than a key takes from its mint to its Secret)");
+      keyGrace = SecuritySettings.DEFAULT_UNUSED_KEY_GRACE;
+    }
     return new SecuritySettings(
         r.intValue("OPERATOR_ADMIN_PORT", SecuritySettings.DEFAULT_ADMIN_PORT, 0, 65535),
         r.duration("OPERATOR_DOCTOR_MIN_INTERVAL", SecuritySettings.DEFAULT_DOCTOR_MIN_INTERVAL),
         r.enumValue("OPERATOR_STATUS_PAGE", SecuritySettings.StatusPageAccess.class,
             SecuritySettings.StatusPageAccess.GRANT),
-        allowHttp, keyExpiry);
+        allowHttp, keyExpiry, keyGrace, "");
   }
 
   private static String readServiceAccountNamespace() {

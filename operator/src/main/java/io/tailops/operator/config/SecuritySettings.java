@@ -18,10 +18,35 @@ import java.util.Optional;
  *   <li>{@code OPERATOR_LOGIN_SERVER_ALLOW_HTTP} (default false): whether a plain-HTTP login server that is not on
  *       loopback is accepted;
  *   <li>{@code OPERATOR_AUTH_KEY_EXPIRY} (default 30m, 1m to 90d): the lifetime of every auth key the operator mints.
+ *   <li>{@code OPERATOR_UNUSED_KEY_GRACE_PERIOD} (default 5m, 1s to 90d): how old an auth key this operator minted must
+ *       be before the key sweep revokes it when no Secret holds it (a key younger than that may still be on its way
+ *       from the mint to its Secret).
  * </ul>
+ *
+ * <p>{@code keyMark} is not a setting: the operator derives it at start-up from its namespace's UID and ends the
+ * description of every key it mints with it, so that it can tell its own keys from any other client's ({@code ""}
+ * until then, and when the namespace cannot be read: keys then carry no mark and are never swept).
  */
 public record SecuritySettings(int adminPort, Duration doctorMinInterval, StatusPageAccess statusPage,
-    boolean loginServerAllowHttp, Duration authKeyExpiry) {
+    boolean loginServerAllowHttp, Duration authKeyExpiry, Duration unusedKeyGrace, String keyMark) {
+  public static final Duration DEFAULT_UNUSED_KEY_GRACE = Duration.ofMinutes(5);
+
+  public SecuritySettings {
+    keyMark = keyMark == null ? "" : keyMark;
+  }
+
+  /** Settings without a key mark and with the default grace period. */
+  public SecuritySettings(int adminPort, Duration doctorMinInterval, StatusPageAccess statusPage,
+      boolean loginServerAllowHttp, Duration authKeyExpiry) {
+    this(adminPort, doctorMinInterval, statusPage, loginServerAllowHttp, authKeyExpiry, DEFAULT_UNUSED_KEY_GRACE, "");
+  }
+
+  /** These settings with {@code mark} as the key mark. */
+  public SecuritySettings withKeyMark(String mark) {
+    return new SecuritySettings(adminPort, doctorMinInterval, statusPage, loginServerAllowHttp, authKeyExpiry,
+        unusedKeyGrace, mark);
+  }
+
   public static final int DEFAULT_ADMIN_PORT = 8082;
   public static final Duration DEFAULT_DOCTOR_MIN_INTERVAL = Duration.ofSeconds(30);
 

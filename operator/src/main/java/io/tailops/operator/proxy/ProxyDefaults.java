@@ -25,6 +25,7 @@ public record ProxyDefaults(String namespace, String proxyImage, String priority
 
   public static ProxyDefaults from(OperatorConfig cfg) {
     return new ProxyDefaults(cfg.namespace(), cfg.proxyImage(), cfg.proxyPriorityClassName(), cfg.proxyFirewallMode(),
-        cfg.loginServer(), cfg.proxyTags(), new AuthKeys(cfg.security().authKeyExpiry(), cfg.operatorHostname()));
+        cfg.loginServer(), cfg.proxyTags(), new AuthKeys(cfg.security().authKeyExpiry(), cfg.operatorHostname(),
+        cfg.security().keyMark()));
   }
 }

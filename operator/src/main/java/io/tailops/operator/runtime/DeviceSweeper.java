@@ -69,6 +69,7 @@ public final class DeviceSweeper implements AutoCloseable {
     return t;
   });
   private volatile List<Orphan> lastOrphans = List.of();
+  private volatile UnusedKeySweep keySweep;
   private TailnetDevices published;
 
   public DeviceSweeper(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane, OperatorHealth health,
@@ -90,6 +91,38 @@ public final class DeviceSweeper implements AutoCloseable {
     return this;
   }
 
+  /** Runs {@code sweep} (the unused-key sweep) with every device sweep and when {@link #sweepKeysSoon()} asks. */
+  public DeviceSweeper keys(UnusedKeySweep sweep) {
+    this.keySweep = sweep;
+    return this;
+  }
+
+  /** A key sweep now, in the sweeper's thread (called when this process becomes the leader). */
+  public void sweepKeysSoon() {
+    if (keySweep != null) {
+      try {
+        timer.execute(this::sweepKeysIfLeader);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed
+      }
+    }
+  }
+
+  private void sweepKeysIfLeader() {
+    if (keySweep == null || !health.isLeader()) {
+      return;
+    }
+    try {
+      keySweep.sweep();
+    } catch (RuntimeException e) {
+      LOG.warn("key sweep failed: {}", e.toString());
+    }
+  }
+
+  public UnusedKeySweep keySweep() {
+    return keySweep;
+  }
+
   public DeviceSweeper start() {
     long period = Math.max(1000, config.deviceSweepInterval().toMillis());
     timer.scheduleWithFixedDelay(this::sweepIfLeader, Math.min(period, 30_000), period, TimeUnit.MILLISECONDS);
@@ -105,6 +138,7 @@ public final class DeviceSweeper implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("device sweep failed: {}", e.toString());
     }
+    sweepKeysIfLeader();
   }
 
   /** One sweep; returns the orphans found (deleted ones marked). */

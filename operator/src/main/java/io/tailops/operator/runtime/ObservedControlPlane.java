@@ -119,6 +119,16 @@ public final class ObservedControlPlane implements ControlPlane {
   }
 
   @Override
+  public List<io.tailops.controlplane.AuthKeyInfo> listAuthKeys() throws ControlPlaneException {
+    return observe(Scopes.AUTH_KEYS_READ, "listing auth keys", delegate::listAuthKeys);
+  }
+
+  @Override
+  public Optional<io.tailops.controlplane.AuthKeyInfo> getAuthKey(String keyId) throws ControlPlaneException {
+    return observe(Scopes.AUTH_KEYS_READ, "reading an auth key", () -> delegate.getAuthKey(keyId));
+  }
+
+  @Override
   public Optional<Device> getDevice(String deviceId) throws ControlPlaneException {
     return observe(Scopes.DEVICES_CORE_READ, "reading a device", () -> delegate.getDevice(deviceId));
   }

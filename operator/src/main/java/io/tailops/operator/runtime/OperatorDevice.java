@@ -142,8 +142,7 @@ public final class OperatorDevice implements AutoCloseable {
     AuthKey minted = null;
     if (needsKey) {
       minted = controlPlane.createAuthKey(new AuthKeyRequest(config.operatorInitialTags(), false, false, true,
-          new io.tailops.operator.proxy.AuthKeys(config.security().authKeyExpiry(), config.operatorHostname())
-              .description("own device")).withExpiry(config.security().authKeyExpiry()));
+          io.tailops.operator.proxy.ProxyDefaults.from(config).authKeys().description("own device")).withExpiry(config.security().authKeyExpiry()));
       key = minted.secret();
     } else if (state.hasDevice()) {
       key = null;

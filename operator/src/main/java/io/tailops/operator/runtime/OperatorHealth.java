@@ -81,8 +81,28 @@ public final class OperatorHealth implements io.tailops.operator.reconcile.Recen
     return started;
   }
 
+  private final List<Runnable> onLeading = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   public void leader(boolean leader) {
+    boolean became = leader && !this.leader;
     this.leader = leader;
+    if (became) {
+      for (Runnable r : onLeading) {
+        try {
+          r.run();
+        } catch (RuntimeException e) {
+          // a listener's failure must not stop the leader election's callback
+        }
+      }
+    }
+  }
+
+  /** Runs {@code r} each time this process becomes the leader (and at once if it is already). */
+  public void onLeading(Runnable r) {
+    onLeading.add(r);
+    if (leader) {
+      r.run();
+    }
   }
 
   public boolean isLeader() {

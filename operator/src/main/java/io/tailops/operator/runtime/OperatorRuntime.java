@@ -82,8 +82,9 @@ public final class OperatorRuntime implements AutoCloseable {
   }
 
   /** As {@link #start(OperatorConfig, KubernetesClient, ControlPlane, Clock, int)} with a custom redirect probe. */
-  public static OperatorRuntime start(OperatorConfig config, KubernetesClient client, ControlPlane controlPlane,
+  public static OperatorRuntime start(OperatorConfig given, KubernetesClient client, ControlPlane controlPlane,
       Clock clock, int httpPort, RedirectProbe redirectProbe, OperatorMetrics metrics) throws IOException {
+    OperatorConfig config = withKeyMark(given, client);
     OperatorHealth health = new OperatorHealth(clock);
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health, new MissingScopes(clock));
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
@@ -205,7 +206,10 @@ public final class OperatorRuntime implements AutoCloseable {
       if (health.isLeader()) {
         rt.statusPublisher.publish();
       }
-    }).publishTo(tailnetDevices).start();
+    }).publishTo(tailnetDevices).keys(UnusedKeySweep.of(client, config.namespace(), observed,
+        ctx.proxyDefaults().authKeys(), config.security().unusedKeyGrace(), clock,
+        () -> metrics.selfHealing("UnusedKeyRevoked"))).start();
+    health.onLeading(rt.sweeper::sweepKeysSoon);
     waitForCrd(client, health);
     operator.start();
     if (config.leaderElection()) {
@@ -237,6 +241,30 @@ public final class OperatorRuntime implements AutoCloseable {
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
         controlPlane.capabilities().name(), config.proxyImage());
     return rt;
+  }
+
+  /**
+   * {@code config} with the key mark of this installation ({@link io.tailops.operator.proxy.AuthKeys#markOf}, from the
+   * operator namespace's UID). Without it (the namespace cannot be read) keys carry no mark and are never swept.
+   */
+  static OperatorConfig withKeyMark(OperatorConfig config, KubernetesClient client) {
+    if (!config.security().keyMark().isEmpty()) {
+      return config;
+    }
+    String uid = null;
+    try {
+      var ns = client.namespaces().withName(config.namespace()).get();
+      uid = ns == null ? null : ns.getMetadata().getUid();
+    } catch (RuntimeException e) {
+      LOG.warn("cannot read the operator namespace {} ({}): auth keys get no installation mark, and the key sweep "
+          + "cannot tell this operator's keys from others' and revokes none", config.namespace(), e.getMessage());
+    }
+    String mark = io.tailops.operator.proxy.AuthKeys.markOf(uid);
+    if (!mark.isEmpty()) {
+      LOG.info("auth keys this operator mints end their description with {} (from the UID of namespace {})", mark,
+          config.namespace());
+    }
+    return config.withSecurity(config.security().withKeyMark(mark));
   }
 
   /** Whether a custom resource's CRD is served; true also when that cannot be told (the informer then retries). */

@@ -86,6 +86,7 @@ public final class ProxySimulator implements AutoCloseable {
   private final Map<String, String> ownWrites = new ConcurrentHashMap<>();
   private final Map<String, Proxy> proxies = new ConcurrentHashMap<>();
   private final Set<String> paused = ConcurrentHashMap.newKeySet();
+  private final Set<String> pausedPrefixes = ConcurrentHashMap.newKeySet();
   private final AtomicInteger logins = new AtomicInteger();
   private final AtomicInteger failedLogins = new AtomicInteger();
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
@@ -197,8 +198,18 @@ public final class ProxySimulator implements AutoCloseable {
     paused.add(statefulSetName);
   }
 
+  /**
+   * Stops simulating every proxy whose StatefulSet name starts with {@code prefix} (e.g. {@code ts-web-} for the proxy
+   * of a Service {@code web}, before its generated name is known): its pod never logs in.
+   */
+  public void pausePrefix(String prefix) {
+    pausedPrefixes.add(prefix);
+  }
+
+  /** Simulates the proxy again (also when it was paused by a {@link #pausePrefix prefix} of its name). */
   public void resume(String statefulSetName) {
     paused.remove(statefulSetName);
+    pausedPrefixes.removeIf(statefulSetName::startsWith);
     enqueue(statefulSetName);
   }
 
@@ -363,7 +374,7 @@ public final class ProxySimulator implements AutoCloseable {
   }
 
   private void sync(String sts) {
-    if (!running || paused.contains(sts)) {
+    if (!running || paused.contains(sts) || pausedPrefixes.stream().anyMatch(sts::startsWith)) {
       return;
     }
     try {

@@ -469,6 +469,14 @@ public final class FakeTailscaleApi implements AutoCloseable {
     }
   }
 
+  /** As {@link #mintKey(List, boolean, boolean, boolean, Duration)}, with a description (e.g. another client's). */
+  public FakeAuthKey mintKey(List<String> tags, boolean reusable, boolean ephemeral, boolean preauthorized,
+      String description, Duration expiry) {
+    synchronized (lock) {
+      return newKeyLocked(tags, reusable, ephemeral, preauthorized, description, expiry, null).snapshot();
+    }
+  }
+
   /** All keys ever minted (including revoked and used ones), oldest first. */
   public List<FakeAuthKey> keys() {
     synchronized (lock) {
@@ -1105,7 +1113,7 @@ public final class FakeTailscaleApi implements AutoCloseable {
       Instant now = nowLocked();
       for (KeyState k : keys.values()) {
         if (all || (k.revoked == null && now.isBefore(k.expires))) {
-          arr.add(keyJson(k));
+          arr.addObject().put("id", k.id); // the list names the keys; GET /keys/{id} tells the rest
         }
       }
     }
