@@ -57,7 +57,7 @@ final class BenchEnvironment implements AutoCloseable {
 
   /**
    * @param officialCrds the official operator's CRD YAML files (its release's {@code cmd/k8s-operator/deploy/crds}),
-   *     or null for ours (the ProxyClass CRD from the classpath)
+   *     or null for ours (every CRD of ours from the classpath)
    */
   static BenchEnvironment create(Path dir, List<Path> officialCrds) {
     try {
@@ -65,7 +65,10 @@ final class BenchEnvironment implements AutoCloseable {
       KubeApiServer.Builder b = KubeApiServer.builder().controllerManager(true).auditLog(true)
           .apiServerFlag("--service-cluster-ip-range=10.0.0.0/16");
       if (officialCrds == null) {
-        b.crdsFromClasspath("META-INF/fabric8/proxyclasses.tailscale.com-v1.yml");
+        // every CRD of ours, as the chart installs them: the operator watches ProxyGroups (and the egress workloads
+        // create one), and waits for every informer it starts
+        b.crdsFromClasspath(io.tailops.api.v1alpha1.TailscaleResources.KINDS.stream().map(k -> "META-INF/fabric8/"
+            + io.fabric8.kubernetes.client.CustomResource.getCRDName(k) + "-v1.yml").toArray(String[]::new));
       } else {
         b.crds(officialCrds.toArray(Path[]::new));
       }

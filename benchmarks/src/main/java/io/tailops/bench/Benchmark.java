@@ -111,6 +111,12 @@ public final class Benchmark implements Callable<Integer> {
           + "official operator's deletions at N = 1,000 took from 5 minutes to well over 30). Default: ${DEFAULT-VALUE}.")
   int deleteTimeoutMinutes;
 
+  @Option(names = "--workload", defaultValue = "expose",
+      description = "expose (default: N exposed LoadBalancer Services, each its own proxy), egress-group (N egress "
+          + "Services served by one egress ProxyGroup of 2 replicas) or egress-standalone (the same N egress Services, "
+          + "each its own proxy). The egress workloads measure the create phase and the idle footprint.")
+  String workload;
+
   @Option(names = "--out", defaultValue = "docs/benchmarks",
       description = "Where results-<date>-n<N>.json/.csv go (default: ${DEFAULT-VALUE}).")
   Path out;
@@ -264,6 +270,9 @@ public final class Benchmark implements Callable<Integer> {
   // ------------------------------------------------------------------------------------------------ one N
 
   private Map<String, Object> runOne(int n, Variant variant) throws Exception {
+    if (!workload.equals("expose")) {
+      return runEgress(n, variant);
+    }
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("variant", variant.name());
     result.put("operator", variant.ours() ? "ours" : "official");
@@ -491,6 +500,232 @@ public final class Benchmark implements Callable<Integer> {
       result.put("_csv", csv(recs, burst, del));
     }
     return result;
+  }
+
+  // ------------------------------------------------------------------------------------------------ egress
+
+  static final String EGRESS_GROUP = "bench-eg";
+  static final String EGRESS_CONTROLLER = "egress-svcs-reconciler";
+
+  /**
+   * The egress workloads: N ExternalName Services with a tailnet target (a device of the fake tailnet), created at
+   * once, served either by one egress ProxyGroup of 2 replicas ({@code tailscale.com/proxy-group}; served = condition
+   * {@code TailscaleEgressSvcReady} True and {@code externalName} pointed at the group's ClusterIP Service) or each by a
+   * proxy of its own (served = {@code TailscaleProxyReady} True and {@code externalName} pointed at the proxy's
+   * headless Service). The proxy simulator plays containerboot (state Secrets; for the group the replicas'
+   * {@code egress-services} status) and the kubelet (pod IPs). Figures: time to serve, operator writes (and Tailscale
+   * API calls) per Service over the create phase, then the operator's footprint after {@value #IDLE_SECONDS} s idle.
+   */
+  private Map<String, Object> runEgress(int n, Variant variant) throws Exception {
+    boolean group = workload.equals("egress-group");
+    if (!group && !workload.equals("egress-standalone")) {
+      throw new IllegalArgumentException("--workload is expose, egress-group or egress-standalone");
+    }
+    if (!variant.ours()) {
+      throw new IllegalArgumentException("the egress workloads run ours only");
+    }
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("variant", variant.name());
+    result.put("operator", "ours");
+    result.put("workload", workload);
+    result.put("description", variant.description());
+    result.put("n", n);
+    result.put("jvm_flags", variant.jvm() ? variant.runFlags(archiveOf(variant)) : List.of());
+    Path dir = workDir.resolve(LocalDate.now() + "-n" + n + "-" + workload + "-" + variant.name() + "-"
+        + LocalTime.now().format(DateTimeFormatter.ofPattern("HHmmss")));
+    say("N=" + n + " [" + variant.name() + ", " + workload + "]: starting the environment (" + dir + ")");
+    result.put("load_average_at_start", Files.readString(Path.of("/proc/loadavg")).trim());
+    try (BenchEnvironment env = BenchEnvironment.create(dir, null);
+        Tracker tracker = new Tracker(env.bench, BenchEnvironment.NAMESPACE, env.tailnet);
+        AutoCloseableExecutor pool = new AutoCloseableExecutor(createThreads)) {
+      env.operatorEnv.put("OPERATOR_DEVICE_SWEEP_INTERVAL", "10m");
+      for (int i = 0; i < NAMESPACES; i++) {
+        env.createNamespace("bench-" + i);
+      }
+      env.createNamespace("bench-canary");
+      FakeDevice target = env.tailnet.addForeignDevice("bench-db", List.of());
+      String targetIp = target.addresses().get(0);
+
+      // ---- start-up: the canary (an exposed Service), and for the group workload the ProxyGroup, ready
+      Tracker.Rec canary = tracker.rec("bench-canary/canary");
+      env.bench.resource(service("bench-canary", "canary", "bench-canary")).create();
+      canary.created = Tracker.now();
+      OperatorHandle op = start(env, variant, dir, "initial");
+      waitFirstReconcile(op);
+      awaitAll(List.of(canary), r -> r.lb != 0, "canary LoadBalancer IP");
+      if (group) {
+        env.bench.resource(io.fabric8.kubernetes.client.utils.Serialization.unmarshal("""
+            apiVersion: tailscale.com/v1alpha1
+            kind: ProxyGroup
+            metadata:
+              name: %s
+            spec:
+              type: egress
+              replicas: 2
+            """.formatted(EGRESS_GROUP), io.fabric8.kubernetes.api.model.GenericKubernetesResource.class)).create();
+        long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+        while (!proxyGroupReady(env)) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("ProxyGroup " + EGRESS_GROUP + " not ready");
+          }
+          Thread.sleep(100);
+        }
+        say("ProxyGroup " + EGRESS_GROUP + " ready");
+      }
+      waitQuiet(op, 3000);
+
+      // ---- create N egress Services at once; served when the Service's own condition says so
+      Map<String, Long> created = new java.util.concurrent.ConcurrentHashMap<>();
+      Map<String, Long> served = new java.util.concurrent.ConcurrentHashMap<>();
+      var informer = env.bench.services().inAnyNamespace().inform(new io.fabric8.kubernetes.client.informers
+          .ResourceEventHandler<Service>() {
+        @Override
+        public void onAdd(Service s) {
+          check(s);
+        }
+
+        @Override
+        public void onUpdate(Service o, Service s) {
+          check(s);
+        }
+
+        @Override
+        public void onDelete(Service s, boolean unknown) {
+        }
+
+        private void check(Service s) {
+          String key = s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
+          if (key.startsWith("bench-") && !key.startsWith("bench-canary") && egressServed(s, group)) {
+            served.putIfAbsent(key, Tracker.now());
+          }
+        }
+      }, 0L);
+      AuditLog.Mark mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      double[] reconcilesBefore = op.reconcileTotals(group ? EGRESS_CONTROLLER : SERVICE_CONTROLLER);
+      ProcFigures cpuBefore = op.proc();
+      say("creating " + n + " egress Services with " + createThreads + " client threads");
+      long burst = Tracker.now();
+      pool.forEach(n, i -> {
+        env.bench.resource(egressService(ns(i), name(i), group, targetIp)).create();
+        created.put(ns(i) + "/" + name(i), Tracker.now());
+      });
+      long burstDone = Tracker.now();
+      long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+      long lastReport = System.nanoTime();
+      while (served.size() < n) {
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(served.size() + " of " + n + " served after " + timeoutMinutes + " min");
+        }
+        if (System.nanoTime() - lastReport > 30_000_000_000L) {
+          say("  " + served.size() + " of " + n + " served");
+          lastReport = System.nanoTime();
+        }
+        Thread.sleep(50);
+      }
+      long allServed = served.values().stream().mapToLong(Long::longValue).max().orElse(burst);
+      ProcFigures atServed = op.proc();
+      say("all " + n + " served after " + ms(allServed - burst) + " ms");
+      waitQuiet(op, 5000);
+      if (group) {
+        waitQuietEgress(op, 5000);
+      }
+      ProcFigures cpuAfter = op.proc();
+      informer.close();
+      Map<String, Object> create = new LinkedHashMap<>();
+      create.put("services", n);
+      create.put("client_create_duration_ms", ms(burstDone - burst));
+      List<Double> perService = new ArrayList<>();
+      created.forEach((k, t) -> perService.add(ms(served.get(k) - t)));
+      java.util.Collections.sort(perService);
+      create.put("served_per_service_ms", Map.of("p50", perService.get(perService.size() / 2),
+          "p90", perService.get(perService.size() * 9 / 10), "max", perService.get(perService.size() - 1)));
+      create.put("all_served_from_first_create_ms", ms(allServed - burst));
+      create.put("served_condition", group ? "TailscaleEgressSvcReady True, externalName -> the group's ClusterIP "
+          + "Service" : "TailscaleProxyReady True, externalName -> the proxy's headless Service");
+      Map<String, Object> cpu = new LinkedHashMap<>();
+      cpu.put("operator_cpu_seconds_until_all_served", atServed.cpuSince(cpuBefore));
+      cpu.put("operator_cpu_seconds", cpuAfter.cpuSince(cpuBefore));
+      cpu.put("threads_at_end", cpuAfter.threads());
+      cpu.put("rss_peak_mib_so_far", cpuAfter.rssPeakMib());
+      create.put("operator_process", cpu);
+      create.put("operator_reconciles", reconcileFigures(op, reconcilesBefore, allServed - burst, n));
+      create.put("work", work(env, mark, op, n));
+      result.put("create", create);
+      result.put("proxies", Map.of("statefulsets", env.bench.apps().statefulSets()
+          .inNamespace(BenchEnvironment.NAMESPACE).list().getItems().size(), "devices", env.tailnet.devices().size(),
+          "note", "the canary's proxy included" + (group ? "; the group's StatefulSet of 2 replicas included" : "")));
+
+      // ---- idle: RSS and threads as they are
+      mark = env.kube.audit().mark();
+      env.tailnet.resetCallCounts();
+      ProcFigures idleBefore = op.proc();
+      Thread.sleep(IDLE_SECONDS * 1000L);
+      Map<String, Object> idle = new LinkedHashMap<>();
+      idle.put("seconds", IDLE_SECONDS);
+      idle.put("operator_cpu_seconds", op.proc().cpuSince(idleBefore));
+      idle.put("footprint", op.footprint(false));
+      idle.put("work", work(env, mark, op, n));
+      result.put("idle_after_create", idle);
+      result.put("operator_footprint_at_end", op.footprint(variant.jvm()));
+      op.stop();
+      result.put("load_average_at_end", Files.readString(Path.of("/proc/loadavg")).trim());
+      List<String> csv = new ArrayList<>();
+      csv.add("service,created_ms,served_ms");
+      new TreeMap<>(created).forEach((k, t) -> csv.add(k + "," + ms(t - burst) + "," + ms(served.get(k) - burst)));
+      result.put("_csv", csv);
+    }
+    return result;
+  }
+
+  private void waitQuietEgress(OperatorHandle op, long quietMs) throws InterruptedException {
+    long last = op.reconciles(EGRESS_CONTROLLER);
+    long since = System.nanoTime();
+    long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(250);
+      long now = op.reconciles(EGRESS_CONTROLLER);
+      if (now != last) {
+        last = now;
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since >= quietMs * 1_000_000L) {
+        return;
+      }
+    }
+  }
+
+  private static boolean proxyGroupReady(BenchEnvironment env) {
+    var pg = env.bench.genericKubernetesResources("tailscale.com/v1alpha1", "ProxyGroup").withName(EGRESS_GROUP)
+        .get();
+    if (pg == null || !(pg.getAdditionalProperties().get("status") instanceof Map<?, ?> st)
+        || !(st.get("conditions") instanceof List<?> conds)) {
+      return false;
+    }
+    return conds.stream().anyMatch(c -> c instanceof Map<?, ?> m && "ProxyGroupReady".equals(m.get("type"))
+        && "True".equals(m.get("status")));
+  }
+
+  static Service egressService(String ns, String name, boolean group, String targetIp) {
+    ServiceBuilder b = new ServiceBuilder().withNewMetadata().withNamespace(ns).withName(name)
+        .addToLabels(Tracker.BENCH_LABEL, "true").addToAnnotations("tailscale.com/tailnet-ip", targetIp).endMetadata()
+        .withNewSpec().withType("ExternalName").withExternalName("placeholder").addNewPort().withName("pg")
+        .withPort(5432).withProtocol("TCP").endPort().endSpec();
+    if (group) {
+      b.editMetadata().addToAnnotations("tailscale.com/proxy-group", EGRESS_GROUP).endMetadata();
+    }
+    return b.build();
+  }
+
+  /** Whether an egress Service is served (see {@link #runEgress}). */
+  static boolean egressServed(Service s, boolean group) {
+    String ext = s.getSpec() == null ? null : s.getSpec().getExternalName();
+    if (ext == null || !ext.endsWith("." + BenchEnvironment.NAMESPACE + ".svc.cluster.local")
+        || s.getStatus() == null || s.getStatus().getConditions() == null) {
+      return false;
+    }
+    String type = group ? "TailscaleEgressSvcReady" : "TailscaleProxyReady";
+    return s.getStatus().getConditions().stream().anyMatch(c -> type.equals(c.getType())
+        && "True".equals(c.getStatus()));
   }
 
   private Path archiveOf(Variant variant) {

@@ -16,6 +16,9 @@ import org.slf4j.LoggerFactory;
 
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -32,8 +35,14 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
  *
  * <p>Reached the same way from everywhere: the root namespace (userspace proxies, whose serve config proxies to
  * {@code http://<cluster IP>:<port>/}, and the operator) and every pod namespace (kernel-mode proxies DNAT tailnet
- * traffic to {@code TS_DEST_IP=<cluster IP>}; the packets leave through {@code eth0} to the service router). Pods have
- * no endpoints: backends are registered explicitly.
+ * traffic to {@code TS_DEST_IP=<cluster IP>}; the packets leave through {@code eth0} to the service router).
+ *
+ * <p>A Service port without a registered backend is served from the Service's EndpointSlices (label
+ * {@code kubernetes.io/service-name}), as kube-proxy does: each connection goes to the next ready endpoint address
+ * (round robin) on the slice port of the same name (or the slice's only port), so a slice the operator writes itself
+ * (an egress ProxyGroup's ClusterIP Service, whose slice lists the replica pods that route it) is followed as it
+ * changes. With no ready endpoint the connection is refused. ({@code default/kubernetes} is the pod runner's.) Pods the test's own processes stand for have no
+ * endpoints: their backends are registered explicitly.
  */
 public final class ServiceProxy implements AutoCloseable {
 
@@ -49,12 +58,19 @@ public final class ServiceProxy implements AutoCloseable {
   private record PortKey(Key service, int port) {
   }
 
+  /** The API server's own Service: the pod runner relays it (its endpoints are the API server's, not a pod's). */
+  private static final Key KUBERNETES = new Key("default", "kubernetes");
+
   private final PodNetwork network;
   private final SharedIndexInformer<Service> informer;
   private final Map<Key, Service> services = new HashMap<>();
   private final Map<Key, String> addresses = new HashMap<>();
   private final Map<PortKey, InetSocketAddress> backends = new HashMap<>();
   private final Map<PortKey, TcpRelay> relays = new HashMap<>();
+  /** EndpointSlices by the Service they belong to, then by the slice's name. */
+  private final Map<Key, Map<String, EndpointSlice>> slices = new HashMap<>();
+  private final SharedIndexInformer<EndpointSlice> sliceInformer;
+  private int roundRobin;
   private boolean closed;
 
   private ServiceProxy(KubernetesClient client, PodNetwork network) {
@@ -75,6 +91,87 @@ public final class ServiceProxy implements AutoCloseable {
         remove(key(svc));
       }
     }, 60_000L);
+    this.sliceInformer = client.discovery().v1().endpointSlices().inAnyNamespace().inform(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(EndpointSlice eps) {
+        slice(eps, false);
+      }
+
+      @Override
+      public void onUpdate(EndpointSlice oldEps, EndpointSlice eps) {
+        slice(eps, false);
+      }
+
+      @Override
+      public void onDelete(EndpointSlice eps, boolean deletedFinalStateUnknown) {
+        slice(eps, true);
+      }
+    }, 60_000L);
+  }
+
+  private synchronized void slice(EndpointSlice eps, boolean gone) {
+    String svc = eps.getMetadata().getLabels() == null ? null
+        : eps.getMetadata().getLabels().get("kubernetes.io/service-name");
+    if (svc == null) {
+      return;
+    }
+    Key k = new Key(eps.getMetadata().getNamespace(), svc);
+    Map<String, EndpointSlice> of = slices.computeIfAbsent(k, x -> new HashMap<>());
+    if (gone) {
+      of.remove(eps.getMetadata().getName());
+    } else {
+      of.put(eps.getMetadata().getName(), eps);
+    }
+    if (of.isEmpty()) {
+      slices.remove(k);
+    }
+    sync(k);
+  }
+
+  /**
+   * The ready endpoints of a Service port from its EndpointSlices (kube-proxy's view): {@code <address>:<slice port>}
+   * of each endpoint not marked not-ready, for the slice port named as the Service port (or the slice's only port).
+   */
+  private List<InetSocketAddress> endpoints(Key k, int port) {
+    Service svc = services.get(k);
+    Map<String, EndpointSlice> of = slices.get(k);
+    if (KUBERNETES.equals(k) || svc == null || of == null || svc.getSpec().getPorts() == null) {
+      return List.of();
+    }
+    ServicePort sp = svc.getSpec().getPorts().stream().filter(p -> p.getPort() != null && p.getPort() == port)
+        .findFirst().orElse(null);
+    if (sp == null) {
+      return List.of();
+    }
+    List<InetSocketAddress> out = new ArrayList<>();
+    List<String> names = new ArrayList<>(of.keySet());
+    java.util.Collections.sort(names);
+    for (String n : names) {
+      EndpointSlice eps = of.get(n);
+      if (eps.getPorts() == null || eps.getEndpoints() == null) {
+        continue;
+      }
+      Integer target = null;
+      for (EndpointPort ep : eps.getPorts()) {
+        if (Objects.equals(ep.getName() == null ? "" : ep.getName(), sp.getName() == null ? "" : sp.getName())
+            || eps.getPorts().size() == 1) {
+          target = ep.getPort();
+          break;
+        }
+      }
+      if (target == null) {
+        continue;
+      }
+      for (Endpoint e : eps.getEndpoints()) {
+        if (e.getConditions() != null && Boolean.FALSE.equals(e.getConditions().getReady())) {
+          continue;
+        }
+        for (String a : e.getAddresses() == null ? List.<String>of() : e.getAddresses()) {
+          out.add(new InetSocketAddress(a, target));
+        }
+      }
+    }
+    return out;
   }
 
   /** Watches Services and serves their cluster IPs on {@code network}'s bridge. */
@@ -101,6 +198,14 @@ public final class ServiceProxy implements AutoCloseable {
     Key k = new Key(namespace, name);
     backends.keySet().removeIf(pk -> pk.service.equals(k));
     sync(k);
+  }
+
+  /**
+   * Where connections to port {@code port} of the Service go now when it has no registered backend: the ready
+   * endpoints of its EndpointSlices as this proxy last saw them (see the class comment).
+   */
+  public synchronized List<InetSocketAddress> endpoints(String namespace, String name, int port) {
+    return List.copyOf(endpoints(new Key(namespace, name), port));
   }
 
   /** The cluster IP of a Service this proxy serves, once it is served. */
@@ -192,6 +297,11 @@ public final class ServiceProxy implements AutoCloseable {
         wanted.add(b.getKey().port);
       }
     }
+    for (int port : tcpPorts) {
+      if (!endpoints(k, port).isEmpty()) {
+        wanted.add(port);
+      }
+    }
     closeRelays(k, wanted);
     for (int port : wanted) {
       PortKey pk = new PortKey(k, port);
@@ -207,7 +317,8 @@ public final class ServiceProxy implements AutoCloseable {
           network.mapServicePort(ip, port, relay.address());
         }
         relays.put(pk, relay);
-        log.info("Service {} {}:{} -> {}{}", k, ip, port, backends.get(pk), routed ? " (relay " + relay.address()
+        log.info("Service {} {}:{} -> {}{}", k, ip, port, backends.containsKey(pk) ? backends.get(pk)
+            : "endpoints " + endpoints(k, port), routed ? " (relay " + relay.address()
             + ")" : "");
       } catch (RuntimeException e) {
         if (relay != null) {
@@ -218,8 +329,14 @@ public final class ServiceProxy implements AutoCloseable {
     }
   }
 
+  /** The registered backend of a port, else the next ready endpoint of the Service's EndpointSlices (or null). */
   private synchronized InetSocketAddress currentBackend(PortKey pk) {
-    return backends.get(pk);
+    InetSocketAddress b = backends.get(pk);
+    if (b != null) {
+      return b;
+    }
+    List<InetSocketAddress> eps = endpoints(pk.service, pk.port);
+    return eps.isEmpty() ? null : eps.get(Math.floorMod(roundRobin++, eps.size()));
   }
 
   private void closeRelays(Key k, Set<Integer> keep) {
@@ -242,6 +359,7 @@ public final class ServiceProxy implements AutoCloseable {
   @Override
   public void close() {
     informer.close();
+    sliceInformer.close();
     synchronized (this) {
       if (closed) {
         return;

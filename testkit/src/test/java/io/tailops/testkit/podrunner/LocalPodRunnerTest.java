@@ -40,6 +40,8 @@ import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
@@ -230,7 +232,7 @@ class LocalPodRunnerTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void closingLeavesNoNamespaceLinkOrProcessBehind() {
     List<String> before = new ArrayList<>();
     runner.pods().forEach(p -> p.netns().ifPresent(before::add));
@@ -312,6 +314,60 @@ class LocalPodRunnerTest {
     }
     StatefulSet set = b.build();
     k.apps().statefulSets().inNamespace(NS).resource(set).create();
+  }
+
+  @Test
+  @Order(3)
+  void aServicePortWithoutABackendIsServedFromItsReadyEndpointSliceEndpoints() throws Exception {
+    // a "pod" of the test: an HTTP server on the node address (an endpoint address the API server accepts)
+    HttpServer pod = HttpServer.create(new InetSocketAddress(network.hostAddress(), 0), 0);
+    pod.createContext("/", exchange -> {
+      byte[] body = ("pod " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    pod.start();
+    try {
+      Service svc = k.resource(new ServiceBuilder().withNewMetadata().withNamespace("default").withName("sliced")
+          .endMetadata().withNewSpec().addNewPort().withName("http").withPort(80).withNewTargetPort(10080).endPort()
+          .endSpec().build()).create();
+      java.util.function.Function<Boolean, EndpointSlice> slice = ready -> new EndpointSliceBuilder()
+          .withNewMetadata().withNamespace("default").withName("sliced-1")
+          .addToLabels("kubernetes.io/service-name", "sliced")
+          .addToLabels("endpointslice.kubernetes.io/managed-by", "test").endMetadata().withAddressType("IPv4")
+          .addNewPort().withName("http").withProtocol("TCP").withPort(pod.getAddress().getPort()).endPort()
+          .addNewEndpoint().withAddresses(network.hostAddress()).withNewConditions().withReady(ready).endConditions()
+          .endEndpoint().build();
+      k.resource(slice.apply(true)).create();
+      InetSocketAddress endpoint = new InetSocketAddress(network.hostAddress(), pod.getAddress().getPort());
+      await(() -> runner.services().endpoints("default", "sliced", 80), e -> e.equals(List.of(endpoint)),
+          "the slice's endpoint");
+      String url = "http://" + svc.getSpec().getClusterIP() + ":80/via-slice";
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+          .build();
+      HttpResponse<String> r = await(() -> {
+        try {
+          return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+              .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+          return null;
+        }
+      }, x -> x != null && x.statusCode() == 200, "HTTP 200 through the cluster IP");
+      assertThat(r.body()).isEqualTo("pod /via-slice");
+
+      // not ready: no endpoint, the cluster IP refuses connections
+      k.resource(slice.apply(false)).update();
+      await(() -> runner.services().endpoints("default", "sliced", 80), List::isEmpty, "no ready endpoint");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> http.send(java.net.http.HttpRequest
+          .newBuilder(java.net.URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString())).isInstanceOf(java.io.IOException.class);
+      k.services().inNamespace("default").withName("sliced").delete();
+      k.discovery().v1().endpointSlices().inNamespace("default").withName("sliced-1").delete();
+    } finally {
+      pod.stop(0);
+    }
   }
 
   private static Map<String, String> secretData(String name) {
