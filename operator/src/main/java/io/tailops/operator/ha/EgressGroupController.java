@@ -493,6 +493,52 @@ public final class EgressGroupController extends HaController<Service, EgressGro
     ctx.client().resource(o).delete();
   }
 
+  /**
+   * Which Services a change of the group's egress ConfigMap or of a replica's state Secret concerns. Each Service's
+   * entry is one write of the shared ConfigMap, and each replica reports all its Services in one status: waking every
+   * Service of the group for each made serving N Services cost N² reconciles (a benchmark of 1,000 had not finished
+   * after 12 minutes). The ConfigMap wakes the Services whose entry is missing from it (they wait for it, or it was
+   * removed by hand); a replica's status wakes those whose EndpointSlice no longer agrees with what the replica
+   * reports; anything else (the group, its Pods) still wakes them all.
+   */
+  @Override
+  protected Set<ResourceID> affectedBy(HasMetadata groupObject, String group) {
+    if (group == null || endpointSlices == null) {
+      return super.affectedBy(groupObject, group);
+    }
+    if (groupObject instanceof ConfigMap cm) {
+      if (!cm.getMetadata().getName().equals(ProxyGroupNames.egressConfigMapName(group))) {
+        return Set.of(); // the group's other ConfigMaps (ingress serve config) say nothing about egress
+      }
+      Map<String, JsonNode> entries = GroupConfigMap.entries(cm, ProxyGroupNames.KEY_EGRESS_SERVICES);
+      return parentsNaming(group).stream().filter(p -> !entries.containsKey(EgressGroupPlanner.tailnetService(p)))
+          .map(ResourceID::fromResource).collect(java.util.stream.Collectors.toSet());
+    }
+    if (groupObject instanceof io.fabric8.kubernetes.api.model.Secret secret) {
+      Map<String, String> l = secret.getMetadata().getLabels();
+      if (l == null || !ReplicaState.SECRET_TYPE_STATE.equals(l.get(ReplicaState.LABEL_SECRET_TYPE))) {
+        return Set.of(); // a replica's config Secret: nothing egress Services show
+      }
+      String ip = pod(secret.getMetadata().getName()).map(EgressGroupController::ipv4).orElse("");
+      JsonNode status = egressStatus(ReplicaState.of(secret));
+      Map<String, JsonNode> entries = groupConfigMap(ProxyGroupNames.egressConfigMapName(group))
+          .map(cm -> (Map<String, JsonNode>) GroupConfigMap.entries(cm, ProxyGroupNames.KEY_EGRESS_SERVICES))
+          .orElse(Map.of());
+      Map<String, Set<String>> routed = new java.util.HashMap<>();
+      endpointSlices.list(ctx.config().namespace(), e -> group.equals(e.getMetadata().getLabels()
+          .get(TailscaleKeys.PROXY_GROUP))).forEach(e -> {
+            Set<String> ips = routed.computeIfAbsent(e.getMetadata().getLabels().get(TailscaleKeys.LABEL_PARENT_NAMESPACE)
+                + "/" + e.getMetadata().getLabels().get(TailscaleKeys.LABEL_PARENT_NAME), k -> new HashSet<>());
+            if (e.getEndpoints() != null) {
+              e.getEndpoints().forEach(ep -> ips.addAll(ep.getAddresses() == null ? List.of() : ep.getAddresses()));
+            }
+          });
+      return EgressServiceConfig.disagreeing(parentsNaming(group), ip, status, entries, routed).stream()
+          .map(ResourceID::fromResource).collect(java.util.stream.Collectors.toSet());
+    }
+    return super.affectedBy(groupObject, group);
+  }
+
   @Override
   public String what() {
     return "Services egressing through a ProxyGroup";

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
@@ -171,6 +173,34 @@ public final class EgressServiceConfig {
    * {@code {"podIPv4":…,"services":{name:{"ports":[…],"tailnetTargetIPs":[…],"tailnetTarget":{…}}}}}) says it routes
    * {@code entry} for {@code service} from its current pod IP (official {@code podIsReadyToRouteTraffic}).
    */
+  /**
+   * The Services whose EndpointSlice does not agree with what one replica reports: it routes a Service whose slice does
+   * not list it, or no longer routes one whose slice does.
+   *
+   * @param podIPv4 the replica pod's IPv4 address ("" when it has none: nothing to compare)
+   * @param status the replica's {@code egress-services} status (null when none)
+   * @param entries the group's {@code egress-services} configuration, by Service key
+   * @param listed per Service ({@code <namespace>/<name>}), the addresses its EndpointSlice lists
+   */
+  public static List<Service> disagreeing(List<Service> services, String podIPv4, JsonNode status,
+      Map<String, JsonNode> entries, Map<String, Set<String>> listed) {
+    List<Service> out = new ArrayList<>();
+    if (podIPv4 == null || podIPv4.isEmpty()) {
+      return out;
+    }
+    for (Service s : services) {
+      String key = EgressGroupPlanner.tailnetService(s);
+      JsonNode entry = entries.get(key);
+      boolean routes = entry != null && routes(status, podIPv4, key, entry);
+      boolean inSlice = listed.getOrDefault(s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), Set.of())
+          .contains(podIPv4);
+      if (routes != inSlice) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
   public static boolean routes(JsonNode status, String podIPv4, String service, JsonNode entry) {
     if (status == null || podIPv4 == null || podIPv4.isEmpty()
         || !podIPv4.equalsIgnoreCase(status.path("podIPv4").asText(""))) {

@@ -126,11 +126,11 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()).build(), context);
     groupSecrets = new InformerEventSource<>(InformerEventSourceConfiguration.from(Secret.class, parentType())
         .withName(prefix + "proxygroup-secrets").withNamespaces(Set.of(ns)).withLabelSelector(selector)
-        .withSecondaryToPrimaryMapper(s -> parentsOf(groupOf(s)))
+        .withSecondaryToPrimaryMapper(s -> affectedBy(s, groupOf(s)))
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()).build(), context);
     groupConfigMaps = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(ConfigMap.class, parentType()).withName(prefix + "proxygroup-configmaps").withNamespaces(Set.of(ns))
-        .withLabelSelector(selector).withSecondaryToPrimaryMapper(c -> parentsOf(groupOf(c)))
+        .withLabelSelector(selector).withSecondaryToPrimaryMapper(c -> affectedBy(c, groupOf(c)))
         .withItemStore(new io.tailops.operator.k8s.StoreWithoutManagedFields<>()).build(), context);
     groupPods = new InformerEventSource<>(InformerEventSourceConfiguration
         .from(io.fabric8.kubernetes.api.model.Pod.class, parentType()).withName(prefix + "proxygroup-pods")
@@ -155,6 +155,15 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
       return Set.of();
     }
     return parents.byIndex(INDEX_GROUP, group).stream().map(ResourceID::fromResource).collect(Collectors.toSet());
+  }
+
+  /**
+   * The parents a change of one of the group's Secrets or ConfigMaps concerns: by default every parent naming the group.
+   * A kind whose parents share one ConfigMap and one status per replica narrows it down, so that serving N parents does
+   * not cost N reconciles per write (N² in all).
+   */
+  protected Set<ResourceID> affectedBy(HasMetadata groupObject, String group) {
+    return parentsOf(group);
   }
 
   /** The parents of this kind that name {@code group}. */

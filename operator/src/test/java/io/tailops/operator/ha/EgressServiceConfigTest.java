@@ -78,6 +78,31 @@ class EgressServiceConfigTest {
   }
 
   @Test
+  void aReplicaStatusWakesOnlyTheServicesWhoseEndpointSliceDisagreesWithIt() throws Exception {
+    var entry = EgressServiceConfig.entry(new EgressGroupPlanner.Target("", "db.tailnet-abc.ts.net"), "",
+        Set.of(new EgressServiceConfig.PortMap("TCP", 10006, 5432)));
+    JsonNode status = JSON.readTree("{\"podIPv4\":\"10.0.0.5\",\"services\":{\"apps-db\":{\"ports\":[{\"protocol\":"
+        + "\"TCP\",\"matchPort\":10006,\"targetPort\":5432}],\"tailnetTarget\":{\"ip\":\"\",\"fqdn\":"
+        + "\"db.tailnet-abc.ts.net\"}}}}");
+    java.util.function.Function<String, io.fabric8.kubernetes.api.model.Service> svc = n ->
+        new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata().withNamespace("apps").withName(n)
+            .endMetadata().build();
+    var db = svc.apply("db");
+    var web = svc.apply("web");
+    var cache = svc.apply("cache");
+    java.util.Map<String, JsonNode> entries = java.util.Map.of("apps-db", entry, "apps-web", entry);
+    // db: routed, not listed yet → woken; web: not routed (no status), not listed → left; cache: no entry, but listed
+    // (its entry was removed) → woken
+    var listed = java.util.Map.of("apps/cache", Set.of("10.0.0.5"));
+    assertThat(EgressServiceConfig.disagreeing(List.of(db, web, cache), "10.0.0.5", status, entries, listed))
+        .containsExactly(db, cache);
+    // once db's slice lists the replica, its next status says nothing new
+    var settled = java.util.Map.of("apps/db", Set.of("10.0.0.5"));
+    assertThat(EgressServiceConfig.disagreeing(List.of(db, web), "10.0.0.5", status, entries, settled)).isEmpty();
+    assertThat(EgressServiceConfig.disagreeing(List.of(db), "", status, entries, java.util.Map.of())).isEmpty();
+  }
+
+  @Test
   void theConfiguredReasonHashesWhatGoWouldEncode() {
     ServicePort p = port("pg", 5432, "TCP", 5432);
     assertThat(EgressServiceConfig.goServicePort(p)).isEqualTo("{\"name\":\"pg\",\"protocol\":\"TCP\",\"port\":5432,"
