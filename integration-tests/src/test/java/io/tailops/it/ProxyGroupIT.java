@@ -175,6 +175,48 @@ class ProxyGroupIT {
   }
 
   @Test
+  void anIngressGroupScalesOneToThreeToOneAndIsDeletedWithItsDevices() {
+    create("""
+        apiVersion: tailscale.com/v1alpha1
+        kind: ProxyGroup
+        metadata:
+          name: ig
+        spec:
+          type: ingress
+          replicas: 1
+        """);
+    awaitReady("ig", 1);
+    assertThat(devicesNamed("ig")).extracting(FakeDevice::hostname).containsExactly("ig-0");
+    assertThat(get(ConfigMap.class, "ig-ingress-config")).isNotNull();
+    String first = devicesNamed("ig").get(0).nodeId();
+
+    edit("ig", 3);
+    awaitReady("ig", 3);
+    assertThat(devicesNamed("ig")).extracting(FakeDevice::hostname).containsExactlyInAnyOrder("ig-0", "ig-1",
+        "ig-2");
+    assertThat(resourceNames(get(Role.class, "ig"))).contains("ig-0-config", "ig-0", "ig-1-config", "ig-1",
+        "ig-2-config", "ig-2");
+
+    int deletesBefore = env.tailnet().calls(Endpoint.DELETE_DEVICE);
+    edit("ig", 1);
+    awaitReady("ig", 1);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(devicesNamed("ig")).extracting(FakeDevice::nodeId)
+        .containsExactly(first));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(env.client().secrets().inNamespace(NS)
+        .withLabel("tailscale.com/parent-resource", "ig").list().getItems()).extracting(s -> s.getMetadata().getName())
+        .containsExactlyInAnyOrder("ig-0", "ig-0-config"));
+    assertThat(env.tailnet().calls(Endpoint.DELETE_DEVICE) - deletesBefore).isEqualTo(2);
+
+    env.client().resources(ProxyGroup.class).withName("ig").delete();
+    await().atMost(WAIT).until(() -> pg("ig") == null);
+    assertThat(devicesNamed("ig")).isEmpty();
+    assertThat(env.client().secrets().inNamespace(NS).withLabel("tailscale.com/parent-resource", "ig").list()
+        .getItems()).isEmpty();
+    assertThat(get(StatefulSet.class, "ig")).isNull();
+    assertThat(get(ConfigMap.class, "ig-ingress-config")).isNull();
+  }
+
+  @Test
   void anIngressGroupOfTwoReplicasByDefaultUsesTheHostnamePrefix() {
     create("""
         apiVersion: tailscale.com/v1alpha1
