@@ -650,9 +650,10 @@ public final class OperatorEnvironment implements AutoCloseable {
   }
 
   /**
-   * Waits until the running operator has completed a reconcile of each object that saw the object's version (pass the
-   * object as the API server returned it from the change: create, edit, patch) or a newer one. After that, whatever the
-   * operator does about the change is done, so a check that nothing happened means something; a sleep before such a
+   * Waits until every controller of the running operator that receives each object (its kind, namespace and labels:
+   * a Service has up to four) has completed a reconcile of it that saw the object's version (pass the object as the
+   * API server returned it from the change: create, edit, patch) or a newer one. After that, whatever the operator
+   * does about the change is done, so a check that nothing happened means something; a sleep before such a
    * check only means the operator was not slower than the sleep.
    *
    * @throws IllegalStateException if that takes more than a minute
@@ -669,17 +670,17 @@ public final class OperatorEnvironment implements AutoCloseable {
         throw new IllegalArgumentException("no resourceVersion on " + o.getKind() + " " + ns + "/" + name
             + ": pass the object the API server returned");
       }
-      boolean done;
+      Optional<String> behind;
       try {
-        done = operator.reconciles().await(o.getKind(), ns, name, version, RECONCILE_TIMEOUT);
+        behind = operator.reconciles().await(o, RECONCILE_TIMEOUT);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException(e);
       }
-      if (!done) {
+      if (behind.isPresent()) {
         throw new IllegalStateException("the operator did not reconcile " + o.getKind() + " "
             + (ns == null ? "" : ns + "/") + name + " at version " + version + " or later within " + RECONCILE_TIMEOUT
-            + " (newest reconciled: " + operator.reconciles().newestVersion(o.getKind(), ns, name) + ")");
+            + ": " + behind.get());
       }
     }
   }
