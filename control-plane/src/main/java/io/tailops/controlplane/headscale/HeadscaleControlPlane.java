@@ -369,7 +369,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   @Override
   public Capabilities capabilities() {
-    return new Capabilities("headscale", false, false, policyRead);
+    return new Capabilities("headscale", false, false, policyRead, false, false);
   }
 
   @Override
