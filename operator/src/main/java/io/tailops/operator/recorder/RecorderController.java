@@ -353,26 +353,30 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
     return s.getMetadata().getName().startsWith(r.getMetadata().getName() + "-auth-");
   }
 
-  /** The state Secret ({@code <name>-<i>}) of the replica whose auth-key Secret is {@code auth}, or null. */
-  private Secret stateSecretOf(Recorder r, Secret auth) {
+  /**
+   * Revokes the recorded key of the replica whose auth-key Secret is {@code auth} if it never logged in (the replica is
+   * going away); its state Secret ({@code <name>-<i>}) is looked up in {@code owned}, the Recorder's Secrets listed
+   * before any of them was deleted.
+   */
+  private void revokeUnusedKey(Recorder r, Secret auth, List<Secret> owned) {
     String ordinal = auth.getMetadata().getName().substring(r.getMetadata().getName().length() + "-auth-".length());
-    return secrets.get(new ResourceID(r.getMetadata().getName() + "-" + ordinal, namespace)).orElse(null);
-  }
-
-  /** Revokes a replica's recorded key if it never logged in (the replica is going away). */
-  private void revokeUnusedKey(Secret auth, Secret state) {
+    String stateName = r.getMetadata().getName() + "-" + ordinal;
+    Secret state = owned.stream().filter(s -> s.getMetadata().getName().equals(stateName)).findFirst().orElse(null);
     RecorderKeys.revokeOnRemoval(auth, state).ifPresent(id -> {
-      revokeQuietly(id);
-      LOG.info("revoked the unused auth key {} of Secret {}", id, auth.getMetadata().getName());
+      if (revokeQuietly(id)) {
+        LOG.info("revoked the unused auth key {} of Secret {}", id, auth.getMetadata().getName());
+      }
     });
   }
 
   /** A key that failed to revoke here is marked as this installation's: the key sweep revokes it once unheld. */
-  private void revokeQuietly(String keyId) {
+  private boolean revokeQuietly(String keyId) {
     try {
       ctx.controlPlane().deleteAuthKey(keyId);
+      return true;
     } catch (ControlPlaneException | RuntimeException e) {
       LOG.warn("could not revoke the unused auth key {}: {}", keyId, e.getMessage());
+      return false;
     }
   }
 
@@ -434,7 +438,8 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
 
   /** Secrets of replicas beyond {@code replicas} (a scale-down): their devices, then the Secrets, go. */
   private void removeSurplusReplicas(Recorder r, int replicas) throws ProvisionException {
-    for (Secret s : secrets.list(namespace, owned(r)).toList()) {
+    List<Secret> owned = secrets.list(namespace, owned(r)).toList();
+    for (Secret s : owned) {
       String name = s.getMetadata().getName();
       int ordinal;
       try {
@@ -450,7 +455,7 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
         deleteDevice(device.get().nodeId());
       }
       if (isAuthSecret(r, s)) {
-        revokeUnusedKey(s, stateSecretOf(r, s));
+        revokeUnusedKey(r, s, owned);
       }
       delete(s);
     }
@@ -532,9 +537,10 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
     }
     cleanupBackoff.succeeded(uid);
     // Keys of replicas that never logged in: revoked rather than left valid until they expire.
-    for (Secret s : secrets.list(namespace, owned(r)).toList()) {
+    List<Secret> owned = secrets.list(namespace, owned(r)).toList();
+    for (Secret s : owned) {
       if (isAuthSecret(r, s)) {
-        revokeUnusedKey(s, stateSecretOf(r, s));
+        revokeUnusedKey(r, s, owned);
       }
     }
     // The objects are owned by the Recorder (the garbage collector would remove them too): removed now, so that
