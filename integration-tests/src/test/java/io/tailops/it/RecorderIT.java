@@ -449,6 +449,10 @@ class RecorderIT {
       assertThat(key(storedKey).revoked()).as("the key the Recorder logged in with").isFalse();
       assertThat(key(storedKey).uses()).isEqualTo(1);
       assertThat(key(pendingKey).revoked()).as("held by its Secret, judged by the same sweeps").isFalse();
+      // The status ConfigMap says the sweep is on (on headscale it says why it is off: UnusedKeySweepTest).
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(env.client().configMaps().inNamespace(NS)
+          .withName("tailscale-operator-status").get().getData().get("unusedKeySweep"))
+          .startsWith("on: revokes the auth keys this operator minted that no Secret holds, 3 s after their mint"));
 
       // The pending key expires unused: replaced, the old one revoked; the replica then logs in with the new one.
       String replacement = await().atMost(Duration.ofSeconds(90)).until(() -> keyIdOf("pending"),
