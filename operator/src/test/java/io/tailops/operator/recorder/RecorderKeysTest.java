@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.tailops.api.v1alpha1.Recorder;
 import io.tailops.controlplane.AuthKey;
 import io.tailops.controlplane.AuthKeyInfo;
@@ -35,16 +34,7 @@ class RecorderKeysTest {
   static final AuthKeys KEYS = new AuthKeys(Duration.ofMinutes(30), "tailscale-operator", "op0123456789");
 
   static Recorder recorder() {
-    Recorder r = Serialization.unmarshal("""
-        apiVersion: tailscale.com/v1alpha1
-        kind: Recorder
-        metadata:
-          name: rec
-        spec:
-          enableUI: true
-        """, Recorder.class);
-    r.getMetadata().setUid("uid-1");
-    return r;
+    return RecorderPlannerTest.recorder(RecorderPlannerTest.LOCAL);
   }
 
   static Secret auth(Instant expires) {
