@@ -628,7 +628,7 @@ public final class Benchmark implements Callable<Integer> {
       say("all " + n + " served after " + ms(allServed - burst) + " ms");
       waitQuiet(op, 5000);
       if (group) {
-        waitQuietEgress(op, 5000);
+        waitQuiet(op, EGRESS_CONTROLLER, 5000);
       }
       ProcFigures cpuAfter = op.proc();
       informer.close();
@@ -676,22 +676,6 @@ public final class Benchmark implements Callable<Integer> {
       result.put("_csv", csv);
     }
     return result;
-  }
-
-  private void waitQuietEgress(OperatorHandle op, long quietMs) throws InterruptedException {
-    long last = op.reconciles(EGRESS_CONTROLLER);
-    long since = System.nanoTime();
-    long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
-    while (System.nanoTime() < deadline) {
-      Thread.sleep(250);
-      long now = op.reconciles(EGRESS_CONTROLLER);
-      if (now != last) {
-        last = now;
-        since = System.nanoTime();
-      } else if (System.nanoTime() - since >= quietMs * 1_000_000L) {
-        return;
-      }
-    }
   }
 
   private static boolean proxyGroupReady(BenchEnvironment env) {
@@ -844,14 +828,19 @@ public final class Benchmark implements Callable<Integer> {
     return Tracker.now();
   }
 
-  /** Waits until the reconcile counter has not moved for {@code quietMs}. */
+  /** Waits until the Service controller's reconcile counter has not moved for {@code quietMs}. */
   private void waitQuiet(OperatorHandle op, long quietMs) throws InterruptedException {
-    long last = op.reconciles(SERVICE_CONTROLLER);
+    waitQuiet(op, SERVICE_CONTROLLER, quietMs);
+  }
+
+  /** Waits until {@code controller}'s reconcile counter has not moved for {@code quietMs} (at most the timeout). */
+  private void waitQuiet(OperatorHandle op, String controller, long quietMs) throws InterruptedException {
+    long last = op.reconciles(controller);
     long since = System.nanoTime();
     long deadline = System.nanoTime() + timeoutMinutes * 60_000_000_000L;
     while (System.nanoTime() < deadline) {
       Thread.sleep(250);
-      long now = op.reconciles(SERVICE_CONTROLLER);
+      long now = op.reconciles(controller);
       if (now != last) {
         last = now;
         since = System.nanoTime();

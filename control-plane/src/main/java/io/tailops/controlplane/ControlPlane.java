@@ -116,16 +116,24 @@ public interface ControlPlane {
    *
    * @param appConnectors whether the control plane configures app connectors (Tailscale: from the policy's
    *     {@code tailscale.com/app-connectors} node attribute; headscale does not implement them)
+   * @param keyDescriptions whether an auth key keeps the description it was minted with and lists it (Tailscale: yes;
+   *     headscale's pre-auth keys have no description), which is how the operator recognises the keys it minted
    */
   record Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead,
-      boolean appConnectors) {
-    /** A control plane without app connectors. */
+      boolean appConnectors, boolean keyDescriptions) {
+    /** A control plane whose keys keep their descriptions. */
+    public Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead,
+        boolean appConnectors) {
+      this(name, httpsCertificates, funnel, policyRead, appConnectors, true);
+    }
+
+    /** A control plane without app connectors, whose keys keep their descriptions. */
     public Capabilities(String name, boolean httpsCertificates, boolean funnel, boolean policyRead) {
       this(name, httpsCertificates, funnel, policyRead, false);
     }
 
     public static Capabilities tailscale() {
-      return new Capabilities("Tailscale", true, true, true, true);
+      return new Capabilities("Tailscale", true, true, true, true, true);
     }
   }
 }

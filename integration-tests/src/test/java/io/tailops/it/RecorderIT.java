@@ -16,7 +16,10 @@ import io.tailops.api.v1alpha1.RecorderTailnetDevice;
 import io.tailops.local.OperatorEnvironment;
 import io.tailops.operator.doctor.Doctor;
 import io.tailops.operator.recorder.RecorderDoctor;
+import io.tailops.testkit.tailscale.Endpoint;
+import io.tailops.testkit.tailscale.FakeAuthKey;
 import io.tailops.testkit.tailscale.FakeDevice;
+import io.tailops.testkit.tailscale.Fault;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -381,5 +384,102 @@ class RecorderIT {
     });
     assertThat(env.client().serviceAccounts().inNamespace(NS).withName("taken").get()).as("not ours: kept")
         .isNotNull();
+  }
+
+  /** The auth key ID that Recorder {@code name}'s replica 0 auth-key Secret records, or null. */
+  static String keyIdOf(String name) {
+    Secret s = secret(name + "-auth-0");
+    return s == null || s.getMetadata().getAnnotations() == null ? null
+        : s.getMetadata().getAnnotations().get("tailscale.com/auth-key-id");
+  }
+
+  static FakeAuthKey key(String id) {
+    return env.tailnet().key(id).orElseThrow();
+  }
+
+  static String recorderYaml(String name) {
+    return """
+        apiVersion: tailscale.com/v1alpha1
+        kind: Recorder
+        metadata:
+          name: %s
+        spec:
+          enableUI: true
+        """.formatted(name);
+  }
+
+  /**
+   * Recorder keys as proxy keys (short-lived, marked, recorded on the Secret): a key lost between its mint and its
+   * Secret (the mint's answer came after the operator's client had given up, so the operator minted another) is
+   * revoked by the key sweep; the key a Secret holds for a replica that has not logged in is kept, replaced once it
+   * expires unused (the old one revoked), and revoked with its Recorder when that is deleted before the replica logged
+   * in; a used key is left alone.
+   */
+  @Order(7)
+  @Test
+  void aLostKeyIsRevokedAndAHeldOneKeptReplacedWhenExpiredAndRevokedWithItsRecorder() {
+    env.stopOperator();
+    env.env("OPERATOR_UNUSED_KEY_GRACE_PERIOD", "3s").env("OPERATOR_DEVICE_SWEEP_INTERVAL", "2s")
+        .env("OPERATOR_AUTH_KEY_EXPIRY", "1m");
+    env.startOperator();
+    try {
+      // A Recorder whose pod does not log in: its Secret holds an unused key.
+      env.recorders().pause("pending");
+      apply(recorderYaml("pending"));
+      String pendingKey = await().atMost(Duration.ofSeconds(60)).until(() -> keyIdOf("pending"), k -> k != null);
+      FakeAuthKey pending = key(pendingKey);
+      assertThat(pending.description()).matches(".* recorder pending-0 op[0-9a-f]{10}");
+      assertThat(Duration.between(pending.created(), pending.expires())).isEqualTo(Duration.ofMinutes(1));
+      assertThat(secret("pending-auth-0").getMetadata().getAnnotations())
+          .containsEntry("tailscale.com/auth-key-expires", pending.expires().toString());
+
+      // The next mint's answer comes after the operator's client gave up (5 s): the key exists, stored nowhere.
+      env.tailnet().inject(Fault.delay(Duration.ofSeconds(7))).on(Endpoint.CREATE_KEY).times(1);
+      apply(recorderYaml("lost"));
+      await().atMost(Duration.ofSeconds(60)).until(() -> get("lost"), x -> ready(x)
+          .filter(c -> "True".equals(c.getStatus())).isPresent() && x.getStatus().getDevices() != null
+          && !x.getStatus().getDevices().isEmpty());
+      String storedKey = keyIdOf("lost");
+      // The delayed mint is processed after the operator gave up on it (and minted the stored key).
+      List<FakeAuthKey> minted = await().atMost(Duration.ofSeconds(30)).until(() -> env.tailnet().keys().stream()
+          .filter(k -> String.valueOf(k.description()).contains(" recorder lost-0 ")).toList(), l -> l.size() >= 2);
+      List<String> lost = minted.stream().map(FakeAuthKey::id).filter(id -> !id.equals(storedKey)).toList();
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+          assertThat(lost).allSatisfy(id -> assertThat(key(id).revoked()).as("lost key " + id).isTrue()));
+      assertThat(key(storedKey).revoked()).as("the key the Recorder logged in with").isFalse();
+      assertThat(key(storedKey).uses()).isEqualTo(1);
+      assertThat(key(pendingKey).revoked()).as("held by its Secret, judged by the same sweeps").isFalse();
+      // The status ConfigMap says the sweep is on (on headscale it says why it is off: UnusedKeySweepTest).
+      await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(env.client().configMaps().inNamespace(NS)
+          .withName("tailscale-operator-status").get().getData().get("unusedKeySweep"))
+          .startsWith("on: revokes the auth keys this operator minted that no Secret holds, 3 s after their mint"));
+
+      // The pending key expires unused: replaced, the old one revoked; the replica then logs in with the new one.
+      String replacement = await().atMost(Duration.ofSeconds(90)).until(() -> keyIdOf("pending"),
+          k -> k != null && !k.equals(pendingKey));
+      // Revoked right after the Secret holds the new key.
+      await().atMost(Duration.ofSeconds(10)).until(() -> key(pendingKey).revoked());
+      assertThat(key(replacement).revoked()).isFalse();
+      env.recorders().resume("pending");
+      await().atMost(Duration.ofSeconds(60)).until(() -> key(replacement).uses() == 1);
+      assertThat(devices("pending")).hasSize(1);
+
+      // Deleted before its replica logged in: its key goes with it. Deleted after: the used key is left alone.
+      env.recorders().pause("idle");
+      apply(recorderYaml("idle"));
+      String idleKey = await().atMost(Duration.ofSeconds(60)).until(() -> keyIdOf("idle"), k -> k != null);
+      env.client().resources(Recorder.class).withName("idle").delete();
+      env.client().resources(Recorder.class).withName("lost").delete();
+      await().atMost(Duration.ofSeconds(60)).until(() -> get("idle") == null && get("lost") == null);
+      assertThat(key(idleKey).revoked()).isTrue();
+      assertThat(key(storedKey).revoked()).isFalse();
+      assertThat(env.tailnet().keys()).filteredOn(FakeAuthKey::revoked).extracting(FakeAuthKey::id)
+          .containsExactlyInAnyOrderElementsOf(java.util.stream.Stream.concat(lost.stream(),
+              java.util.stream.Stream.of(pendingKey, idleKey)).toList());
+    } finally {
+      env.client().resources(Recorder.class).withName("pending").delete();
+      env.client().resources(Recorder.class).withName("idle").delete();
+      env.client().resources(Recorder.class).withName("lost").delete();
+    }
   }
 }

@@ -531,6 +531,11 @@ public final class OperatorEnvironment implements AutoCloseable {
   }
 
   /** The proxy simulator ({@link Mode#SIMULATED}; null in {@link Mode#REAL}). */
+  /** tsrecorder as the fake control plane sees it (null in {@link Mode#REAL}). */
+  public io.tailops.testkit.proxy.RecorderSimulator recorders() {
+    return recorders;
+  }
+
   public ProxySimulator proxies() {
     return proxies;
   }

@@ -226,20 +226,31 @@ public final class HeadscaleControlPlane implements ControlPlane {
    */
   @Override
   public List<AuthKeyInfo> listAuthKeys() throws ControlPlaneException {
-    Exchange ex = call("GET", EP_PREAUTHKEY, EP_PREAUTHKEY, null, true);
-    requireOk(ex);
-    JsonNode keys = requireObject(ex).get("preAuthKeys");
     List<AuthKeyInfo> out = new ArrayList<>();
-    if (keys != null && keys.isArray()) {
-      for (JsonNode k : keys) {
-        String id = k.isObject() ? JsonSupport.text(k, "id") : null;
-        if (id == null || id.isEmpty()) {
-          continue;
+    for (JsonNode k : listed(EP_PREAUTHKEY, "preAuthKeys")) {
+      String id = JsonSupport.text(k, "id");
+      if (id == null || id.isEmpty()) {
+        continue;
+      }
+      JsonNode used = k.get("used");
+      out.add(new AuthKeyInfo(id, true, null, JsonSupport.time(k.get("createdAt")),
+          JsonSupport.time(k.get("expiration")), null, used != null && used.isBoolean() ? used.asBoolean() : null,
+          k.path("reusable").asBoolean(false), JsonSupport.strings(k.get("aclTags")), null));
+    }
+    return out;
+  }
+
+  /** The objects in the array {@code field} of the answer to {@code GET endpoint} (none when it has no such array). */
+  private List<JsonNode> listed(String endpoint, String field) throws ControlPlaneException {
+    Exchange ex = call("GET", endpoint, endpoint, null, true);
+    requireOk(ex);
+    JsonNode items = requireObject(ex).get(field);
+    List<JsonNode> out = new ArrayList<>();
+    if (items != null && items.isArray()) {
+      for (JsonNode item : items) {
+        if (item.isObject()) {
+          out.add(item);
         }
-        JsonNode used = k.get("used");
-        out.add(new AuthKeyInfo(id, true, null, JsonSupport.time(k.get("createdAt")),
-            JsonSupport.time(k.get("expiration")), null, used != null && used.isBoolean() ? used.asBoolean() : null,
-            k.path("reusable").asBoolean(false), JsonSupport.strings(k.get("aclTags")), null));
       }
     }
     return out;
@@ -270,17 +281,10 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   @Override
   public List<Device> listDevices() throws ControlPlaneException {
-    Exchange ex = call("GET", EP_NODES, EP_NODES, null, true);
-    requireOk(ex);
-    JsonNode nodes = requireObject(ex).get("nodes");
+    String domain = baseDomain.get();
     List<Device> out = new ArrayList<>();
-    if (nodes != null && nodes.isArray()) {
-      String domain = baseDomain.get();
-      for (JsonNode n : nodes) {
-        if (n.isObject()) {
-          out.add(HeadscaleJson.toDevice(n, domain));
-        }
-      }
+    for (JsonNode n : listed(EP_NODES, "nodes")) {
+      out.add(HeadscaleJson.toDevice(n, domain));
     }
     return out;
   }
@@ -369,7 +373,7 @@ public final class HeadscaleControlPlane implements ControlPlane {
 
   @Override
   public Capabilities capabilities() {
-    return new Capabilities("headscale", false, false, policyRead);
+    return new Capabilities("headscale", false, false, policyRead, false, false);
   }
 
   @Override

@@ -240,7 +240,9 @@ class HeadscaleControlPlaneTest {
     assertThat(p.tagOwnedBy("tag:k8s", "tag:k8s-operator")).isTrue();
     assertThat(p.defines("tag:e2e-client")).isTrue();
     assertThat(p.nodeAttrs()).isEmpty();
-    assertThat(client().capabilities()).isEqualTo(new ControlPlane.Capabilities("headscale", false, false, true));
+    assertThat(client().capabilities()).isEqualTo(new ControlPlane.Capabilities("headscale", false, false, true, false,
+        false));
+    assertThat(client().capabilities().keyDescriptions()).as("pre-auth keys have no description").isFalse();
   }
 
   @Test

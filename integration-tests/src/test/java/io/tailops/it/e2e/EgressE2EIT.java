@@ -18,13 +18,11 @@ import io.tailops.testkit.dns.DnsQuery;
 import io.tailops.testkit.headscale.HeadscaleNode;
 import io.tailops.testkit.headscale.TailnetClient;
 import io.tailops.testkit.podrunner.LocalPod;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -68,15 +66,7 @@ class EgressE2EIT {
     env.startOperator();
     k = env.client();
     env.createNamespace(NS);
-    backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    backend.createContext("/", exchange -> {
-      byte[] body = ("nas " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    });
-    backend.start();
+    backend = RealTailnet.loopbackBackend("nas");
     nas = startNas();
   }
 

@@ -16,13 +16,10 @@ import io.tailops.local.OperatorEnvironment;
 import io.tailops.testkit.headscale.HeadscaleNode;
 import io.tailops.testkit.headscale.TailnetClient;
 import io.tailops.testkit.podrunner.LocalPod;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -62,15 +59,7 @@ class EgressGroupE2EIT {
     RealTailnet.requireKernelMode();
     k = env().client();
     env().createNamespace(NS);
-    backend = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    backend.createContext("/", exchange -> {
-      byte[] body = ("db " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    });
-    backend.start();
+    backend = RealTailnet.loopbackBackend("db");
     // a tailnet device serving the local HTTP server on its tailnet port 8080
     db = TailnetClient.builder(env().headscale()).hostname(DEVICE).tags("tag:e2e-client").proxies(false)
         .startupTimeout(Duration.ofSeconds(120)).start();

@@ -3,6 +3,7 @@ package io.tailops.it.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
@@ -13,6 +14,9 @@ import io.tailops.testkit.headscale.TailnetBinaries;
 import io.tailops.testkit.podrunner.LocalPod;
 import io.tailops.testkit.podrunner.LocalPodRunner;
 import io.tailops.testkit.podrunner.PodNetwork;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -174,6 +178,23 @@ public final class RealTailnet implements BeforeAllCallback {
    * GET {@code url} through the tailnet client until it answers 200 (paths take a few seconds to settle after a
    * proxy comes up); returns the response.
    */
+  /**
+   * A started HTTP server on a loopback port that answers every request with {@code <name> <path>}: the service a
+   * tailnet device outside the cluster offers (the caller serves it on the device's tailnet port and stops it).
+   */
+  static HttpServer loopbackBackend(String name) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", exchange -> {
+      byte[] body = (name + " " + exchange.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(body);
+      }
+    });
+    server.start();
+    return server;
+  }
+
   static HttpResponse<String> httpGet(String url) {
     HttpResponse<String>[] last = new HttpResponse[1];
     RuntimeException[] error = new RuntimeException[1];

@@ -17,6 +17,7 @@ import io.tailops.controlplane.Device;
 import io.tailops.controlplane.TailnetPolicy;
 import io.tailops.operator.config.OperatorConfig;
 import io.tailops.operator.k8s.TailscaleKeys;
+import io.tailops.operator.proxy.AuthKeys;
 import io.tailops.operator.proxy.ReplicaState;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -104,6 +105,7 @@ public final class Doctor {
 
   public List<Check> run() {
     List<Check> checks = new ArrayList<>(settings(config));
+    keySweep(controlPlane.capabilities()).ifPresent(checks::add);
     boolean credentialsOk = true;
     if (config.controlPlane() == OperatorConfig.ControlPlaneKind.TAILSCALE) {
       Check files = credentialFiles();
@@ -150,6 +152,17 @@ public final class Doctor {
       }
     }
     return checks;
+  }
+
+  /**
+   * A WARN when the control plane makes the unused-key sweep a no-op ({@link AuthKeys#sweepOff}); nothing when the
+   * sweep works (it needs no check of its own).
+   */
+  static Optional<Check> keySweep(ControlPlane.Capabilities caps) {
+    return AuthKeys.sweepOff(caps).map(why -> Check.warn("key sweep", "off: " + why, "nothing the operator can "
+        + "do; keep OPERATOR_AUTH_KEY_EXPIRY short (default 30m), and after an operator crash look for unused "
+        + "pre-auth keys with the proxy tags and expire them by hand (headscale preauthkeys list / "
+        + "expire)"));
   }
 
   private Check credentialFiles() {
@@ -201,6 +214,10 @@ public final class Doctor {
   }
 
   private Check proxyTags() {
+    // The test key is stored nowhere and revoked at once. It carries no installation mark (the operator derives the
+    // mark from its namespace at start-up; doctor, run from anywhere, does not), so the key sweep never judges it: if
+    // the revocation fails or doctor dies first, it lives its 5 minutes, which is no longer than the sweep's default
+    // grace period (OPERATOR_UNUSED_KEY_GRACE_PERIOD), so the sweep could not have revoked it sooner anyway.
     try {
       AuthKey key = controlPlane.createAuthKey(new AuthKeyRequest(config.proxyTags(), false, true, true,
           "tailscale-operator doctor").withExpiry(java.time.Duration.ofMinutes(5)));

@@ -1,12 +1,14 @@
 package io.tailops.operator.proxy;
 
 import io.tailops.controlplane.AuthKeyRequest;
+import io.tailops.controlplane.ControlPlane;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How the operator mints auth keys: single-use and preauthorized as upstream, ephemeral as configured, and, unlike
@@ -68,6 +70,30 @@ public record AuthKeys(Duration expiry, String owner, String mark) {
     int room = mark.isEmpty() ? MAX_DESCRIPTION : MAX_DESCRIPTION - mark.length() - 1;
     d = d.length() > room ? d.substring(0, room) : d;
     return mark.isEmpty() ? d : d + " " + mark;
+  }
+
+  /**
+   * Why the key sweep ({@code UnusedKeySweep}) can revoke no key on a control plane with {@code caps}, or empty when it
+   * can. On one whose keys keep no description (headscale) no key can be recognised as this operator's: a key lost
+   * between its mint and its Secret then stays valid until it expires.
+   */
+  public static Optional<String> sweepOff(ControlPlane.Capabilities caps) {
+    if (caps.keyDescriptions()) {
+      return Optional.empty();
+    }
+    return Optional.of(caps.name() + " keeps no description with an auth key, so the keys this operator minted cannot "
+        + "be told from anybody else's: the unused-key sweep revokes none, and a key lost between its mint and its "
+        + "Secret (an operator crash) stays valid until it expires (OPERATOR_AUTH_KEY_EXPIRY)");
+  }
+
+  /** {@link #sweepOff(ControlPlane.Capabilities)}, or else this installation's missing mark. */
+  public Optional<String> sweepOffHere(ControlPlane.Capabilities caps) {
+    Optional<String> off = sweepOff(caps);
+    if (off.isPresent() || !mark.isEmpty()) {
+      return off;
+    }
+    return Optional.of("the keys this operator mints carry no installation mark (the operator namespace's UID could "
+        + "not be read at start-up), so none can be told from anybody else's: the unused-key sweep revokes none");
   }
 
   /** Whether {@code description} is that of a key minted with this mark (never without a mark). */

@@ -425,10 +425,7 @@ public class ProxyProvisioner {
     } else {
       fresh = new SecretBuilder(r.configTemplate()).withData(ProxyConfigSecret.encode(keys)).build();
     }
-    fresh.getMetadata().setAnnotations(new LinkedHashMap<>(Map.of(ProxySecrets.AUTH_KEY_ID, key.id())));
-    if (key.expires() != null) {
-      fresh.getMetadata().getAnnotations().put(ProxySecrets.AUTH_KEY_EXPIRES, key.expires().toString());
-    }
+    fresh.getMetadata().setAnnotations(ProxySecrets.keyAnnotations(key));
     try {
       return secrets.create(fresh);
     } catch (KubernetesClientException e) {

@@ -2,7 +2,10 @@ package io.tailops.operator.proxy;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tailops.controlplane.AuthKey;
 import io.tailops.operator.k8s.TailscaleKeys;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -44,6 +47,20 @@ public final class ProxySecrets {
 
   public ProxySecrets(ProxyWrites writes) {
     this.writes = writes;
+  }
+
+  /**
+   * The annotations that record a key just minted on the Secret that holds it: {@link #AUTH_KEY_ID} (the key sweep
+   * leaves a key a Secret names alone) and, when the control plane said, {@link #AUTH_KEY_EXPIRES} (a key still unused
+   * then is replaced and revoked). Proxies, the operator's own device and Recorders record their keys so.
+   */
+  public static Map<String, String> keyAnnotations(AuthKey key) {
+    Map<String, String> a = new LinkedHashMap<>();
+    a.put(AUTH_KEY_ID, key.id());
+    if (key.expires() != null) {
+      a.put(AUTH_KEY_EXPIRES, key.expires().toString());
+    }
+    return a;
   }
 
   /** Whether {@code key} is part of tailscaled's state (a {@code profile-…} key or one of {@link #STATE_KEYS}). */

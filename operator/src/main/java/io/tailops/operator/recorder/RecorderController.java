@@ -30,6 +30,7 @@ import io.tailops.operator.k8s.TailscaleKeys;
 import io.tailops.operator.pipeline.KubernetesParentWrites;
 import io.tailops.operator.proxy.Drift;
 import io.tailops.operator.proxy.ProvisionException;
+import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.reconcile.Backoff;
 import io.tailops.operator.reconcile.OperatorContext;
 import io.tailops.operator.reconcile.RetryingReconcile;
@@ -56,10 +57,11 @@ import org.slf4j.LoggerFactory;
  * (status written once, only when it differs), {@link ProblemReporter} (an Event per problem, once).
  *
  * <p>One reconcile: finalizer (JOSDK, {@code tailscale.com/finalizer}) → validation ({@code RecorderInvalid}) →
- * auth-key Secrets (one freshly minted key per replica, once) → state Secrets, ServiceAccount, Role, RoleBinding,
+ * auth-key Secrets (one freshly minted key per replica, short-lived and marked as for proxies, its ID and expiry
+ * recorded; replaced when it expires unused, {@link RecorderKeys}) → state Secrets, ServiceAccount, Role, RoleBinding,
  * StatefulSet → ServiceAccounts of a former custom name and surplus replicas' Secrets (and devices) removed → devices
  * from the state Secrets → {@code RecorderReady=True/RecorderCreated}. Deletion removes every replica's device from
- * the tailnet (404 is success), then the objects.
+ * the tailnet (404 is success), revokes the keys of replicas that never logged in, then removes the objects.
  */
 public final class RecorderController implements Reconciler<Recorder>, Cleaner<Recorder> {
   public static final String NAME = "recorder";
@@ -138,24 +140,23 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
 
   @Override
   public UpdateControl<Recorder> reconcile(Recorder r, Context<Recorder> context) {
-    return retries.reconcile(r, rec -> {
-      provisionOrReport(rec, new KubernetesParentWrites<>(context));
-      return Optional.empty();
-    });
+    return retries.reconcile(r, rec -> provisionOrReport(rec, new KubernetesParentWrites<>(context)));
   }
 
-  private void provisionOrReport(Recorder r, KubernetesParentWrites<Recorder> writes) throws ProvisionException {
+  /** Returns when to look again (a replica's unused key expires then), or empty. */
+  private Optional<Duration> provisionOrReport(Recorder r, KubernetesParentWrites<Recorder> writes)
+      throws ProvisionException {
     Optional<String> invalid = RecorderValidator.problem(r, customServiceAccount(r));
     if (invalid.isPresent()) {
       String message = RecorderStatusProjection.invalidMessage(invalid.get());
       problems.report(r, List.of(Problem.warning(RecorderStatusProjection.INVALID, message)));
       writeStatus(r, writes, RecorderStatusProjection.status(r, false, RecorderStatusProjection.INVALID, message,
           null, ctx.clock()));
-      return;
+      return Optional.empty();
     }
-    List<RecorderTailnetDevice> devices;
+    Provisioned done;
     try {
-      devices = provision(r);
+      done = provision(r);
     } catch (ProvisionException e) {
       boolean conflict = e.getCause() instanceof KubernetesClientException k && k.getCode() == 409;
       String reason = conflict ? RecorderStatusProjection.CREATING : RecorderStatusProjection.CREATION_FAILED;
@@ -167,7 +168,16 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
     }
     problems.report(r, List.of());
     writeStatus(r, writes, RecorderStatusProjection.status(r, true, RecorderStatusProjection.CREATED,
-        RecorderStatusProjection.CREATED, devices, ctx.clock()));
+        RecorderStatusProjection.CREATED, done.devices(), ctx.clock()));
+    return done.recheck();
+  }
+
+  /** What a provisioning found: the devices known so far, and when a replica's unused key expires. */
+  private record Provisioned(List<RecorderTailnetDevice> devices, Optional<Duration> recheck) {
+  }
+
+  private static Optional<Duration> earliest(Optional<Duration> a, Optional<Duration> b) {
+    return a.isEmpty() ? b : b.isEmpty() ? a : Optional.of(a.get().compareTo(b.get()) <= 0 ? a.get() : b.get());
   }
 
   private void writeStatus(Recorder r, KubernetesParentWrites<Recorder> writes, RecorderStatus status) {
@@ -189,10 +199,11 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
   }
 
   /** Everything but the status; returns the devices known so far. */
-  private List<RecorderTailnetDevice> provision(Recorder r) throws ProvisionException {
+  private Provisioned provision(Recorder r) throws ProvisionException {
     int replicas = RecorderPlanner.replicas(r);
+    Optional<Duration> recheck = Optional.empty();
     for (int i = 0; i < replicas; i++) {
-      ensureAuthSecret(r, i);
+      recheck = earliest(recheck, ensureAuthSecret(r, i));
     }
     RecorderObjects desired = planner.plan(r);
     for (Secret state : desired.stateSecrets()) {
@@ -244,7 +255,8 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
     for (int i = 0; i < replicas; i++) {
       device(r, i).ifPresent(devices::add);
     }
-    return devices;
+    // A second past the expiry, so that the key has certainly expired when looked at.
+    return new Provisioned(devices, recheck.map(d -> d.plusSeconds(1)));
   }
 
   private static <T extends HasMetadata> java.util.function.Predicate<T> owned(Recorder r) {
@@ -259,37 +271,112 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
         .orElse(false);
   }
 
-  private void ensureAuthSecret(Recorder r, int i) throws ProvisionException {
+  /**
+   * Replica {@code i}'s auth-key Secret: created with a freshly minted key (short-lived, marked as this installation's,
+   * its ID and expiry recorded, as for proxies) when missing; its key replaced when it expired unused
+   * ({@link RecorderKeys}).
+   *
+   * @return when to look at the replica again (its unused key expires then), or empty
+   */
+  private Optional<Duration> ensureAuthSecret(Recorder r, int i) throws ProvisionException {
     String name = RecorderPlanner.authSecretName(r, i);
-    if (secrets.get(new ResourceID(name, namespace)).isPresent()) {
-      return;
+    Optional<Secret> live = secrets.get(new ResourceID(name, namespace));
+    if (live.isPresent()) {
+      Secret state = secrets.get(new ResourceID(RecorderPlanner.stateSecretName(r, i), namespace)).orElse(null);
+      if (RecorderKeys.unusedKeyExpired(live.get(), state, ctx.clock().instant())) {
+        replaceExpiredKey(r, i, live.get());
+        return Optional.empty();
+      }
+      return RecorderKeys.recheckAfter(live.get(), state, ctx.clock().instant());
     }
-    AuthKey key;
+    AuthKey key = mintKey(r, i);
     try {
-      key = ctx.controlPlane().createAuthKey(new AuthKeyRequest(RecorderPlanner.tags(r), false, false, true,
-          null));
-    } catch (ControlPlaneException e) {
-      throw new ProvisionException("error creating secrets: " + e.userMessage(), "AuthKeyFailed", e.isTransient(),
-          e);
-    }
-    try {
-      Secret created = ctx.client().resource(planner.authSecret(r, i, key.secret())).create();
+      Secret created = ctx.client().resource(planner.authSecret(r, i, key)).create();
       secrets.handleRecentResourceCreate(ResourceID.fromResource(created), created);
     } catch (KubernetesClientException e) {
-      revokeQuietly(key);
+      revokeQuietly(key.id());
       if (e.getCode() == 409) {
-        return;
+        return Optional.empty();
       }
       throw new ProvisionException("error creating secrets: creating Secret " + name + ": " + e.getMessage(),
           RecorderStatusProjection.CREATION_FAILED, true, e);
     }
+    return RecorderKeys.recheckAfter(planner.authSecret(r, i, key), null, ctx.clock().instant());
   }
 
-  private void revokeQuietly(AuthKey key) {
+  private AuthKey mintKey(Recorder r, int i) throws ProvisionException {
     try {
-      ctx.controlPlane().deleteAuthKey(key.id());
+      return ctx.controlPlane().createAuthKey(ctx.proxyDefaults().authKeys().forProxy(RecorderPlanner.tags(r), false,
+          RecorderPlanner.keyPurpose(r, i)));
+    } catch (ControlPlaneException e) {
+      throw new ProvisionException("error creating secrets: " + e.userMessage(), "AuthKeyFailed", e.isTransient(),
+          e);
+    }
+  }
+
+  /**
+   * The key of replica {@code i} expired before tsrecorder logged in with it: a fresh key goes into the Secret (an
+   * update with the Secret's resourceVersion, so that a concurrent change makes it fail and the next reconcile decide
+   * again), the old key is revoked and the pod restarted, so that it reads the new key at once.
+   */
+  private void replaceExpiredKey(Recorder r, int i, Secret auth) throws ProvisionException {
+    String old = RecorderKeys.keyId(auth).orElseThrow();
+    AuthKey fresh = mintKey(r, i);
+    Secret want = planner.authSecret(r, i, fresh);
+    Secret copy = ctx.client().getKubernetesSerialization().clone(auth);
+    copy.setStringData(want.getStringData());
+    copy.setData(null);
+    Map<String, String> annotations = new java.util.LinkedHashMap<>(copy.getMetadata().getAnnotations());
+    annotations.remove(ProxySecrets.AUTH_KEY_EXPIRES);
+    annotations.putAll(want.getMetadata().getAnnotations());
+    copy.getMetadata().setAnnotations(annotations);
+    try {
+      Secret updated = ctx.client().resource(copy).update();
+      secrets.handleRecentResourceUpdate(ResourceID.fromResource(updated), updated, auth);
+    } catch (KubernetesClientException e) {
+      revokeQuietly(fresh.id());
+      throw new ProvisionException("error replacing the expired auth key in Secret " + auth.getMetadata().getName()
+          + ": " + e.getMessage(), RecorderStatusProjection.CREATION_FAILED, true, e);
+    }
+    revokeQuietly(old);
+    try {
+      ctx.client().pods().inNamespace(namespace).withName(RecorderPlanner.stateSecretName(r, i)).delete();
+    } catch (KubernetesClientException e) {
+      LOG.info("could not restart pod {}: {}", RecorderPlanner.stateSecretName(r, i), e.getMessage());
+    }
+    LOG.info("the auth key {} of Recorder {} replica {} expired at {} before it was used; replaced it with {}, "
+        + "revoked it and restarted the pod", old, r.getMetadata().getName(), i,
+        RecorderKeys.expires(auth).orElse(null), fresh.id());
+  }
+
+  private static boolean isAuthSecret(Recorder r, Secret s) {
+    return s.getMetadata().getName().startsWith(r.getMetadata().getName() + "-auth-");
+  }
+
+  /**
+   * Revokes the recorded key of the replica whose auth-key Secret is {@code auth} if it never logged in (the replica is
+   * going away); its state Secret ({@code <name>-<i>}) is looked up in {@code owned}, the Recorder's Secrets listed
+   * before any of them was deleted.
+   */
+  private void revokeUnusedKey(Recorder r, Secret auth, List<Secret> owned) {
+    String ordinal = auth.getMetadata().getName().substring(r.getMetadata().getName().length() + "-auth-".length());
+    String stateName = r.getMetadata().getName() + "-" + ordinal;
+    Secret state = owned.stream().filter(s -> s.getMetadata().getName().equals(stateName)).findFirst().orElse(null);
+    RecorderKeys.revokeOnRemoval(auth, state).ifPresent(id -> {
+      if (revokeQuietly(id)) {
+        LOG.info("revoked the unused auth key {} of Secret {}", id, auth.getMetadata().getName());
+      }
+    });
+  }
+
+  /** A key that failed to revoke here is marked as this installation's: the key sweep revokes it once unheld. */
+  private boolean revokeQuietly(String keyId) {
+    try {
+      ctx.controlPlane().deleteAuthKey(keyId);
+      return true;
     } catch (ControlPlaneException | RuntimeException e) {
-      LOG.warn("could not revoke the unused auth key {}: {}", key.id(), e.getMessage());
+      LOG.warn("could not revoke the unused auth key {}: {}", keyId, e.getMessage());
+      return false;
     }
   }
 
@@ -351,7 +438,8 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
 
   /** Secrets of replicas beyond {@code replicas} (a scale-down): their devices, then the Secrets, go. */
   private void removeSurplusReplicas(Recorder r, int replicas) throws ProvisionException {
-    for (Secret s : secrets.list(namespace, owned(r)).toList()) {
+    List<Secret> owned = secrets.list(namespace, owned(r)).toList();
+    for (Secret s : owned) {
       String name = s.getMetadata().getName();
       int ordinal;
       try {
@@ -365,6 +453,9 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
       Optional<RecorderDeviceInfo> device = deviceInfo(s);
       if (device.isPresent()) {
         deleteDevice(device.get().nodeId());
+      }
+      if (isAuthSecret(r, s)) {
+        revokeUnusedKey(r, s, owned);
       }
       delete(s);
     }
@@ -445,6 +536,13 @@ public final class RecorderController implements Reconciler<Recorder>, Cleaner<R
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(wait);
     }
     cleanupBackoff.succeeded(uid);
+    // Keys of replicas that never logged in: revoked rather than left valid until they expire.
+    List<Secret> owned = secrets.list(namespace, owned(r)).toList();
+    for (Secret s : owned) {
+      if (isAuthSecret(r, s)) {
+        revokeUnusedKey(r, s, owned);
+      }
+    }
     // The objects are owned by the Recorder (the garbage collector would remove them too): removed now, so that
     // nothing lingers where no garbage collector runs.
     deleteAll(statefulSets, r);

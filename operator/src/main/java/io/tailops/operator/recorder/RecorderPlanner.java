@@ -33,6 +33,8 @@ import io.tailops.api.v1alpha1.RecorderServiceAccount;
 import io.tailops.api.v1alpha1.RecorderSpec;
 import io.tailops.api.v1alpha1.RecorderStatefulSet;
 import io.tailops.api.v1alpha1.S3;
+import io.tailops.controlplane.AuthKey;
+import io.tailops.operator.proxy.ProxySecrets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -124,10 +126,18 @@ public final class RecorderPlanner {
     return Map.of(LABEL_NAME, APP, LABEL_INSTANCE, name, LABEL_MANAGED_BY, MANAGED_BY);
   }
 
-  /** The auth-key Secret of replica {@code i} holding {@code authKey}. */
-  public Secret authSecret(Recorder r, int i, String authKey) {
-    return new SecretBuilder().withMetadata(meta(r, authSecretName(r, i), labels(r, null), null))
-        .withStringData(Map.of(AUTH_KEY, authKey)).build();
+  /**
+   * The auth-key Secret of replica {@code i} holding {@code key}, with the key's ID and expiry recorded as on proxy
+   * Secrets ({@link ProxySecrets#keyAnnotations}; the official operator records neither).
+   */
+  public Secret authSecret(Recorder r, int i, AuthKey key) {
+    return new SecretBuilder().withMetadata(meta(r, authSecretName(r, i), labels(r, null),
+        ProxySecrets.keyAnnotations(key))).withStringData(Map.of(AUTH_KEY, key.secret())).build();
+  }
+
+  /** What replica {@code i}'s auth key is minted for, in its description: {@code recorder <name>-<i>}. */
+  public static String keyPurpose(Recorder r, int i) {
+    return "recorder " + stateSecretName(r, i);
   }
 
   StatefulSet statefulSet(Recorder r) {

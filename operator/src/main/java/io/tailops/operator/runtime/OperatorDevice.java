@@ -201,16 +201,9 @@ public final class OperatorDevice implements AutoCloseable {
     }
   }
 
-  /** The ID and expiry of a key just minted, for the device Secret's annotations. */
+  /** The ID and expiry of a key just minted, for the device Secret's annotations (none without a key). */
   private static Map<String, String> keyAnnotations(AuthKey minted) {
-    Map<String, String> a = new LinkedHashMap<>();
-    if (minted != null) {
-      a.put(ProxySecrets.AUTH_KEY_ID, minted.id());
-      if (minted.expires() != null) {
-        a.put(ProxySecrets.AUTH_KEY_EXPIRES, minted.expires().toString());
-      }
-    }
-    return a;
+    return minted == null ? Map.of() : ProxySecrets.keyAnnotations(minted);
   }
 
   /**

@@ -210,6 +210,7 @@ public final class OperatorRuntime implements AutoCloseable {
         ctx.proxyDefaults().authKeys(), config.security().unusedKeyGrace(), clock,
         () -> metrics.selfHealing("UnusedKeyRevoked"))).start();
     health.onLeading(rt.sweeper::sweepKeysSoon);
+    rt.sweeper.keySweep().off().ifPresent(why -> LOG.warn("unused-key sweep off: {}", why));
     waitForCrd(client, health);
     operator.start();
     if (config.leaderElection()) {
@@ -479,6 +480,10 @@ public final class OperatorRuntime implements AutoCloseable {
             + " (" + o.outcome() + ")")
         .toList()));
     m.put("missingScopes", controlPlane.scopes().summary());
+    m.put("unusedKeySweep", sweeper == null || sweeper.keySweep() == null ? "not started"
+        : sweeper.keySweep().off().map(why -> "off: " + why).orElse("on: revokes the auth keys this operator minted "
+            + "that no Secret holds, " + ctx.config().security().unusedKeyGrace().toSeconds() + " s after their mint ("
+            + sweeper.keySweep().revoked() + " so far)"));
     if (apiServerProxy != null && ctx.config().apiServerProxy().enabled()) {
       m.put("apiServerProxy", apiServerProxy.status().summary());
     }

@@ -70,9 +70,20 @@ public final class UnusedKeySweep {
     return revoked;
   }
 
-  /** One sweep; returns the IDs of the keys revoked. Does nothing without a mark (no key is recognisably ours). */
+  /**
+   * Why this sweep revokes nothing, or empty when it works ({@link AuthKeys#sweepOffHere}): said at start-up, in
+   * doctor and on the status ConfigMap, so that the missing feature is not silent.
+   */
+  public Optional<String> off() {
+    return keys.sweepOffHere(controlPlane.capabilities());
+  }
+
+  /**
+   * One sweep; returns the IDs of the keys revoked. Does nothing when no key is recognisably ours ({@link #off()}):
+   * without a mark, or on a control plane whose keys have no description (headscale).
+   */
   public synchronized List<String> sweep() {
-    if (keys.mark().isEmpty()) {
+    if (off().isPresent()) {
       return List.of();
     }
     List<AuthKeyInfo> listed;

@@ -133,7 +133,7 @@ class RecorderPlannerTest {
       assertThat(s.getNamespace()).isEqualTo("tailscale");
     });
     assertThat(o.roleBinding().getRoleRef().getName()).isEqualTo("rec");
-    Secret auth = PLANNER.authSecret(r, 0, "tskey-auth-x");
+    Secret auth = PLANNER.authSecret(r, 0, new io.tailops.controlplane.AuthKey("k123", "tskey-auth-x", null));
     assertThat(auth.getMetadata().getName()).isEqualTo("rec-auth-0");
     assertThat(auth.getStringData()).containsExactly(Map.entry("authkey", "tskey-auth-x"));
     assertThat(RecorderPlanner.tags(r)).containsExactly("tag:k8s");

@@ -28,6 +28,7 @@ class UnusedKeySweepTest {
   final List<String> calls = new ArrayList<>();
   final List<Secret> secrets = new ArrayList<>();
   int secretLists;
+  ControlPlane.Capabilities capabilities = ControlPlane.Capabilities.tailscale();
   final UnusedKeySweep sweep = new UnusedKeySweep(new Api(), () -> {
     secretLists++;
     return secrets;
@@ -99,6 +100,20 @@ class UnusedKeySweepTest {
         Clock.systemUTC(), () -> { });
     assertThat(s.sweep()).isEmpty();
     assertThat(calls).isEmpty();
+    assertThat(s.off()).hasValueSatisfying(why -> assertThat(why).startsWith("the keys this operator mints carry no "
+        + "installation mark"));
+  }
+
+  @Test
+  void whereKeysHaveNoDescriptionTheSweepSaysWhyItIsOffAndCallsNothing() {
+    assertThat(sweep.off()).as("Tailscale, with a mark").isEmpty();
+    capabilities = new ControlPlane.Capabilities("headscale", false, false, true, false, false);
+    keys.put("lost", UnusedKeysTest.key("lost", UnusedKeysTest.OURS, Duration.ofMinutes(10)));
+    assertThat(sweep.off()).hasValueSatisfying(why -> assertThat(why).startsWith("headscale keeps no description "
+        + "with an auth key").contains("the unused-key sweep revokes none"));
+    assertThat(sweep.sweep()).isEmpty();
+    assertThat(calls).isEmpty();
+    assertThat(secretLists).isZero();
   }
 
   /** A control plane whose key list names the IDs only, as the Tailscale API's. */
@@ -162,7 +177,7 @@ class UnusedKeySweepTest {
 
     @Override
     public Capabilities capabilities() {
-      return Capabilities.tailscale();
+      return capabilities;
     }
   }
 }

@@ -42,6 +42,8 @@ public final class RecorderSimulator implements AutoCloseable {
   private final List<SharedIndexInformer<?>> informers = new java.util.ArrayList<>();
   private final ExecutorService worker;
   private volatile boolean running = true;
+  /** Recorders whose replicas do not log in (their pods hang), by name. */
+  private final java.util.Set<String> paused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private RecorderSimulator(KubernetesClient client, String namespace, FakeTailscaleApi api) {
     this.client = client;
@@ -79,6 +81,17 @@ public final class RecorderSimulator implements AutoCloseable {
     return sim;
   }
 
+  /** The replicas of Recorder {@code name} stop logging in (as pods that hang), until {@link #resume}. */
+  public void pause(String name) {
+    paused.add(name);
+  }
+
+  /** The replicas of Recorder {@code name} log in again (with the key their auth-key Secret holds then). */
+  public void resume(String name) {
+    paused.remove(name);
+    touched();
+  }
+
   @SuppressWarnings("unchecked")
   private static <T> ResourceEventHandler<T> cast(ResourceEventHandler<Object> h) {
     return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
@@ -110,6 +123,9 @@ public final class RecorderSimulator implements AutoCloseable {
   }
 
   private void replica(String name, int i) {
+    if (paused.contains(name)) {
+      return;
+    }
     Secret state = client.secrets().inNamespace(namespace).withName(name + "-" + i).get();
     Secret auth = client.secrets().inNamespace(namespace).withName(name + "-auth-" + i).get();
     if (state == null || auth == null || auth.getData() == null || auth.getData().get("authkey") == null) {
