@@ -11,11 +11,12 @@ import io.tailops.operator.proxygroup.ProxyGroupNames;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * config whose {@code Services} hold one entry per HA Ingress) and {@code ingress-config.json} (one ClusterIP ↔ Tailscale
  * Service IP mapping per HA Service), as {@code binaryData} like the official operator. Each key holds one JSON object
  * whose entries are keyed by Tailscale Service name and rendered as Go's encoder would (keys sorted). A write is guarded
- * by the ConfigMap's resourceVersion and decided again on the live copy after a conflict.
+ * by the ConfigMap's resourceVersion and decided again on the live copy after a conflict. The entries that several
+ * reconciles set at once go out in one write ({@link CoalescedWrites}): a group with N Services costs about N /
+ * (reconciler threads) rewrites of its document, not N.
  */
 public final class GroupConfigMap {
   private static final Logger LOG = LoggerFactory.getLogger(GroupConfigMap.class);
@@ -36,6 +39,13 @@ public final class GroupConfigMap {
   private final String namespace;
   private final Function<String, Optional<ConfigMap>> cache;
   private final Function<String, String> nameOf;
+  /** Per ConfigMap and key: the entries set at once, written together. */
+  private final Map<String, CoalescedWrites<Change>> batches = new ConcurrentHashMap<>();
+  /** Per ConfigMap: our last write's result, newer than the informer's copy until its watch event arrives. */
+  private final Map<String, ConfigMap> lastWritten = new ConcurrentHashMap<>();
+
+  /** One caller's change: set {@code service}'s entry to {@code value}, or remove it ({@code value} null). */
+  private record Change(String service, JsonNode value) {}
 
   /** @param cache the ConfigMaps of the operator namespace by name (an informer) */
   public GroupConfigMap(KubernetesClient client, String namespace, Function<String, Optional<ConfigMap>> cache) {
@@ -71,40 +81,67 @@ public final class GroupConfigMap {
    * @return false when the group's ConfigMap does not exist (the group has not been provisioned yet)
    */
   public boolean set(String pg, String key, String service, JsonNode value) {
-    return update(pg, key, entries -> {
-      if (value == null) {
-        entries.remove(service);
-      } else {
-        entries.put(service, value);
-      }
-      return entries;
-    });
+    String name = nameOf.apply(pg);
+    if (current(name) == null) {
+      return false;
+    }
+    batches.computeIfAbsent(name + "/" + key, k -> new CoalescedWrites<>())
+        .submit(new Change(service, value), changes -> write(name, key, changes));
+    return true;
   }
 
-  private boolean update(String pg, String key, UnaryOperator<TreeMap<String, JsonNode>> change) {
-    String name = nameOf.apply(pg);
-    ConfigMap cm = cache.apply(name).orElse(null);
+  private void write(String name, String key, List<Change> changes) {
+    ConfigMap cm = current(name);
     for (int attempt = 1; ; attempt++) {
       if (cm == null) {
-        return false;
+        throw new IllegalStateException("ConfigMap " + namespace + "/" + name + " was deleted");
       }
       TreeMap<String, JsonNode> before = entries(cm, key);
-      TreeMap<String, JsonNode> after = change.apply(new TreeMap<>(before));
+      TreeMap<String, JsonNode> after = new TreeMap<>(before);
+      for (Change c : changes) {
+        if (c.value() == null) {
+          after.remove(c.service());
+        } else {
+          after.put(c.service(), c.value());
+        }
+      }
       if (after.equals(before)) {
-        return true;
+        return;
       }
       ConfigMap updated = new ConfigMapBuilder(cm).addToBinaryData(key, Base64.getEncoder().encodeToString(
           render(key, after).getBytes(StandardCharsets.UTF_8))).build();
       try {
-        client.configMaps().inNamespace(namespace).resource(updated).update();
-        LOG.info("updated {} of ConfigMap {}: {} entries", key, name, after.size());
-        return true;
+        lastWritten.put(name, client.configMaps().inNamespace(namespace).resource(updated).update());
+        LOG.info("updated {} of ConfigMap {}: {} entries ({} changes in this write)", key, name, after.size(),
+            changes.size());
+        return;
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409 || attempt == ATTEMPTS) {
           throw e;
         }
         cm = client.configMaps().inNamespace(namespace).withName(name).get();
       }
+    }
+  }
+
+  /** The informer's copy of the ConfigMap, or our own last write of it if that is newer; null if it does not exist. */
+  private ConfigMap current(String name) {
+    ConfigMap cached = cache.apply(name).orElse(null);
+    ConfigMap written = lastWritten.get(name);
+    if (cached == null || written == null) {
+      if (cached == null) {
+        lastWritten.remove(name); // deleted (or not there yet): a later one starts afresh
+      }
+      return cached;
+    }
+    return version(written) > version(cached) ? written : cached;
+  }
+
+  private static long version(ConfigMap cm) {
+    try {
+      return Long.parseLong(cm.getMetadata().getResourceVersion());
+    } catch (NumberFormatException | NullPointerException e) {
+      return -1;
     }
   }
 
