@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -28,11 +27,7 @@ public final class CredentialWatcher implements AutoCloseable {
   private final ControlPlane controlPlane;
   private final OperatorHealth health;
   private final Duration badRecheck;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "credential-watcher");
-    t.setDaemon(true);
-    return t;
-  });
+  private final io.tailops.operator.threads.TimerTasks timer = io.tailops.operator.threads.TimerTasks.own("credential-watcher");
   private byte[] fingerprint;
   private long lastCheck;
 
@@ -41,6 +36,12 @@ public final class CredentialWatcher implements AutoCloseable {
     this.controlPlane = controlPlane;
     this.health = health;
     this.badRecheck = badRecheck;
+  }
+
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread) instead of a thread of its own. */
+  public CredentialWatcher on(ScheduledExecutorService shared) {
+    timer.moveTo(shared);
+    return this;
   }
 
   /** Checks once now (at start-up, so users see "credentials invalid" right away) and then every {@code period}. */
@@ -93,6 +94,6 @@ public final class CredentialWatcher implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -62,6 +61,7 @@ public final class HttpEndpoints implements AutoCloseable {
   }
 
   private final HttpServer server;
+  private final java.util.concurrent.ExecutorService handlers;
   private final String name;
   private final Map<String, Function<Request, Response>> routes = new ConcurrentHashMap<>();
 
@@ -73,11 +73,9 @@ public final class HttpEndpoints implements AutoCloseable {
   public HttpEndpoints(String host, int port, String name) throws IOException {
     this.name = name;
     server = HttpServer.create(new InetSocketAddress(host, port), 0);
-    server.setExecutor(Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "http-" + name);
-      t.setDaemon(true);
-      return t;
-    }));
+    // Two handler threads that end when idle (the server's own dispatcher thread accepts and reads requests).
+    handlers = io.tailops.operator.threads.OperatorThreads.bounded("http-" + name, 2);
+    server.setExecutor(handlers);
     server.createContext("/", this::handle);
   }
 
@@ -143,5 +141,6 @@ public final class HttpEndpoints implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    handlers.shutdownNow();
   }
 }
