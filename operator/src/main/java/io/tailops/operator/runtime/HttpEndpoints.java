@@ -69,14 +69,21 @@ public final class HttpEndpoints implements AutoCloseable {
    * @param host the address to listen on ({@code 0.0.0.0} for every address, {@code 127.0.0.1} for loopback only)
    * @param port 0 picks a free port
    * @param name what the listener is, for the log
+   * @param handlerThreads threads that run the handlers, ended when idle; 0 runs them on the server's own dispatcher
+   *     thread (only for handlers that answer at once from memory: a slow one would hold up every other request)
    */
-  public HttpEndpoints(String host, int port, String name) throws IOException {
+  public HttpEndpoints(String host, int port, String name, int handlerThreads) throws IOException {
     this.name = name;
     server = HttpServer.create(new InetSocketAddress(host, port), 0);
-    // Two handler threads that end when idle (the server's own dispatcher thread accepts and reads requests).
-    handlers = io.tailops.operator.threads.OperatorThreads.bounded("http-" + name, 2);
+    handlers = handlerThreads == 0 ? null : io.tailops.operator.threads.OperatorThreads.bounded("http-" + name,
+        handlerThreads);
     server.setExecutor(handlers);
     server.createContext("/", this::handle);
+  }
+
+  /** With two handler threads. */
+  public HttpEndpoints(String host, int port, String name) throws IOException {
+    this(host, port, name, 2);
   }
 
   public HttpEndpoints(String host, int port) throws IOException {
@@ -141,6 +148,8 @@ public final class HttpEndpoints implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
-    handlers.shutdownNow();
+    if (handlers != null) {
+      handlers.shutdownNow();
+    }
   }
 }
