@@ -1,5 +1,6 @@
 package io.tailops.operator.proxy;
 
+import io.tailops.operator.threads.TimerTasks;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -82,7 +83,7 @@ public final class DeviceRegistry implements AutoCloseable {
   }
 
   private final Store store;
-  private final io.tailops.operator.threads.TimerTasks timer;
+  private final TimerTasks timer;
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final Map<String, String> pendingSet = new LinkedHashMap<>();
   private final Set<String> pendingRemove = new HashSet<>();
@@ -91,7 +92,7 @@ public final class DeviceRegistry implements AutoCloseable {
   /**
    * @param timer where batched writes run (null: every change is written at once, for tests)
    */
-  public DeviceRegistry(Store store, io.tailops.operator.threads.TimerTasks timer) {
+  public DeviceRegistry(Store store, TimerTasks timer) {
     this.store = store;
     this.timer = timer;
   }
@@ -114,9 +115,9 @@ public final class DeviceRegistry implements AutoCloseable {
     }, null);
   }
 
-  /** A registry whose batched writes run on {@code timer} (the operator's timer thread, which the caller shuts down). */
+  /** A registry whose batched writes run on {@code timer} (the operator's timer thread; the caller shuts it down). */
   public static DeviceRegistry batched(Store store, ScheduledExecutorService timer) {
-    return new DeviceRegistry(store, io.tailops.operator.threads.TimerTasks.on(timer));
+    return new DeviceRegistry(store, TimerTasks.on(timer));
   }
 
   /** Reads the stored entries (at start, and by the sweeps so that a new leader sees what the old one wrote). */

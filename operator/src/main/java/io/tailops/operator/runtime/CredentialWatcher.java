@@ -2,6 +2,7 @@ package io.tailops.operator.runtime;
 
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.operator.threads.TimerTasks;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -27,7 +28,7 @@ public final class CredentialWatcher implements AutoCloseable {
   private final ControlPlane controlPlane;
   private final OperatorHealth health;
   private final Duration badRecheck;
-  private final io.tailops.operator.threads.TimerTasks timer = io.tailops.operator.threads.TimerTasks.own("credential-watcher");
+  private final TimerTasks timer = TimerTasks.own("credential-watcher");
   private byte[] fingerprint;
   private long lastCheck;
 
@@ -38,7 +39,7 @@ public final class CredentialWatcher implements AutoCloseable {
     this.badRecheck = badRecheck;
   }
 
-  /** Runs this component's timed work on {@code shared} (the operator's timer thread) instead of a thread of its own. */
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
   public CredentialWatcher on(ScheduledExecutorService shared) {
     timer.moveTo(shared);
     return this;

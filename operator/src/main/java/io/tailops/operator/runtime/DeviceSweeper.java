@@ -14,6 +14,7 @@ import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
 import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.TailnetDevices;
+import io.tailops.operator.threads.TimerTasks;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -62,7 +63,7 @@ public final class DeviceSweeper implements AutoCloseable {
   private final Clock clock;
   private final Runnable onResult;
   private final DeviceRegistry devices;
-  private final io.tailops.operator.threads.TimerTasks timer = io.tailops.operator.threads.TimerTasks.own("device-sweeper");
+  private final TimerTasks timer = TimerTasks.own("device-sweeper");
   private volatile List<Orphan> lastOrphans = List.of();
   private volatile UnusedKeySweep keySweep;
   private TailnetDevices published;
@@ -80,7 +81,7 @@ public final class DeviceSweeper implements AutoCloseable {
     this.onResult = onResult;
   }
 
-  /** Runs this component's timed work on {@code shared} (the operator's timer thread) instead of a thread of its own. */
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
   public DeviceSweeper on(ScheduledExecutorService shared) {
     timer.moveTo(shared);
     return this;

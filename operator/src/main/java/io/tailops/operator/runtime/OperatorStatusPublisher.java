@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tailops.operator.threads.TimerTasks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -27,7 +28,7 @@ public final class OperatorStatusPublisher {
   private final String namespace;
   private final Supplier<Map<String, String>> content;
   private Map<String, String> lastWritten;
-  private final io.tailops.operator.threads.TimerTasks timer = io.tailops.operator.threads.TimerTasks.own("status-publisher");
+  private final TimerTasks timer = TimerTasks.own("status-publisher");
   private final java.util.concurrent.atomic.AtomicBoolean scheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
   public OperatorStatusPublisher(KubernetesClient client, String namespace, Supplier<Map<String, String>> content) {
@@ -36,7 +37,7 @@ public final class OperatorStatusPublisher {
     this.content = content;
   }
 
-  /** Runs this component's timed work on {@code shared} (the operator's timer thread) instead of a thread of its own. */
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
   public OperatorStatusPublisher on(java.util.concurrent.ScheduledExecutorService shared) {
     timer.moveTo(shared);
     return this;

@@ -2,6 +2,7 @@ package io.tailops.operator.runtime;
 
 import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.reconcile.ParentlessCleanup;
+import io.tailops.operator.threads.TimerTasks;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -22,7 +23,7 @@ public final class ParentlessSweep implements AutoCloseable {
 
   private final List<ParentlessCleanup> sweeps = new CopyOnWriteArrayList<>();
   private final OperatorHealth health;
-  private final io.tailops.operator.threads.TimerTasks timer = io.tailops.operator.threads.TimerTasks.own("parentless-sweep");
+  private final TimerTasks timer = TimerTasks.own("parentless-sweep");
 
   public ParentlessSweep(OperatorHealth health) {
     this.health = health;
@@ -46,7 +47,7 @@ public final class ParentlessSweep implements AutoCloseable {
     sweeps.add(sweep);
   }
 
-  /** Runs this component's timed work on {@code shared} (the operator's timer thread) instead of a thread of its own. */
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
   public ParentlessSweep on(ScheduledExecutorService shared) {
     timer.moveTo(shared);
     return this;

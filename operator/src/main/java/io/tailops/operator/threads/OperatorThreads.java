@@ -29,9 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The operator's threads: every pool bounded, named after its work, and sized for the two cores a pod of the chart
- * gets ({@link ThreadSettings}); the idle threads of a pool end after {@link #KEEP_ALIVE}. docs/design.md "Threads"
- * says which pool does what and why its size cannot starve the others.
+ * The operator's threads: every pool bounded, named after its work, and sized for a node of two cores
+ * ({@link ThreadSettings}); the idle threads of a pool end after {@link #KEEP_ALIVE}. docs/design.md "Threads" says
+ * which pool does what and why its size cannot starve the others.
  */
 public final class OperatorThreads {
   private static final Logger LOG = LoggerFactory.getLogger(OperatorThreads.class);
@@ -90,7 +90,8 @@ public final class OperatorThreads {
   /**
    * {@code builder} with bounded pools for the Kubernetes client: its task executor (informer event dispatch, watch
    * reconnects: {@code k8s-dispatch-N}) and the executor of its JDK HTTP client (response and body delivery, TLS
-   * tasks: {@code k8s-http-N}); both shut down when the client is closed. fabric8's defaults are unbounded cached pools.
+   * tasks: {@code k8s-http-N}); both shut down when the client is closed. fabric8's defaults are unbounded cached
+   * pools.
    */
   public static KubernetesClientBuilder bounded(KubernetesClientBuilder builder, ThreadSettings threads) {
     return builder.withTaskExecutorSupplier(new KubernetesClientBuilder.ExecutorSupplier() {
@@ -174,7 +175,7 @@ public final class OperatorThreads {
     }
   }
 
-  /** A {@link java.util.Timer} that JOSDK's event sources share: their {@code cancel()} is ignored, {@link #end()} ends it. */
+  /** A {@link java.util.Timer} for JOSDK's event sources: their {@code cancel()} is ignored; {@link #end()} ends it. */
   public static final class SharedTimer extends java.util.Timer {
     SharedTimer(String name) {
       super(name, true);
@@ -194,7 +195,8 @@ public final class OperatorThreads {
 
   /**
    * Moves every controller's retry/reschedule timer (JOSDK 5 gives each {@code TimerEventSource} a
-   * {@link java.util.Timer}: a thread per controller, 12 here) onto one shared timer thread ({@code josdk-timer}), after
+   * {@link java.util.Timer}: a thread per controller, 12 here) onto one shared timer thread ({@code josdk-timer}),
+   * after
    * {@code operator.start()}. Each controller's switch happens under its event processor's lock, which JOSDK holds for
    * every {@code scheduleOnce}: the tasks already scheduled (reschedules, and the default 10 h maximum reconcile
    * interval of every reconciled object) move to the shared timer with their due times, then the controller's own

@@ -116,7 +116,8 @@ class OperatorThreadsTest {
   void theKubernetesClientRunsOnItsBoundedNamedPools() throws Exception {
     HttpServer api = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     api.createContext("/api/v1/namespaces", exchange -> {
-      byte[] body = "{\"apiVersion\":\"v1\",\"kind\":\"NamespaceList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}"
+      byte[] body = ("{\"apiVersion\":\"v1\",\"kind\":\"NamespaceList\",\"metadata\":{\"resourceVersion\":\"1\"},"
+          + "\"items\":[]}")
           .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().add("Content-Type", "application/json");
       exchange.sendResponseHeaders(200, body.length);

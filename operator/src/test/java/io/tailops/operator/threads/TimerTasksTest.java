@@ -60,7 +60,7 @@ class TimerTasksTest {
     TimerTasks cancelled = TimerTasks.on(shared);
     cancelled.schedule(ran::incrementAndGet, 200, TimeUnit.MILLISECONDS);
     cancelled.close();
-    // The one thread runs tasks in the order they fall due: once a task due later has run, the cancelled one would have.
+    // One thread runs the tasks in the order they fall due: once a later task has run, the cancelled one would have.
     CountDownLatch later = new CountDownLatch(1);
     TimerTasks marker = TimerTasks.on(shared);
     marker.schedule(later::countDown, 300, TimeUnit.MILLISECONDS);
