@@ -410,7 +410,9 @@ public final class OperatorEnvironment implements AutoCloseable {
     kc.setUserAgent(userAgent);
     DeniedRequests denied = new DeniedRequests(metrics);
     operatorDenials.add(denied);
-    return denied.installOn(new KubernetesClientBuilder().withConfig(kc)).build();
+    // The operator's bounded pools, as Main builds its client: the tests run the operator on them.
+    return denied.installOn(io.tailops.operator.threads.OperatorThreads.bounded(new KubernetesClientBuilder(),
+        io.tailops.operator.config.ThreadSettings.DEFAULTS).withConfig(kc)).build();
   }
 
   /**

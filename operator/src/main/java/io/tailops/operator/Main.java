@@ -97,20 +97,24 @@ public final class Main implements Callable<Integer> {
     }
 
     KubernetesClient kubernetesClient() {
-      return kubernetesClient(null);
+      return kubernetesClient(null, io.tailops.operator.config.ThreadSettings.DEFAULTS);
     }
 
-    /** The client; with {@code denied}, every request the API server denies is logged and counted there. */
-    KubernetesClient kubernetesClient(DeniedRequests denied) {
+    /**
+     * The client, its pools bounded as {@code threads} says; with {@code denied}, every request the API server denies
+     * is logged and counted there.
+     */
+    KubernetesClient kubernetesClient(DeniedRequests denied, io.tailops.operator.config.ThreadSettings threads) {
       Config config = kubeconfig != null ? Config.fromKubeconfig(null, read(kubeconfig), kubeconfig.toString())
           : Config.autoConfigure(null);
       config.setUserAgent("tailscale-operator/" + Version.VERSION);
-      return new KubernetesClientBuilder().withConfig(config).withHttpClientBuilderConsumer(b -> {
-        if (denied != null) {
-          denied.addTo(b);
-        }
-        CrashPointInterceptor.addTo(b); // test-only hook, nothing unless TSOP_TEST_CRASH_POINTS is set
-      }).build();
+      return io.tailops.operator.threads.OperatorThreads.bounded(new KubernetesClientBuilder(), threads)
+          .withConfig(config).withHttpClientBuilderConsumer(b -> {
+            if (denied != null) {
+              denied.addTo(b);
+            }
+            CrashPointInterceptor.addTo(b); // test-only hook, nothing unless TSOP_TEST_CRASH_POINTS is set
+          }).build();
     }
 
     private static String read(Path p) {
@@ -174,7 +178,7 @@ public final class Main implements Callable<Integer> {
       }
       Logging.configure(config.logging(), config.logFormat());
       OperatorMetrics metrics = new OperatorMetrics();
-      KubernetesClient client = cluster.options.kubernetesClient(new DeniedRequests(metrics));
+      KubernetesClient client = cluster.options.kubernetesClient(new DeniedRequests(metrics), config.threads());
       ControlPlane controlPlane = ControlPlanes.create(config, metrics);
       CountDownLatch stopped = new CountDownLatch(1);
       OperatorRuntime runtime = OperatorRuntime.start(config, client, controlPlane, Clock.systemUTC(),

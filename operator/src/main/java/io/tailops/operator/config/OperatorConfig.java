@@ -45,7 +45,7 @@ public record OperatorConfig(
     Duration reauthMinInterval,
     boolean selfDevice,
     boolean selfHealing,
-    int reconcileThreads,
+    ThreadSettings threads,
     String podName,
     ApiServerProxySettings apiServerProxy,
     SecuritySettings security,
@@ -88,7 +88,7 @@ public record OperatorConfig(
         proxyTags, proxyFirewallMode, proxyDefaultClass, defaultLoadBalancer, loginServer, ingressClassName,
         clientIdFile, clientSecretFile, operatorHostname, operatorSecret, operatorInitialTags, httpPort, leaderElection,
         leaseName, funnelNamespaces, controlPlane, headscaleApiKeyFile, orphanDevicePolicy, orphanGracePeriod,
-        deviceSweepInterval, reauthMinInterval, selfDevice, selfHealing, reconcileThreads, podName, apiServerProxy, s,
+        deviceSweepInterval, reauthMinInterval, selfDevice, selfHealing, threads, podName, apiServerProxy, s,
         connectors, warnings);
   }
 
@@ -206,7 +206,9 @@ public record OperatorConfig(
         r.duration("OPERATOR_REAUTH_MIN_INTERVAL", Duration.ofMinutes(5)),
         selfDevice,
         r.bool("OPERATOR_SELF_HEALING", true),
-        r.intValue("OPERATOR_RECONCILE_THREADS", 8, 1, 64),
+        new ThreadSettings(r.intValue("OPERATOR_RECONCILE_THREADS", ThreadSettings.DEFAULTS.reconcile(), 1, 64),
+            r.intValue("OPERATOR_DISPATCH_THREADS", ThreadSettings.DEFAULTS.dispatch(), 1, 16),
+            r.intValue("OPERATOR_HTTP_THREADS", ThreadSettings.DEFAULTS.http(), 1, 16)),
         r.string("POD_NAME", ""),
         new ApiServerProxySettings(apiProxyMode, r.intValue("OPERATOR_APISERVER_PROXY_PORT",
             ApiServerProxySettings.DEFAULT_PORT, 0, 65535), Path.of(r.string("OPERATOR_DEVICE_SOCKET",

@@ -503,7 +503,9 @@ public final class EgressGroupController extends HaController<Service, EgressGro
    */
   @Override
   protected Set<ResourceID> affectedBy(HasMetadata groupObject, String group) {
-    if (group == null || endpointSlices == null) {
+    if (group == null || endpointSlices == null || !endpointSlices.isRunning() || !groupCachesStarted()) {
+      // Not started (the mapper also runs for the objects a source lists while it starts, maybe before the caches
+      // read below): every parent of the group, as the other kinds; each is reconciled at start anyway.
       return super.affectedBy(groupObject, group);
     }
     if (groupObject instanceof ConfigMap cm) {

@@ -210,6 +210,14 @@ public abstract class HaController<P extends HasMetadata, W> implements Reconcil
     return groupPods.get(new ResourceID(name, ctx.config().namespace()));
   }
 
+  /**
+   * Whether the caches of the groups' ConfigMaps and Pods have started. JOSDK starts a controller's event sources in
+   * parallel, as threads allow: a mapper that reads one of these caches while its own source starts first must not.
+   */
+  protected boolean groupCachesStarted() {
+    return groupConfigMaps != null && groupConfigMaps.isRunning() && groupPods != null && groupPods.isRunning();
+  }
+
   /** A ConfigMap of the groups (in the operator namespace) by name, from the cache. */
   protected Optional<ConfigMap> groupConfigMap(String name) {
     return groupConfigMaps.get(new ResourceID(name, ctx.config().namespace()));

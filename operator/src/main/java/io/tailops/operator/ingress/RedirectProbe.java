@@ -11,7 +11,8 @@ import java.util.function.UnaryOperator;
 /**
  * Detects the seed guide's "HTTP redirect gotcha": the Tailscale proxy talks plain HTTP to the backend, so a backend
  * that redirects every HTTP request to HTTPS makes browsers loop. Sends one GET with a short timeout, following no
- * redirects, and reports a redirect to an {@code https://} URL.
+ * redirects, and reports a redirect to an {@code https://} URL. Uses the process's one outbound HTTP client (HTTP/1.1,
+ * as the proxy speaks to the backend).
  */
 public class RedirectProbe {
   private final HttpClient http;
@@ -25,7 +26,7 @@ public class RedirectProbe {
   public RedirectProbe(Duration timeout, UnaryOperator<URI> addressRewriter) {
     this.timeout = timeout;
     this.addressRewriter = addressRewriter;
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER).build();
+    this.http = io.tailops.operator.threads.OperatorThreads.outbound();
   }
 
   /**
@@ -62,7 +63,16 @@ public class RedirectProbe {
         return Optional.empty();
       }
       HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout).GET();
-      HttpResponse<Void> resp = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
+      // The shared client's connect timeout is the control plane's (10 s): the wait here bounds connect and response.
+      java.util.concurrent.CompletableFuture<HttpResponse<Void>> sent = http.sendAsync(req.build(),
+          HttpResponse.BodyHandlers.discarding());
+      HttpResponse<Void> resp;
+      try {
+        resp = sent.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        sent.cancel(true);
+        return Optional.empty();
+      }
       int s = resp.statusCode();
       if (s >= 300 && s < 400) {
         Optional<String> location = resp.headers().firstValue("Location");

@@ -1,5 +1,6 @@
 package io.tailops.operator.proxy;
 
+import io.tailops.operator.threads.TimerTasks;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -9,7 +10,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -83,7 +83,7 @@ public final class DeviceRegistry implements AutoCloseable {
   }
 
   private final Store store;
-  private final ScheduledExecutorService timer;
+  private final TimerTasks timer;
   private final Map<String, Entry> entries = new ConcurrentHashMap<>();
   private final Map<String, String> pendingSet = new LinkedHashMap<>();
   private final Set<String> pendingRemove = new HashSet<>();
@@ -92,7 +92,7 @@ public final class DeviceRegistry implements AutoCloseable {
   /**
    * @param timer where batched writes run (null: every change is written at once, for tests)
    */
-  public DeviceRegistry(Store store, ScheduledExecutorService timer) {
+  public DeviceRegistry(Store store, TimerTasks timer) {
     this.store = store;
     this.timer = timer;
   }
@@ -115,13 +115,9 @@ public final class DeviceRegistry implements AutoCloseable {
     }, null);
   }
 
-  /** A registry with a single daemon thread for its batched writes. */
-  public static DeviceRegistry batched(Store store) {
-    return new DeviceRegistry(store, Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "device-registry");
-      t.setDaemon(true);
-      return t;
-    }));
+  /** A registry whose batched writes run on {@code timer} (the operator's timer thread; the caller shuts it down). */
+  public static DeviceRegistry batched(Store store, ScheduledExecutorService timer) {
+    return new DeviceRegistry(store, TimerTasks.on(timer));
   }
 
   /** Reads the stored entries (at start, and by the sweeps so that a new leader sees what the old one wrote). */
@@ -260,12 +256,7 @@ public final class DeviceRegistry implements AutoCloseable {
   @Override
   public void close() {
     if (timer != null) {
-      timer.shutdown();
-      try {
-        timer.awaitTermination(2, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      timer.close(2000); // the batched write due within a second runs first
     }
     flush();
   }

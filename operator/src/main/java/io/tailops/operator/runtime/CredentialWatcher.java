@@ -2,6 +2,7 @@ package io.tailops.operator.runtime;
 
 import io.tailops.controlplane.ControlPlane;
 import io.tailops.controlplane.ControlPlaneException;
+import io.tailops.operator.threads.TimerTasks;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -9,7 +10,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -28,11 +28,7 @@ public final class CredentialWatcher implements AutoCloseable {
   private final ControlPlane controlPlane;
   private final OperatorHealth health;
   private final Duration badRecheck;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "credential-watcher");
-    t.setDaemon(true);
-    return t;
-  });
+  private final TimerTasks timer = TimerTasks.own("credential-watcher");
   private byte[] fingerprint;
   private long lastCheck;
 
@@ -41,6 +37,12 @@ public final class CredentialWatcher implements AutoCloseable {
     this.controlPlane = controlPlane;
     this.health = health;
     this.badRecheck = badRecheck;
+  }
+
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
+  public CredentialWatcher on(ScheduledExecutorService shared) {
+    timer.moveTo(shared);
+    return this;
   }
 
   /** Checks once now (at start-up, so users see "credentials invalid" right away) and then every {@code period}. */
@@ -93,6 +95,6 @@ public final class CredentialWatcher implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }

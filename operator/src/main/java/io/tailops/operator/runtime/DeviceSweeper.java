@@ -14,6 +14,7 @@ import io.tailops.operator.proxy.ProxySecrets;
 import io.tailops.operator.proxy.ProxyWrites;
 import io.tailops.operator.proxy.ReplicaState;
 import io.tailops.operator.reconcile.TailnetDevices;
+import io.tailops.operator.threads.TimerTasks;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +23,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -63,11 +63,7 @@ public final class DeviceSweeper implements AutoCloseable {
   private final Clock clock;
   private final Runnable onResult;
   private final DeviceRegistry devices;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "device-sweeper");
-    t.setDaemon(true);
-    return t;
-  });
+  private final TimerTasks timer = TimerTasks.own("device-sweeper");
   private volatile List<Orphan> lastOrphans = List.of();
   private volatile UnusedKeySweep keySweep;
   private TailnetDevices published;
@@ -83,6 +79,12 @@ public final class DeviceSweeper implements AutoCloseable {
     this.metrics = metrics;
     this.clock = clock;
     this.onResult = onResult;
+  }
+
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
+  public DeviceSweeper on(ScheduledExecutorService shared) {
+    timer.moveTo(shared);
+    return this;
   }
 
   /** Publishes every list the sweep takes to {@code devices} (egress target checks read it). */
@@ -284,6 +286,6 @@ public final class DeviceSweeper implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }

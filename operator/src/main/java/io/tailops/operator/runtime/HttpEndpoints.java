@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -62,6 +61,7 @@ public final class HttpEndpoints implements AutoCloseable {
   }
 
   private final HttpServer server;
+  private final java.util.concurrent.ExecutorService handlers;
   private final String name;
   private final Map<String, Function<Request, Response>> routes = new ConcurrentHashMap<>();
 
@@ -69,16 +69,21 @@ public final class HttpEndpoints implements AutoCloseable {
    * @param host the address to listen on ({@code 0.0.0.0} for every address, {@code 127.0.0.1} for loopback only)
    * @param port 0 picks a free port
    * @param name what the listener is, for the log
+   * @param handlerThreads threads that run the handlers, ended when idle; 0 runs them on the server's own dispatcher
+   *     thread (only for handlers that answer at once from memory: a slow one would hold up every other request)
    */
-  public HttpEndpoints(String host, int port, String name) throws IOException {
+  public HttpEndpoints(String host, int port, String name, int handlerThreads) throws IOException {
     this.name = name;
     server = HttpServer.create(new InetSocketAddress(host, port), 0);
-    server.setExecutor(Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "http-" + name);
-      t.setDaemon(true);
-      return t;
-    }));
+    handlers = handlerThreads == 0 ? null : io.tailops.operator.threads.OperatorThreads.bounded("http-" + name,
+        handlerThreads);
+    server.setExecutor(handlers);
     server.createContext("/", this::handle);
+  }
+
+  /** With two handler threads. */
+  public HttpEndpoints(String host, int port, String name) throws IOException {
+    this(host, port, name, 2);
   }
 
   public HttpEndpoints(String host, int port) throws IOException {
@@ -143,5 +148,8 @@ public final class HttpEndpoints implements AutoCloseable {
   @Override
   public void close() {
     server.stop(0);
+    if (handlers != null) {
+      handlers.shutdownNow();
+    }
   }
 }

@@ -23,6 +23,7 @@ import io.tailops.operator.dns.NameserverReconciler;
 import io.tailops.operator.service.ServiceController;
 import io.tailops.operator.service.ServiceKind;
 import io.tailops.operator.status.EventRecorder;
+import io.tailops.operator.threads.OperatorThreads;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -56,6 +57,8 @@ public final class OperatorRuntime implements AutoCloseable {
   private OperatorApiServerProxy apiServerProxy;
   private ParentlessSweep parentless;
   private java.util.concurrent.ScheduledExecutorService leaseWatch;
+  private java.util.concurrent.ScheduledExecutorService timer;
+  private OperatorThreads.SharedTimer josdkTimer;
   private static final java.util.concurrent.atomic.AtomicBoolean LOST = new java.util.concurrent.atomic.AtomicBoolean();
 
   private OperatorRuntime(OperatorContext ctx, OperatorHealth health, OperatorMetrics metrics, Operator operator,
@@ -89,8 +92,11 @@ public final class OperatorRuntime implements AutoCloseable {
     ObservedControlPlane observed = new ObservedControlPlane(controlPlane, health, new MissingScopes(clock));
     String identity = config.podName().isEmpty() ? "tailscale-operator-" + UUID.randomUUID().toString()
         .substring(0, 8) : config.podName();
+    // One thread for the periodic and delayed work of the sweeps, the status ConfigMap, the device registry's batched
+    // writes and the credential check (docs/design.md "Threads"); the Lease guard keeps threads of its own.
+    java.util.concurrent.ScheduledExecutorService timer = OperatorThreads.scheduler("operator-timer");
     io.tailops.operator.proxy.DeviceRegistry devices = io.tailops.operator.proxy.DeviceRegistry.batched(
-        new io.tailops.operator.proxy.ConfigMapDeviceStore(client, config.namespace()));
+        new io.tailops.operator.proxy.ConfigMapDeviceStore(client, config.namespace()), timer);
     devices.load();
     OperatorContext ctx = new OperatorContext(config, client, observed, new EventRecorder(client, clock, identity),
         clock, new HostnameClaims(), new ProxyClassUsers(), metrics, health, new RetryKicks(), devices,
@@ -98,8 +104,9 @@ public final class OperatorRuntime implements AutoCloseable {
     HttpEndpoints http = null;
     HttpEndpoints admin = null;
     if (httpPort >= 0) {
-      // Cluster-facing: probes and metrics only, each cheap and free of control-plane calls.
-      http = new HttpEndpoints("0.0.0.0", httpPort, "probes-and-metrics");
+      // Cluster-facing: probes and metrics only, each cheap and free of control-plane calls, answered from memory on
+      // the server's dispatcher thread (no handler pool: 2 threads fewer for the kubelet's and Prometheus' requests).
+      http = new HttpEndpoints("0.0.0.0", httpPort, "probes-and-metrics", 0);
       // Loopback only: the status page and doctor (kubectl port-forward, and the device's serve config).
       admin = new HttpEndpoints("127.0.0.1", httpPort == 0 ? 0 : config.security().adminPort(), "admin");
     }
@@ -108,7 +115,8 @@ public final class OperatorRuntime implements AutoCloseable {
     Operator operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
-          .withConcurrentReconciliationThreads(config.reconcileThreads())
+          .withConcurrentReconciliationThreads(config.threads().reconcile())
+          .withExecutorService(OperatorThreads.bounded("reconciler", config.threads().reconcile()))
           .withUseSSAToPatchPrimaryResource(false)
           .withSSABasedCreateUpdateMatchForDependentResources(false)
           .withStopOnInformerErrorDuringStartup(false)
@@ -130,10 +138,11 @@ public final class OperatorRuntime implements AutoCloseable {
             false));
       }
     });
+    OperatorThreads.boundFanOut(operator);
     // The proxy kinds: one line each.
     TailnetDevices tailnetDevices = new TailnetDevices(config.deviceSweepInterval());
     ServiceController services = new ServiceController(ctx, tailnetDevices, clusterDomain(config.namespace()));
-    ParentlessSweep parentless = new ParentlessSweep(health);
+    ParentlessSweep parentless = new ParentlessSweep(health).on(timer);
     register(operator, services, parentless);
     register(operator, new IngressController(ctx, redirectProbe), parentless);
     if (served(client, io.tailops.api.v1alpha1.Connector.class)) {
@@ -172,6 +181,7 @@ public final class OperatorRuntime implements AutoCloseable {
     // Kinds not supported yet are reported (condition, Event); every kind is served now, so the list is empty.
     io.tailops.operator.unsupported.UnsupportedKinds.register(operator, ctx);
     OperatorRuntime rt = new OperatorRuntime(ctx, health, metrics, operator, http, admin, observed, reconciles);
+    rt.timer = timer;
     if (http != null) {
       rt.routes();
       http.start();
@@ -183,7 +193,8 @@ public final class OperatorRuntime implements AutoCloseable {
     if (!config.leaderElection()) {
       health.leader(true);
     }
-    rt.statusPublisher = new OperatorStatusPublisher(client, config.namespace(), () -> rt.statusContent(identity));
+    rt.statusPublisher = new OperatorStatusPublisher(client, config.namespace(), () -> rt.statusContent(identity))
+        .on(timer);
     ctx.parents().onChange(() -> {
       if (health.isLeader()) {
         rt.statusPublisher.publishSoon();
@@ -208,11 +219,12 @@ public final class OperatorRuntime implements AutoCloseable {
       }
     }).publishTo(tailnetDevices).keys(UnusedKeySweep.of(client, config.namespace(), observed,
         ctx.proxyDefaults().authKeys(), config.security().unusedKeyGrace(), clock,
-        () -> metrics.selfHealing("UnusedKeyRevoked"))).start();
+        () -> metrics.selfHealing("UnusedKeyRevoked"))).on(timer).start();
     health.onLeading(rt.sweeper::sweepKeysSoon);
     rt.sweeper.keySweep().off().ifPresent(why -> LOG.warn("unused-key sweep off: {}", why));
     waitForCrd(client, health);
     operator.start();
+    rt.josdkTimer = OperatorThreads.shareJosdkTimers(operator);
     if (config.leaderElection()) {
       rt.leaseWatch = watchLease(client, config, health, leaseGuard);
     }
@@ -236,7 +248,7 @@ public final class OperatorRuntime implements AutoCloseable {
         : java.util.Arrays.asList(config.clientIdFile(), config.clientSecretFile());
     if (credentialFiles.stream().anyMatch(java.util.Objects::nonNull)) {
       rt.credentialWatcher = new CredentialWatcher(credentialFiles,
-          observed, health, Duration.ofSeconds(30)).start(Duration.ofSeconds(5));
+          observed, health, Duration.ofSeconds(30)).on(timer).start(Duration.ofSeconds(5));
     }
     health.started(true);
     LOG.info("operator started: namespace {}, control plane {}, proxy image {}", config.namespace(),
@@ -576,7 +588,13 @@ public final class OperatorRuntime implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("error while stopping: {}", e.toString());
     }
+    if (josdkTimer != null) {
+      josdkTimer.end();
+    }
     ctx.devices().close();
+    if (timer != null) {
+      timer.shutdownNow();
+    }
     if (http != null) {
       http.close();
       admin.close();

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.tailops.operator.threads.TimerTasks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -27,18 +28,19 @@ public final class OperatorStatusPublisher {
   private final String namespace;
   private final Supplier<Map<String, String>> content;
   private Map<String, String> lastWritten;
-  private final java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors
-      .newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "status-publisher");
-        t.setDaemon(true);
-        return t;
-      });
+  private final TimerTasks timer = TimerTasks.own("status-publisher");
   private final java.util.concurrent.atomic.AtomicBoolean scheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
   public OperatorStatusPublisher(KubernetesClient client, String namespace, Supplier<Map<String, String>> content) {
     this.client = client;
     this.namespace = namespace;
     this.content = content;
+  }
+
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
+  public OperatorStatusPublisher on(java.util.concurrent.ScheduledExecutorService shared) {
+    timer.moveTo(shared);
+    return this;
   }
 
   /** Publishes within a second (changes in the meantime are written together). */
@@ -58,7 +60,7 @@ public final class OperatorStatusPublisher {
 
   /** Stops publishing later changes. */
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 
   /** Writes the ConfigMap if its content changed since the last write (or differs from what is stored). */

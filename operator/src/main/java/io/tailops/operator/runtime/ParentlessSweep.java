@@ -2,10 +2,10 @@ package io.tailops.operator.runtime;
 
 import io.tailops.operator.pipeline.ProxyController;
 import io.tailops.operator.reconcile.ParentlessCleanup;
+import io.tailops.operator.threads.TimerTasks;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -23,11 +23,7 @@ public final class ParentlessSweep implements AutoCloseable {
 
   private final List<ParentlessCleanup> sweeps = new CopyOnWriteArrayList<>();
   private final OperatorHealth health;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "parentless-sweep");
-    t.setDaemon(true);
-    return t;
-  });
+  private final TimerTasks timer = TimerTasks.own("parentless-sweep");
 
   public ParentlessSweep(OperatorHealth health) {
     this.health = health;
@@ -49,6 +45,12 @@ public final class ParentlessSweep implements AutoCloseable {
 
   public void add(ParentlessCleanup sweep) {
     sweeps.add(sweep);
+  }
+
+  /** Runs this component's timed work on {@code shared} (the operator's timer thread), not on a thread of its own. */
+  public ParentlessSweep on(ScheduledExecutorService shared) {
+    timer.moveTo(shared);
+    return this;
   }
 
   /** Starts sweeping: now (the operator has started, its caches are synced) and every {@code interval}. */
@@ -81,6 +83,6 @@ public final class ParentlessSweep implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    timer.close();
   }
 }
