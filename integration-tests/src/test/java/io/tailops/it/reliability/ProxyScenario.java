@@ -88,10 +88,7 @@ enum ProxyScenario {
     @Override
     void create(World w) {
       w.env.backendService(w.namespace, "backend", 80);
-      IngressParent p = new IngressParent(w.namespace, "web", w.namespace + "-web-g1");
-      w.parents.add(p);
-      p.exists = true;
-      w.apply("create " + p, () -> w.client.resource(p.build()).create());
+      add(w, new IngressParent(w.namespace, "web", w.namespace + "-web-g1"));
     }
 
     @Override
@@ -106,10 +103,7 @@ enum ProxyScenario {
   CONNECTOR("connector") {
     @Override
     void create(World w) {
-      ConnectorParent p = new ConnectorParent(w.namespace);
-      w.parents.add(p);
-      p.exists = true;
-      w.apply("create " + p, () -> w.client.resource(p.build()).create());
+      add(w, new ConnectorParent(w.namespace));
     }
 
     @Override
@@ -126,10 +120,7 @@ enum ProxyScenario {
   PROXY_GROUP("proxygroup") {
     @Override
     void create(World w) {
-      GroupParent p = new GroupParent(w.namespace);
-      w.parents.add(p);
-      p.exists = true;
-      w.apply("create " + p, () -> w.client.resource(p.build()).create());
+      add(w, new GroupParent(w.namespace));
     }
 
     @Override
@@ -156,10 +147,7 @@ enum ProxyScenario {
       CrashPointsIT.Phase.DELETE)) {
     @Override
     void create(World w) {
-      RecorderParent p = new RecorderParent(w.namespace);
-      w.parents.add(p);
-      p.exists = true;
-      w.apply("create " + p, () -> w.client.resource(p.build()).create());
+      add(w, new RecorderParent(w.namespace));
     }
 
     @Override
@@ -204,6 +192,23 @@ enum ProxyScenario {
 
   abstract void create(World w);
 
+  /** Creates the parent {@code p} in world {@code w}. */
+  static void add(World w, World.Parent p) {
+    w.parents.add(p);
+    p.exists = true;
+    w.apply("create " + p, () -> w.client.resource(p.build()).create());
+  }
+
+  /** The condition {@code type} is True for the parent's current generation. */
+  static void assertReadyCondition(String key, HasMetadata parent, List<Condition> conditions, String type) {
+    Condition ready = conditions == null ? null : conditions.stream().filter(c -> type.equals(c.getType()))
+        .findFirst().orElse(null);
+    assertThat(ready).as("%s of %s", type, key).isNotNull();
+    assertThat(ready.getStatus()).as("%s of %s: %s", type, key, ready.getMessage()).isEqualTo("True");
+    assertThat(ready.getObservedGeneration()).as("%s of %s", type, key)
+        .isEqualTo(parent.getMetadata().getGeneration());
+  }
+
   abstract void change(World w);
 
   /** Deletes the parent. */
@@ -242,6 +247,7 @@ enum ProxyScenario {
       this.host = host;
     }
 
+    @Override
     Ingress build() {
       return new IngressBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
           .withNewSpec().withIngressClassName("tailscale").withNewDefaultBackend().withNewService()
@@ -257,11 +263,6 @@ enum ProxyScenario {
     @Override
     List<String> hostnames() {
       return List.of(host);
-    }
-
-    @Override
-    int statefulSets() {
-      return 1;
     }
 
     @Override
@@ -292,6 +293,7 @@ enum ProxyScenario {
       super("connector", "", name);
     }
 
+    @Override
     Connector build() {
       return Serialization.unmarshal("""
           apiVersion: tailscale.com/v1alpha1
@@ -312,11 +314,6 @@ enum ProxyScenario {
     @Override
     List<String> hostnames() {
       return List.of(name + "-connector");
-    }
-
-    @Override
-    int statefulSets() {
-      return 1;
     }
 
     @Override
@@ -345,6 +342,7 @@ enum ProxyScenario {
       super("proxygroup", "", name);
     }
 
+    @Override
     ProxyGroup build() {
       return Serialization.unmarshal("""
           apiVersion: tailscale.com/v1alpha1
@@ -367,11 +365,6 @@ enum ProxyScenario {
       return IntStream.range(0, replicas).mapToObj(i -> name + "-" + i).toList();
     }
 
-    @Override
-    int statefulSets() {
-      return 1;
-    }
-
     /** A state and a config Secret per replica. */
     @Override
     int secrets() {
@@ -379,20 +372,10 @@ enum ProxyScenario {
     }
 
     @Override
-    int headlessServices() {
-      return 0;
-    }
-
-    @Override
     void assertReady(OperatorEnvironment env, HasMetadata parent, List<StatefulSet> sets, List<FakeDevice> devices) {
       ProxyGroup g = (ProxyGroup) parent;
       assertThat(sets.get(0).getSpec().getReplicas()).as("replicas of %s", key()).isEqualTo(replicas);
-      Condition ready = g.getStatus() == null ? null : g.getStatus().getConditions().stream()
-          .filter(c -> "ProxyGroupReady".equals(c.getType())).findFirst().orElse(null);
-      assertThat(ready).as("ProxyGroupReady of %s", key()).isNotNull();
-      assertThat(ready.getStatus()).as("ProxyGroupReady of %s: %s", key(), ready.getMessage()).isEqualTo("True");
-      assertThat(ready.getObservedGeneration()).as("ProxyGroupReady of %s", key())
-          .isEqualTo(g.getMetadata().getGeneration());
+      assertReadyCondition(key(), g, g.getStatus() == null ? null : g.getStatus().getConditions(), "ProxyGroupReady");
       assertThat(g.getStatus().getDevices()).as("status devices of %s", key()).hasSize(replicas);
     }
   }
@@ -405,6 +388,7 @@ enum ProxyScenario {
       super("recorder", "", name);
     }
 
+    @Override
     Recorder build() {
       return Serialization.unmarshal("""
           apiVersion: tailscale.com/v1alpha1
@@ -429,11 +413,6 @@ enum ProxyScenario {
       return List.of(name + "-0");
     }
 
-    @Override
-    int statefulSets() {
-      return 1;
-    }
-
     /** The auth-key and the state Secret. */
     @Override
     int secrets() {
@@ -441,19 +420,9 @@ enum ProxyScenario {
     }
 
     @Override
-    int headlessServices() {
-      return 0;
-    }
-
-    @Override
     void assertReady(OperatorEnvironment env, HasMetadata parent, List<StatefulSet> sets, List<FakeDevice> devices) {
       Recorder r = (Recorder) parent;
-      Condition ready = r.getStatus() == null ? null : r.getStatus().getConditions().stream()
-          .filter(c -> "RecorderReady".equals(c.getType())).findFirst().orElse(null);
-      assertThat(ready).as("RecorderReady of %s", key()).isNotNull();
-      assertThat(ready.getStatus()).as("RecorderReady of %s: %s", key(), ready.getMessage()).isEqualTo("True");
-      assertThat(ready.getObservedGeneration()).as("RecorderReady of %s", key())
-          .isEqualTo(r.getMetadata().getGeneration());
+      assertReadyCondition(key(), r, r.getStatus() == null ? null : r.getStatus().getConditions(), "RecorderReady");
       assertThat(sets.get(0).getMetadata().getAnnotations()).as("StatefulSet annotations of %s", key())
           .containsEntry(ANNOTATION, annotation);
       assertThat(r.getStatus().getDevices()).as("status devices of %s", key()).hasSize(1);

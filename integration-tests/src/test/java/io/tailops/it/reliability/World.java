@@ -310,6 +310,9 @@ final class World {
       return type + " " + namespace + "/" + name;
     }
 
+    /** The parent object as a user first creates it. */
+    abstract HasMetadata build();
+
     /** The parent object as the API server has it, or null. */
     abstract HasMetadata get(KubernetesClient c);
 
@@ -317,11 +320,15 @@ final class World {
     abstract List<String> hostnames();
 
     /** Its proxy StatefulSets, Secrets and headless Services in the operator namespace. */
-    abstract int statefulSets();
+    int statefulSets() {
+      return 1;
+    }
 
     abstract int secrets();
 
-    abstract int headlessServices();
+    int headlessServices() {
+      return 0;
+    }
 
     /** What else a converged parent shows: its status, its proxy's config; {@code devices} are its devices. */
     abstract void assertReady(OperatorEnvironment env, HasMetadata parent, List<StatefulSet> sets,
