@@ -146,8 +146,12 @@ class CrashPointsIT {
     phase(ProxyScenario.SERVICE, Phase.DELETE);
   }
 
+  /** The kinds but the Service, or those {@code -Dtsop.crashpoints.kinds} names (labels, comma-separated). */
   static Stream<Arguments> otherKinds() {
+    List<String> only = List.of(System.getProperty("tsop.crashpoints.kinds", "").split(",")).stream()
+        .filter(x -> !x.isBlank()).toList();
     return Stream.of(ProxyScenario.values()).filter(k -> k != ProxyScenario.SERVICE)
+        .filter(k -> only.isEmpty() || only.contains(k.label))
         .flatMap(k -> k.phases.stream().map(p -> Arguments.of(k, p)));
   }
 
