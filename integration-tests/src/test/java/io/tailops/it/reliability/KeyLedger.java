@@ -12,8 +12,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Watches the proxy Secrets the operator creates and the auth-key IDs it stores on them
- * ({@code tailscale.com/auth-key-id}), so that every key minted in the fake tailnet can be accounted for:
+ * Watches the Secrets of the operator namespace (proxies' of every kind, Recorders') and the auth-key IDs the operator
+ * stores on them ({@code tailscale.com/auth-key-id}), so that every key it minted in the fake tailnet can be
+ * accounted for:
  *
  * <ul>
  *   <li><b>stored</b>: its ID was on a proxy Secret at some point (the normal case, and healer re-keys);
@@ -24,7 +25,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class KeyLedger implements AutoCloseable {
   static final String AUTH_KEY_ID = "tailscale.com/auth-key-id";
-  private final Set<String> secretUids = ConcurrentHashMap.newKeySet();
   private final Set<String> storedKeyIds = ConcurrentHashMap.newKeySet();
   private final Map<String, Set<String>> keysPerProxy = new ConcurrentHashMap<>();
   private final SharedIndexInformer<Secret> informer;
@@ -32,8 +32,7 @@ final class KeyLedger implements AutoCloseable {
 
   KeyLedger(OperatorEnvironment env, KubernetesClient client) {
     this.env = env;
-    this.informer = client.secrets().inNamespace(OperatorEnvironment.NAMESPACE)
-        .withLabel("tailscale.com/parent-resource-type", "svc").inform(new ResourceEventHandler<>() {
+    this.informer = client.secrets().inNamespace(OperatorEnvironment.NAMESPACE).inform(new ResourceEventHandler<>() {
           @Override
           public void onAdd(Secret s) {
             seen(s);
@@ -52,7 +51,6 @@ final class KeyLedger implements AutoCloseable {
   }
 
   private void seen(Secret s) {
-    secretUids.add(s.getMetadata().getUid());
     Map<String, String> a = s.getMetadata().getAnnotations();
     if (a != null && a.get(AUTH_KEY_ID) != null) {
       storedKeyIds.add(a.get(AUTH_KEY_ID));
@@ -61,9 +59,12 @@ final class KeyLedger implements AutoCloseable {
     }
   }
 
-  /** Proxy Secrets created so far (one per proxy lifetime). */
+  /**
+   * Secrets that carried a key so far (one per proxy lifetime: a Service's, Ingress's or Connector's one Secret, a
+   * ProxyGroup replica's config Secret, a Recorder replica's auth-key Secret).
+   */
   int proxiesCreated() {
-    return secretUids.size();
+    return keysPerProxy.size();
   }
 
   /** Proxy Secrets (by UID) that carried more than one auth-key ID over their life: re-keys. */
@@ -79,15 +80,14 @@ final class KeyLedger implements AutoCloseable {
 
   /** Keys minted by the self-healing re-registration (description "<operator> proxy reauth ..."). */
   List<FakeAuthKey> reauthKeys() {
-    return minted().stream().filter(k -> k.description().contains(" proxy reauth ")).toList();
+    return minted().stream().filter(k -> k.description() != null && k.description().contains(" proxy reauth "))
+        .toList();
   }
 
-  /** Keys the operator minted for proxies. */
+  /** Keys the operator minted (with its OAuth client): for proxies, Recorders, anything. */
   List<FakeAuthKey> minted() {
     String client = env.oauthClient().id();
-    return env.tailnet().keys().stream()
-        .filter(k -> client.equals(k.createdBy()) && k.description().contains(" proxy "))
-        .toList();
+    return env.tailnet().keys().stream().filter(k -> client.equals(k.createdBy())).toList();
   }
 
   List<FakeAuthKey> lost() {

@@ -4,15 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.fabric8.kubernetes.api.model.Secret;
-import io.tailops.controlplane.CrashPoints;
 import io.tailops.local.OperatorEnvironment;
 import io.tailops.testkit.tailscale.Endpoint;
 import io.tailops.testkit.tailscale.FakeAuthKey;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A key lost between its mint and its Secret is revoked after the restart (issue 20): the operator (its own JVM, leader
- * election, the test-only {@link CrashPoints} hook) halts right after {@code POST /api/v2/tailnet/-/keys} answered for
+ * election, the test-only {@link io.tailops.controlplane.CrashPoints} hook) halts right after {@code POST /api/v2/tailnet/-/keys} answered for
  * a new proxy, so the key it minted is stored nowhere; the restarted operator mints another for the proxy and its key
  * sweep (at leadership, then with every device sweep; grace period 3 s here) revokes the lost one. Kept: the key a
  * Secret holds for a proxy that has not logged in yet (its pod hangs), and keys this installation did not mint (an
@@ -32,19 +26,14 @@ class UnusedKeySweepIT {
   static final String NS = "unused-keys";
   static OperatorEnvironment env;
   static OperatorProcess op;
-  static Path dir;
+  static CrashHook hook;
 
   @BeforeAll
   static void start() throws Exception {
     env = OperatorEnvironment.create();
-    dir = Files.createTempDirectory("tsop-unused-keys-");
-    write("arm", "off\n");
-    op = new OperatorProcess(env, Path.of("target", "unused-keys-logs")).leaderElection("operator-unused-keys")
-        .env(CrashPoints.ENV, dir.toString())
-        .env("OPERATOR_UNUSED_KEY_GRACE_PERIOD", "3s")
-        .env("OPERATOR_DEVICE_SWEEP_INTERVAL", "2s");
-    op.start();
-    op.awaitReady(Duration.ofSeconds(120));
+    hook = CrashHook.create("tsop-unused-keys-");
+    op = hook.startOperator(env, "operator-unused-keys", Map.of("OPERATOR_UNUSED_KEY_GRACE_PERIOD", "3s",
+        "OPERATOR_DEVICE_SWEEP_INTERVAL", "2s"));
   }
 
   @AfterAll
@@ -73,11 +62,11 @@ class UnusedKeySweepIT {
     String pendingKey = keyIdOf("pending");
 
     // The operator halts right after the mint for the next proxy answered: that key is stored nowhere.
-    write("arm", "lost\tcrash\tafter\t1\t" + CrashPointsIT.MINT + "\n");
+    hook.arm("lost\tcrash\tafter\t1\t" + CrashPointsIT.MINT);
     env.client().resource(clusterIp(NS, "lost", Map.of("tailscale.com/expose", "true"))).create();
     assertThat(op.awaitExit(Duration.ofSeconds(60))).as("the operator halted after the mint").isTrue();
-    write("arm", "off\n");
-    assertThat(Files.readString(dir.resolve("crashed"))).startsWith("lost\tafter\t1\t" + CrashPointsIT.MINT);
+    hook.disarm();
+    assertThat(hook.crashed()).startsWith("lost\tafter\t1\t" + CrashPointsIT.MINT);
     List<FakeAuthKey> lost = env.tailnet().keys().stream()
         .filter(k -> String.valueOf(k.description()).contains(" proxy ts-lost-") && k.createdBy() != null).toList();
     assertThat(lost).as("keys minted for the proxy of Service lost before the restart").hasSize(1);
@@ -123,16 +112,5 @@ class UnusedKeySweepIT {
     List<Secret> s = env.secrets("svc", NS, name);
     return s.isEmpty() || s.get(0).getMetadata().getAnnotations() == null ? null
         : s.get(0).getMetadata().getAnnotations().get(KeyLedger.AUTH_KEY_ID);
-  }
-
-  static void write(String file, String text) {
-    try {
-      Path tmp = dir.resolve(file + ".tmp");
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      Files.move(tmp, dir.resolve(file), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

@@ -44,6 +44,8 @@ final class World {
     boolean exposed;
     boolean loadBalancer;
     String hostname;
+    /** The egress target ({@code tailscale.com/tailnet-fqdn}) instead of an exposure, or null. */
+    String egressTarget;
     int generation;
 
     Slot(String name) {
@@ -52,8 +54,8 @@ final class World {
 
     @Override
     public String toString() {
-      return name + (exists ? (exposed ? (loadBalancer ? "[LB " : "[annotation ") + hostname + "]" : "[not exposed]")
-          : "[absent]");
+      return name + (exists ? (exposed ? (egressTarget != null ? "[egress to " + egressTarget + " "
+          : loadBalancer ? "[LB " : "[annotation ") + hostname + "]" : "[not exposed]") : "[absent]");
     }
   }
 
@@ -62,6 +64,10 @@ final class World {
   final String namespace;
   final Random random;
   final Map<String, Slot> slots = new LinkedHashMap<>();
+  /** Proxy parents of the other kinds (Ingress, Connector, ProxyGroup, Recorder) in this world. */
+  final List<Parent> parents = new ArrayList<>();
+  /** Devices that are no proxy's (an egress proxy's target, added to the tailnet by the test). */
+  final Set<String> foreignDevices = new HashSet<>();
   final List<String> log = new ArrayList<>();
   int ops;
 
@@ -159,6 +165,25 @@ final class World {
     return s;
   }
 
+  /** Creates the Service {@code name} as an egress proxy to the tailnet name {@code target}. */
+  Slot createEgress(String name, String target) {
+    Slot s = slots.get(name);
+    s.generation++;
+    s.exists = true;
+    s.exposed = true;
+    s.loadBalancer = false;
+    s.egressTarget = target;
+    s.hostname = hostname(s);
+    apply("create " + s, () -> client.resource(build(s)).create());
+    return s;
+  }
+
+  /** Points an egress Service at another tailnet name. */
+  void retarget(Slot s, String target) {
+    s.egressTarget = target;
+    apply("retarget " + s, () -> edit(s, svc -> desired(svc, s)));
+  }
+
   /** Gives an exposed Service a new {@code tailscale.com/hostname}. */
   void rename(Slot s) {
     s.generation++;
@@ -212,7 +237,9 @@ final class World {
     ServiceBuilder b = new ServiceBuilder(svc);
     b.editMetadata().removeFromAnnotations("tailscale.com/expose").addToAnnotations("tailscale.com/hostname",
         s.hostname).endMetadata();
-    if (s.loadBalancer) {
+    if (s.egressTarget != null) {
+      b.editMetadata().addToAnnotations("tailscale.com/tailnet-fqdn", s.egressTarget).endMetadata();
+    } else if (s.loadBalancer) {
       if (s.exposed) {
         b.editSpec().withType("LoadBalancer").withLoadBalancerClass("tailscale").withAllocateLoadBalancerNodePorts(false)
             .endSpec();
@@ -258,16 +285,97 @@ final class World {
 
   // ------------------------------------------------------------------------------------------------ end state
 
-  /** Every proxy object in the operator namespace that belongs to a Service (any namespace). */
+  /**
+   * A proxy parent of another kind than a Service's {@link Slot}: what its converged state must be. Its proxy objects
+   * in the operator namespace are found by their parent labels ({@link #key}).
+   */
+  abstract static class Parent {
+    final String type;
+    final String namespace;
+    final String name;
+    boolean exists;
+
+    /**
+     * @param type the {@code tailscale.com/parent-resource-type} of its proxy objects ({@code recorder} for a
+     *     Recorder's, labelled {@code app.kubernetes.io/instance} instead)
+     * @param namespace its namespace, "" when cluster-scoped
+     */
+    Parent(String type, String namespace, String name) {
+      this.type = type;
+      this.namespace = namespace;
+      this.name = name;
+    }
+
+    String key() {
+      return type + " " + namespace + "/" + name;
+    }
+
+    /** The parent object as a user first creates it. */
+    abstract HasMetadata build();
+
+    /** The parent object as the API server has it, or null. */
+    abstract HasMetadata get(KubernetesClient c);
+
+    /** The DNS labels of its devices, one per replica. */
+    abstract List<String> hostnames();
+
+    /** Its proxy StatefulSets, Secrets and headless Services in the operator namespace. */
+    int statefulSets() {
+      return 1;
+    }
+
+    abstract int secrets();
+
+    int headlessServices() {
+      return 0;
+    }
+
+    /** What else a converged parent shows: its status, its proxy's config; {@code devices} are its devices. */
+    abstract void assertReady(OperatorEnvironment env, HasMetadata parent, List<StatefulSet> sets,
+        List<FakeDevice> devices);
+
+    @Override
+    public String toString() {
+      return key() + (exists ? hostnames().toString() : "[absent]");
+    }
+  }
+
+  /**
+   * Every proxy object in the operator namespace by its parent, {@code <type> <namespace>/<name>} (namespace "" for a
+   * cluster-scoped parent); a Recorder's objects as {@code recorder /<name>}.
+   */
   static <T extends HasMetadata> Map<String, List<T>> byParent(List<T> objs) {
     Map<String, List<T>> out = new HashMap<>();
     for (T o : objs) {
       Map<String, String> l = o.getMetadata().getLabels();
-      if (l != null && "svc".equals(l.get(PARENT_TYPE))) {
-        out.computeIfAbsent(l.get(PARENT_NS) + "/" + l.get(PARENT), k -> new ArrayList<>()).add(o);
+      if (l == null) {
+        continue;
+      }
+      String key = null;
+      if (l.get(PARENT_TYPE) != null) {
+        key = l.get(PARENT_TYPE) + " " + l.getOrDefault(PARENT_NS, "") + "/" + l.get(PARENT);
+      } else if ("recorder".equals(l.get("app.kubernetes.io/name")) && l.get("app.kubernetes.io/instance") != null) {
+        key = "recorder /" + l.get("app.kubernetes.io/instance");
+      }
+      if (key != null) {
+        out.computeIfAbsent(key, k -> new ArrayList<>()).add(o);
       }
     }
     return out;
+  }
+
+  /** The device a proxy's state Secret names: containerboot's {@code device_id}, or tsrecorder's profile. */
+  static String deviceIdOf(Secret s) {
+    String id = data(s, "device_id");
+    if (id != null) {
+      return id;
+    }
+    try {
+      return io.tailops.operator.recorder.RecorderDeviceInfo.of(s).map(
+          io.tailops.operator.recorder.RecorderDeviceInfo::nodeId).orElse(null);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   static String data(Secret s, String key) {
@@ -289,7 +397,7 @@ final class World {
     Set<String> liveDevices = new HashSet<>();
     for (World w : worlds) {
       for (Slot s : w.slots.values()) {
-        String key = w.namespace + "/" + s.name;
+        String key = "svc " + w.namespace + "/" + s.name;
         Service svc = c.services().inNamespace(w.namespace).withName(s.name).get();
         if (!s.exists) {
           assertThat(svc).as("%s should be gone", key).isNull();
@@ -318,6 +426,16 @@ final class World {
         Condition ready = condition(svc);
         assertThat(ready).as("condition of %s", key).isNotNull();
         assertThat(ready.getStatus()).as("condition of %s: %s", key, ready.getMessage()).isEqualTo("True");
+        if (s.egressTarget != null) {
+          StatefulSet set = sets.get(key).get(0);
+          assertThat(set.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()).as("target of %s", key)
+              .anySatisfy(e -> {
+                assertThat(e.getName()).isEqualTo("TS_TAILNET_TARGET_FQDN");
+                assertThat(e.getValue()).isEqualTo(s.egressTarget + ".");
+              });
+          assertThat(svc.getSpec().getExternalName()).as("ExternalName of %s", key)
+              .startsWith(headless.get(key).get(0).getMetadata().getName() + ".");
+        }
         if (s.loadBalancer) {
           List<LoadBalancerIngress> in = svc.getStatus().getLoadBalancer() == null ? List.of()
               : svc.getStatus().getLoadBalancer().getIngress();
@@ -326,7 +444,41 @@ final class World {
         }
       }
     }
-    // No orphans: every proxy object belongs to a Service that should be exposed.
+    for (World w : worlds) {
+      for (Parent p : w.parents) {
+        String key = p.key();
+        HasMetadata live = p.get(c);
+        if (!p.exists) {
+          assertThat(live).as("%s should be gone", key).isNull();
+          continue;
+        }
+        assertThat(live).as("%s should exist", key).isNotNull();
+        expectedParents.add(key);
+        assertThat(live.getMetadata().getFinalizers()).as("finalizers of %s", key).contains(FINALIZER);
+        List<StatefulSet> ps = sets.getOrDefault(key, List.of());
+        assertThat(ps).as("StatefulSets of %s", key).hasSize(p.statefulSets());
+        assertThat(headless.getOrDefault(key, List.of())).as("headless Services of %s", key)
+            .hasSize(p.headlessServices());
+        List<Secret> sec = secrets.getOrDefault(key, List.of());
+        assertThat(sec).as("Secrets of %s", key).hasSize(p.secrets());
+        List<FakeDevice> devices = new ArrayList<>();
+        for (Secret x : sec) {
+          String id = deviceIdOf(x);
+          if (id != null) {
+            FakeDevice d = env.tailnet().device(id).orElse(null);
+            assertThat(d).as("device %s of %s (Secret %s) in the tailnet", id, key, x.getMetadata().getName())
+                .isNotNull();
+            devices.add(d);
+            liveDevices.add(id);
+          }
+        }
+        assertThat(devices).as("devices of %s", key).extracting(FakeDevice::dnsLabel)
+            .containsExactlyInAnyOrderElementsOf(p.hostnames());
+        p.assertReady(env, live, ps, devices);
+      }
+      liveDevices.addAll(w.foreignDevices);
+    }
+    // No orphans: every proxy object belongs to a parent that should have a proxy.
     assertThat(sets.keySet()).as("parents of proxy StatefulSets").isSubsetOf(expectedParents);
     assertThat(secrets.keySet()).as("parents of proxy Secrets").isSubsetOf(expectedParents);
     assertThat(headless.keySet()).as("parents of headless proxy Services").isSubsetOf(expectedParents);
@@ -364,7 +516,7 @@ final class World {
         last = e instanceof AssertionError a ? a : new AssertionError(e.toString(), e);
       }
       try {
-        Thread.sleep(1000);
+        Thread.sleep(250);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException(e);
