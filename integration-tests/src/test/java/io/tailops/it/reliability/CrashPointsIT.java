@@ -146,13 +146,23 @@ class CrashPointsIT {
     phase(ProxyScenario.SERVICE, Phase.DELETE);
   }
 
-  /** The kinds but the Service, or those {@code -Dtsop.crashpoints.kinds} names (labels, comma-separated). */
+  /**
+   * The kinds but the Service, or those {@code -Dtsop.crashpoints.kinds} names (labels, comma-separated), in the
+   * phases {@code -Dtsop.crashpoints.phases} names (create, change, heal, delete; all by default).
+   */
   static Stream<Arguments> otherKinds() {
-    List<String> only = List.of(System.getProperty("tsop.crashpoints.kinds", "").split(",")).stream()
-        .filter(x -> !x.isBlank()).toList();
+    List<String> only = listProperty("tsop.crashpoints.kinds");
+    List<String> phases = listProperty("tsop.crashpoints.phases");
     return Stream.of(ProxyScenario.values()).filter(k -> k != ProxyScenario.SERVICE)
         .filter(k -> only.isEmpty() || only.contains(k.label))
-        .flatMap(k -> k.phases.stream().map(p -> Arguments.of(k, p)));
+        .flatMap(k -> k.phases.stream()
+            .filter(p -> phases.isEmpty() || phases.contains(p.name().toLowerCase(java.util.Locale.ROOT)))
+            .map(p -> Arguments.of(k, p)));
+  }
+
+  private static List<String> listProperty(String name) {
+    return List.of(System.getProperty(name, "").split(",")).stream().map(String::trim).filter(x -> !x.isBlank())
+        .toList();
   }
 
   /** Every other kind of proxy, phase by phase. */
