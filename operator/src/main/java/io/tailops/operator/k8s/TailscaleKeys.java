@@ -49,13 +49,6 @@ public final class TailscaleKeys {
    * confirms it and re-registers the proxy.
    */
   public static final String DEVICE_MISSING = "tailscale.com/device-missing";
-  /**
-   * This operator: on a ProxyGroup replica's config Secret, the device a self-healing re-registration replaces. The
-   * config gets the fresh key first and the separate state Secret is reset after it; while the state Secret still
-   * reports this device, that reset is unfinished (the operator stopped in between) and the next reconcile finishes it
-   * instead of taking the old device for a login with the fresh key.
-   */
-  public static final String REAUTH_FROM = "tailscale.com/reauth-from";
 
   public static final String FINALIZER = "tailscale.com/finalizer";
 

@@ -105,9 +105,6 @@ public class ProxyHealer {
       return reauthenticate(spec, r, desired, hostname, "re-registration was requested with "
           + TailscaleKeys.FORCE_REAUTH + "=" + forceToken, null, forceToken);
     }
-    if (r.resetUnfinished()) {
-      return finishReset(r);
-    }
     if (!enabled) {
       return Optional.empty();
     }
@@ -277,11 +274,6 @@ public class ProxyHealer {
         if (forceToken != null) {
           c.annotate(ProxySecrets.FORCE_REAUTH_DONE, forceToken);
         }
-        if (!single && current != null && !current.isEmpty()) {
-          c.annotate(TailscaleKeys.REAUTH_FROM, current); // until the state Secret is reset too
-        } else {
-          c.removeAnnotation(TailscaleKeys.REAUTH_FROM);
-        }
         if (single && s.getData() != null) {
           s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
         }
@@ -289,9 +281,17 @@ public class ProxyHealer {
       });
       if (!single && after != null && r.secret() != null
           && Objects.equals(ReplicaState.of(after).reauthAt(), now)) {
-        // A separate state Secret (a ProxyGroup replica's) loses tailscaled's state after the config has the new key
-        // (and the device it replaces, REAUTH_FROM, so that a stop right here is finished by finishReset).
-        resetState(r);
+        // A separate state Secret (a ProxyGroup replica's) loses tailscaled's state after the config has the new key.
+        secrets.change(r.secret(), s -> {
+          SecretChange.Builder c = SecretChange.builder().removeAnnotation(TailscaleKeys.DEVICE_MISSING);
+          if (s.getData() != null) {
+            s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
+          }
+          SecretChange change = c.build();
+          boolean noop = change.removeData().isEmpty() && (s.getMetadata().getAnnotations() == null
+              || !s.getMetadata().getAnnotations().containsKey(TailscaleKeys.DEVICE_MISSING));
+          return noop ? SecretChange.NONE : change;
+        });
       }
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       revoke(key);
@@ -317,48 +317,6 @@ public class ProxyHealer {
     return Optional.of(new Outcome(Problem.warning("ProxyReauthenticated", why + "; the operator minted a fresh auth "
         + "key, reset the proxy's tailscaled state and restarted it" + (staleHolder == null ? ""
         : ", after deleting the stale device " + staleHolder.nodeId())), true));
-  }
-
-  /** Removes tailscaled's state (and the device-missing mark) from a replica's separate state Secret. */
-  private void resetState(ReplicaState r) {
-    secrets.change(r.secret(), s -> {
-      SecretChange.Builder c = SecretChange.builder().removeAnnotation(TailscaleKeys.DEVICE_MISSING);
-      if (s.getData() != null) {
-        s.getData().keySet().stream().filter(ProxySecrets::isStateKey).forEach(c::removeData);
-      }
-      SecretChange change = c.build();
-      boolean noop = change.removeData().isEmpty() && (s.getMetadata().getAnnotations() == null
-          || !s.getMetadata().getAnnotations().containsKey(TailscaleKeys.DEVICE_MISSING));
-      return noop ? SecretChange.NONE : change;
-    });
-  }
-
-  /**
-   * Finishes a re-registration that stopped after the config Secret got the fresh key and before the separate state
-   * Secret was reset (the operator was killed in between): the state still reports the device being replaced, so the
-   * proxy would never log in with the fresh key. Resets the state, restarts the pod and removes the replaced device,
-   * as the re-registration would have; no new key (the config has one) and no rate limit (this is the same one).
-   */
-  private Optional<Outcome> finishReset(ReplicaState r) throws ProvisionException {
-    String replaced = r.device().deviceId();
-    try {
-      resetState(r);
-    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-      throw ProxyProvisioner.apiError("resetting the proxy state Secret " + r.secretName(), e);
-    }
-    writes.restartPod(r.secretName());
-    try {
-      controlPlane.get().deleteDevice(replaced);
-      devices.forget(replaced);
-    } catch (ControlPlaneException e) {
-      LOG.warn("could not delete the proxy's previous device {} (the orphan sweep will report it): {}", replaced,
-          e.userMessage());
-    }
-    String why = "finished re-registering proxy " + r.secretName() + ", which the operator had stopped between "
-        + "writing its fresh auth key and resetting its state (the state still reported the replaced device "
-        + replaced + ")";
-    LOG.info(why);
-    return Optional.of(new Outcome(Problem.warning("ProxyReauthenticated", why), true));
   }
 
   private void revoke(AuthKey key) {

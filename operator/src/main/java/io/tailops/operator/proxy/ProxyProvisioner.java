@@ -457,8 +457,8 @@ public class ProxyProvisioner {
         edited.clear();
         ReplicaState state = r.stateTemplate() == null ? ReplicaState.of(current)
             : ReplicaState.of(stateSecret, current);
-        boolean replace = freshKey != null && !state.loggedIn() && state.authKeyPending();
-        Map<String, String> desired = r.operatorKeys().of(state.loggedIn() ? null
+        boolean replace = freshKey != null && !state.device().hasDevice() && state.authKeyPending();
+        Map<String, String> desired = r.operatorKeys().of(state.device().hasDevice() ? null
             : replace ? freshKey.secret() : state.pendingAuthKey(), current);
         Map<String, String> changed = ProxyConfigSecret.changedKeys(current, desired);
         Map<String, String> withoutKey = r.operatorKeys().of(null, current);
@@ -470,7 +470,7 @@ public class ProxyProvisioner {
           }
         }
         SecretChange.Builder change = SecretChange.builder().data(changed);
-        if (state.loggedIn() && !state.device().deviceId().equals(state.rememberedDeviceId())) {
+        if (state.device().hasDevice() && !state.device().deviceId().equals(state.rememberedDeviceId())) {
           change.annotate(ProxySecrets.DEVICE_ID, state.device().deviceId());
         }
         if (replace) {

@@ -37,12 +37,10 @@ import java.util.Set;
  * @param reauthCount how often it did
  * @param forceReauthDone the last {@code tailscale.com/force-reauth} value acted upon, or null
  * @param deviceMissing the device ID the device sweep found gone from the tailnet, or null
- * @param reauthFrom the device a re-registration of a replica with a separate state Secret replaces
- *     ({@link TailscaleKeys#REAUTH_FROM}), or null
  */
 public record ReplicaState(Secret secret, Secret config, DeviceState device, String rememberedDeviceId,
     String authKeyId, boolean authKeyPending, String configuredHostname, String configuredServeHost,
-    Instant reauthAt, int reauthCount, String forceReauthDone, String deviceMissing, String reauthFrom) {
+    Instant reauthAt, int reauthCount, String forceReauthDone, String deviceMissing) {
 
   /** Label of a ProxyGroup's Secrets: {@code config} or {@code state} (official). */
   public static final String LABEL_SECRET_TYPE = "tailscale.com/secret-type";
@@ -84,7 +82,7 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
         a.get(ProxySecrets.AUTH_KEY_ID), keyPending, TailscaledConfig.hostnameOf(latest),
         plainHttpHost(ProxyConfigSecret.value(config, ProxyStatefulSet.SERVE_CONFIG_KEY)),
         instant(a.get(TailscaleKeys.REAUTH_AT)), count, a.get(ProxySecrets.FORCE_REAUTH_DONE),
-        stateAnnotations.get(TailscaleKeys.DEVICE_MISSING), a.get(TailscaleKeys.REAUTH_FROM));
+        stateAnnotations.get(TailscaleKeys.DEVICE_MISSING));
   }
 
   /**
@@ -178,19 +176,6 @@ public record ReplicaState(Secret secret, Secret config, DeviceState device, Str
   /** Whether the replica's config and state are one Secret. */
   public boolean singleSecret() {
     return secret == config;
-  }
-
-  /**
-   * Whether a re-registration wrote the fresh key into the config Secret but did not get to reset the separate state
-   * Secret, which still reports the device being replaced: not a login, and not to be recorded as one.
-   */
-  public boolean resetUnfinished() {
-    return !singleSecret() && secret != null && device.hasDevice() && device.deviceId().equals(reauthFrom);
-  }
-
-  /** Whether the proxy reports a device it logged in as (not the one an unfinished re-registration replaces). */
-  public boolean loggedIn() {
-    return device.hasDevice() && !resetUnfinished();
   }
 
   /** The device the proxy reports, else the one the operator remembers; "" when neither is known. */
