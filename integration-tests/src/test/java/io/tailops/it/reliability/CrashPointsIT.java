@@ -146,13 +146,23 @@ class CrashPointsIT {
     phase(ProxyScenario.SERVICE, Phase.DELETE);
   }
 
-  /** The kinds but the Service, or those {@code -Dtsop.crashpoints.kinds} names (labels, comma-separated). */
+  /**
+   * The kinds but the Service, or those {@code -Dtsop.crashpoints.kinds} names (labels, comma-separated), in the
+   * phases {@code -Dtsop.crashpoints.phases} names (create, change, heal, delete; all by default).
+   */
   static Stream<Arguments> otherKinds() {
-    List<String> only = List.of(System.getProperty("tsop.crashpoints.kinds", "").split(",")).stream()
-        .filter(x -> !x.isBlank()).toList();
+    List<String> only = listProperty("tsop.crashpoints.kinds");
+    List<String> phases = listProperty("tsop.crashpoints.phases");
     return Stream.of(ProxyScenario.values()).filter(k -> k != ProxyScenario.SERVICE)
         .filter(k -> only.isEmpty() || only.contains(k.label))
-        .flatMap(k -> k.phases.stream().map(p -> Arguments.of(k, p)));
+        .flatMap(k -> k.phases.stream()
+            .filter(p -> phases.isEmpty() || phases.contains(p.name().toLowerCase(java.util.Locale.ROOT)))
+            .map(p -> Arguments.of(k, p)));
+  }
+
+  private static List<String> listProperty(String name) {
+    return List.of(System.getProperty(name, "").split(",")).stream().map(String::trim).filter(x -> !x.isBlank())
+        .toList();
   }
 
   /** Every other kind of proxy, phase by phase. */
@@ -228,7 +238,8 @@ class CrashPointsIT {
         + w.namespace + ")";
     String hit = hook.crashed();
     hook.disarm();
-    if (!crashed && (background(point) || point.k() > 1 || statusWrite(point))) {
+    boolean background = background(point) || operatorWideCreate(kind, point);
+    if (!crashed && (background || point.k() > 1 || statusWrite(point))) {
       // The operator-wide ConfigMaps are written when their debounce or sweep says, not by the phase itself: such a
       // write may fall outside the phase's window. And a repeat of a write (occurrence 2 or later of one kind, e.g. a
       // second patch of the proxy Secret) depends on how events fall into reconciles: a replay may make it in one
@@ -238,7 +249,7 @@ class CrashPointsIT {
       // reached" in the table; the world must still converge with every key accounted for.
       long converged = World.awaitConverged(env, worlds, 120, () -> ctx + "; " + ledger.summary());
       ledger.assertAccounted(lostAllowed, ctx);
-      String why = background(point) ? "operator-wide background write"
+      String why = background ? "operator-wide background write"
           : point.k() > 1 ? "a repeat write made in fewer writes" : "a status write the replay did not need";
       table.add("| " + label + " | after `" + point.name() + "` #" + point.k() + " | — | not reached (" + why
           + "; converged) | " + converged + " |");
@@ -278,6 +289,16 @@ class CrashPointsIT {
     return p.name().endsWith(" configmaps") && (p.target().contains("tailscale-operator-status")
         || p.target().contains("tailscale-operator-devices"))
         || p.name().startsWith("DELETE /api/v2/tailnet/-/keys/"); // the key sweep revoking an earlier crash's lost key
+  }
+
+  /**
+   * A ConfigMap created in a phase of a kind whose proxies have no ConfigMap of their own: the operator creates only
+   * two other ConfigMaps, the status page's and the device registry's, each once, when their timer says (the hook sees
+   * a create's collection URL, not the name). Seen in CI: the Service create phase's dry run recorded one, a replay
+   * did not make it.
+   */
+  private static boolean operatorWideCreate(ProxyScenario kind, Point p) {
+    return kind != ProxyScenario.PROXY_GROUP && p.name().equals("create configmaps");
   }
 
   /** A write of a parent's status ({@code update services/status}, {@code update ingresses/status}, …). */
